@@ -1,0 +1,67 @@
+"""Autograd: Tensor, Function, the backward engine, grad mode and gradcheck."""
+
+from .creation import (
+    arange,
+    as_tensor,
+    cat,
+    exp,
+    from_numpy,
+    full,
+    log,
+    matmul,
+    maximum,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    relu,
+    sigmoid,
+    stack,
+    tanh,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .dtypes import float32, float64, get_default_dtype
+from .function import Context, Function
+from .gradcheck import GradcheckError, gradcheck
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .ops import unbroadcast
+from .tensor import Size, Tensor
+
+__all__ = [
+    "Tensor",
+    "Size",
+    "Function",
+    "Context",
+    "tensor",
+    "as_tensor",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "full",
+    "zeros_like",
+    "ones_like",
+    "randn",
+    "rand",
+    "arange",
+    "cat",
+    "stack",
+    "tanh",
+    "relu",
+    "sigmoid",
+    "exp",
+    "log",
+    "matmul",
+    "maximum",
+    "float32",
+    "float64",
+    "get_default_dtype",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "gradcheck",
+    "GradcheckError",
+    "unbroadcast",
+]

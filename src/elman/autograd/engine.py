@@ -1,0 +1,117 @@
+"""The backward engine: walks the graph iteratively in dependency order.
+
+No recursion anywhere, so graphs of any depth (a 100,000-step chain) are fine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .function import Node
+from .grad_mode import no_grad
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+__all__ = ["run_backward"]
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward(). Specify retain_graph=True if you need to backward through "
+    "the graph a second time."
+)
+
+
+def _accumulate(leaf: Tensor, grad: np.ndarray) -> None:
+    from .tensor import Tensor
+
+    grad = np.asarray(grad, dtype=leaf._data.dtype)
+    if grad.shape != leaf._data.shape:
+        grad = np.broadcast_to(grad, leaf._data.shape)
+    if leaf.grad is None:
+        leaf.grad = Tensor._wrap(np.array(grad, copy=True))
+    else:
+        leaf.grad = Tensor._wrap(leaf.grad._data + grad)
+
+
+def _count_dependencies(roots: Sequence[Node]) -> dict[Node, int]:
+    deps: dict[Node, int] = {r: 0 for r in roots}
+    stack = list(roots)
+    seen = set(roots)
+    while stack:
+        node = stack.pop()
+        for edge in node.edges:
+            if isinstance(edge, tuple):
+                child = edge[0]
+                deps[child] = deps.get(child, 0) + 1
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+    return deps
+
+
+def run_backward(
+    tensors: Sequence[Tensor], grads: Sequence[np.ndarray], retain_graph: bool = False
+) -> None:
+    """Accumulate d(sum_i <tensors[i], grads[i]>)/d(leaf) into every leaf's ``.grad``."""
+    buffers: dict[Node, list[Any]] = {}
+    roots: list[Node] = []
+    for t, g in zip(tensors, grads):
+        node = t._grad_fn
+        if node is None:  # a leaf that requires grad
+            _accumulate(t, g)
+            continue
+        buf = buffers.setdefault(node, [None] * len(node.out_meta))
+        i = t._out_index
+        buf[i] = g if buf[i] is None else buf[i] + g
+        if node not in roots:
+            roots.append(node)
+    deps = _count_dependencies(roots)
+    ready = [r for r in roots if deps[r] == 0]
+    with no_grad():
+        while ready:
+            node = ready.pop()
+            outs = buffers.pop(node, None)
+            in_grads: tuple[Any, ...] = (None,) * len(node.edges)
+            if outs is not None:  # else nothing reached this node: only release its edges
+                in_grads = _call_backward(node, outs)
+            if not retain_graph:
+                node.ctx = None
+            for edge, g in zip(node.edges, in_grads):
+                if edge is None:
+                    continue
+                if not isinstance(edge, tuple):
+                    if g is not None:
+                        _accumulate(edge, g)
+                    continue
+                child, idx = edge
+                if g is not None:
+                    dtype = child.out_meta[idx][1]
+                    g = np.asarray(g, dtype=dtype)
+                    buf = buffers.setdefault(child, [None] * len(child.out_meta))
+                    buf[idx] = g if buf[idx] is None else buf[idx] + g
+                deps[child] -= 1
+                if deps[child] == 0:
+                    ready.append(child)
+
+
+def _call_backward(node: Node, outs: list[Any]) -> tuple[Any, ...]:
+    ctx = node.ctx
+    if ctx is None:
+        raise RuntimeError(_FREED)
+    full = [
+        np.zeros(shape, dtype) if g is None else g for g, (shape, dtype) in zip(outs, node.out_meta)
+    ]
+    in_grads = node.fn.backward(ctx, *full)
+    if not isinstance(in_grads, tuple):
+        in_grads = (in_grads,)
+    if len(in_grads) != len(node.edges):
+        raise RuntimeError(
+            f"function {node.name()} returned an incorrect number of gradients "
+            f"(expected {len(node.edges)}, got {len(in_grads)})"
+        )
+    return in_grads

@@ -1,0 +1,92 @@
+"""Function: an operation with a forward on ndarrays and a hand-written backward.
+
+A Function's ``forward(ctx, *args, **kwargs)`` receives ndarrays where the caller passed
+Tensors, returns one ndarray or a tuple of them, and saves on ``ctx`` what backward needs.
+``backward(ctx, *grads)`` receives one gradient per output (an ndarray; zeros for outputs
+that did not receive one) and returns one gradient (or None) per positional input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .grad_mode import is_grad_enabled
+
+__all__ = ["Context", "Function", "Node"]
+
+
+class Context:
+    """Scratch space that carries saved arrays from a Function's forward to its backward."""
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors: tuple[Any, ...] = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved_tensors = arrays
+
+
+class Node:
+    """One recorded call of a Function in the graph.
+
+    ``edges[i]`` says where the gradient of positional input ``i`` goes: ``None`` (no grad
+    needed), a leaf Tensor (accumulate into ``.grad``), or ``(node, output_index)``.
+    """
+
+    __slots__ = ("fn", "ctx", "edges", "out_meta", "__weakref__")
+
+    def __init__(
+        self, fn: type[Function], ctx: Context, edges: list[Any], out_meta: list[Any]
+    ) -> None:
+        self.fn = fn
+        self.ctx: Context | None = ctx
+        self.edges = edges
+        self.out_meta = out_meta  # [(shape, dtype)] per output, to build zero grads
+
+    def name(self) -> str:
+        return f"{self.fn.__name__}Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class Function:
+    """Base class of differentiable operations; subclass and call ``apply``."""
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, *grads: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        from .tensor import Tensor
+
+        raw = [a._data if isinstance(a, Tensor) else a for a in args]
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        record = is_grad_enabled() and any(needs)
+        ctx = Context(needs)
+        out = cls.forward(ctx, *raw, **kwargs)
+        multiple = isinstance(out, tuple)
+        outs = out if multiple else (out,)
+        results = [Tensor._wrap(np.asarray(o)) for o in outs]
+        if record:
+            edges = [_edge(a) if n else None for a, n in zip(args, needs)]
+            node = Node(cls, ctx, edges, [(r._data.shape, r._data.dtype) for r in results])
+            for i, r in enumerate(results):
+                if r._data.dtype.kind in "fc":
+                    r._grad_fn = node
+                    r._out_index = i
+                    r._requires_grad = True
+        return tuple(results) if multiple else results[0]
+
+
+def _edge(t: Any) -> Any:
+    if t._grad_fn is not None:
+        return (t._grad_fn, t._out_index)
+    return t

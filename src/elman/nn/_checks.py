@@ -1,0 +1,96 @@
+"""Validation at the public boundary: small named checks with torch's messages."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor, tensor
+from ..autograd.dtypes import resolve_dtype
+
+
+def check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} should be of type bool, got: {type(value).__name__}")
+
+
+def check_size(name: str, value: Any, allow_zero: bool = False) -> None:
+    """Sizes are ints (not bools, unlike torch, which takes True as 1) and positive."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be greater than zero")
+
+
+def check_nonlinearity(nonlinearity: Any) -> None:
+    if not isinstance(nonlinearity, str) or nonlinearity not in ("tanh", "relu"):
+        raise ValueError(
+            f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'."
+        )
+
+
+def check_dropout(dropout: Any, num_layers: Any) -> float:
+    """torch's dropout checks, in torch's order, including the single-layer warning."""
+    value = float(dropout)  # TypeError for None, as torch
+    if (
+        not isinstance(dropout, numbers.Number)
+        or isinstance(dropout, bool)
+        or not 0 <= dropout <= 1
+    ):
+        raise ValueError(
+            "dropout should be a number in range [0, 1] representing the probability of an "
+            "element being zeroed"
+        )
+    if dropout > 0 and num_layers == 1:
+        warnings.warn(
+            "dropout option adds dropout after all but last recurrent layer, so non-zero "
+            f"dropout expects num_layers greater than 1, but got dropout={dropout} and "
+            f"num_layers={num_layers}",
+            UserWarning,
+            stacklevel=4,
+        )
+    return value
+
+
+def check_device(device: Any) -> None:
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"elman runs on the CPU only: device must be None or 'cpu', got {device!r}")
+
+
+def check_param_dtype(dtype: Any) -> np.dtype:
+    """float32 (default) or float64; integer dtypes fail as in torch."""
+    if dtype is not None:
+        try:
+            kind = np.dtype(dtype).kind
+        except TypeError:
+            kind = "?"
+        if kind in "iub":
+            raise RuntimeError(
+                "Only Tensors of floating point and complex dtype can require gradients"
+            )
+    return resolve_dtype(dtype, floating_only=True)
+
+
+def as_input(value: Any) -> Tensor:
+    """Tensors pass through; ndarrays keep their dtype; lists become default-dtype tensors."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return Tensor(value)
+    if hasattr(value, "__array__") or hasattr(value, "numpy"):
+        from .module import to_ndarray
+
+        return Tensor(to_ndarray(value))
+    if isinstance(value, (list, tuple, numbers.Number)):
+        return tensor(value)
+    raise TypeError(f"expected a Tensor, ndarray or list, got {type(value).__name__}")
+
+
+def dtype_mismatch(what: str, got: np.dtype, want: np.dtype) -> str:
+    return (
+        f"{what} dtype ({got}) does not match weight dtype ({want}). Convert input: "
+        f"input.to(elman.{want}), or convert model: model.to(elman.{got})"
+    )

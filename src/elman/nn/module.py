@@ -1,0 +1,356 @@
+"""Module: the base class of layers and models, with torch's registration semantics."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..autograd import Tensor, no_grad
+from ..autograd.dtypes import resolve_dtype
+from .parameter import Parameter
+
+__all__ = ["Module", "to_ndarray"]
+
+
+class _IncompatibleKeys(NamedTuple):
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+def to_ndarray(value: Any) -> np.ndarray:
+    """An ndarray from an ndarray, elman Tensor, torch tensor (duck-typed) or ``__array__``."""
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, Tensor):
+        return value._data
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, without torch
+        value = value.detach()
+        if hasattr(value, "cpu"):
+            value = value.cpu()
+        return np.asarray(value.numpy())
+    if hasattr(value, "numpy"):
+        return np.asarray(value.numpy())
+    if hasattr(value, "__array__"):
+        return np.asarray(value)
+    raise TypeError(
+        f"expected an ndarray, a Tensor or an object with __array__ or .numpy(), "
+        f"got {type(value).__name__}"
+    )
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return f"({', '.join(str(n) for n in shape)}{',' if len(shape) == 1 else ''})"
+
+
+class Module:
+    """Base class for all layers and models.
+
+    Subclasses create parameters and sub-modules in ``__init__`` (after calling
+    ``super().__init__()``) and define ``forward``. Attributes that are
+    :class:`~elman.nn.Parameter` or :class:`Module` are registered in assignment order.
+
+    Example:
+        >>> import elman
+        >>> class Net(elman.nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.fc = elman.nn.Linear(3, 2)
+        ...     def forward(self, x):
+        ...         return self.fc(x).tanh()
+        >>> [name for name, _ in Net().named_parameters()]
+        ['fc.weight', 'fc.bias']
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ---- registration -------------------------------------------------------------------
+
+    def _check_init(self) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign before Module.__init__() call")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        params = self.__dict__.get("_parameters")
+        if isinstance(value, Parameter):
+            self._check_init()
+            self._discard(name)
+            params[name] = value  # type: ignore[index]
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    "(elman.nn.Parameter or None expected)"
+                )
+            params[name] = None
+        elif isinstance(value, Module):
+            self._check_init()
+            self._discard(name)
+            self._modules[name] = value
+        elif name in self.__dict__.get("_modules", {}):
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(elman.nn.Module or None expected)"
+                )
+            self._modules[name] = None
+        elif name in self.__dict__.get("_buffers", {}):
+            self._buffers[name] = value if value is None else Tensor._wrap(to_ndarray(value))
+        else:
+            object.__setattr__(self, name, value)
+
+    def _discard(self, name: str) -> None:
+        self.__dict__.pop(name, None)
+        for store in ("_parameters", "_buffers", "_modules"):
+            self.__dict__[store].pop(name, None)
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for store in ("_parameters", "_buffers", "_modules"):
+            if name in self.__dict__.get(store, {}):
+                del self.__dict__[store][name]
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self) -> list[str]:
+        extra = list(self._parameters) + list(self._buffers) + list(self._modules)
+        return sorted(set(super().__dir__()) | set(extra))
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` (or None, a declared but absent parameter) under ``name``."""
+        self._check_init()
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(elman.nn.Parameter or None required)"
+            )
+        self._discard(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Any) -> None:
+        """Register a non-learnable array that is part of the state_dict."""
+        self._check_init()
+        self._discard(name)
+        self._buffers[name] = None if tensor is None else Tensor._wrap(to_ndarray(tensor))
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        self._check_init()
+        self._discard(name)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    # ---- traversal ----------------------------------------------------------------------
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, mod = stack.pop()
+            if id(mod) in seen:
+                continue
+            seen.add(id(mod))
+            yield name, mod
+            children = [
+                (f"{name}.{n}" if name else n, m) for n, m in mod._modules.items() if m is not None
+            ]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen: set[int] = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        seen: set[int] = set()
+        mods = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for mod_name, mod in mods:
+            for name, p in mod._parameters.items():
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        for mod_name, mod in self.named_modules(prefix):
+            for name, b in mod._buffers.items():
+                if b is not None:
+                    yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def buffers(self) -> Iterator[Tensor]:
+        for _, b in self.named_buffers():
+            yield b
+
+    # ---- modes and grads ----------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> Module:
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad = Tensor._wrap(np.zeros_like(p.grad._data))
+
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Module:
+        """Cast floating parameters and buffers in place (``"cpu"`` is accepted and ignored)."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            dtype = kwargs.get("dtype", args[0] if args else None)
+            if dtype is None:
+                return self
+        target = resolve_dtype(dtype, floating_only=True)
+        for p in self.parameters():
+            p._data = p._data.astype(target)
+            if p.grad is not None:
+                p.grad = Tensor._wrap(p.grad._data.astype(target))
+        for m in self.modules():
+            for k, b in m._buffers.items():
+                if b is not None and b._data.dtype.kind == "f":
+                    m._buffers[k] = Tensor._wrap(b._data.astype(target))
+        return self
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
+    def cpu(self) -> Module:
+        return self
+
+    # ---- state dict ---------------------------------------------------------------------
+
+    def state_dict(
+        self, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Tensor]:
+        """Parameters and buffers by torch's dotted names (detached, sharing memory)."""
+        out: OrderedDict[str, Tensor] = OrderedDict() if destination is None else destination
+        for mod_name, mod in self.named_modules():
+            base = prefix + (mod_name + "." if mod_name else "")
+            for name, p in mod._parameters.items():
+                if p is not None:
+                    out[base + name] = p if keep_vars else p.detach()
+            for name, b in mod._buffers.items():
+                if b is not None:
+                    out[base + name] = b if keep_vars else b.detach()
+        return out
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
+        """Copy values into parameters and buffers; torch's errors, but all-or-nothing.
+
+        Values may be ndarrays, elman Tensors, torch tensors or anything with ``__array__``.
+        Every key and shape is checked before anything is copied, so a failed load leaves the
+        module unchanged (torch copies the matching entries before raising).
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors: list[str] = []
+        staged: list[tuple[Tensor, np.ndarray]] = []
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = to_ndarray(state_dict[key])
+            if value.shape != target._data.shape:
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape "
+                    f"{_shape_text(value.shape)} from checkpoint, the shape in current model "
+                    f"is {_shape_text(target._data.shape)}."
+                )
+                continue
+            staged.append((target, value))
+        if strict:
+            if unexpected:
+                keys = ", ".join(f'"{k}"' for k in unexpected)
+                errors.insert(0, f"Unexpected key(s) in state_dict: {keys}. ")
+            if missing:
+                keys = ", ".join(f'"{k}"' for k in missing)
+                errors.insert(0, f"Missing key(s) in state_dict: {keys}. ")
+        if errors:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
+            )
+        with no_grad():
+            for target, value in staged:
+                np.copyto(target._data, value, casting="unsafe")
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ---- printing -----------------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        extra = self.extra_repr()
+        if extra:
+            lines = extra.split("\n")
+        for name, mod in self._modules.items():
+            text = repr(mod).replace("\n", "\n  ")
+            lines.append(f"({name}): {text}")
+        head = type(self).__name__ + "("
+        if not lines:
+            return head + ")"
+        if len(lines) == 1 and not self._modules:
+            return head + lines[0] + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"

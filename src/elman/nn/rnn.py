@@ -1,0 +1,359 @@
+r"""RNN and RNNCell: torch's multi-layer Elman RNN with torch's constructor, names and checks."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor, zeros
+from . import functional as F
+from . import init
+from ._checks import (
+    as_input,
+    check_bool,
+    check_device,
+    check_dropout,
+    check_nonlinearity,
+    check_param_dtype,
+    check_size,
+    dtype_mismatch,
+)
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["RNN", "RNNCell"]
+
+
+def _shape_tuple(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ")"
+
+
+def _shape_list(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(n) for n in shape) + "]"
+
+
+class RNN(Module):
+    r"""Multi-layer Elman RNN with tanh or ReLU, as ``torch.nn.RNN``.
+
+    For each element of the input sequence each layer computes
+
+    .. math::
+        h_t = \tanh(x_t W_{ih}^T + b_{ih} + h_{t-1} W_{hh}^T + b_{hh})
+
+    where :math:`x_t` is the input at time t (for layers after the first, the previous
+    layer's output, with dropout in training mode when ``dropout > 0``) and :math:`h_{t-1}`
+    the state at t-1 (``h0`` at t = 0). With ``nonlinearity='relu'`` ReLU replaces tanh.
+
+    Args:
+        input_size: features of the input, I.
+        hidden_size: features of the hidden state, H.
+        num_layers: stacked recurrent layers (default 1).
+        nonlinearity: ``'tanh'`` (default) or ``'relu'``.
+        bias: use ``b_ih`` and ``b_hh`` (default True).
+        batch_first: input and output are (N, L, ·) instead of (L, N, ·); h0/h_n are not
+            affected (default False).
+        dropout: probability of dropout on each layer's output except the last (default 0).
+        bidirectional: also run each layer from the end to the start (default False).
+        device: ``None`` or ``"cpu"``.
+        dtype: float32 (default) or float64.
+
+    Shapes, with D = 2 if bidirectional else 1:
+        input: (L, N, I), (N, L, I) if batch_first, or (L, I) unbatched.
+        h0: (D * num_layers, N, H), or (D * num_layers, H) unbatched; zeros if omitted.
+        output: (L, N, D * H) (batch_first: (N, L, D * H)); forward features first.
+        h_n: (D * num_layers, N, H); index ``layer * D + direction``.
+
+    Parameters ``weight_ih_l{k}`` (H, I or D*H), ``weight_hh_l{k}`` (H, H), ``bias_ih_l{k}``,
+    ``bias_hh_l{k}`` (H,), with suffix ``_reverse`` for the reverse direction, all drawn from
+    U(-1/sqrt(H), 1/sqrt(H)) exactly as torch draws them for the same seed.
+
+    Example:
+        >>> import elman
+        >>> rnn = elman.nn.RNN(10, 20, 2)
+        >>> output, hn = rnn(elman.randn(5, 3, 10), elman.randn(2, 3, 20))
+        >>> output.shape, hn.shape
+        (elman.Size([5, 3, 20]), elman.Size([2, 3, 20]))
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if kwargs:
+            name = next(iter(kwargs))
+            raise TypeError(f"RNN.__init__() got an unexpected keyword argument '{name}'")
+        check_nonlinearity(nonlinearity)
+        dropout_value = check_dropout(dropout, num_layers)
+        check_bool("bias", bias)
+        check_bool("batch_first", batch_first)
+        check_size("input_size", input_size)
+        check_size("hidden_size", hidden_size)
+        check_size("num_layers", num_layers)
+        check_bool("bidirectional", bidirectional)  # torch does not check this
+        check_device(device)
+        dt = check_param_dtype(dtype)
+        self.mode = "RNN_RELU" if nonlinearity == "relu" else "RNN_TANH"
+        self.nonlinearity = nonlinearity
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = dropout_value
+        self.bidirectional = bidirectional
+        self.proj_size = 0
+        D = 2 if bidirectional else 1
+        self._all_weights: list[list[str]] = []
+        for layer in range(num_layers):
+            layer_in = input_size if layer == 0 else hidden_size * D
+            for d in range(D):
+                sfx = "_reverse" if d == 1 else ""
+                shapes = {
+                    f"weight_ih_l{layer}{sfx}": (hidden_size, layer_in),
+                    f"weight_hh_l{layer}{sfx}": (hidden_size, hidden_size),
+                }
+                if bias:
+                    shapes[f"bias_ih_l{layer}{sfx}"] = (hidden_size,)
+                    shapes[f"bias_hh_l{layer}{sfx}"] = (hidden_size,)
+                for name, shape in shapes.items():
+                    setattr(self, name, Parameter(np.empty(shape, dtype=dt)))
+                self._all_weights.append(list(shapes))
+        self._flat_weights_names = [n for group in self._all_weights for n in group]
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)) in parameters() order."""
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    @property
+    def _flat_weights(self) -> list[Parameter]:
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    @property
+    def all_weights(self) -> list[list[Parameter]]:
+        return [[getattr(self, n) for n in names] for names in self._all_weights]
+
+    def flatten_parameters(self) -> None:
+        """A no-op, kept so that torch code calling it runs unchanged."""
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.nonlinearity != "tanh":
+            s += f", nonlinearity='{self.nonlinearity}'"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+    # ---- forward ------------------------------------------------------------------------
+
+    def _weights(self) -> list[tuple[Any, Any, Any, Any]]:
+        groups = []
+        for names in self._all_weights:
+            ws = [getattr(self, n) for n in names]
+            groups.append((ws[0], ws[1], ws[2], ws[3]) if self.bias else (ws[0], ws[1], None, None))
+        return groups
+
+    def check_input(self, input: Tensor, hx: Tensor | None) -> None:
+        """torch's checks in torch's order: ranks, dtype, features, hx shape, length."""
+        if input.ndim not in (2, 3):
+            raise ValueError(f"RNN: Expected input to be 2D or 3D, got {input.ndim}D tensor instead")
+        if hx is not None:
+            if input.ndim == 2 and hx.ndim != 2:
+                raise RuntimeError(
+                    f"For unbatched 2-D input, hx should also be 2-D but got {hx.ndim}-D tensor"
+                )
+            if input.ndim == 3 and hx.ndim != 3:
+                raise RuntimeError(
+                    f"For batched 3-D input, hx should also be 3-D but got {hx.ndim}-D tensor"
+                )
+        want = self.weight_ih_l0.dtype
+        if input.dtype != want:
+            raise ValueError(dtype_mismatch("RNN input", input.dtype, want))
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                f"got {input.shape[-1]}"
+            )
+        if hx is not None:
+            batch = () if input.ndim == 2 else (input.shape[0 if self.batch_first else 1],)
+            expected = (self.num_layers * (2 if self.bidirectional else 1), *batch, self.hidden_size)
+            if tuple(hx.shape) != expected:
+                raise RuntimeError(
+                    f"Expected hidden size {_shape_tuple(expected)}, got {_shape_list(hx.shape)}"
+                )
+            if hx.dtype != want:
+                raise RuntimeError(
+                    f"RNN hx dtype ({hx.dtype}) does not match weight dtype ({want}). "
+                    f"Convert hx: hx.to(elman.{want})"
+                )
+        seq_len = input.shape[0 if input.ndim == 2 or not self.batch_first else 1]
+        if seq_len == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+
+    def forward(self, input: Any, hx: Any = None) -> tuple[Tensor, Tensor]:
+        """Run the RNN; returns ``(output, h_n)``. See the class docstring for shapes."""
+        input = as_input(input)
+        hx = None if hx is None else as_input(hx)
+        self.check_input(input, hx)
+        unbatched = input.ndim == 2
+        if unbatched:
+            input = input.unsqueeze(1)
+            hx = None if hx is None else hx.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        D = 2 if self.bidirectional else 1
+        if hx is None:
+            hx = zeros(self.num_layers * D, input.shape[1], self.hidden_size, dtype=input.dtype)
+        output, h_n = F.rnn(
+            input,
+            hx,
+            self._weights(),
+            num_layers=self.num_layers,
+            bidirectional=self.bidirectional,
+            nonlinearity=self.nonlinearity,
+            dropout_p=self.dropout,
+            training=self.training,
+        )
+        if unbatched:
+            return output.squeeze(1), h_n.squeeze(1)
+        if self.batch_first:
+            output = output.transpose(0, 1)
+        return output, h_n
+
+
+class RNNCell(Module):
+    r"""One Elman RNN step, as ``torch.nn.RNNCell``:
+    :math:`h' = \tanh(x W_{ih}^T + b_{ih} + h W_{hh}^T + b_{hh})` (or ReLU).
+
+    Args:
+        input_size: features of the input, I.
+        hidden_size: features of the state, H.
+        bias: use ``bias_ih`` and ``bias_hh`` (default True).
+        nonlinearity: ``'tanh'`` (default) or ``'relu'``.
+        device: ``None`` or ``"cpu"``.
+        dtype: float32 (default) or float64.
+
+    Shapes: input (N, I) or (I,); hx (N, H) or (H,), zeros if omitted; output like hx.
+
+    Unlike torch, sizes and the nonlinearity are validated when the cell is built.
+
+    Example:
+        >>> import elman
+        >>> cell = elman.nn.RNNCell(3, 4)
+        >>> cell(elman.randn(2, 3)).shape
+        elman.Size([2, 4])
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        check_size("input_size", input_size)
+        check_size("hidden_size", hidden_size)
+        check_bool("bias", bias)
+        check_nonlinearity(nonlinearity)
+        check_device(device)
+        dt = check_param_dtype(dtype)
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.nonlinearity = nonlinearity
+        self.weight_ih = Parameter(np.empty((hidden_size, input_size), dtype=dt))
+        self.weight_hh = Parameter(np.empty((hidden_size, hidden_size), dtype=dt))
+        if bias:
+            self.bias_ih = Parameter(np.empty(hidden_size, dtype=dt))
+            self.bias_hh = Parameter(np.empty(hidden_size, dtype=dt))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.nonlinearity != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+    def forward(self, input: Any, hx: Any = None) -> Tensor:
+        input = as_input(input)
+        hx = None if hx is None else as_input(hx)
+        if input.ndim not in (1, 2):
+            raise ValueError(f"RNNCell: Expected input to be 1D or 2D, got {input.ndim}D instead")
+        if hx is not None and hx.ndim not in (1, 2):
+            raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.ndim}D instead")
+        want = self.weight_ih.dtype
+        for what, t in (("input", input), ("hx", hx)):
+            if t is not None and t.dtype != want:
+                raise RuntimeError(
+                    f"RNNCell {what} dtype ({t.dtype}) does not match weight dtype ({want}). "
+                    f"Convert {what}: {what}.to(elman.{want}), or convert model: "
+                    f"model.to(elman.{t.dtype})"
+                )
+        unbatched = input.ndim == 1
+        if hx is not None and hx.ndim != input.ndim:  # torch fails later with a confusing text
+            kind = "unbatched 1-D" if unbatched else "batched 2-D"
+            raise RuntimeError(
+                f"For {kind} input, hx should also be {input.ndim}-D but got {hx.ndim}-D tensor"
+            )
+        if unbatched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            hx = zeros(input.shape[0], self.hidden_size, dtype=input.dtype)
+        elif unbatched:
+            hx = hx.unsqueeze(0)
+        if input.shape[1] != self.input_size:
+            raise RuntimeError(
+                f"input has inconsistent input_size: got {input.shape[1]} expected "
+                f"{self.input_size}"
+            )
+        if input.shape[0] != hx.shape[0]:
+            raise RuntimeError(
+                f"Input batch size {input.shape[0]} doesn't match hidden0 batch size "
+                f"{hx.shape[0]}"
+            )
+        if hx.shape[1] != self.hidden_size:
+            raise RuntimeError(
+                f"hidden0 has inconsistent hidden_size: got {hx.shape[1]}, expected "
+                f"{self.hidden_size}"
+            )
+        weights = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        out = F.rnn_cell(input, hx, weights, self.nonlinearity)
+        return out.squeeze(0) if unbatched else out
