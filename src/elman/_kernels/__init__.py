@@ -5,6 +5,20 @@ what the rest of the package calls; compiled twins with identical signatures rep
 when available.
 """
 
-from .rnn_ref import cell_backward, cell_forward, layer_backward, layer_forward
+from .rnn_ref import (
+    cell_backward,
+    cell_forward,
+    layer_backward,
+    layer_forward,
+    packed_layer_backward,
+    packed_layer_forward,
+)
 
-__all__ = ["layer_forward", "layer_backward", "cell_forward", "cell_backward"]
+__all__ = [
+    "layer_forward",
+    "layer_backward",
+    "packed_layer_forward",
+    "packed_layer_backward",
+    "cell_forward",
+    "cell_backward",
+]

@@ -27,7 +27,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["layer_forward", "layer_backward", "cell_forward", "cell_backward"]
+__all__ = [
+    "layer_forward",
+    "layer_backward",
+    "packed_layer_forward",
+    "packed_layer_backward",
+    "packed_previous_states",
+    "offsets_of",
+    "cell_forward",
+    "cell_backward",
+]
 
 
 def _activate(z: np.ndarray, relu: bool) -> np.ndarray:
@@ -42,6 +51,123 @@ def _act_grad(h: np.ndarray, relu: bool) -> np.ndarray:
     return 1 - h * h
 
 
+def offsets_of(batch_sizes: np.ndarray) -> np.ndarray:
+    """Row offset of each step in packed data: ``offsets[t] = sum(batch_sizes[:t])``."""
+    off = np.zeros(len(batch_sizes) + 1, dtype=np.int64)
+    np.cumsum(batch_sizes, out=off[1:])
+    return off
+
+
+def packed_layer_forward(
+    x: np.ndarray,
+    batch_sizes: np.ndarray,
+    h0: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray | None,
+    b_hh: np.ndarray | None,
+    reverse: bool,
+    relu: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run one layer and direction over packed (time-major, shrinking-batch) data.
+
+    Step t holds rows ``offsets[t] : offsets[t] + batch_sizes[t]`` of ``x``; batch_sizes is
+    non-increasing, so the sequences active at step t are the first ``batch_sizes[t]``. A
+    sequence that has ended keeps its state (forward direction); in the reverse direction a
+    sequence starts from its h0 row at its own last step. A dense batch is the special case
+    ``batch_sizes = [N] * L`` with ``x`` reshaped to (L * N, I).
+
+    Args:
+        x: (T, I) packed input, T = sum(batch_sizes); batch_sizes: (L,) int64;
+        h0: (N, H) with N = batch_sizes[0]; w_ih (H, I); w_hh (H, H); b_ih, b_hh (H,) or None;
+        reverse: walk t = L-1..0; relu: relu instead of tanh.
+
+    Returns:
+        out (T, H) packed states; h_n (N, H): each sequence's state after its last step.
+    """
+    H = w_hh.shape[0]
+    off = offsets_of(batch_sizes)
+    ig = np.matmul(x, w_ih.T)  # (T, H), one GEMM for all steps
+    if b_ih is not None:
+        ig += b_ih
+    out = np.empty((x.shape[0], H), dtype=x.dtype)
+    h = np.array(h0, copy=True)  # (N, H); rows past the active batch keep their state
+    L = len(batch_sizes)
+    for s in range(L):
+        t = L - 1 - s if reverse else s
+        b, o = int(batch_sizes[t]), int(off[t])
+        z = np.matmul(h[:b], w_hh.T)  # (b, H)
+        if b_hh is not None:
+            z += b_hh
+        z += ig[o : o + b]
+        h[:b] = _activate(z, relu)
+        out[o : o + b] = h[:b]
+    return out, h
+
+
+def packed_previous_states(
+    out: np.ndarray, batch_sizes: np.ndarray, h0: np.ndarray, reverse: bool
+) -> np.ndarray:
+    """(T, H): the state each packed row's step consumed (its walk-order neighbour, or h0)."""
+    off = offsets_of(batch_sizes)
+    prev = np.empty_like(out)
+    L = len(batch_sizes)
+    for t in range(L):
+        b, o = int(batch_sizes[t]), int(off[t])
+        n = t + 1 if reverse else t - 1  # the step processed just before t
+        if 0 <= n < L:
+            k = min(b, int(batch_sizes[n]))
+            prev[o : o + k] = out[off[n] : off[n] + k]
+            prev[o + k : o + b] = h0[k:b]  # reverse: sequences starting here start from h0
+        else:
+            prev[o : o + b] = h0[:b]
+    return prev
+
+
+def packed_layer_backward(
+    x: np.ndarray,
+    batch_sizes: np.ndarray,
+    h0: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    out: np.ndarray,
+    g_out: np.ndarray,
+    g_hn: np.ndarray,
+    reverse: bool,
+    relu: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """BPTT for one layer and direction over packed data (see :func:`packed_layer_forward`).
+
+    Args:
+        x, batch_sizes, h0, w_ih, w_hh: as given to the forward; out (T, H): its output;
+        g_out (T, H) and g_hn (N, H): gradients of the loss w.r.t. out and h_n.
+
+    Returns:
+        dx (T, I), dh0 (N, H), dW_ih (H, I), dW_hh (H, H), db (H,) — db is the gradient of
+        b_ih and of b_hh alike.
+    """
+    off = offsets_of(batch_sizes)
+    delta = np.empty_like(out)  # (T, H)
+    dh = np.array(g_hn, copy=True)  # (N, H); a row waits untouched until its sequence is active
+    L = len(batch_sizes)
+    for s in range(L):
+        t = s if reverse else L - 1 - s
+        b, o = int(batch_sizes[t]), int(off[t])
+        dz = (dh[:b] + g_out[o : o + b]) * _act_grad(out[o : o + b], relu)
+        delta[o : o + b] = dz
+        dh[:b] = np.matmul(dz, w_hh)
+    h_prev = packed_previous_states(out, batch_sizes, h0, reverse)
+    dw_hh = np.matmul(delta.T, h_prev)
+    dw_ih = np.matmul(delta.T, x)
+    db = delta.sum(axis=0)
+    dx = np.matmul(delta, w_ih)
+    return dx, dh, dw_ih, dw_hh, db
+
+
+def _dense_sizes(L: int, N: int) -> np.ndarray:
+    return np.full(L, N, dtype=np.int64)
+
+
 def layer_forward(
     x: np.ndarray,
     h0: np.ndarray,
@@ -52,31 +178,16 @@ def layer_forward(
     reverse: bool,
     relu: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run one layer and direction over a whole sequence.
-
-    Args:
-        x: (L, N, I) input; h0: (N, H) initial state; w_ih: (H, I); w_hh: (H, H);
-        b_ih, b_hh: (H,) or None; reverse: walk t = L-1..0; relu: relu instead of tanh.
+    """Run one layer and direction over a dense (L, N, I) sequence.
 
     Returns:
         out (L, N, H): h_t at every step (original positions); h_n (N, H): the last state.
     """
-    L, N, _ = x.shape
-    H = w_hh.shape[0]
-    ig = np.matmul(x.reshape(L * N, x.shape[2]), w_ih.T).reshape(L, N, H)  # (L, N, H), one GEMM
-    if b_ih is not None:
-        ig += b_ih
-    out = np.empty((L, N, H), dtype=x.dtype)
-    h = h0
-    for s in range(L):
-        t = L - 1 - s if reverse else s
-        z = np.matmul(h, w_hh.T)  # (N, H)
-        if b_hh is not None:
-            z += b_hh
-        z += ig[t]
-        h = _activate(z, relu)
-        out[t] = h
-    return out, np.array(h, copy=True)
+    L, N, I = x.shape
+    out, hn = packed_layer_forward(
+        x.reshape(L * N, I), _dense_sizes(L, N), h0, w_ih, w_hh, b_ih, b_hh, reverse, relu
+    )
+    return out.reshape(L, N, w_hh.shape[0]), hn
 
 
 def layer_backward(
@@ -90,36 +201,22 @@ def layer_backward(
     reverse: bool,
     relu: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """BPTT for one layer and direction.
-
-    Args:
-        x, h0, w_ih, w_hh: as given to :func:`layer_forward`; out: its (L, N, H) output;
-        g_out (L, N, H) and g_hn (N, H): gradients of the loss w.r.t. out and h_n.
-
-    Returns:
-        dx (L, N, I), dh0 (N, H), dW_ih (H, I), dW_hh (H, H), db (H,) — db is the gradient
-        of b_ih and of b_hh alike.
-    """
+    """BPTT for a dense (L, N, I) sequence: dx (L, N, I), dh0, dW_ih, dW_hh, db."""
     L, N, I = x.shape
     H = w_hh.shape[0]
-    delta = np.empty_like(out)  # (L, N, H)
-    dh = np.array(g_hn, copy=True)
-    for s in range(L):
-        t = s if reverse else L - 1 - s
-        dz = (dh + g_out[t]) * _act_grad(out[t], relu)
-        delta[t] = dz
-        dh = np.matmul(dz, w_hh)
-    # h_prev[t] is the state each step consumed: the neighbour in walk order, h0 at the start
-    if reverse:
-        h_prev = np.concatenate([out[1:], h0[None]], axis=0)
-    else:
-        h_prev = np.concatenate([h0[None], out[:-1]], axis=0)
-    d2 = delta.reshape(L * N, H)
-    dw_hh = np.matmul(d2.T, h_prev.reshape(L * N, H))
-    dw_ih = np.matmul(d2.T, x.reshape(L * N, I))
-    db = d2.sum(axis=0)
-    dx = np.matmul(d2, w_ih).reshape(L, N, I)
-    return dx, dh, dw_ih, dw_hh, db
+    dx, dh0, dw_ih, dw_hh, db = packed_layer_backward(
+        x.reshape(L * N, I),
+        _dense_sizes(L, N),
+        h0,
+        w_ih,
+        w_hh,
+        out.reshape(L * N, H),
+        g_out.reshape(L * N, H),
+        g_hn,
+        reverse,
+        relu,
+    )
+    return dx.reshape(L, N, I), dh0, dw_ih, dw_hh, db
 
 
 def cell_forward(

@@ -23,14 +23,16 @@ from .creation import (
     zeros_like,
 )
 from .dtypes import float32, float64, get_default_dtype
+from .engine import backward
 from .function import Context, Function
-from .gradcheck import GradcheckError, gradcheck
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import GradcheckError, gradcheck
 from .ops import unbroadcast
 from .tensor import Size, Tensor
 
 __all__ = [
     "Tensor",
+    "backward",
     "Size",
     "Function",
     "Context",

@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import ops, shape_ops
 from .dtypes import get_default_dtype, resolve_dtype
-from .tensor import Tensor, _shape_args
+from .tensor import Tensor
+from .tensor_methods import _shape_args
 
 __all__ = [
     "tensor",
@@ -149,7 +150,7 @@ def _tensors(seq: Any, name: str) -> list[Tensor]:
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along an existing dimension."""
     ts = _tensors(tensors, "cat")
-    return ops.Cat.apply(*ts, dim=dim)
+    return shape_ops.Cat.apply(*ts, dim=dim)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -161,7 +162,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             f"stack expects each tensor to be equal size, but got {ts[0].shape} at entry 0 "
             f"and {next(t.shape for t in ts if t.shape != ts[0].shape)} at another entry"
         )
-    return ops.Stack.apply(*ts, dim=dim)
+    return shape_ops.Stack.apply(*ts, dim=dim)
 
 
 def tanh(x: Tensor) -> Tensor:

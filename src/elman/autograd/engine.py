@@ -16,7 +16,7 @@ from .grad_mode import no_grad
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-__all__ = ["run_backward"]
+__all__ = ["backward", "run_backward"]
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -60,7 +60,7 @@ def run_backward(
     """Accumulate d(sum_i <tensors[i], grads[i]>)/d(leaf) into every leaf's ``.grad``."""
     buffers: dict[Node, list[Any]] = {}
     roots: list[Node] = []
-    for t, g in zip(tensors, grads):
+    for t, g in zip(tensors, grads, strict=True):
         node = t._grad_fn
         if node is None:  # a leaf that requires grad
             _accumulate(t, g)
@@ -81,7 +81,7 @@ def run_backward(
                 in_grads = _call_backward(node, outs)
             if not retain_graph:
                 node.ctx = None
-            for edge, g in zip(node.edges, in_grads):
+            for edge, g in zip(node.edges, in_grads, strict=True):
                 if edge is None:
                     continue
                 if not isinstance(edge, tuple):
@@ -104,7 +104,8 @@ def _call_backward(node: Node, outs: list[Any]) -> tuple[Any, ...]:
     if ctx is None:
         raise RuntimeError(_FREED)
     full = [
-        np.zeros(shape, dtype) if g is None else g for g, (shape, dtype) in zip(outs, node.out_meta)
+        np.zeros(shape, dtype) if g is None else g
+        for g, (shape, dtype) in zip(outs, node.out_meta, strict=True)
     ]
     in_grads = node.fn.backward(ctx, *full)
     if not isinstance(in_grads, tuple):
@@ -115,3 +116,50 @@ def _call_backward(node: Node, outs: list[Any]) -> tuple[Any, ...]:
             f"(expected {len(node.edges)}, got {len(in_grads)})"
         )
     return in_grads
+
+
+def backward(
+    tensors: Sequence[Tensor] | Tensor, grad_tensors: Any = None, retain_graph: bool = False
+) -> None:
+    """Accumulate into every leaf's ``.grad`` the gradient of ``sum_i <tensors[i], grads[i]>``.
+
+    As ``torch.autograd.backward``: ``grad_tensors`` holds one gradient (a Tensor, ndarray or
+    number, or None for a one-element tensor) per tensor.
+
+    Example:
+        >>> import elman
+        >>> x = elman.tensor([1.0, 2.0], requires_grad=True)
+        >>> elman.autograd.backward([x * 3], [elman.ones(2)])
+        >>> x.grad
+        tensor([3., 3.])
+    """
+    from .tensor import Size, Tensor
+
+    ts = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None:
+        gs: list[Any] = [None] * len(ts)
+    elif isinstance(grad_tensors, (Tensor, np.ndarray)):
+        gs = [grad_tensors]
+    else:
+        gs = list(grad_tensors)
+    if len(gs) != len(ts):
+        raise RuntimeError(f"got {len(ts)} tensors and {len(gs)} gradients")
+    arrays = []
+    for i, (t, g) in enumerate(zip(ts, gs, strict=True)):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            arrays.append(np.ones_like(t._data))
+            continue
+        a = np.asarray(g._data if isinstance(g, Tensor) else g, dtype=t._data.dtype)
+        if a.shape != t._data.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{i}] has a shape of {Size(a.shape)} and "
+                f"output[{i}] has a shape of {t.shape}."
+            )
+        arrays.append(a)
+    run_backward(ts, arrays, retain_graph=retain_graph)

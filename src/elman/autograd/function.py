@@ -8,7 +8,7 @@ that did not receive one) and returns one gradient (or None) per positional inpu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,12 @@ class Context:
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
+
+    if TYPE_CHECKING:  # forwards store what they like on ctx (ctx.shape = ...): let them
+
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
 
 class Node:
@@ -55,12 +61,15 @@ class Node:
 class Function:
     """Base class of differentiable operations; subclass and call ``apply``."""
 
+    # Subclasses narrow these signatures (a type checker accepts that from *args, **kwargs).
     @staticmethod
-    def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        """``forward(ctx, *inputs)``: ndarrays in, an ndarray or a tuple of them out."""
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: Context, *grads: np.ndarray) -> Any:
+    def backward(*args: Any, **kwargs: Any) -> Any:
+        """``backward(ctx, *grads)``: one gradient (or None) per positional input."""
         raise NotImplementedError
 
     @classmethod
@@ -76,7 +85,7 @@ class Function:
         outs = out if multiple else (out,)
         results = [Tensor._wrap(np.asarray(o)) for o in outs]
         if record:
-            edges = [_edge(a) if n else None for a, n in zip(args, needs)]
+            edges = [_edge(a) if n else None for a, n in zip(args, needs, strict=True)]
             node = Node(cls, ctx, edges, [(r._data.shape, r._data.dtype) for r in results])
             for i, r in enumerate(results):
                 if r._data.dtype.kind in "fc":

@@ -24,29 +24,9 @@ def is_grad_enabled() -> bool:
     return _state.enabled
 
 
-class set_grad_enabled:
-    """Context manager (and function) that sets grad mode on or off.
-
-    Example:
-        >>> import elman
-        >>> with elman.set_grad_enabled(False):
-        ...     elman.is_grad_enabled()
-        False
-    """
-
-    def __init__(self, mode: bool) -> None:
-        self.prev = _state.enabled
-        self.mode = bool(mode)
-        _state.enabled = self.mode
-
-    def __enter__(self) -> None:
-        _state.enabled = self.mode
-
-    def __exit__(self, *exc: object) -> None:
-        _state.enabled = self.prev
-
-
 class _GradModeContext:
+    """Base of the grad-mode switches: a context manager that also decorates functions."""
+
     mode: bool
 
     def __enter__(self) -> None:
@@ -56,16 +36,27 @@ class _GradModeContext:
     def __exit__(self, *exc: object) -> None:
         _state.enabled = self.prev
 
+    def _clone(self) -> _GradModeContext:
+        return self.__class__()
+
     def __call__(self, func: _F) -> _F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.__class__():
+            with self._clone():  # a fresh context per call: calls may nest or recurse
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(_GradModeContext):
+class _NoParamContext(_GradModeContext):
+    # ``@no_grad`` without parentheses works too, as in torch
+    def __new__(cls, orig_func: Callable[..., Any] | None = None) -> Any:
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamContext):
     """Context manager and decorator that disables graph recording.
 
     Inside it, results never require grad and nothing is saved for backward.
@@ -82,7 +73,36 @@ class no_grad(_GradModeContext):
     mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_NoParamContext):
     """Context manager and decorator that enables graph recording inside ``no_grad``."""
 
     mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Set grad mode on or off: as a function call, a context manager or a decorator.
+
+    Called on its own it switches the mode at once (``elman.set_grad_enabled(False)``); as a
+    context manager or decorator the previous mode comes back on exit.
+
+    Example:
+        >>> import elman
+        >>> with elman.set_grad_enabled(False):
+        ...     elman.is_grad_enabled()
+        False
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = _state.enabled
+        self.mode = bool(mode)
+        _state.enabled = self.mode
+
+    def __enter__(self) -> None:
+        _state.enabled = self.mode  # ``prev`` was taken before __init__ switched the mode
+
+    def _clone(self) -> _GradModeContext:
+        return self.__class__(self.mode)
+
+    def __call__(self, func: _F) -> _F:
+        _state.enabled = self.prev  # decorating must not change the mode now
+        return super().__call__(func)

@@ -13,8 +13,8 @@ from .tensor import Tensor
 __all__ = ["gradcheck", "GradcheckError"]
 
 
-class GradcheckError(AssertionError):
-    """Raised when analytical and numerical gradients disagree."""
+class GradcheckError(RuntimeError):
+    """Raised when analytical and numerical gradients disagree (a RuntimeError, as torch's)."""
 
 
 def _outputs(fn: Callable[..., Any], inputs: Sequence[Tensor]) -> list[Tensor]:
@@ -25,7 +25,7 @@ def _outputs(fn: Callable[..., Any], inputs: Sequence[Tensor]) -> list[Tensor]:
 
 def gradcheck(
     fn: Callable[..., Any],
-    inputs: Sequence[Tensor],
+    inputs: Sequence[Tensor] | Tensor,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
@@ -36,7 +36,8 @@ def gradcheck(
 
     ``fn`` returns a Tensor or a tuple of Tensors. Each output is contracted with a fixed
     random cotangent (from ``numpy.random.default_rng(seed)``, never the global generator),
-    so one backward checks every output at once. Inputs that require grad must be float64.
+    so one backward checks every output at once. Inputs that require grad must be float64;
+    ``inputs`` may be a lone Tensor. Their ``.grad`` is left as it was.
 
     Returns True, or raises :class:`GradcheckError` naming the input and the worst element.
 
@@ -46,6 +47,8 @@ def gradcheck(
         >>> elman.autograd.gradcheck(lambda t: (t * t).tanh(), [x])
         True
     """
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
     check = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
     for t in check:
         if t.dtype != np.float64:
@@ -57,34 +60,39 @@ def gradcheck(
 
         def scalar() -> float:
             vals = _outputs(fn, inputs)
-            return float(sum(np.sum(v._data * c) for v, c in zip(vals, cots)))
+            return float(sum(np.sum(v._data * c) for v, c in zip(vals, cots, strict=True)))
 
+        saved_grads = [t.grad for t in check]
         for t in check:
             t.grad = None
         from .engine import run_backward
 
-        diff = [(o, c) for o, c in zip(outs, cots) if o.requires_grad]
+        diff = [(o, c) for o, c in zip(outs, cots, strict=True) if o.requires_grad]
         if diff:
             run_backward([o for o, _ in diff], [c for _, c in diff])
-    for k, t in enumerate(check):
-        analytical = np.zeros(t.shape) if t.grad is None else t.grad._data
+        analyticals = [np.zeros(t.shape) if t.grad is None else t.grad._data for t in check]
+        for t, g in zip(check, saved_grads, strict=True):
+            t.grad = g
+    for k, (t, analytical) in enumerate(zip(check, analyticals, strict=True)):
         numerical = np.zeros(t.shape)
-        flat = t._data.reshape(-1)
-        for i in range(flat.size):
-            orig = flat[i]
-            flat[i] = orig + eps
+        for i in range(t._data.size):
+            # perturb in place through an index, which works for non-contiguous data too
+            at = np.unravel_index(i, t._data.shape)
+            orig = t._data[at]
+            t._data[at] = orig + eps
             plus = scalar()
-            flat[i] = orig - eps
+            t._data[at] = orig - eps
             minus = scalar()
-            flat[i] = orig
-            numerical.reshape(-1)[i] = (plus - minus) / (2 * eps)
+            t._data[at] = orig
+            numerical[at] = (plus - minus) / (2 * eps)
         bad = np.abs(analytical - numerical) > atol + rtol * np.abs(numerical)
         if bad.any():
             if not raise_exception:
                 return False
             j = int(np.argmax(np.abs(analytical - numerical)))
+            a, n = analytical.reshape(-1)[j], numerical.reshape(-1)[j]
             raise GradcheckError(
                 f"Jacobian mismatch for input {k} of shape {tuple(t.shape)} at flat index {j}: "
-                f"analytical {analytical.reshape(-1)[j]!r} vs numerical {numerical.reshape(-1)[j]!r}"
+                f"analytical {a!r} vs numerical {n!r}"
             )
     return True

@@ -10,7 +10,42 @@ from typing import Any
 
 import numpy as np
 
+from .dtypes import get_default_dtype, result_type
 from .function import Context, Function
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """``dim`` in ``range(ndim)``; negative dims count from the end; 0-d takes 0 and -1.
+
+    Raises the IndexError torch raises, where NumPy would wrap or say AxisError.
+    """
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
+    return dim % n
+
+
+def promote(*operands: Any) -> tuple[Any, ...]:
+    """Cast array operands to torch's result dtype (see :func:`result_type`).
+
+    Python scalars stay as they are: NumPy treats them as weak, so they keep the dtype.
+    """
+    dt = result_type(*operands)
+    return tuple(
+        x.astype(dt, copy=False)
+        if isinstance(x, np.ndarray)
+        else x.item()  # a NumPy scalar would not be weak: make it a Python number
+        if isinstance(x, np.generic)
+        else x
+        for x in operands
+    )
+
+
+def floating(a: np.ndarray) -> np.ndarray:
+    """Integer input of a floating-point function computes in the default dtype, as torch."""
+    return a if a.dtype.kind in "fc" else a.astype(get_default_dtype())
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -33,7 +68,7 @@ class Add(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.add(a, b)
+        return np.add(*promote(a, b))
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
@@ -45,7 +80,7 @@ class Sub(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.subtract(a, b)
+        return np.subtract(*promote(a, b))
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
@@ -56,6 +91,7 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
+        a, b = promote(a, b)
         ctx.save_for_backward(a, b)
         return np.multiply(a, b)
 
@@ -70,6 +106,9 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
+        a, b = promote(a, b)
+        if result_type(a, b).kind != "f":  # true division of integers: the default float
+            a, b = (np.asarray(x, dtype=get_default_dtype()) for x in (a, b))
         ctx.save_for_backward(a, b)
         return np.true_divide(a, b)
 
@@ -86,15 +125,16 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, p: float) -> np.ndarray:
+        a = promote(a, p)[0]  # an int tensor to a float power computes in float32
         ctx.save_for_backward(a, p)
-        return np.power(a, np.asarray(p, dtype=a.dtype))
+        return np.power(a, p)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, None]:
         a, p = ctx.saved_tensors
-        if p == 0:
+        if p == 0:  # d(x**0)/dx is 0 everywhere, also at x = 0 where x**-1 is inf
             return np.zeros_like(a), None
-        return g * p * np.power(a, np.asarray(p - 1, dtype=a.dtype)), None
+        return g * p * np.power(a, p - 1), None
 
 
 class Maximum(Function):
@@ -102,6 +142,7 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
+        a, b = promote(a, b)
         ctx.save_for_backward(a, b)
         return np.maximum(a, b)
 
@@ -121,13 +162,11 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
         a, b = ctx.saved_tensors
+        # 1-D operands act as a row (a) or a column (b) whose unit dim the output dropped
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+        g2 = g[..., None] if b.ndim == 1 else g
+        g2 = g2[..., None, :] if a.ndim == 1 else g2
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
@@ -152,7 +191,7 @@ class Neg(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
-        y = np.tanh(a)
+        y = np.tanh(floating(a))
         ctx.save_for_backward(y)
         return y
 
@@ -180,8 +219,10 @@ class Relu(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
-        y = np.where(a >= 0, 1 / (1 + np.exp(-np.abs(a))), 1 - 1 / (1 + np.exp(-np.abs(a))))
-        y = y.astype(a.dtype, copy=False)
+        a = floating(a)
+        # e^-|a| never overflows, and e / (1 + e) keeps full relative precision for a << 0
+        e = np.exp(-np.abs(a))
+        y = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
         ctx.save_for_backward(y)
         return y
 
@@ -194,7 +235,7 @@ class Sigmoid(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
-        y = np.exp(a)
+        y = np.exp(floating(a))
         ctx.save_for_backward(y)
         return y
 
@@ -207,6 +248,7 @@ class Exp(Function):
 class Log(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        a = floating(a)
         ctx.save_for_backward(a)
         return np.log(a)
 
@@ -231,7 +273,7 @@ class Abs(Function):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
-        y = np.sqrt(a)
+        y = np.sqrt(floating(a))
         ctx.save_for_backward(y)
         return y
 
@@ -269,7 +311,8 @@ def _axes(dim: Any, ndim: int) -> tuple[int, ...]:
     if dim is None:
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    return tuple(d % ndim if ndim else 0 for d in dims)
+    axes = tuple(wrap_dim(d, ndim) for d in dims)
+    return axes if ndim else ()  # a 0-d tensor reduces over dim 0 or -1 to itself
 
 
 class Sum(Function):
@@ -278,7 +321,9 @@ class Sum(Function):
         ctx.shape = a.shape
         ctx.axes = _axes(dim, a.ndim)
         ctx.keepdim = keepdim
-        return np.asarray(a.sum(axis=ctx.axes, keepdims=keepdim), dtype=a.dtype)
+        # integer and bool sums are int64 (a count, for a mask), as in torch
+        dtype = a.dtype if a.dtype.kind in "fc" else np.dtype(np.int64)
+        return np.asarray(a.sum(axis=ctx.axes, keepdims=keepdim, dtype=dtype))
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None, None]:
@@ -304,111 +349,41 @@ class Mean(Function):
 
 
 class MaxDim(Function):
-    """Max over one dim (or all); the gradient goes to the first maximal element."""
+    """Max over one dim, returning (values, indices); or over all, returning the value.
+
+    Over one dim the gradient goes to the index returned (the first maximum, as torch's CPU
+    kernel picks); over all elements it is shared evenly by ties, as in torch.
+    """
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, dim: int | None, keepdim: bool) -> Any:
-        flat = a.reshape(-1) if dim is None else a
-        axis = 0 if dim is None else dim % a.ndim
-        idx = np.argmax(flat, axis=axis)
         ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
-        ctx.save_for_backward(np.expand_dims(idx, axis))
-        vals = np.take_along_axis(flat, np.expand_dims(idx, axis), axis=axis)
-        if not keepdim or dim is None:
-            vals = np.squeeze(vals, axis=axis)
-        return vals
+        if dim is None:
+            if a.size == 0:
+                raise RuntimeError(
+                    "max(): Expected reduction dim to be specified for input.numel() == 0. "
+                    "Specify the reduction dim with the 'dim' argument."
+                )
+            value = a.max()
+            ctx.save_for_backward(a == value)
+            return np.asarray(value)
+        axis = wrap_dim(dim, a.ndim)
+        src = a.reshape(1) if a.ndim == 0 else a
+        idx = np.expand_dims(np.argmax(src, axis=axis), axis)
+        ctx.save_for_backward(idx)
+        vals = np.take_along_axis(src, idx, axis=axis)
+        if not keepdim or a.ndim == 0:
+            vals, idx = np.squeeze(vals, axis=axis), np.squeeze(idx, axis=axis)
+        return vals, idx.astype(np.int64, copy=False)
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None, None]:
-        (idx,) = ctx.saved_tensors
+    def backward(ctx: Context, g: np.ndarray, *_: Any) -> tuple[np.ndarray, None, None]:
+        (saved,) = ctx.saved_tensors
         if ctx.dim is None:
-            out = np.zeros(int(np.prod(ctx.shape)), dtype=g.dtype)
-            out[idx[0]] = g
-            return out.reshape(ctx.shape), None, None
-        axis = ctx.dim % len(ctx.shape)
-        out = np.zeros(ctx.shape, dtype=g.dtype)
-        gk = g if ctx.keepdim else np.expand_dims(g, axis)
-        np.put_along_axis(out, idx, gk, axis=axis)
-        return out, None, None
-
-
-# ---- shape and indexing -----------------------------------------------------------------
-
-
-class Reshape(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        ctx.shape = a.shape
-        return a.reshape(shape)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
-        return g.reshape(ctx.shape), None
-
-
-class Permute(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
-        ctx.dims = dims
-        return np.transpose(a, dims)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
-        return np.transpose(g, np.argsort(ctx.dims)), None
-
-
-class Expand(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        ctx.shape = a.shape
-        return np.broadcast_to(a, shape)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
-        return unbroadcast(g, ctx.shape), None
-
-
-def _is_basic_index(index: Any) -> bool:
-    items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
-
-
-class GetItem(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, index: Any) -> np.ndarray:
-        ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
-        return a[index]
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
-        out = np.zeros(ctx.shape, dtype=ctx.dtype)
-        if _is_basic_index(ctx.index):
-            out[ctx.index] = g
-        else:  # advanced indices may repeat an element: accumulate
-            np.add.at(out, ctx.index, g)
-        return out, None
-
-
-class Cat(Function):
-    @staticmethod
-    def forward(ctx: Context, *arrays: np.ndarray, dim: int = 0) -> np.ndarray:
-        ctx.sizes = [a.shape[dim] for a in arrays]
-        ctx.dim = dim
-        return np.concatenate(arrays, axis=dim)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, ...]:
-        cuts = np.cumsum(ctx.sizes)[:-1]
-        return tuple(np.split(g, cuts, axis=ctx.dim))
-
-
-class Stack(Function):
-    @staticmethod
-    def forward(ctx: Context, *arrays: np.ndarray, dim: int = 0) -> np.ndarray:
-        ctx.dim = dim
-        ctx.n = len(arrays)
-        return np.stack(arrays, axis=dim)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, ...]:
-        return tuple(np.take(g, i, axis=ctx.dim) for i in range(ctx.n))
+            return g * saved / np.count_nonzero(saved), None, None
+        shape = ctx.shape or (1,)
+        axis = wrap_dim(ctx.dim, len(ctx.shape))
+        out = np.zeros(shape, dtype=g.dtype)
+        gk = g if ctx.keepdim and ctx.shape else np.expand_dims(g, axis)
+        np.put_along_axis(out, saved, gk, axis=axis)
+        return out.reshape(ctx.shape), None, None

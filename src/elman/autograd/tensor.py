@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from .dtypes import get_default_dtype, resolve_dtype
+from ._format import format_tensor
+from .dtypes import get_default_dtype
 from .grad_mode import is_grad_enabled
+from .tensor_methods import TensorMethods, _index
 
 __all__ = ["Tensor", "Size"]
 
@@ -23,21 +25,7 @@ class Size(tuple):
         return int(np.prod(self, dtype=np.int64))
 
 
-def _index(index: Any) -> Any:
-    if isinstance(index, Tensor):
-        return index._data
-    if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
-    return index
-
-
-def _shape_args(shape: Sequence[Any]) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
-class Tensor:
+class Tensor(TensorMethods):
     """A multi-dimensional array that can record operations for automatic differentiation.
 
     Create tensors with :func:`elman.tensor`, :func:`elman.zeros`, :func:`elman.randn` or
@@ -61,11 +49,17 @@ class Tensor:
         self._requires_grad = False
         self.grad: Tensor | None = None
         if requires_grad:
-            self.requires_grad = True
+            if self._data.dtype.kind not in "fc":  # torch's creation-time wording
+                raise RuntimeError(
+                    "Only Tensors of floating point and complex dtype can require gradients"
+                )
+            self._requires_grad = True
 
     @classmethod
     def _wrap(cls, array: np.ndarray) -> Tensor:
-        t = cls.__new__(cls)
+        """A Tensor around ``array``, no copy, no checks. Always a plain Tensor: an op on a
+        Parameter gives a Tensor, as in torch."""
+        t = Tensor.__new__(Tensor)
         t._data = array
         t._grad_fn = None
         t._out_index = 0
@@ -92,7 +86,7 @@ class Tensor:
     def requires_grad(self, flag: bool) -> None:
         if flag and self._data.dtype.kind not in "fc":
             raise RuntimeError(
-                "Only Tensors of floating point and complex dtype can require gradients"
+                "only Tensors of floating point and complex dtype can require gradients"
             )
         if not flag and self._grad_fn is not None:
             raise RuntimeError(
@@ -179,6 +173,8 @@ class Tensor:
         return self
 
     def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
     def __float__(self) -> float:
@@ -200,18 +196,11 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(
-            self._data, precision=4, separator=", ", prefix="tensor(", suppress_small=False
-        )
-        extras = []
-        if self._data.dtype not in (get_default_dtype(), np.dtype(np.int64), np.dtype(bool)):
-            extras.append(f"dtype={self._data.dtype}")
         if self._grad_fn is not None:
-            extras.append(f"grad_fn=<{self._grad_fn.name()}>")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        tail = "".join(", " + e for e in extras)
-        return f"tensor({body}{tail})"
+            notes = [f"grad_fn=<{self._grad_fn.name()}>"]
+        else:
+            notes = ["requires_grad=True"] if self._requires_grad else []
+        return format_tensor(self._data, get_default_dtype(), notes)
 
     # ---- autograd -----------------------------------------------------------------------
 
@@ -222,24 +211,9 @@ class Tensor:
             gradient: d(loss)/d(self); may be omitted when the tensor has one element.
             retain_graph: keep saved arrays so that backward can run again through the graph.
         """
-        from .engine import run_backward
+        from .engine import backward
 
-        if not self._requires_grad:
-            raise RuntimeError(
-                "element 0 of tensors does not require grad and does not have a grad_fn"
-            )
-        if gradient is None:
-            if self._data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = np.ones_like(self._data)
-        else:
-            g = np.asarray(gradient, dtype=self._data.dtype)
-            if g.shape != self._data.shape:
-                raise RuntimeError(
-                    f"Mismatch in shape: grad_output[0] has a shape of {Size(g.shape)} and "
-                    f"output[0] has a shape of {self.shape}."
-                )
-        run_backward([self], [g], retain_graph=retain_graph)
+        backward([self], None if gradient is None else [gradient], retain_graph=retain_graph)
 
     # ---- in-place data updates (not recorded) -------------------------------------------
 
@@ -269,208 +243,27 @@ class Tensor:
     def zero_(self) -> Tensor:
         return self.fill_(0)
 
-    # ---- shape --------------------------------------------------------------------------
-
-    def reshape(self, *shape: Any) -> Tensor:
-        return ops.Reshape.apply(self, _shape_args(shape))
-
-    def view(self, *shape: Any) -> Tensor:
-        return self.reshape(*shape)
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        s = self._data.shape
-        if not s:
-            return self.reshape(1)
-        a, b = start_dim % len(s), end_dim % len(s)
-        return self.reshape(s[:a] + (-1,) + s[b + 1 :])
-
-    def permute(self, *dims: Any) -> Tensor:
-        dims_t = _shape_args(dims)
-        return ops.Permute.apply(self, tuple(d % self.ndim for d in dims_t))
-
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
-        order = list(range(self.ndim))
-        order[dim0], order[dim1] = order[dim1], order[dim0]
-        return ops.Permute.apply(self, tuple(order))
-
-    def t(self) -> Tensor:
-        if self.ndim > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
-        return self.transpose(0, -1) if self.ndim == 2 else self
-
-    @property
-    def T(self) -> Tensor:
-        return ops.Permute.apply(self, tuple(reversed(range(self.ndim))))
-
-    def unsqueeze(self, dim: int) -> Tensor:
-        d = dim % (self.ndim + 1)
-        return self.reshape(self._data.shape[:d] + (1,) + self._data.shape[d:])
-
-    def squeeze(self, dim: int | None = None) -> Tensor:
-        s = self._data.shape
-        if dim is None:
-            return self.reshape(tuple(n for n in s if n != 1))
-        d = dim % max(len(s), 1)
-        if not s or s[d] != 1:
-            return self.reshape(s)
-        return self.reshape(s[:d] + s[d + 1 :])
-
-    def expand(self, *shape: Any) -> Tensor:
-        target = _shape_args(shape)
-        lead = len(target) - self.ndim
-        full = tuple(
-            self._data.shape[i - lead] if n == -1 else n for i, n in enumerate(target)
-        )
-        return ops.Expand.apply(self, full)
-
-    def contiguous(self) -> Tensor:
-        return self if self._data.flags.c_contiguous else ops.Clone.apply(self)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return ops.GetItem.apply(self, _index(index))
-
-    # ---- dtype --------------------------------------------------------------------------
-
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Tensor:
-        if isinstance(dtype, str) and dtype == "cpu":
-            dtype = kwargs.get("dtype", args[0] if args else None)
-            if dtype is None:
-                return self
-        target = resolve_dtype(dtype)
-        if target == self._data.dtype:
-            return self
-        return ops.Cast.apply(self, target)
-
-    def float(self) -> Tensor:
-        return self.to(np.float32)
-
-    def double(self) -> Tensor:
-        return self.to(np.float64)
-
-    def long(self) -> Tensor:
-        return Tensor._wrap(self._data.astype(np.int64))
-
-    def clone(self) -> Tensor:
-        return ops.Clone.apply(self)
-
-    def cpu(self) -> Tensor:
+    def _inplace(self, other: Any, ufunc: np.ufunc, op: Any) -> Tensor:
+        """``self (op)= other``: on the data itself, so that ``p -= lr * p.grad`` under
+        ``no_grad`` updates the parameter. In-place ops are not recorded, so where the graph
+        must see the op the result is out of place instead (same values and gradients)."""
+        other_needs = isinstance(other, Tensor) and other._requires_grad
+        if is_grad_enabled() and (self._requires_grad or other_needs):
+            if self._requires_grad and self._grad_fn is None:
+                self._check_inplace()  # a leaf that requires grad: torch's error
+            return op(self, other)  # type: ignore[no-any-return]
+        value = other._data if isinstance(other, Tensor) else other
+        ufunc(self._data, value, out=self._data, casting="same_kind")
         return self
 
-    # ---- math ---------------------------------------------------------------------------
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.add, Tensor.__add__)
 
-    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Sum.apply(self, dim, keepdim)
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.subtract, Tensor.__sub__)
 
-    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Mean.apply(self, dim, keepdim)
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.multiply, Tensor.__mul__)
 
-    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return ops.MaxDim.apply(self, dim, keepdim)
-
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        if dim is None:
-            return Tensor._wrap(np.asarray(np.argmax(self._data)))
-        return Tensor._wrap(np.argmax(self._data, axis=dim, keepdims=keepdim))
-
-    def tanh(self) -> Tensor:
-        return ops.Tanh.apply(self)
-
-    def relu(self) -> Tensor:
-        return ops.Relu.apply(self)
-
-    def sigmoid(self) -> Tensor:
-        return ops.Sigmoid.apply(self)
-
-    def exp(self) -> Tensor:
-        return ops.Exp.apply(self)
-
-    def log(self) -> Tensor:
-        return ops.Log.apply(self)
-
-    def abs(self) -> Tensor:
-        return ops.Abs.apply(self)
-
-    def sqrt(self) -> Tensor:
-        return ops.Sqrt.apply(self)
-
-    def pow(self, exponent: float) -> Tensor:
-        return self.__pow__(exponent)
-
-    def matmul(self, other: Any) -> Tensor:
-        return self.__matmul__(other)
-
-    # ---- operators ----------------------------------------------------------------------
-
-    def __add__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self, _operand(other))
-
-    def __radd__(self, other: Any) -> Tensor:
-        return ops.Add.apply(_operand(other), self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self, _operand(other))
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(_operand(other), self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self, _operand(other))
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(_operand(other), self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(self, _operand(other))
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(_operand(other), self)
-
-    def __neg__(self) -> Tensor:
-        return ops.Neg.apply(self)
-
-    def __pos__(self) -> Tensor:
-        return self
-
-    def __pow__(self, exponent: Any) -> Tensor:
-        if isinstance(exponent, Tensor):
-            raise TypeError("tensor ** tensor is not supported; use a Python number exponent")
-        return ops.Pow.apply(self, float(exponent))
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(self, _operand(other))
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(_operand(other), self)
-
-    def _compare(self, other: Any, op: Any) -> Tensor:
-        return Tensor._wrap(np.asarray(op(self._data, np.asarray(other))))
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, np.equal)
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, np.not_equal)
-
-    def __lt__(self, other: Any) -> Tensor:
-        return self._compare(other, np.less)
-
-    def __le__(self, other: Any) -> Tensor:
-        return self._compare(other, np.less_equal)
-
-    def __gt__(self, other: Any) -> Tensor:
-        return self._compare(other, np.greater)
-
-    def __ge__(self, other: Any) -> Tensor:
-        return self._compare(other, np.greater_equal)
-
-
-def _operand(x: Any) -> Any:
-    """Tensors pass through; Python numbers stay scalars (keep the tensor's dtype)."""
-    if isinstance(x, (Tensor, int, float, bool)):
-        return x
-    if isinstance(x, np.generic):  # NumPy scalars act like Python numbers, as in torch
-        return x.item()
-    return Tensor._wrap(np.asarray(x))
-
-
-from . import ops  # noqa: E402  (ops needs Tensor defined first)
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.true_divide, Tensor.__truediv__)

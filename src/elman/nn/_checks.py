@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import re
 import warnings
 from typing import Any
 
@@ -17,19 +18,24 @@ def check_bool(name: str, value: Any) -> None:
         raise TypeError(f"{name} should be of type bool, got: {type(value).__name__}")
 
 
-def check_size(name: str, value: Any, allow_zero: bool = False) -> None:
-    """Sizes are ints (not bools, unlike torch, which takes True as 1) and positive."""
-    if not isinstance(value, int) or isinstance(value, bool):
+def check_size(name: str, value: Any, allow_zero: bool = False, integral: bool = False) -> int:
+    """Sizes are ints (not bools, unlike torch, which takes True as 1) and positive.
+
+    ``integral`` also admits NumPy integers (torch's ``num_layers`` and Linear's features
+    take them; its ``input_size`` and ``hidden_size`` do not). Returns the size as an int.
+    """
+    kind = numbers.Integral if integral else int
+    if not isinstance(value, kind) or isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
     if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be greater than zero")
+        bound = "zero or greater" if allow_zero else "greater than zero"
+        raise ValueError(f"{name} must be {bound}")
+    return int(value)
 
 
 def check_nonlinearity(nonlinearity: Any) -> None:
     if not isinstance(nonlinearity, str) or nonlinearity not in ("tanh", "relu"):
-        raise ValueError(
-            f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'."
-        )
+        raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
 
 
 def check_dropout(dropout: Any, num_layers: Any) -> float:
@@ -50,14 +56,20 @@ def check_dropout(dropout: Any, num_layers: Any) -> float:
             f"dropout expects num_layers greater than 1, but got dropout={dropout} and "
             f"num_layers={num_layers}",
             UserWarning,
-            stacklevel=4,
+            stacklevel=3,  # the user's line (torch points into its own rnn.py)
         )
     return value
 
 
+_CPU = re.compile(r"cpu(:0)?")
+
+
 def check_device(device: Any) -> None:
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"elman runs on the CPU only: device must be None or 'cpu', got {device!r}")
+    """None, ``"cpu"``, ``"cpu:0"`` or a ``torch.device`` that prints so."""
+    if device is not None and not _CPU.fullmatch(str(device)):
+        raise ValueError(
+            f"elman runs on the CPU only: device must be None or 'cpu', got {device!r}"
+        )
 
 
 def check_param_dtype(dtype: Any) -> np.dtype:
@@ -89,8 +101,13 @@ def as_input(value: Any) -> Tensor:
     raise TypeError(f"expected a Tensor, ndarray or list, got {type(value).__name__}")
 
 
-def dtype_mismatch(what: str, got: np.dtype, want: np.dtype) -> str:
-    return (
-        f"{what} dtype ({got}) does not match weight dtype ({want}). Convert input: "
-        f"input.to(elman.{want}), or convert model: model.to(elman.{got})"
+def dtype_mismatch(what: str, got: np.dtype, want: np.dtype, arg: str = "input") -> str:
+    """torch's text with NumPy names; a model can only be converted to float32/float64,
+    and converting it does not help when only hx is off."""
+    text = (
+        f"{what} dtype ({got}) does not match weight dtype ({want}). "
+        f"Convert {arg}: {arg}.to(elman.{want})"
     )
+    if arg == "input" and got in (np.dtype(np.float32), np.dtype(np.float64)):
+        text += f", or convert model: model.to(elman.{got})"
+    return text

@@ -79,7 +79,11 @@ def relu(input: Tensor) -> Tensor:
 
 
 class RNNLayerFunction(Function):
-    """One layer and direction over the whole sequence: outputs (L, N, H) and h_n (N, H)."""
+    """One layer and direction over packed data: outputs (T, H) and h_n (N, H).
+
+    Dense (L, N, I) input is the special case ``batch_sizes = [N] * L`` reshaped to
+    (L * N, I), so one Function (and one kernel) serves dense and variable-length batches.
+    """
 
     @staticmethod
     def forward(
@@ -91,19 +95,22 @@ class RNNLayerFunction(Function):
         b_ih: np.ndarray | None,
         b_hh: np.ndarray | None,
         *,
+        batch_sizes: np.ndarray,
         reverse: bool,
         relu: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
-        out, hn = _kernels.layer_forward(x, h0, w_ih, w_hh, b_ih, b_hh, reverse, relu)
-        ctx.reverse, ctx.relu = reverse, relu
+        out, hn = _kernels.packed_layer_forward(
+            x, batch_sizes, h0, w_ih, w_hh, b_ih, b_hh, reverse, relu
+        )
+        ctx.batch_sizes, ctx.reverse, ctx.relu = batch_sizes, reverse, relu
         _save(ctx, x, h0, w_ih, w_hh, out)
         return out, hn
 
     @staticmethod
     def backward(ctx: Context, g_out: np.ndarray, g_hn: np.ndarray) -> tuple[Any, ...]:
         x, h0, w_ih, w_hh, out = ctx.saved_tensors
-        dx, dh0, dw_ih, dw_hh, db = _kernels.layer_backward(
-            x, h0, w_ih, w_hh, out, g_out, g_hn, ctx.reverse, ctx.relu
+        dx, dh0, dw_ih, dw_hh, db = _kernels.packed_layer_backward(
+            x, ctx.batch_sizes, h0, w_ih, w_hh, out, g_out, g_hn, ctx.reverse, ctx.relu
         )
         return dx, dh0, dw_ih, dw_hh, db, db
 
@@ -145,7 +152,8 @@ def rnn_cell(
 
 
 def rnn(
-    input: Tensor,
+    data: Tensor,
+    batch_sizes: np.ndarray,
     hx: Tensor,
     weights: Sequence[Sequence[Tensor | None]],
     *,
@@ -155,27 +163,39 @@ def rnn(
     dropout_p: float,
     training: bool,
 ) -> tuple[Tensor, Tensor]:
-    """Multi-layer Elman RNN on time-major input.
+    """Multi-layer Elman RNN on packed time-major data.
 
     Args:
-        input: (L, N, I); hx: (num_layers * D, N, H);
+        data: (T, I) rows of every step, step after step (a dense (L, N, I) batch reshaped
+            to (L * N, I) with ``batch_sizes = [N] * L``);
+        batch_sizes: (L,) int64, non-increasing, the active batch at each step;
+        hx: (num_layers * D, N, H) with N = batch_sizes[0];
         weights: per (layer, direction), in torch's order, ``(w_ih, w_hh, b_ih, b_hh)``
-        with None biases when the model has none.
+            with None biases when the model has none.
 
     Returns:
-        output (L, N, D*H) of the last layer and h_n (num_layers * D, N, H); h_n index is
-        ``layer * D + direction`` and holds the pre-dropout states.
+        output (T, D*H) of the last layer and h_n (num_layers * D, N, H); h_n index is
+        ``layer * D + direction``, each sequence's state after its own last step, before
+        dropout.
     """
     D = 2 if bidirectional else 1
     relu = nonlinearity == "relu"
-    layer_input = input
+    layer_input = data
     finals = []
     for layer in range(num_layers):
         outs = []
         for d in range(D):
             w_ih, w_hh, b_ih, b_hh = weights[layer * D + d]
             out, hn = RNNLayerFunction.apply(
-                layer_input, hx[layer * D + d], w_ih, w_hh, b_ih, b_hh, reverse=d == 1, relu=relu
+                layer_input,
+                hx[layer * D + d],
+                w_ih,
+                w_hh,
+                b_ih,
+                b_hh,
+                batch_sizes=batch_sizes,
+                reverse=d == 1,
+                relu=relu,
             )
             outs.append(out)
             finals.append(hn)

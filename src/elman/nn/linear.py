@@ -8,10 +8,9 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from ..autograd.dtypes import resolve_dtype
 from . import functional as F
 from . import init
-from ._checks import check_device, check_size
+from ._checks import as_input, check_device, check_param_dtype, check_size, dtype_mismatch
 from .module import Module
 from .parameter import Parameter
 
@@ -47,10 +46,10 @@ class Linear(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        check_size("in_features", in_features, allow_zero=True)
-        check_size("out_features", out_features, allow_zero=True)
+        in_features = check_size("in_features", in_features, allow_zero=True, integral=True)
+        out_features = check_size("out_features", out_features, allow_zero=True, integral=True)
         check_device(device)
-        dt = resolve_dtype(dtype, floating_only=True)
+        dt = check_param_dtype(dtype)
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dt))
@@ -67,7 +66,16 @@ class Linear(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Any) -> Tensor:
+        r"""``input @ weight.T + bias`` for input (\*, in_features); ndarrays and lists too."""
+        input = as_input(input)
+        if input.ndim == 0:
+            raise RuntimeError(
+                "both arguments to linear need to be at least 1D, but they are 0D and 2D"
+            )
+        if input.dtype != self.weight.dtype:
+            # torch: "mat1 and mat2 must have the same dtype, but got Double and Float"
+            raise RuntimeError(dtype_mismatch("Linear input", input.dtype, self.weight.dtype))
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -10,14 +10,28 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..autograd.dtypes import resolve_dtype
+from ._checks import check_device
 from .parameter import Parameter
 
 __all__ = ["Module", "to_ndarray"]
 
 
+_DEVICE_NAMES = ("cpu", "cuda", "mps", "meta", "xpu", "xla", "hip")
+
+
 class _IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (
+            f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, "
+            f"unexpected_keys={self.unexpected_keys!r})"
+        )
+
+    __str__ = __repr__
 
 
 def to_ndarray(value: Any) -> np.ndarray:
@@ -43,6 +57,16 @@ def to_ndarray(value: Any) -> np.ndarray:
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     return f"({', '.join(str(n) for n in shape)}{',' if len(shape) == 1 else ''})"
+
+
+def _typename(value: Any) -> str:
+    """``int``, ``numpy.ndarray``, ``elman.Tensor``: how messages name a value's type."""
+    if isinstance(value, Tensor):
+        return "elman." + type(value).__name__
+    cls = type(value)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 class Module:
@@ -82,31 +106,43 @@ class Module:
 
     # ---- registration -------------------------------------------------------------------
 
-    def _check_init(self) -> None:
+    def _check_init(self, what: str) -> None:
         if "_parameters" not in self.__dict__:
-            raise AttributeError("cannot assign before Module.__init__() call")
+            raise AttributeError(f"cannot assign {what} before Module.__init__() call")
+
+    def _check_name(self, kind: str, name: Any, store: str) -> None:
+        """torch's checks on a name about to be registered as a parameter/buffer/module."""
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {_typename(name)}")
+        if "." in name:
+            got = f", got: {name}" if kind == "module" else ""
+            raise KeyError(f'{kind} name can\'t contain "."{got}')
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if hasattr(self, name) and name not in self.__dict__[store]:
+            raise KeyError(f"attribute '{name}' already exists")
 
     def __setattr__(self, name: str, value: Any) -> None:
         params = self.__dict__.get("_parameters")
         if isinstance(value, Parameter):
-            self._check_init()
-            self._discard(name)
-            params[name] = value  # type: ignore[index]
+            self._check_init("parameters")
+            self._discard(name, keep="_parameters")
+            self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
                 raise TypeError(
-                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    f"cannot assign '{_typename(value)}' as parameter '{name}' "
                     "(elman.nn.Parameter or None expected)"
                 )
             params[name] = None
         elif isinstance(value, Module):
-            self._check_init()
-            self._discard(name)
+            self._check_init("module")
+            self._discard(name, keep="_modules")
             self._modules[name] = value
         elif name in self.__dict__.get("_modules", {}):
             if value is not None:
                 raise TypeError(
-                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    f"cannot assign '{_typename(value)}' as child module '{name}' "
                     "(elman.nn.Module or None expected)"
                 )
             self._modules[name] = None
@@ -115,10 +151,12 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _discard(self, name: str) -> None:
+    def _discard(self, name: str, keep: str) -> None:
+        """Forget ``name`` everywhere but in ``keep``, where a re-assignment keeps its place."""
         self.__dict__.pop(name, None)
         for store in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[store].pop(name, None)
+            if store != keep:
+                self.__dict__[store].pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
         d = self.__dict__
@@ -140,24 +178,37 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or None, a declared but absent parameter) under ``name``."""
-        self._check_init()
+        self._check_init("parameter")
+        self._check_name("parameter", name, "_parameters")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
-                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                f"cannot assign '{_typename(param)}' object to parameter '{name}' "
                 "(elman.nn.Parameter or None required)"
             )
-        self._discard(name)
+        self._discard(name, keep="_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Any) -> None:
         """Register a non-learnable array that is part of the state_dict."""
-        self._check_init()
-        self._discard(name)
-        self._buffers[name] = None if tensor is None else Tensor._wrap(to_ndarray(tensor))
+        self._check_init("buffer")
+        self._check_name("buffer", name, "_buffers")
+        try:
+            value = None if tensor is None else Tensor._wrap(to_ndarray(tensor))
+        except TypeError:
+            raise TypeError(
+                f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                "(elman Tensor, ndarray or None required)"
+            ) from None
+        self._discard(name, keep="_buffers")
+        self._buffers[name] = value
 
     def add_module(self, name: str, module: Module | None) -> None:
-        self._check_init()
-        self._discard(name)
+        """Register ``module`` (or None) as a child under ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
+        self._check_init("module")
+        self._check_name("module", name, "_modules")
+        self._discard(name, keep="_modules")
         self._modules[name] = module
 
     register_module = add_module
@@ -237,11 +288,12 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient, or zero it in place (``set_to_none=False``)."""
         for p in self.parameters():
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad = Tensor._wrap(np.zeros_like(p.grad._data))
+                p.grad._data[...] = 0
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         for m in self.children():
@@ -249,21 +301,35 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Module:
-        """Cast floating parameters and buffers in place (``"cpu"`` is accepted and ignored)."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            dtype = kwargs.get("dtype", args[0] if args else None)
-            if dtype is None:
-                return self
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Cast floating parameters and buffers in place, as torch's ``Module.to``.
+
+        Takes a dtype (``elman.float64``, ``"float64"``), a device (``"cpu"`` only), or both,
+        positionally or as ``dtype=`` / ``device=``. Parameters keep their identity.
+        """
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        if kwargs:
+            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        for arg in args:
+            if isinstance(arg, str) and arg.split(":")[0] in _DEVICE_NAMES:
+                device = arg
+            elif type(arg).__name__ == "device":  # a torch.device, without importing torch
+                device = arg
+            else:
+                dtype = arg
+        check_device(device)
+        if dtype is None:
+            return self
         target = resolve_dtype(dtype, floating_only=True)
         for p in self.parameters():
-            p._data = p._data.astype(target)
+            p._data = p._data.astype(target, copy=False)
             if p.grad is not None:
-                p.grad = Tensor._wrap(p.grad._data.astype(target))
+                p.grad._data = p.grad._data.astype(target, copy=False)
         for m in self.modules():
             for k, b in m._buffers.items():
                 if b is not None and b._data.dtype.kind == "f":
-                    m._buffers[k] = Tensor._wrap(b._data.astype(target))
+                    m._buffers[k] = Tensor._wrap(b._data.astype(target, copy=False))
         return self
 
     def float(self) -> Module:
@@ -280,44 +346,38 @@ class Module:
     def state_dict(
         self, destination: Any = None, prefix: str = "", keep_vars: bool = False
     ) -> OrderedDict[str, Tensor]:
-        """Parameters and buffers by torch's dotted names (detached, sharing memory)."""
+        """Parameters and buffers by torch's dotted names (detached, sharing memory).
+
+        As in torch, a module or parameter reachable under two names appears under both.
+        """
         out: OrderedDict[str, Tensor] = OrderedDict() if destination is None else destination
-        for mod_name, mod in self.named_modules():
-            base = prefix + (mod_name + "." if mod_name else "")
-            for name, p in mod._parameters.items():
-                if p is not None:
-                    out[base + name] = p if keep_vars else p.detach()
-            for name, b in mod._buffers.items():
-                if b is not None:
-                    out[base + name] = b if keep_vars else b.detach()
+        for name, value in self._local_state().items():
+            out[prefix + name] = value if keep_vars else value.detach()
+        for name, child in self._modules.items():
+            if child is not None:
+                child.state_dict(out, prefix + name + ".", keep_vars)
         return out
+
+    def _local_state(self) -> dict[str, Tensor]:
+        state = {n: p for n, p in self._parameters.items() if p is not None}
+        state.update((n, b) for n, b in self._buffers.items() if b is not None)
+        return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
         """Copy values into parameters and buffers; torch's errors, but all-or-nothing.
 
-        Values may be ndarrays, elman Tensors, torch tensors or anything with ``__array__``.
-        Every key and shape is checked before anything is copied, so a failed load leaves the
-        module unchanged (torch copies the matching entries before raising).
+        Values may be ndarrays, elman Tensors, torch tensors or anything with ``__array__``,
+        and are cast to each parameter's dtype. Every key and shape is checked before
+        anything is copied, so a failed load leaves the module unchanged (torch copies the
+        matching entries before raising). Returns ``(missing_keys, unexpected_keys)``.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        missing: list[str] = []
+        unexpected: list[str] = []
         errors: list[str] = []
         staged: list[tuple[Tensor, np.ndarray]] = []
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            value = to_ndarray(state_dict[key])
-            if value.shape != target._data.shape:
-                errors.append(
-                    f"size mismatch for {key}: copying a param with shape "
-                    f"{_shape_text(value.shape)} from checkpoint, the shape in current model "
-                    f"is {_shape_text(target._data.shape)}."
-                )
-                continue
-            staged.append((target, value))
+        self._check_state(dict(state_dict), "", (missing, unexpected, errors), staged)
         if strict:
             if unexpected:
                 keys = ", ".join(f'"{k}"' for k in unexpected)
@@ -334,6 +394,47 @@ class Module:
             for target, value in staged:
                 np.copyto(target._data, value, casting="unsafe")
         return _IncompatibleKeys(missing, unexpected)
+
+    def _check_state(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        report: tuple[list[str], list[str], list[str]],
+        staged: list[tuple[Tensor, np.ndarray]],
+    ) -> None:
+        """torch's per-module pass (same key order in every list), staging instead of copying."""
+        missing, unexpected, errors = report
+        local = self._local_state()
+        for name, target in local.items():
+            key = prefix + name
+            if key not in state_dict:
+                missing.append(key)
+                continue
+            try:
+                value = to_ndarray(state_dict[key])
+            except TypeError:
+                errors.append(
+                    f'While copying the parameter named "{key}", expected an ndarray or '
+                    f"Tensor-like object from checkpoint but received {type(state_dict[key])}"
+                )
+                continue
+            if value.shape != target._data.shape:
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape "
+                    f"{_shape_text(value.shape)} from checkpoint, the shape in current model "
+                    f"is {_shape_text(target._data.shape)}."
+                )
+                continue
+            staged.append((target, value))
+        for key in state_dict:
+            head, dot, _ = key[len(prefix) :].partition(".")
+            if dot and head not in self._modules or not dot and head not in local:
+                unexpected.append(key)
+        for name, child in self._modules.items():
+            if child is not None:
+                sub = prefix + name + "."
+                inner = {k: v for k, v in state_dict.items() if k.startswith(sub)}
+                child._check_state(inner, sub, report, staged)
 
     # ---- printing -----------------------------------------------------------------------
 

@@ -20,8 +20,10 @@ from ._checks import (
     check_size,
     dtype_mismatch,
 )
+from ._rnn_packed import forward_lengths, forward_packed
 from .module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence
 
 __all__ = ["RNN", "RNNCell"]
 
@@ -94,16 +96,16 @@ class RNN(Module):
         super().__init__()
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
-        if kwargs:
+        check_nonlinearity(nonlinearity)
+        if kwargs:  # after the nonlinearity, as torch (its RNNBase.__init__ call raises it)
             name = next(iter(kwargs))
             raise TypeError(f"RNN.__init__() got an unexpected keyword argument '{name}'")
-        check_nonlinearity(nonlinearity)
         dropout_value = check_dropout(dropout, num_layers)
         check_bool("bias", bias)
         check_bool("batch_first", batch_first)
         check_size("input_size", input_size)
         check_size("hidden_size", hidden_size)
-        check_size("num_layers", num_layers)
+        num_layers = check_size("num_layers", num_layers, integral=True)
         check_bool("bidirectional", bidirectional)  # torch does not check this
         check_device(device)
         dt = check_param_dtype(dtype)
@@ -179,9 +181,12 @@ class RNN(Module):
         return groups
 
     def check_input(self, input: Tensor, hx: Tensor | None) -> None:
-        """torch's checks in torch's order: ranks, dtype, features, hx shape, length."""
+        """torch's checks in torch's order: ranks, dtype, features, hx shape, length, then
+        the hx dtype (torch fails there in its matmul; elman says which dtype to use)."""
         if input.ndim not in (2, 3):
-            raise ValueError(f"RNN: Expected input to be 2D or 3D, got {input.ndim}D tensor instead")
+            raise ValueError(
+                f"RNN: Expected input to be 2D or 3D, got {input.ndim}D tensor instead"
+            )
         if hx is not None:
             if input.ndim == 2 and hx.ndim != 2:
                 raise RuntimeError(
@@ -201,24 +206,34 @@ class RNN(Module):
             )
         if hx is not None:
             batch = () if input.ndim == 2 else (input.shape[0 if self.batch_first else 1],)
-            expected = (self.num_layers * (2 if self.bidirectional else 1), *batch, self.hidden_size)
+            D = 2 if self.bidirectional else 1
+            expected = (self.num_layers * D, *batch, self.hidden_size)
             if tuple(hx.shape) != expected:
                 raise RuntimeError(
                     f"Expected hidden size {_shape_tuple(expected)}, got {_shape_list(hx.shape)}"
                 )
-            if hx.dtype != want:
-                raise RuntimeError(
-                    f"RNN hx dtype ({hx.dtype}) does not match weight dtype ({want}). "
-                    f"Convert hx: hx.to(elman.{want})"
-                )
         seq_len = input.shape[0 if input.ndim == 2 or not self.batch_first else 1]
         if seq_len == 0:
             raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+        if hx is not None and hx.dtype != want:  # torch: "mat1 and mat2 must have the same dtype"
+            raise RuntimeError(dtype_mismatch("RNN hx", hx.dtype, want, arg="hx"))
 
-    def forward(self, input: Any, hx: Any = None) -> tuple[Tensor, Tensor]:
-        """Run the RNN; returns ``(output, h_n)``. See the class docstring for shapes."""
-        input = as_input(input)
+    def forward(self, input: Any, hx: Any = None, *, lengths: Any = None) -> tuple[Any, Tensor]:
+        """Run the RNN; returns ``(output, h_n)``. See the class docstring for shapes.
+
+        ``input`` may also be a :class:`~elman.nn.utils.rnn.PackedSequence` (the output is
+        then one too), or a padded batch with ``lengths=`` (one length per sequence, any
+        order): the result equals pack -> RNN -> pad, with zeros past each length and h_n
+        taken at each sequence's last valid step.
+        """
         hx = None if hx is None else as_input(hx)
+        if isinstance(input, PackedSequence):
+            if lengths is not None:
+                raise ValueError("lengths= is for padded input; a PackedSequence has its own")
+            return forward_packed(self, input, hx)
+        input = as_input(input)
+        if lengths is not None:
+            return forward_lengths(self, input, hx, lengths)
         self.check_input(input, hx)
         unbatched = input.ndim == 2
         if unbatched:
@@ -227,10 +242,12 @@ class RNN(Module):
         elif self.batch_first:
             input = input.transpose(0, 1)
         D = 2 if self.bidirectional else 1
+        L, N, I = input.shape
         if hx is None:
-            hx = zeros(self.num_layers * D, input.shape[1], self.hidden_size, dtype=input.dtype)
-        output, h_n = F.rnn(
-            input,
+            hx = zeros(self.num_layers * D, N, self.hidden_size, dtype=input.dtype)
+        data, h_n = F.rnn(
+            input.reshape(L * N, I),  # a dense batch is a packed one with L steps of N rows
+            np.full(L, N, dtype=np.int64),
             hx,
             self._weights(),
             num_layers=self.num_layers,
@@ -239,6 +256,7 @@ class RNN(Module):
             dropout_p=self.dropout,
             training=self.training,
         )
+        output = data.reshape(L, N, D * self.hidden_size)
         if unbatched:
             return output.squeeze(1), h_n.squeeze(1)
         if self.batch_first:
@@ -319,15 +337,12 @@ class RNNCell(Module):
             raise ValueError(f"RNNCell: Expected input to be 1D or 2D, got {input.ndim}D instead")
         if hx is not None and hx.ndim not in (1, 2):
             raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.ndim}D instead")
-        want = self.weight_ih.dtype
-        for what, t in (("input", input), ("hx", hx)):
-            if t is not None and t.dtype != want:
-                raise RuntimeError(
-                    f"RNNCell {what} dtype ({t.dtype}) does not match weight dtype ({want}). "
-                    f"Convert {what}: {what}.to(elman.{want}), or convert model: "
-                    f"model.to(elman.{t.dtype})"
-                )
         unbatched = input.ndim == 1
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(
+                f"input has inconsistent input_size: got {input.shape[-1]} expected "
+                f"{self.input_size}"
+            )
         if hx is not None and hx.ndim != input.ndim:  # torch fails later with a confusing text
             kind = "unbatched 1-D" if unbatched else "batched 2-D"
             raise RuntimeError(
@@ -339,11 +354,6 @@ class RNNCell(Module):
             hx = zeros(input.shape[0], self.hidden_size, dtype=input.dtype)
         elif unbatched:
             hx = hx.unsqueeze(0)
-        if input.shape[1] != self.input_size:
-            raise RuntimeError(
-                f"input has inconsistent input_size: got {input.shape[1]} expected "
-                f"{self.input_size}"
-            )
         if input.shape[0] != hx.shape[0]:
             raise RuntimeError(
                 f"Input batch size {input.shape[0]} doesn't match hidden0 batch size "
@@ -354,6 +364,11 @@ class RNNCell(Module):
                 f"hidden0 has inconsistent hidden_size: got {hx.shape[1]}, expected "
                 f"{self.hidden_size}"
             )
+        # torch checks dtypes last, in the matmul ("mat1 and mat2 must have the same dtype")
+        want = self.weight_ih.dtype
+        for what, t in (("input", input), ("hx", hx)):
+            if t.dtype != want:
+                raise RuntimeError(dtype_mismatch("RNNCell " + what, t.dtype, want, arg=what))
         weights = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         out = F.rnn_cell(input, hx, weights, self.nonlinearity)
         return out.squeeze(0) if unbatched else out

@@ -1,0 +1,101 @@
+"""Differentiable shape, indexing and joining operations: views and copies of the data.
+
+Their backward moves gradients back into place (a reshape, an inverse permutation, a
+scatter-add for indices that may repeat, a split) without any arithmetic on the values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .function import Context, Function
+from .ops import promote, unbroadcast, wrap_dim
+
+__all__ = ["Reshape", "Permute", "Expand", "GetItem", "Cat", "Stack"]
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        ctx.shape = a.shape
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise RuntimeError(
+                f"shape '{list(shape)}' is invalid for input of size {a.size}"
+            ) from None
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
+        return g.reshape(ctx.shape), None
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+        ctx.dims = dims
+        return np.transpose(a, dims)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
+        return np.transpose(g, np.argsort(ctx.dims)), None
+
+
+class Expand(Function):
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        ctx.shape = a.shape
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
+        return unbroadcast(g, ctx.shape), None
+
+
+def _is_basic_index(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
+
+
+class GetItem(Function):
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, index: Any) -> np.ndarray:
+        ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
+        return a[index]
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
+        out = np.zeros(ctx.shape, dtype=ctx.dtype)
+        if _is_basic_index(ctx.index):
+            out[ctx.index] = g
+        else:  # advanced indices may repeat an element: accumulate
+            np.add.at(out, ctx.index, g)
+        return out, None
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, dim: int = 0) -> np.ndarray:
+        dim = wrap_dim(dim, arrays[0].ndim)
+        ctx.sizes = [a.shape[dim] for a in arrays]
+        ctx.dim = dim
+        return np.concatenate(promote(*arrays), axis=dim)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, ...]:
+        cuts = np.cumsum(ctx.sizes)[:-1]
+        return tuple(np.split(g, cuts, axis=ctx.dim))
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, dim: int = 0) -> np.ndarray:
+        ctx.dim = wrap_dim(dim, arrays[0].ndim + 1)
+        ctx.n = len(arrays)
+        return np.stack(promote(*arrays), axis=ctx.dim)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(np.take(g, i, axis=ctx.dim) for i in range(ctx.n))

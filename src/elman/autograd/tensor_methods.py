@@ -1,0 +1,277 @@
+"""The differentiable methods and operators of :class:`~elman.autograd.Tensor`.
+
+Every method here builds a graph node through an op of :mod:`.ops`; what a Tensor *is*
+(its data, grad, conversions, printing, in-place updates) lives in :mod:`.tensor`, whose
+``Tensor`` inherits these methods. Results are always plain Tensors (``_wrap``).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+import numpy as np
+
+from . import ops, shape_ops
+from .dtypes import resolve_dtype
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+__all__ = ["TensorMethods", "MaxResult"]
+
+
+def _index(index: Any) -> Any:
+    """An index with Tensors replaced by their arrays, for NumPy."""
+    if isinstance(index, TensorMethods):
+        return index._data
+    if isinstance(index, tuple):
+        return tuple(i._data if isinstance(i, TensorMethods) else i for i in index)
+    return index
+
+
+def _shape_args(shape: Sequence[Any]) -> tuple[int, ...]:
+    """``f(2, 3)`` and ``f((2, 3))`` both mean the shape (2, 3), as in torch."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+class MaxResult(NamedTuple):
+    """What ``Tensor.max(dim)`` returns, like ``torch.return_types.max``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+class TensorMethods:
+    """Shape, dtype and math methods and the arithmetic operators, as torch names them."""
+
+    _data: np.ndarray
+    _grad_fn: Any
+
+    @classmethod
+    def _wrap(cls, array: np.ndarray) -> Tensor:
+        raise NotImplementedError  # provided by Tensor
+
+    __hash__ = object.__hash__  # __eq__ below compares elementwise; identity stays the hash
+
+    def _self(self) -> Tensor:
+        return cast("Tensor", self)  # for the type checker: only Tensor inherits this class
+
+    # ---- shape --------------------------------------------------------------------------
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return shape_ops.Reshape.apply(self, _shape_args(shape))
+
+    def view(self, *shape: Any) -> Tensor:
+        return self.reshape(*shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        s = self._data.shape
+        if not s:
+            return self.reshape(1)
+        a, b = ops.wrap_dim(start_dim, len(s)), ops.wrap_dim(end_dim, len(s))
+        return self.reshape(s[:a] + (-1,) + s[b + 1 :])
+
+    def permute(self, *dims: Any) -> Tensor:
+        dims_t = _shape_args(dims)
+        return shape_ops.Permute.apply(
+            self, tuple(ops.wrap_dim(d, self._data.ndim) for d in dims_t)
+        )
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        order = list(range(self._data.ndim))
+        d0, d1 = ops.wrap_dim(dim0, self._data.ndim), ops.wrap_dim(dim1, self._data.ndim)
+        if self._data.ndim:
+            order[d0], order[d1] = order[d1], order[d0]
+        return shape_ops.Permute.apply(self, tuple(order))
+
+    def t(self) -> Tensor:
+        if self._data.ndim > 2:
+            raise RuntimeError(
+                f"t() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D"
+            )
+        return self.transpose(0, -1) if self._data.ndim == 2 else self._self()
+
+    @property
+    def T(self) -> Tensor:
+        return shape_ops.Permute.apply(self, tuple(reversed(range(self._data.ndim))))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        d = ops.wrap_dim(dim, self._data.ndim + 1)
+        return self.reshape(self._data.shape[:d] + (1,) + self._data.shape[d:])
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        s = self._data.shape
+        if dim is None:
+            return self.reshape(tuple(n for n in s if n != 1))
+        d = ops.wrap_dim(dim, len(s))
+        if not s or s[d] != 1:
+            return self.reshape(s)
+        return self.reshape(s[:d] + s[d + 1 :])
+
+    def expand(self, *shape: Any) -> Tensor:
+        target = _shape_args(shape)
+        lead = len(target) - self._data.ndim
+        full = tuple(self._data.shape[i - lead] if n == -1 else n for i, n in enumerate(target))
+        return shape_ops.Expand.apply(self, full)
+
+    def contiguous(self) -> Tensor:
+        return self._self() if self._data.flags.c_contiguous else ops.Clone.apply(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return shape_ops.GetItem.apply(self, _index(index))
+
+    # ---- dtype --------------------------------------------------------------------------
+
+    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Tensor:
+        if isinstance(dtype, str) and dtype == "cpu":
+            dtype = kwargs.get("dtype", args[0] if args else None)
+            if dtype is None:
+                return self._self()
+        target = resolve_dtype(dtype)
+        if target == self._data.dtype:
+            return self._self()
+        return ops.Cast.apply(self, target)
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def long(self) -> Tensor:
+        return self._wrap(self._data.astype(np.int64))
+
+    def clone(self) -> Tensor:
+        return ops.Clone.apply(self)
+
+    def cpu(self) -> Tensor:
+        return self._self()
+
+    # ---- math ---------------------------------------------------------------------------
+
+    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return ops.Sum.apply(self, dim, keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return ops.Mean.apply(self, dim, keepdim)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """The largest element; with ``dim``, ``(values, indices)`` along it; with a Tensor,
+        the elementwise maximum (as torch's three overloads)."""
+        if isinstance(dim, TensorMethods):
+            return ops.Maximum.apply(self, dim)
+        if dim is None:
+            return ops.MaxDim.apply(self, None, False)
+        return MaxResult(*ops.MaxDim.apply(self, dim, keepdim))
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return self._wrap(np.asarray(np.argmax(self._data)))
+        return self._wrap(np.argmax(self._data, axis=dim, keepdims=keepdim))
+
+    def tanh(self) -> Tensor:
+        return ops.Tanh.apply(self)
+
+    def relu(self) -> Tensor:
+        return ops.Relu.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.Sigmoid.apply(self)
+
+    def exp(self) -> Tensor:
+        return ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return ops.Log.apply(self)
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.Sqrt.apply(self)
+
+    def pow(self, exponent: builtins.float) -> Tensor:
+        return self.__pow__(exponent)
+
+    def matmul(self, other: Any) -> Tensor:
+        return self.__matmul__(other)
+
+    # ---- operators ----------------------------------------------------------------------
+
+    def __add__(self, other: Any) -> Tensor:
+        return ops.Add.apply(self, _operand(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.Add.apply(_operand(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(self, _operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(_operand(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(self, _operand(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(_operand(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(self, _operand(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(_operand(other), self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self._self()
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        p = _operand(exponent)
+        if not isinstance(p, (int, float)):
+            raise TypeError("tensor ** tensor is not supported; use a Python number exponent")
+        return ops.Pow.apply(self, p)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(self, _operand(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(_operand(other), self)
+
+    def _compare(self, other: Any, op: Any) -> Tensor:
+        return self._wrap(np.asarray(op(self._data, np.asarray(other))))
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+
+def _operand(x: Any) -> Any:
+    """Tensors pass through; Python numbers stay scalars (keep the tensor's dtype)."""
+    if isinstance(x, np.generic):  # NumPy scalars act like Python numbers, as in torch
+        return x.item()  # (checked first: np.float64 is a subclass of float)
+    if isinstance(x, (TensorMethods, int, float, bool)):
+        return x
+    from .tensor import Tensor  # here, not at the top: tensor.py imports this module
+
+    return Tensor._wrap(np.asarray(x))  # ndarrays and lists: constants, as torch.as_tensor

@@ -1,0 +1,1 @@
+"""The ``elman`` command line; nothing in the library imports this package."""

@@ -1,0 +1,529 @@
+"""Variable-length batches: PackedSequence and torch's ``nn.utils.rnn`` helpers.
+
+A PackedSequence stores sequences of different lengths time-major without padding: step t
+holds one row for each sequence longer than t, longest sequences first, so the active batch
+shrinks over time (``batch_sizes``). Packing, padding and unpacking are differentiable.
+
+Where torch is defective elman does better: lengths longer than the padded length are
+rejected, and no function mutates its input (torch's ``unpad_sequence`` transposes it).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ...autograd import Tensor
+from ...autograd.function import Context, Function
+from ...autograd.ops import unbroadcast
+from .._checks import as_input
+from ._stdsort import argsort_descending
+
+__all__ = [
+    "PackedSequence",
+    "invert_permutation",
+    "pack_padded_sequence",
+    "pad_packed_sequence",
+    "pad_sequence",
+    "unpad_sequence",
+    "pack_sequence",
+    "unpack_sequence",
+]
+
+
+def _int_array(value: Any) -> np.ndarray:
+    from ..module import to_ndarray
+
+    if isinstance(value, (list, tuple, range, int, np.integer)):
+        arr = np.asarray(value)
+    else:
+        arr = to_ndarray(value)
+    if arr.dtype.kind == "f":
+        arr = arr.astype(np.int64)  # torch casts float lengths too
+    return np.asarray(arr, dtype=np.int64)
+
+
+def invert_permutation(permutation: Any) -> Tensor | None:
+    """The inverse of a permutation: ``out[permutation[i]] = i``.
+
+    Args:
+        permutation: (N,) a permutation of 0..N-1 (list, ndarray or Tensor), or None;
+            anything else raises (torch returns uninitialised memory).
+
+    Returns:
+        (N,) int64 Tensor, or None for None.
+
+    Example:
+        >>> from elman.nn.utils.rnn import invert_permutation
+        >>> invert_permutation([2, 0, 1])
+        tensor([1, 2, 0])
+    """
+    if permutation is None:
+        return None
+    perm = _int_array(permutation)
+    if perm.ndim != 1 or not np.array_equal(np.sort(perm), np.arange(perm.size)):
+        # torch scatters anyway and leaves uninitialised memory in the result
+        raise RuntimeError(
+            f"invert_permutation: expected a permutation of 0..N-1, got {perm.tolist()}"
+        )
+    out = np.empty_like(perm)
+    out[perm] = np.arange(perm.size, dtype=np.int64)
+    return Tensor(out)
+
+
+class _PackedBase(NamedTuple):
+    data: Tensor
+    batch_sizes: Tensor
+    sorted_indices: Tensor | None
+    unsorted_indices: Tensor | None
+
+
+class PackedSequence(_PackedBase):
+    """Sequences of different lengths packed time-major, longest first.
+
+    Fields:
+        data: (sum of lengths, *) rows of every step, step after step.
+        batch_sizes: (L,) int64, the number of sequences active at each step.
+        sorted_indices: original batch index of each packed column (None when the input
+            was already sorted by decreasing length).
+        unsorted_indices: the inverse of sorted_indices.
+
+    Build it with :func:`pack_padded_sequence` or :func:`pack_sequence`, not by hand.
+
+    Example:
+        >>> import elman
+        >>> from elman.nn.utils.rnn import pack_sequence
+        >>> a, b = elman.tensor([1.0, 2.0, 3.0]), elman.tensor([4.0, 5.0])
+        >>> pack_sequence([a, b]).batch_sizes
+        tensor([2, 2, 1])
+    """
+
+    def __new__(
+        cls,
+        data: Any,
+        batch_sizes: Any = None,
+        sorted_indices: Any = None,
+        unsorted_indices: Any = None,
+    ) -> PackedSequence:
+        if batch_sizes is None:
+            raise ValueError("PackedSequence needs batch_sizes; build it with pack_padded_sequence")
+        bs = Tensor(_int_array(batch_sizes))
+        srt = None if sorted_indices is None else Tensor(_int_array(sorted_indices))
+        if unsorted_indices is None:
+            uns = invert_permutation(srt)
+        else:
+            uns = Tensor(_int_array(unsorted_indices))
+        data_t = data if isinstance(data, Tensor) else as_input(data)
+        return super().__new__(cls, data_t, bs, srt, uns)
+
+    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> PackedSequence:
+        data = self.data.to(dtype, *args, **kwargs)
+        if data is self.data:
+            return self
+        return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
+
+    def float(self) -> PackedSequence:
+        return self.to(np.float32)
+
+    def double(self) -> PackedSequence:
+        return self.to(np.float64)
+
+    def half(self) -> PackedSequence:
+        return self.to(np.float16)
+
+    def long(self) -> PackedSequence:
+        return self.to(np.int64)
+
+    def int(self) -> PackedSequence:
+        return self.to(np.int32)
+
+    def short(self) -> PackedSequence:
+        return self.to(np.int16)
+
+    def char(self) -> PackedSequence:
+        return self.to(np.int8)
+
+    def byte(self) -> PackedSequence:
+        return self.to(np.uint8)
+
+    def cpu(self) -> PackedSequence:
+        return self
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def is_pinned(self) -> bool:
+        return False
+
+
+def _lengths_array(lengths: Any) -> np.ndarray:
+    arr = _int_array(lengths)
+    if arr.ndim != 1:
+        raise RuntimeError(
+            f"'lengths' argument should be a 1D CPU int64 tensor, but got {arr.ndim}D cpu "
+            "Long tensor"
+        )
+    return arr
+
+
+class _Pack(Function):
+    """Gather time-major padded (T, N, *) rows into packed (sum(lengths), *) rows."""
+
+    @staticmethod
+    def forward(ctx: Context, padded: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> Any:
+        ctx.shape, ctx.rows, ctx.cols = padded.shape, rows, cols
+        return padded[rows, cols]
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, None, None]:
+        out = np.zeros(ctx.shape, dtype=g.dtype)
+        out[ctx.rows, ctx.cols] = g  # each (row, col) appears once: no accumulation needed
+        return out, None, None
+
+
+class _Unpack(Function):
+    """Scatter packed rows into a (T, N, *) array filled with ``padding_value``."""
+
+    @staticmethod
+    def forward(
+        ctx: Context, data: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: Any, pad: Any
+    ) -> np.ndarray:
+        ctx.rows, ctx.cols = rows, cols
+        out = np.full(shape, pad, dtype=data.dtype)
+        out[rows, cols] = data
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
+        return g[ctx.rows, ctx.cols], None, None, None, None
+
+
+def _positions(batch_sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(time, packed column) of every packed row, in packed order."""
+    rows = np.repeat(np.arange(len(batch_sizes), dtype=np.int64), batch_sizes)
+    starts = np.repeat(np.cumsum(batch_sizes) - batch_sizes, batch_sizes)
+    return rows, np.arange(rows.size, dtype=np.int64) - starts
+
+
+def pack_padded_sequence(
+    input: Any, lengths: Any, batch_first: bool = False, enforce_sorted: bool = True
+) -> PackedSequence:
+    """Pack a padded batch of sequences of different lengths.
+
+    Step t of the result holds ``input[t, i]`` for every sequence i with ``lengths[i] > t``,
+    longest sequences first, so ``batch_sizes[t] = #{i : lengths[i] > t}``. Gradients flow
+    back to the valid positions of ``input`` (padding gets zero).
+
+    Args:
+        input: (T, N, *) padded batch, or (N, T, *) if ``batch_first``.
+        lengths: the N lengths, each in [1, T]: a list, ndarray or Tensor (floats are cast
+            to int64, as in torch).
+        batch_first: the batch axis comes first. Default: ``False``.
+        enforce_sorted: demand lengths in decreasing order. With ``False`` they are sorted
+            here (ties in torch's order) and the permutation is kept in ``sorted_indices``.
+            Default: ``True``.
+
+    Returns:
+        a :class:`PackedSequence`.
+
+    Unlike torch, a length greater than T raises instead of building a corrupt sequence.
+
+    Example:
+        >>> import elman
+        >>> from elman.nn.utils.rnn import pack_padded_sequence
+        >>> x = elman.tensor([[1, 2, 0], [3, 0, 0], [4, 5, 6]])
+        >>> packed = pack_padded_sequence(x, [2, 1, 3], batch_first=True, enforce_sorted=False)
+        >>> packed.data, packed.batch_sizes, packed.sorted_indices
+        (tensor([4, 1, 3, 5, 2, 6]), tensor([3, 2, 1]), tensor([2, 0, 1]))
+    """
+    x = as_input(input)
+    lens = _lengths_array(lengths)
+    if x.ndim == 0:
+        raise IndexError("Dimension specified as 1 but tensor has no dimensions")
+    if x.ndim == 1:
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+    if x.numel() == 0:
+        raise RuntimeError("Cannot pack empty tensors.")
+    batch_dim = 0 if batch_first else 1
+    batch, total = x.shape[batch_dim], x.shape[1 - batch_dim]
+    if lens.size != batch:
+        raise RuntimeError(
+            f"Expected `len(lengths)` to be equal to batch_size, but got {lens.size} "
+            f"(batch_size={batch})"
+        )
+    if enforce_sorted:
+        sorted_idx = None
+        order = np.arange(batch)
+    else:
+        order = argsort_descending(lens)  # ties in torch's order
+        sorted_idx = order
+    lens_sorted = lens[order]
+    if lens_sorted[-1] <= 0:
+        raise RuntimeError(
+            "Length of all samples has to be greater than 0, but found an element in "
+            "'lengths' that is <= 0"
+        )
+    if np.any(np.diff(lens_sorted) > 0):
+        raise RuntimeError(
+            "`lengths` array must be sorted in decreasing order when `enforce_sorted` is "
+            "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
+            "pack_sequence to sidestep this requirement if you do not need ONNX exportability."
+        )
+    if lens_sorted[0] > total:  # torch silently builds a corrupt PackedSequence here
+        raise RuntimeError(
+            f"Length of all samples has to be at most the padded length {total}, but found "
+            f"an element in 'lengths' that is {int(lens_sorted[0])}"
+        )
+    steps = np.arange(int(lens_sorted[0]))
+    batch_sizes = (lens_sorted[None, :] > steps[:, None]).sum(axis=1).astype(np.int64)  # (T,)
+    rows, cols = _positions(batch_sizes)
+    padded = x if not batch_first else x.transpose(0, 1)
+    data = _Pack.apply(padded, rows, order[cols])
+    return PackedSequence(data, batch_sizes, sorted_idx, None)
+
+
+def pad_packed_sequence(
+    sequence: PackedSequence,
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    total_length: int | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Undo :func:`pack_padded_sequence`: the padded batch and the lengths, original order.
+
+    Args:
+        sequence: a :class:`PackedSequence` with ``data`` (sum of lengths, *).
+        batch_first: return (N, T, *) instead of (T, N, *). Default: ``False``.
+        padding_value: the value of padding positions. Default: ``0.0``.
+        total_length: pad to this length T instead of the longest sequence's (at least
+            that long; useful to restore the padded length of the input). Default: None.
+
+    Returns:
+        (padded, lengths): padded (T, N, *), or (N, T, *) if ``batch_first``; lengths an
+        (N,) int64 Tensor. Gradients flow back to ``sequence.data``.
+
+    Example:
+        >>> import elman
+        >>> from elman.nn.utils.rnn import pack_sequence, pad_packed_sequence
+        >>> packed = pack_sequence([elman.tensor([1, 2]), elman.tensor([3, 4, 5])],
+        ...                        enforce_sorted=False)
+        >>> pad_packed_sequence(packed, batch_first=True, padding_value=-1, total_length=4)
+        (tensor([[ 1,  2, -1, -1],
+                [ 3,  4,  5, -1]]), tensor([2, 3]))
+    """
+    bs = sequence.batch_sizes.numpy()
+    max_len = len(bs)
+    if total_length is not None:
+        total_length = operator.index(total_length)  # TypeError for a float, as torch
+        if total_length < max_len:
+            raise ValueError(
+                "Expected total_length to be at least the length of the longest sequence in "
+                f"input, but got total_length={total_length} and max sequence length being "
+                f"{max_len}"
+            )
+        max_len = total_length
+    batch = int(bs[0])
+    rows, cols = _positions(bs)
+    unsorted = sequence.unsorted_indices
+    order = np.arange(batch) if unsorted is None else np.argsort(unsorted.numpy())
+    # order[c] is the original batch index of packed column c
+    data = sequence.data
+    shape = (max_len, batch, *data.shape[1:])
+    padded = _Unpack.apply(data, rows, order[cols], shape, padding_value)
+    lengths_sorted = np.bincount(cols, minlength=batch)  # steps per packed column
+    lengths = np.empty(batch, dtype=np.int64)
+    lengths[order] = lengths_sorted
+    if batch_first:
+        padded = padded.transpose(0, 1)
+    return padded, Tensor(lengths)
+
+
+def pad_sequence(
+    sequences: Any,
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    padding_side: str = "right",
+) -> Tensor:
+    """Stack sequences of different lengths into one batch, padded with ``padding_value``.
+
+    Sequence i of shape (L_i, *) fills ``out[:L_i, i]`` (``padding_side='left'``:
+    ``out[T - L_i:, i]``) of the (T, N, *) output, T = max L_i. As in torch, the trailing
+    dimensions are those of the first sequence and the others are broadcast to them; the
+    output has the first sequence's dtype. Gradients flow back to every sequence.
+
+    Args:
+        sequences: an iterable of N tensors (L_i, *); a Tensor is taken row by row.
+        batch_first: return (N, T, *) instead of (T, N, *). Default: ``False``.
+        padding_value: the value of padding positions. Default: ``0``.
+        padding_side: ``'right'`` (default) or ``'left'``.
+
+    Returns:
+        a Tensor (T, N, *), or (N, T, *) if ``batch_first``.
+
+    Example:
+        >>> import elman
+        >>> from elman.nn.utils.rnn import pad_sequence
+        >>> pad_sequence([elman.tensor([1, 2, 3]), elman.tensor([4])], batch_first=True)
+        tensor([[1, 2, 3],
+                [4, 0, 0]])
+    """
+    if not isinstance(sequences, Iterable):
+        raise RuntimeError(
+            "pad_sequence: Expected iterable for input sequences, but got arg of type: "
+            f"{type(sequences)}"
+        )
+    seqs = [as_input(s) for s in sequences]
+    if not seqs:
+        raise RuntimeError("received an empty list of sequences")
+    if padding_side not in ("left", "right"):
+        raise RuntimeError(
+            f"Expected padding_side to be one of left or right, but got {padding_side}."
+        )
+    _check_pad_shapes([s.shape for s in seqs])
+    dtype = seqs[0].dtype
+    seqs = [s if s.dtype == dtype else s.to(dtype) for s in seqs]
+    out = _PadSequence.apply(*seqs, pad=padding_value, left=padding_side == "left")
+    return out.transpose(0, 1) if batch_first else out
+
+
+def _check_pad_shapes(shapes: list[tuple[int, ...]]) -> None:
+    """torch's checks: each (L_i, *) copies into (L_i, *first trailing dims) by broadcasting."""
+    if len(shapes[0]) == 0:  # torch: "ArrayRef: invalid slice, N = 1; size = 0"
+        raise RuntimeError(
+            "pad_sequence: expected sequences of at least one dimension (the length), got a "
+            "0-D tensor first"
+        )
+    if any(len(s) == 0 for s in shapes):
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    trailing = tuple(shapes[0][1:])
+    for src in shapes[1:]:
+        dest = (src[0], *trailing)
+        if _broadcast_shape(dest, tuple(src)) != dest:
+            raise RuntimeError(
+                f"output with shape {list(dest)} doesn't match the broadcast shape "
+                f"{list(_broadcast_shape(dest, tuple(src)))}"
+            )
+
+
+def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """torch's infer_size: dimensions aligned from the right, the last mismatch reported."""
+    ndim = max(len(a), len(b))
+    out = [0] * ndim
+    for i in range(ndim - 1, -1, -1):
+        offset = ndim - 1 - i
+        size_a = a[len(a) - 1 - offset] if offset < len(a) else 1
+        size_b = b[len(b) - 1 - offset] if offset < len(b) else 1
+        if size_a != size_b and size_a != 1 and size_b != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({size_a}) must match the size of tensor b ({size_b}) "
+                f"at non-singleton dimension {i}"
+            )
+        out[i] = size_b if size_a == 1 else size_a
+    return tuple(out)
+
+
+class _PadSequence(Function):
+    @staticmethod
+    def forward(ctx: Context, *seqs: np.ndarray, pad: Any, left: bool) -> np.ndarray:
+        lengths = [len(s) for s in seqs]
+        total = max(lengths)
+        out = np.full((total, len(seqs), *seqs[0].shape[1:]), pad, dtype=seqs[0].dtype)
+        starts = [total - n if left else 0 for n in lengths]
+        for i, (s, a) in enumerate(zip(seqs, starts, strict=True)):
+            out[a : a + len(s), i] = s  # broadcasts s to the first sequence's trailing dims
+        ctx.spans = [(a, a + n) for a, n in zip(starts, lengths, strict=True)]
+        ctx.shapes = [s.shape for s in seqs]
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(
+            unbroadcast(g[a:b, i], shape)
+            for i, ((a, b), shape) in enumerate(zip(ctx.spans, ctx.shapes, strict=True))
+        )
+
+
+def unpad_sequence(padded_sequences: Any, lengths: Any, batch_first: bool = False) -> list[Tensor]:
+    """Split a padded batch back into its sequences (the inverse of :func:`pad_sequence`).
+
+    Unlike torch's, this never modifies ``padded_sequences``, and lengths outside [0, T]
+    raise instead of being cut to T or wrapped around.
+
+    Args:
+        padded_sequences: (T, N, *), or (N, T, *) if ``batch_first``.
+        lengths: the N lengths (list, ndarray or Tensor).
+        batch_first: the batch axis comes first. Default: ``False``.
+
+    Returns:
+        a list of N Tensors of shape (L_i, *), views that carry gradients.
+
+    Example:
+        >>> import elman
+        >>> from elman.nn.utils.rnn import unpad_sequence
+        >>> padded = elman.tensor([[1, 4], [2, 0], [3, 0]])
+        >>> unpad_sequence(padded, [3, 1])
+        [tensor([1, 2, 3]), tensor([4])]
+    """
+    x = as_input(padded_sequences)
+    lens = _lengths_array(lengths)
+    if not batch_first:
+        x = x.transpose(0, 1)
+    batch, total = x.shape[0], x.shape[1]
+    if lens.size != batch:  # torch: "zip() argument 2 is longer than argument 1"
+        raise ValueError(
+            f"unpad_sequence: got {lens.size} lengths for a padded batch of {batch} sequences"
+        )
+    if np.any(lens > total) or np.any(lens < 0):
+        raise RuntimeError(
+            f"unpad_sequence: lengths must be in [0, {total}] (the padded length), got "
+            f"{lens.tolist()}"
+        )
+    return [x[i, : int(n)] for i, n in enumerate(lens)]
+
+
+def pack_sequence(sequences: Sequence[Any], enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a list of sequences of different lengths: ``pack_padded_sequence(pad_sequence(
+    sequences), lengths, enforce_sorted=enforce_sorted)``.
+
+    Args:
+        sequences: N tensors (L_i, *), each L_i > 0.
+        enforce_sorted: demand decreasing lengths. Default: ``True``.
+
+    Returns:
+        a :class:`PackedSequence`.
+
+    Example:
+        >>> import elman
+        >>> from elman.nn.utils.rnn import pack_sequence
+        >>> packed = pack_sequence([elman.tensor([1, 2, 3]), elman.tensor([4, 5]),
+        ...                         elman.tensor([6])])
+        >>> packed.data, packed.batch_sizes
+        (tensor([1, 4, 6, 2, 5, 3]), tensor([3, 2, 1]))
+    """
+    seqs = [as_input(s) for s in sequences]
+    lengths = [s.shape[0] for s in seqs]
+    return pack_padded_sequence(pad_sequence(seqs), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
+    """The sequences of a PackedSequence, in their original order (inverse of
+    :func:`pack_sequence`).
+
+    Args:
+        packed_sequences: a :class:`PackedSequence`.
+
+    Returns:
+        a list of N Tensors (L_i, *) that carry gradients back to ``packed_sequences.data``.
+
+    Example:
+        >>> import elman
+        >>> from elman.nn.utils.rnn import pack_sequence, unpack_sequence
+        >>> seqs = [elman.tensor([1, 2]), elman.tensor([3, 4, 5])]
+        >>> unpack_sequence(pack_sequence(seqs, enforce_sorted=False))
+        [tensor([1, 2]), tensor([3, 4, 5])]
+    """
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)

@@ -1,0 +1,320 @@
+"""Kernels against slow, obviously correct references; float64 gradcheck of the RNN.
+
+Every kernel test is parametrised over the implementations found in ``elman._kernels``:
+the NumPy reference ``rnn_ref``, the names the package exports (which a compiled twin
+replaces), and any other submodule exporting the same names, so a compiled twin slots in.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import pkgutil
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+import elman
+import elman._kernels as exported
+from conftest import TORCH, assert_close, requires_torch, to_numpy, torch_rnn_like
+from elman._kernels import rnn_ref
+
+# ---- the implementations under test -------------------------------------------------------
+
+
+def implementations() -> dict[str, ModuleType]:
+    impls = {"rnn_ref": rnn_ref, "exported": exported}
+    for info in pkgutil.iter_modules(exported.__path__):
+        if info.name in impls:
+            continue
+        try:
+            module = importlib.import_module(f"elman._kernels.{info.name}")
+        except ImportError:  # a compiled twin whose compiler is not installed
+            continue
+        if all(hasattr(module, name) for name in exported.__all__):
+            impls[info.name] = module
+    return impls
+
+
+IMPLS = implementations()
+
+
+def rnd(rng: np.random.Generator, *shape: int, dtype: str = "float64") -> np.ndarray:
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def kernel_args(name: str, dtype: str, seed: int = 0) -> tuple[Any, ...]:
+    """Arguments for each exported kernel, from a fixed seed (L=5, N=3, Hin=4, H=6)."""
+    rng = np.random.default_rng(seed)
+    L, N, Hin, H = 5, 3, 4, 6
+    x, h0 = rnd(rng, L, N, Hin, dtype=dtype), rnd(rng, N, H, dtype=dtype)
+    w = (rnd(rng, H, Hin, dtype=dtype) * 0.5, rnd(rng, H, H, dtype=dtype) * 0.4)
+    b = (rnd(rng, H, dtype=dtype), rnd(rng, H, dtype=dtype))
+    out, _ = rnn_ref.layer_forward(x, h0, *w, *b, True, False)
+    g_out, g_hn = rnd(rng, L, N, H, dtype=dtype), rnd(rng, N, H, dtype=dtype)
+    sizes = np.array([3, 3, 2, 1, 1], dtype=np.int64)
+    xp, gp = (
+        rnd(rng, int(sizes.sum()), Hin, dtype=dtype),
+        rnd(rng, int(sizes.sum()), H, dtype=dtype),
+    )
+    outp, _ = rnn_ref.packed_layer_forward(xp, sizes, h0, *w, *b, False, True)
+    return {
+        "layer_forward": (x, h0, *w, *b, True, False),
+        "layer_backward": (x, h0, *w, out, g_out, g_hn, True, False),
+        "packed_layer_forward": (xp, sizes, h0, *w, *b, False, True),
+        "packed_layer_backward": (xp, sizes, h0, *w, outp, gp, g_hn, False, True),
+        "cell_forward": (x[0], h0, *w, *b, False),
+        "cell_backward": (x[0], h0, *w, out[0], g_hn, False),
+    }[name]
+
+
+def as_tuple(result: Any) -> tuple[np.ndarray, ...]:
+    return result if isinstance(result, tuple) else (result,)
+
+
+@pytest.mark.parametrize("name", exported.__all__)
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_implementation_agrees_with_the_reference(impl: str, name: str, dtype: str) -> None:
+    args = kernel_args(name, dtype)
+    expected = as_tuple(getattr(rnn_ref, name)(*args))
+    actual = as_tuple(getattr(IMPLS[impl], name)(*args))
+    assert len(actual) == len(expected)
+    for k, (a, e) in enumerate(zip(actual, expected, strict=True)):
+        assert_close(a, e, f"{impl}.{name}[{k}]")
+
+
+def test_exported_names_are_the_reference_or_a_twin() -> None:
+    for name in exported.__all__:
+        fn = getattr(exported, name)
+        assert fn is getattr(rnn_ref, name) or any(
+            fn is getattr(m, name, None) for k, m in IMPLS.items() if k != "exported"
+        ), name
+
+
+# ---- slow references: an RNNCell stepped by hand ------------------------------------------
+
+
+def cell_step(cell: elman.nn.RNNCell) -> tuple[Callable[[Any, Any], Any], Any]:
+    """The module itself; its bias_ih (or None) is where the bias gradient lands."""
+    return cell, cell.bias_ih
+
+
+def ops_step(cell: elman.nn.RNNCell) -> tuple[Callable[[Any, Any], Any], Any]:
+    """One step from elementary autograd ops, in torch's association order.
+
+    Without bias, zero biases that require grad stand in, so db is checked in every case.
+    """
+    H = cell.hidden_size
+    b_ih, b_hh = cell.bias_ih, cell.bias_hh
+    if b_ih is None:
+        b_ih, b_hh = (elman.zeros(H, dtype="float64", requires_grad=True) for _ in range(2))
+
+    def step(x: Any, h: Any) -> Any:
+        z = (h @ cell.weight_hh.T + b_hh) + (x @ cell.weight_ih.T + b_ih)
+        return z.relu() if cell.nonlinearity == "relu" else z.tanh()
+
+    return step, b_ih
+
+
+STEPPERS = {"RNNCell": cell_step, "ops": ops_step}
+HAND = list(itertools.product(("tanh", "relu"), (True, False), (False, True), sorted(STEPPERS)))
+HAND_IDS = [f"{nl}-{'bias' if b else 'nobias'}-{'rev' if r else 'fwd'}-{s}" for nl, b, r, s in HAND]
+
+
+def hand_case(nl: str, bias: bool, reverse: bool, stepper: str) -> dict[str, Any]:
+    """Run an RNNCell by hand over L=6 steps; the per-step states and all autograd grads."""
+    rng = np.random.default_rng(5)
+    L, N, Hin, H = 6, 3, 4, 5
+    cell = elman.nn.RNNCell(Hin, H, bias=bias, nonlinearity=nl, dtype="float64")
+    x = elman.tensor(rnd(rng, L, N, Hin), requires_grad=True)
+    h0 = elman.tensor(rnd(rng, N, H), requires_grad=True)
+    g_out, g_hn = rnd(rng, L, N, H), rnd(rng, N, H)
+    step, bias = STEPPERS[stepper](cell)
+    h, states = h0, [None] * L
+    for t in reversed(range(L)) if reverse else range(L):
+        h = states[t] = step(x[t], h)
+    loss = (h * elman.tensor(g_hn)).sum()
+    for t in range(L):
+        loss = loss + (states[t] * elman.tensor(g_out[t])).sum()
+    loss.backward()
+    weights = [to_numpy(w) for w in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+    return {
+        "args": (to_numpy(x), to_numpy(h0), *weights),
+        "g": (g_out, g_hn),
+        "states": np.stack([to_numpy(s) for s in states]),
+        "grads": [to_numpy(t.grad) for t in (x, h0, cell.weight_ih, cell.weight_hh)]
+        + [None if bias is None else to_numpy(bias.grad)],
+    }
+
+
+EXACT = {"rtol": 0.0, "atol": 1e-12}
+
+
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+@pytest.mark.parametrize("nl,bias,reverse,stepper", HAND, ids=HAND_IDS)
+def test_layer_forward_equals_cell_stepped_by_hand(
+    impl: str, nl: str, bias: bool, reverse: bool, stepper: str
+) -> None:
+    case = hand_case(nl, bias, reverse, stepper)
+    out, hn = IMPLS[impl].layer_forward(*case["args"], reverse, nl == "relu")
+    for t in range(len(out)):
+        assert_close(out[t], case["states"][t], f"step {t}", **EXACT)
+    assert_close(hn, case["states"][0 if reverse else -1], "h_n", **EXACT)
+
+
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+@pytest.mark.parametrize("nl,bias,reverse,stepper", HAND, ids=HAND_IDS)
+def test_layer_backward_equals_autograd_by_hand(
+    impl: str, nl: str, bias: bool, reverse: bool, stepper: str
+) -> None:
+    case = hand_case(nl, bias, reverse, stepper)
+    x, h0, w_ih, w_hh, *_ = case["args"]
+    out = case["states"]
+    grads = IMPLS[impl].layer_backward(x, h0, w_ih, w_hh, out, *case["g"], reverse, nl == "relu")
+    for name, a, e in zip(("dx", "dh0", "dW_ih", "dW_hh", "db"), grads, case["grads"], strict=True):
+        if e is not None:  # the RNNCell stepper without bias has no bias gradient to compare
+            assert_close(a, e, name, **EXACT)
+
+
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
+@pytest.mark.parametrize("nl", ["tanh", "relu"])
+def test_packed_kernels_equal_one_dense_run_per_sequence(impl: str, reverse: bool, nl: str) -> None:
+    kernels, relu = IMPLS[impl], nl == "relu"
+    rng = np.random.default_rng(9)
+    lengths, Hin, H = [5, 3, 3, 1], 2, 4
+    sizes = np.array([sum(n > t for n in lengths) for t in range(5)], dtype=np.int64)
+    seqs = [rnd(rng, n, Hin) for n in lengths]
+    xp = np.concatenate([np.stack([s[t] for s in seqs if len(s) > t]) for t in range(5)])
+    h0, w_ih, w_hh, b_ih, b_hh = rnd(rng, 4, H), rnd(rng, H, Hin), rnd(rng, H, H), *rnd(rng, 2, H)
+    g_out, g_hn = rnd(rng, len(xp), H), rnd(rng, 4, H)
+    out, hn = kernels.packed_layer_forward(xp, sizes, h0, w_ih, w_hh, b_ih, b_hh, reverse, relu)
+    dx, dh0, *dw = kernels.packed_layer_backward(
+        xp, sizes, h0, w_ih, w_hh, out, g_out, g_hn, reverse, relu
+    )
+    rows = [np.cumsum(np.r_[0, sizes])[:n] + i for i, n in enumerate(lengths)]  # packed rows
+    total = [np.zeros_like(w) for w in dw]
+    for i, (seq, r) in enumerate(zip(seqs, rows, strict=True)):
+        args = (seq[:, None], h0[i : i + 1], w_ih, w_hh)
+        o, h = kernels.layer_forward(*args, b_ih, b_hh, reverse, relu)
+        assert_close(out[r], o[:, 0], f"out of sequence {i}", **EXACT)
+        assert_close(hn[i], h[0], f"h_n of sequence {i}", **EXACT)
+        gx, gh, *gw = kernels.layer_backward(
+            *args, o, g_out[r][:, None], g_hn[i : i + 1], reverse, relu
+        )
+        assert_close(dx[r], gx[:, 0], f"dx of sequence {i}", **EXACT)
+        assert_close(dh0[i], gh[0], f"dh0 of sequence {i}", **EXACT)
+        total = [a + b for a, b in zip(total, gw, strict=True)]
+    for name, a, e in zip(("dW_ih", "dW_hh", "db"), dw, total, strict=True):
+        assert_close(a, e, name, **EXACT)
+
+
+# ---- float64 gradcheck of the module ------------------------------------------------------
+
+GRADCHECK = {
+    "uni-tanh-hx": ({}, (3, 2), True),
+    "uni-relu-nobias": ({"nonlinearity": "relu", "bias": False}, (3, 2), True),
+    "bi-tanh-2layers-hx": ({"num_layers": 2, "bidirectional": True}, (3, 2), True),
+    "bi-relu-2layers-batch_first": (
+        {"num_layers": 2, "bidirectional": True, "nonlinearity": "relu", "batch_first": True},
+        (2, 3),
+        True,
+    ),
+    "2layers-tanh-nobias-unbatched": ({"num_layers": 2, "bias": False}, (4,), False),
+    "bi-relu-unbatched-hx": ({"bidirectional": True, "nonlinearity": "relu"}, (4,), True),
+    "train-dropout-2layers": (
+        {"num_layers": 2, "dropout": 0.5, "bidirectional": True},
+        (3, 2),
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(GRADCHECK))
+def test_rnn_gradcheck(name: str) -> None:
+    kwargs, batch, with_hx = GRADCHECK[name]
+    rnn = elman.nn.RNN(2, 3, dtype="float64", **kwargs)
+    rng = np.random.default_rng(17)
+    x_shape = (batch[0], batch[1], 2) if len(batch) == 2 else (batch[0], 2)
+    D = 2 if rnn.bidirectional else 1
+    h_shape = (rnn.num_layers * D, *(batch[1:] if not rnn.batch_first else batch[:1]), 3)
+    x = elman.tensor(rnd(rng, *x_shape), requires_grad=True)
+    hx = elman.tensor(rnd(rng, *h_shape), requires_grad=True) if with_hx else None
+
+    def fn(x: Any, hx: Any, *params: Any) -> Any:
+        elman.manual_seed(0)  # the same dropout masks at every evaluation
+        return rnn(x, hx)
+
+    assert elman.autograd.gradcheck(fn, [x, hx, *rnn.parameters()])
+
+
+@pytest.mark.parametrize("nl", ["tanh", "relu"])
+def test_rnn_cell_gradcheck(nl: str) -> None:
+    cell = elman.nn.RNNCell(3, 4, nonlinearity=nl, dtype="float64")
+    rng = np.random.default_rng(4)
+    x = elman.tensor(rnd(rng, 2, 3), requires_grad=True)
+    h = elman.tensor(rnd(rng, 2, 4), requires_grad=True)
+    assert elman.autograd.gradcheck(lambda x, h, *p: cell(x, h), [x, h, *cell.parameters()])
+
+
+def test_gradcheck_can_fail() -> None:
+    """The checker itself catches a wrong backward (here: relu' taken as 1 everywhere)."""
+
+    class BadRelu(elman.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+            return np.maximum(a, 0)
+
+        @staticmethod
+        def backward(ctx: Any, g: np.ndarray) -> np.ndarray:
+            return g
+
+    x = elman.tensor(np.array([-0.5, 0.7]), requires_grad=True)
+    with pytest.raises(elman.autograd.GradcheckError):
+        elman.autograd.gradcheck(BadRelu.apply, [x])
+
+
+# ---- relu'(0) = 0 -----------------------------------------------------------------------------
+
+
+def relu_with_dead_unit() -> tuple[elman.nn.RNN, np.ndarray, np.ndarray]:
+    """Unit 0 of every step has a pre-activation of exactly 0; the others are alive."""
+    rnn = elman.nn.RNN(3, 4, nonlinearity="relu", dtype="float64")
+    with elman.no_grad():
+        rnn.weight_ih_l0[0] = 0.0
+        rnn.weight_hh_l0[0] = 0.0
+        rnn.bias_hh_l0[0] = -rnn.bias_ih_l0[0].item()
+    rng = np.random.default_rng(2)
+    return rnn, rnd(rng, 5, 2, 3), np.abs(rnd(rng, 1, 2, 4))
+
+
+def test_relu_derivative_at_zero_is_zero() -> None:
+    rnn, x, h0 = relu_with_dead_unit()
+    xt, ht = elman.tensor(x, requires_grad=True), elman.tensor(h0, requires_grad=True)
+    out, hn = rnn(xt, ht)
+    assert np.all(to_numpy(out)[:, :, 0] == 0) and np.any(to_numpy(out)[:, :, 1:] > 0)
+    (out.sum() + hn.sum()).backward()
+    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+        grad = to_numpy(getattr(rnn, name).grad)
+        assert np.all(grad[0] == 0), name  # no gradient through the dead unit
+        assert np.any(grad[1:] != 0), name
+    assert np.any(to_numpy(xt.grad) != 0)
+
+
+@requires_torch
+def test_relu_derivative_at_zero_matches_torch() -> None:
+    rnn, x, h0 = relu_with_dead_unit()
+    module = torch_rnn_like(rnn, "float64")
+    results = []
+    for lib, m in ((elman, rnn), (TORCH, module)):
+        xt, ht = lib.tensor(x, requires_grad=True), lib.tensor(h0, requires_grad=True)
+        out, hn = m(xt, ht)
+        (out.sum() + hn.sum()).backward()
+        results.append([to_numpy(t.grad) for t in (xt, ht, *m.parameters())])
+    for k, (a, e) in enumerate(zip(*results, strict=True)):
+        assert_close(a, e, f"grad {k}")
+        np.testing.assert_array_equal(a == 0, e == 0, err_msg=f"zero pattern of grad {k}")
