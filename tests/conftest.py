@@ -158,3 +158,15 @@ def _fp_errors_raise() -> Iterator[None]:
     """Floating-point overflow, invalid operations and division by zero fail the test."""
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _seeded() -> None:
+    """Every test starts from the same global generator state, so runs are repeatable."""
+    import elman
+
+    elman.manual_seed(20261122)
+    if TORCH:
+        import torch
+
+        torch.manual_seed(20261122)

@@ -91,7 +91,10 @@ class PackedSequence(_PackedBase):
             was already sorted by decreasing length).
         unsorted_indices: the inverse of sorted_indices.
 
-    Build it with :func:`pack_padded_sequence` or :func:`pack_sequence`, not by hand.
+    Build it with :func:`pack_padded_sequence` or :func:`pack_sequence`, not by hand. Like
+    torch's it is a named tuple; ``.to(dtype)``, ``.float()``, ``.double()``, ``.half()``,
+    ``.long()``, ``.int()``, ``.short()``, ``.char()`` and ``.byte()`` convert ``data`` and
+    return ``self`` when nothing changes.
 
     Example:
         >>> import elman
@@ -504,6 +507,8 @@ def pack_sequence(sequences: Sequence[Any], enforce_sorted: bool = True) -> Pack
         (tensor([1, 4, 6, 2, 5, 3]), tensor([3, 2, 1]))
     """
     seqs = [as_input(s) for s in sequences]
+    if any(s.ndim == 0 for s in seqs):
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     lengths = [s.shape[0] for s in seqs]
     return pack_padded_sequence(pad_sequence(seqs), lengths, enforce_sorted=enforce_sorted)
 
