@@ -13,6 +13,7 @@ from .rnn_ref import (
     packed_layer_backward,
     packed_layer_forward,
 )
+from .stack_ref import stack_backward, stack_forward
 
 __all__ = [
     "layer_forward",
@@ -21,4 +22,6 @@ __all__ = [
     "packed_layer_backward",
     "cell_forward",
     "cell_backward",
+    "stack_forward",
+    "stack_backward",
 ]

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..autograd import Tensor, zeros
-from . import functional as F
 from ._checks import dtype_mismatch
+from ._rnn_function import PACKED
 from .utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 if TYPE_CHECKING:
@@ -88,17 +88,7 @@ def forward_packed(
         )
     elif packed.sorted_indices is not None:
         hx = hx[:, packed.sorted_indices.numpy()]
-    data, h_n = F.rnn(
-        packed.data,
-        batch_sizes,
-        hx,
-        rnn._weights(),
-        num_layers=rnn.num_layers,
-        bidirectional=rnn.bidirectional,
-        nonlinearity=rnn.nonlinearity,
-        dropout_p=rnn.dropout,
-        training=rnn.training,
-    )
+    data, h_n = rnn._run(packed.data, hx, PACKED, batch_sizes)
     if packed.unsorted_indices is not None:
         h_n = h_n[:, packed.unsorted_indices.numpy()]
     out = PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)

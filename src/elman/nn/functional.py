@@ -1,7 +1,7 @@
-"""Functional forms and the autograd Functions behind the recurrent layers.
+"""Functional forms and the autograd Functions behind the layers.
 
-A whole layer and direction is ONE graph node (:class:`RNNLayerFunction`), never one node
-per time step; its backward is the hand-derived BPTT of :mod:`elman._kernels`.
+The recurrent stack is ONE graph node (:mod:`elman.nn._rnn_function`), never one node per
+time step; its backward is the hand-derived BPTT of :mod:`elman._kernels`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
-from ..autograd import Tensor, cat, is_grad_enabled, stack
+from ..autograd import Tensor, is_grad_enabled
 from ..autograd.function import Context, Function
+from ._rnn_function import rnn
 
 __all__ = ["linear", "dropout", "tanh", "relu", "rnn", "rnn_cell"]
 
@@ -78,43 +79,6 @@ def relu(input: Tensor) -> Tensor:
     return input.relu()
 
 
-class RNNLayerFunction(Function):
-    """One layer and direction over packed data: outputs (T, H) and h_n (N, H).
-
-    Dense (L, N, I) input is the special case ``batch_sizes = [N] * L`` reshaped to
-    (L * N, I), so one Function (and one kernel) serves dense and variable-length batches.
-    """
-
-    @staticmethod
-    def forward(
-        ctx: Context,
-        x: np.ndarray,
-        h0: np.ndarray,
-        w_ih: np.ndarray,
-        w_hh: np.ndarray,
-        b_ih: np.ndarray | None,
-        b_hh: np.ndarray | None,
-        *,
-        batch_sizes: np.ndarray,
-        reverse: bool,
-        relu: bool,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        out, hn = _kernels.packed_layer_forward(
-            x, batch_sizes, h0, w_ih, w_hh, b_ih, b_hh, reverse, relu
-        )
-        ctx.batch_sizes, ctx.reverse, ctx.relu = batch_sizes, reverse, relu
-        _save(ctx, x, h0, w_ih, w_hh, out)
-        return out, hn
-
-    @staticmethod
-    def backward(ctx: Context, g_out: np.ndarray, g_hn: np.ndarray) -> tuple[Any, ...]:
-        x, h0, w_ih, w_hh, out = ctx.saved_tensors
-        dx, dh0, dw_ih, dw_hh, db = _kernels.packed_layer_backward(
-            x, ctx.batch_sizes, h0, w_ih, w_hh, out, g_out, g_hn, ctx.reverse, ctx.relu
-        )
-        return dx, dh0, dw_ih, dw_hh, db, db
-
-
 class RNNCellFunction(Function):
     @staticmethod
     def forward(
@@ -149,57 +113,3 @@ def rnn_cell(
     """One step for (N, I) input and (N, H) state; ``weights`` = (w_ih, w_hh, b_ih, b_hh)."""
     w_ih, w_hh, b_ih, b_hh = weights
     return RNNCellFunction.apply(input, hx, w_ih, w_hh, b_ih, b_hh, relu=nonlinearity == "relu")
-
-
-def rnn(
-    data: Tensor,
-    batch_sizes: np.ndarray,
-    hx: Tensor,
-    weights: Sequence[Sequence[Tensor | None]],
-    *,
-    num_layers: int,
-    bidirectional: bool,
-    nonlinearity: str,
-    dropout_p: float,
-    training: bool,
-) -> tuple[Tensor, Tensor]:
-    """Multi-layer Elman RNN on packed time-major data.
-
-    Args:
-        data: (T, I) rows of every step, step after step (a dense (L, N, I) batch reshaped
-            to (L * N, I) with ``batch_sizes = [N] * L``);
-        batch_sizes: (L,) int64, non-increasing, the active batch at each step;
-        hx: (num_layers * D, N, H) with N = batch_sizes[0];
-        weights: per (layer, direction), in torch's order, ``(w_ih, w_hh, b_ih, b_hh)``
-            with None biases when the model has none.
-
-    Returns:
-        output (T, D*H) of the last layer and h_n (num_layers * D, N, H); h_n index is
-        ``layer * D + direction``, each sequence's state after its own last step, before
-        dropout.
-    """
-    D = 2 if bidirectional else 1
-    relu = nonlinearity == "relu"
-    layer_input = data
-    finals = []
-    for layer in range(num_layers):
-        outs = []
-        for d in range(D):
-            w_ih, w_hh, b_ih, b_hh = weights[layer * D + d]
-            out, hn = RNNLayerFunction.apply(
-                layer_input,
-                hx[layer * D + d],
-                w_ih,
-                w_hh,
-                b_ih,
-                b_hh,
-                batch_sizes=batch_sizes,
-                reverse=d == 1,
-                relu=relu,
-            )
-            outs.append(out)
-            finals.append(hn)
-        layer_input = outs[0] if D == 1 else cat(outs, dim=-1)
-        if dropout_p > 0 and training and layer < num_layers - 1:
-            layer_input = dropout(layer_input, dropout_p, True)
-    return layer_input, stack(finals, dim=0)

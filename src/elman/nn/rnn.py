@@ -20,6 +20,8 @@ from ._checks import (
     check_size,
     dtype_mismatch,
 )
+from ._rnn_function import BATCH_FIRST, TIME_MAJOR, UNBATCHED
+from ._rnn_function import rnn as rnn_function
 from ._rnn_packed import forward_lengths, forward_packed
 from .module import Module
 from .parameter import Parameter
@@ -173,13 +175,6 @@ class RNN(Module):
 
     # ---- forward ------------------------------------------------------------------------
 
-    def _weights(self) -> list[tuple[Any, Any, Any, Any]]:
-        groups = []
-        for names in self._all_weights:
-            ws = [getattr(self, n) for n in names]
-            groups.append((ws[0], ws[1], ws[2], ws[3]) if self.bias else (ws[0], ws[1], None, None))
-        return groups
-
     def check_input(self, input: Tensor, hx: Tensor | None) -> None:
         """torch's checks in torch's order: ranks, dtype, features, hx shape, length, then
         the hx dtype (torch fails there in its matmul; elman says which dtype to use)."""
@@ -235,33 +230,32 @@ class RNN(Module):
         if lengths is not None:
             return forward_lengths(self, input, hx, lengths)
         self.check_input(input, hx)
-        unbatched = input.ndim == 2
-        if unbatched:
-            input = input.unsqueeze(1)
-            hx = None if hx is None else hx.unsqueeze(1)
-        elif self.batch_first:
-            input = input.transpose(0, 1)
-        D = 2 if self.bidirectional else 1
-        L, N, I = input.shape
+        if input.ndim == 2:
+            layout, batch = UNBATCHED, ()
+        else:
+            layout = BATCH_FIRST if self.batch_first else TIME_MAJOR
+            batch = (input.shape[0 if self.batch_first else 1],)
         if hx is None:
-            hx = zeros(self.num_layers * D, N, self.hidden_size, dtype=input.dtype)
-        data, h_n = F.rnn(
-            input.reshape(L * N, I),  # a dense batch is a packed one with L steps of N rows
-            np.full(L, N, dtype=np.int64),
+            D = 2 if self.bidirectional else 1
+            hx = zeros(self.num_layers * D, *batch, self.hidden_size, dtype=input.dtype)
+        return self._run(input, hx, layout, None)
+
+    def _run(
+        self, input: Tensor, hx: Tensor, layout: str, batch_sizes: np.ndarray | None
+    ) -> tuple[Tensor, Tensor]:
+        return rnn_function(
+            input,
             hx,
-            self._weights(),
+            self._flat_weights,
+            layout=layout,
+            batch_sizes=batch_sizes,
             num_layers=self.num_layers,
             bidirectional=self.bidirectional,
+            has_bias=self.bias,
             nonlinearity=self.nonlinearity,
             dropout_p=self.dropout,
             training=self.training,
         )
-        output = data.reshape(L, N, D * self.hidden_size)
-        if unbatched:
-            return output.squeeze(1), h_n.squeeze(1)
-        if self.batch_first:
-            output = output.transpose(0, 1)
-        return output, h_n
 
 
 class RNNCell(Module):

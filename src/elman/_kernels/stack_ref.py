@@ -1,0 +1,124 @@
+r"""NumPy reference of a whole multi-layer (optionally bidirectional) Elman RNN over packed data.
+
+The stack composes :mod:`rnn_ref`'s one-layer kernels exactly as torch composes its layers:
+layer ``l`` reads the previous layer's output (the directions concatenated, forward first),
+multiplied by a dropout mask between layers when one is given; ``h_n[l * D + d]`` is each
+sequence's final state of layer ``l``, direction ``d`` (before dropout).
+
+Shapes: T = sum(batch_sizes) packed rows; L = len(batch_sizes) steps; N = batch_sizes[0];
+I = input features; H = hidden size; D = 1 or 2 directions; NL = layers.
+
+``weights`` lists one ``(w_ih, w_hh, b_ih, b_hh)`` per (layer, direction) in torch's order
+(``b_ih``/``b_hh`` None without bias); ``masks`` lists NL - 1 arrays (T, D*H) already scaled by
+1/(1-p), or is None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .rnn_ref import packed_layer_backward, packed_layer_forward
+
+__all__ = ["stack_forward", "stack_backward"]
+
+Weights = Sequence[tuple[np.ndarray, np.ndarray, Any, Any]]
+
+
+def stack_forward(
+    x: np.ndarray,
+    batch_sizes: np.ndarray,
+    h0: np.ndarray,
+    weights: Weights,
+    num_layers: int,
+    relu: bool,
+    masks: Sequence[np.ndarray] | None,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Run every layer and direction.
+
+    Args:
+        x: (T, I) packed input; batch_sizes: (L,) int64 non-increasing; h0: (NL*D, N, H);
+        weights, num_layers, relu, masks: see the module docstring.
+
+    Returns:
+        outs: NL arrays (T, D*H), each layer's output before dropout (the last one is the
+        RNN's output); h_n: (NL*D, N, H).
+    """
+    D = len(weights) // num_layers
+    H = h0.shape[-1]
+    outs: list[np.ndarray] = []
+    h_n = np.empty_like(h0)
+    layer_in = x
+    for layer in range(num_layers):
+        out = np.empty((x.shape[0], D * H), dtype=x.dtype)  # (T, D*H)
+        for d in range(D):
+            k = layer * D + d
+            w_ih, w_hh, b_ih, b_hh = weights[k]
+            o, hn = packed_layer_forward(
+                layer_in, batch_sizes, h0[k], w_ih, w_hh, b_ih, b_hh, d == 1, relu
+            )
+            out[:, d * H : (d + 1) * H] = o
+            h_n[k] = hn
+        outs.append(out)
+        layer_in = out if masks is None or layer == num_layers - 1 else out * masks[layer]
+    return outs, h_n
+
+
+def stack_backward(
+    x: np.ndarray,
+    batch_sizes: np.ndarray,
+    h0: np.ndarray,
+    weights: Weights,
+    num_layers: int,
+    relu: bool,
+    masks: Sequence[np.ndarray] | None,
+    outs: Sequence[np.ndarray],
+    g_out: np.ndarray,
+    g_hn: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """BPTT through every layer and direction, last layer first.
+
+    Args:
+        x, batch_sizes, h0, weights, num_layers, relu, masks: as given to the forward;
+        outs: its per-layer outputs; g_out (T, D*H): gradient of the last layer's output;
+        g_hn (NL*D, N, H): gradient of h_n.
+
+    Returns:
+        dx (T, I); dh0 (NL*D, N, H); per (layer, direction) ``(dW_ih, dW_hh, db)`` where db
+        is the gradient of b_ih and of b_hh alike.
+    """
+    D = len(weights) // num_layers
+    H = h0.shape[-1]
+    dh0 = np.empty_like(h0)
+    grads: list[Any] = [None] * len(weights)
+    g_layer = g_out
+    for layer in reversed(range(num_layers)):
+        if layer == 0:
+            layer_in = x
+        elif masks is None:
+            layer_in = outs[layer - 1]
+        else:
+            layer_in = outs[layer - 1] * masks[layer - 1]
+        g_in = np.zeros_like(layer_in)  # (T, I or D*H): summed over directions
+        for d in range(D):
+            k = layer * D + d
+            w_ih, w_hh, _, _ = weights[k]
+            dx, dh, dw_ih, dw_hh, db = packed_layer_backward(
+                layer_in,
+                batch_sizes,
+                h0[k],
+                w_ih,
+                w_hh,
+                outs[layer][:, d * H : (d + 1) * H],
+                g_layer[:, d * H : (d + 1) * H],
+                g_hn[k],
+                d == 1,
+                relu,
+            )
+            g_in += dx
+            dh0[k] = dh
+            grads[k] = (dw_ih, dw_hh, db)
+        g_layer = g_in if layer == 0 or masks is None else g_in * masks[layer - 1]
+    return g_layer, dh0, grads
