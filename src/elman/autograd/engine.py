@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .function import Node
+from .function import _TENSOR, Node
 from .grad_mode import no_grad
 
 if TYPE_CHECKING:
@@ -27,15 +27,13 @@ _FREED = (
 
 
 def _accumulate(leaf: Tensor, grad: np.ndarray) -> None:
-    from .tensor import Tensor
-
-    grad = np.asarray(grad, dtype=leaf._data.dtype)
-    if grad.shape != leaf._data.shape:
-        grad = np.broadcast_to(grad, leaf._data.shape)
+    data = leaf._data
+    if type(grad) is not np.ndarray or grad.dtype != data.dtype or grad.shape != data.shape:
+        grad = np.broadcast_to(np.asarray(grad, dtype=data.dtype), data.shape)
     if leaf.grad is None:
-        leaf.grad = Tensor._wrap(np.array(grad, copy=True))
+        leaf.grad = _TENSOR[0]._wrap(grad.copy())  # a copy: kernels may return one array twice
     else:
-        leaf.grad = Tensor._wrap(leaf.grad._data + grad)
+        leaf.grad = _TENSOR[0]._wrap(leaf.grad._data + grad)
 
 
 def _count_dependencies(roots: Sequence[Node]) -> dict[Node, int]:

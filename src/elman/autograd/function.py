@@ -74,16 +74,23 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        from .tensor import Tensor
-
-        raw = [a._data if isinstance(a, Tensor) else a for a in args]
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        record = is_grad_enabled() and any(needs)
-        ctx = Context(needs)
+        tensor_type = _TENSOR[0]
+        raw = []
+        needs = []
+        for a in args:  # one pass: this runs on every op, so it stays lean
+            if isinstance(a, tensor_type):
+                raw.append(a._data)
+                needs.append(a._requires_grad)
+            else:
+                raw.append(a)
+                needs.append(False)
+        record = any(needs) and is_grad_enabled()
+        ctx = Context(tuple(needs))
         out = cls.forward(ctx, *raw, **kwargs)
         multiple = isinstance(out, tuple)
         outs = out if multiple else (out,)
-        results = [Tensor._wrap(np.asarray(o)) for o in outs]
+        wrap = tensor_type._wrap
+        results = [wrap(o if type(o) is np.ndarray else np.asarray(o)) for o in outs]
         if record:
             edges = [_edge(a) if n else None for a, n in zip(args, needs, strict=True)]
             node = Node(cls, ctx, edges, [(r._data.shape, r._data.dtype) for r in results])
@@ -93,6 +100,11 @@ class Function:
                     r._out_index = i
                     r._requires_grad = True
         return tuple(results) if multiple else results[0]
+
+
+# The Tensor class, registered by tensor.py once it is defined (tensor.py imports this
+# module, so importing it here would be circular; a lookup per call would cost ~1 µs).
+_TENSOR: list[Any] = [None]
 
 
 def _edge(t: Any) -> Any:

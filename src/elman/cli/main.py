@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import shapes
+from . import bench, shapes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"elman {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     shapes.add_parser(sub)
+    bench.add_parser(sub)
     return parser
 
 

@@ -23,9 +23,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--input-size", type=int, default=5000, help="features per input step (I)")
     p.add_argument("--hidden-size", type=int, default=4, help="features of the hidden state (H)")
     p.add_argument("--num-layers", type=int, default=1, help="stacked recurrent layers")
-    p.add_argument(
-        "--nonlinearity", choices=("tanh", "relu"), default="tanh", help="activation"
-    )
+    p.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh", help="activation")
     p.add_argument(
         "--no-bias", dest="bias", action="store_false", help="build without b_ih and b_hh"
     )
@@ -44,9 +42,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--unbatched", action="store_true", help="feed one (L, I) sequence without a batch axis"
     )
-    p.add_argument(
-        "--no-h0", dest="h0", action="store_false", help="omit h0 (the RNN uses zeros)"
-    )
+    p.add_argument("--no-h0", dest="h0", action="store_false", help="omit h0 (the RNN uses zeros)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and inputs")
     p.set_defaults(run=run)
