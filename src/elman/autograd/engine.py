@@ -131,8 +131,7 @@ def backward(
         >>> x.grad
         tensor([3., 3.])
     """
-    from .tensor import Size, Tensor
-
+    Tensor = _TENSOR[0]
     ts = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grad_tensors is None:
         gs: list[Any] = [None] * len(ts)
@@ -155,6 +154,8 @@ def backward(
             continue
         a = np.asarray(g._data if isinstance(g, Tensor) else g, dtype=t._data.dtype)
         if a.shape != t._data.shape:
+            from .tensor import Size
+
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{i}] has a shape of {Size(a.shape)} and "
                 f"output[{i}] has a shape of {t.shape}."

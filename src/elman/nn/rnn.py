@@ -148,7 +148,8 @@ class RNN(Module):
 
     @property
     def _flat_weights(self) -> list[Parameter]:
-        return [getattr(self, n) for n in self._flat_weights_names]
+        params = self._parameters  # direct lookups: this runs on every forward
+        return [params[n] for n in self._flat_weights_names]
 
     @property
     def all_weights(self) -> list[list[Parameter]]:
@@ -237,7 +238,7 @@ class RNN(Module):
             batch = (input.shape[0 if self.batch_first else 1],)
         if hx is None:
             D = 2 if self.bidirectional else 1
-            hx = zeros(self.num_layers * D, *batch, self.hidden_size, dtype=input.dtype)
+            hx = Tensor(np.zeros((self.num_layers * D, *batch, self.hidden_size), input.dtype))
         return self._run(input, hx, layout, None)
 
     def _run(
