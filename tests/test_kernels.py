@@ -81,7 +81,16 @@ def kernel_args(name: str, dtype: str, seed: int = 0) -> tuple[Any, ...]:
     return {
         "stack_forward": (xp, sizes, stack_h0, stack_w, 2, False, masks),
         "stack_backward": (
-            xp, sizes, stack_h0, stack_w, 2, False, masks, outs, g_stack, stack_g_hn
+            xp,
+            sizes,
+            stack_h0,
+            stack_w,
+            2,
+            False,
+            masks,
+            outs,
+            g_stack,
+            stack_g_hn,
         ),
         "layer_forward": (x, h0, *w, *b, True, False),
         "layer_backward": (x, h0, *w, out, g_out, g_hn, True, False),

@@ -39,6 +39,8 @@ __all__ = [
     "__version__",
     "autograd",
     "nn",
+    "io",
+    "optim",
     "Tensor",
     "Size",
     "tensor",
@@ -75,4 +77,4 @@ __all__ = [
     "set_rng_state",
 ]
 
-from . import nn  # noqa: E402
+from . import io, nn, optim  # noqa: E402

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import bench, shapes
+from . import bench, shapes, train, use
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     shapes.add_parser(sub)
     bench.add_parser(sub)
+    train.add_parser(sub)
+    use.add_parsers(sub)
     return parser
 
 

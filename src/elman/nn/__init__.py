@@ -1,9 +1,28 @@
-"""Neural-network layers: Module, Parameter, RNN, RNNCell, Linear, init and functional."""
+"""Neural-network layers: Module, Parameter, RNN, RNNCell, Linear, layers, losses, init,
+functional and utils."""
 
 from . import functional, init, utils
+from .layers import Dropout, Embedding, Identity, Sequential
 from .linear import Linear
+from .loss import CrossEntropyLoss, L1Loss, MSELoss
 from .module import Module
 from .parameter import Parameter
 from .rnn import RNN, RNNCell
 
-__all__ = ["Module", "Parameter", "RNN", "RNNCell", "Linear", "functional", "init", "utils"]
+__all__ = [
+    "Module",
+    "Parameter",
+    "RNN",
+    "RNNCell",
+    "Linear",
+    "Sequential",
+    "Dropout",
+    "Embedding",
+    "Identity",
+    "MSELoss",
+    "L1Loss",
+    "CrossEntropyLoss",
+    "functional",
+    "init",
+    "utils",
+]

@@ -15,8 +15,25 @@ from .. import _kernels
 from ..autograd import Tensor, is_grad_enabled
 from ..autograd.function import Context, Function
 from ._rnn_function import rnn
+from .functional_activation import log_softmax, softmax
+from .functional_ce import cross_entropy
+from .functional_embedding import embedding
+from .functional_loss import l1_loss, mse_loss
 
-__all__ = ["linear", "dropout", "tanh", "relu", "rnn", "rnn_cell"]
+__all__ = [
+    "linear",
+    "dropout",
+    "tanh",
+    "relu",
+    "rnn",
+    "rnn_cell",
+    "log_softmax",
+    "softmax",
+    "embedding",
+    "mse_loss",
+    "l1_loss",
+    "cross_entropy",
+]
 
 
 def _save(ctx: Context, *arrays: Any) -> None:
@@ -56,19 +73,51 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return LinearFunction.apply(input, weight, bias)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, generator: Any = None) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0:
-        return input
-    from ..random import default_generator
+def dropout(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    *,
+    generator: Any = None,
+) -> Tensor:
+    r"""Zero each element with probability ``p`` and scale the rest by :math:`1/(1-p)`.
 
-    gen = default_generator if generator is None else generator
+    In training mode the mask is ``bernoulli(1 - p)`` drawn from ``generator`` (default: the
+    global generator), the same stream torch's CPU dropout draws, so the same seed gives the
+    same mask. With ``training=False``, ``p = 0`` or an empty input, returns ``input``.
+
+    Args:
+        input: a tensor of any shape.
+        p: the probability of zeroing an element, in [0, 1]. Default 0.5.
+        training: apply dropout (else the identity). Default True.
+        inplace: overwrite ``input`` and return it. Where the autograd graph must record the
+            op (``input`` requires grad), a new tensor is returned instead (same values and
+            gradients); a leaf that requires grad is refused, as in torch.
+        generator: the random generator (keyword only).
+
+    Example:
+        >>> import elman
+        >>> import elman.nn.functional as F
+        >>> _ = elman.manual_seed(0)
+        >>> F.dropout(elman.ones(6), p=0.5)
+        tensor([0., 0., 2., 0., 0., 0.])
+    """
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0 or input.numel() == 0:
+        return input
     if p == 1:
-        return input * np.zeros(input.shape, dtype=input.dtype)
-    keep = gen.bernoulli(input.shape, 1 - p, dtype=input.dtype)
-    return input * (keep / np.asarray(1 - p, dtype=input.dtype))
+        noise = np.zeros((), dtype=input.dtype)
+    else:
+        from ..random import default_generator
+
+        gen = default_generator if generator is None else generator
+        keep = gen.bernoulli(input.shape, 1 - p, dtype=input.dtype)
+        noise = keep / np.asarray(1 - p, dtype=input.dtype)
+    if inplace:
+        return input.__imul__(noise)  # in place, unless the graph must record it
+    return input * noise
 
 
 def tanh(input: Tensor) -> Tensor:

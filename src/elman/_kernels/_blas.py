@@ -1,0 +1,159 @@
+"""NumPy's own BLAS ``?gemm``, callable from inside numba kernels.
+
+A per-step GEMM is the fastest recurrence for mid and large batches (N*H^2 >~ 10^5), but a
+Python loop calling ``np.matmul`` costs microseconds per step, and numba's ``np.dot`` needs
+SciPy. So the kernels call NumPy's BLAS library directly: :func:`gemm_pointers` finds the
+CBLAS ``sgemm``/``dgemm`` symbols of the library NumPy loaded (one thread pool for every
+GEMM in the process), and :func:`gemm` calls through the address, which is a plain integer
+argument of the kernel: nothing process-specific is baked into the cached machine code.
+
+When no CBLAS symbol is found (an unusual NumPy build), the pointers are 0 and the kernels
+use their own loops instead.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+import sys
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+from ._jit import JIT
+
+__all__ = ["gemm_pointers", "gemm", "NO_TRANS", "TRANS"]
+
+NO_TRANS, TRANS = 111, 112  # CBLAS enums; CblasRowMajor = 101
+# (name, the library's integers are 64-bit): ILP64 first, as NumPy >= 2 wheels ship
+_SYMBOLS = (
+    ("scipy_cblas_{}gemm64_", True),
+    ("cblas_{}gemm64_", True),
+    ("cblas_{}gemm_64", True),
+    ("cblas_{}gemm", False),
+)
+
+
+def _candidate_libraries() -> list[str]:
+    """Shared libraries that may hold NumPy's BLAS, NumPy's vendored copy first."""
+    root = os.path.dirname(np.__file__)
+    found: list[str] = []
+    for pattern in ("*openblas*", "*blas*"):
+        for folder in (root + ".libs", os.path.join(root, ".dylibs"), root + os.sep + "_core"):
+            found += sorted(glob.glob(os.path.join(folder, pattern)))
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/self/maps") as maps:
+                paths = {line.split()[-1] for line in maps if "/" in line}
+        except OSError:
+            paths = set()
+        for name in ("openblas", "mkl_rt", "cblas", "blas"):
+            found += sorted(p for p in paths if name in os.path.basename(p) and ".so" in p)
+    return list(dict.fromkeys(found))
+
+
+def _self_test(address: int, ilp64: bool, dtype: type) -> bool:
+    """Run one 2x3 @ 3x2 product through the symbol and compare with NumPy."""
+    c_int = ctypes.c_int64 if ilp64 else ctypes.c_int32
+    c_flt = ctypes.c_float if dtype is np.float32 else ctypes.c_double
+    proto = ctypes.CFUNCTYPE(
+        None, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, c_int, c_int, c_int, c_flt,
+        ctypes.c_void_p, c_int, ctypes.c_void_p, c_int, c_flt, ctypes.c_void_p, c_int,
+    )  # fmt: skip
+    a = np.arange(6, dtype=dtype).reshape(2, 3)
+    b = np.arange(6, dtype=dtype).reshape(3, 2) - 2
+    c = np.ones((2, 2), dtype=dtype)
+    proto(address)(101, NO_TRANS, NO_TRANS, 2, 2, 3, 1.0, a.ctypes.data, 3, b.ctypes.data, 2,
+                   1.0, c.ctypes.data, 2)  # fmt: skip
+    return bool(np.array_equal(c, a @ b + 1))
+
+
+def _find() -> tuple[int, int]:
+    if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+        return 0, 0  # the intrinsic below cannot run as Python
+    for path in _candidate_libraries():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for pattern, ilp64 in _SYMBOLS:
+            try:
+                fs, fd = (getattr(lib, pattern.format(t)) for t in "sd")
+            except AttributeError:
+                continue
+            s, d = (ctypes.cast(f, ctypes.c_void_p).value or 0 for f in (fs, fd))
+            try:
+                if _self_test(s, ilp64, np.float32) and _self_test(d, ilp64, np.float64):
+                    return s, d
+            except Exception:  # pragma: no cover - a symbol with another ABI
+                continue
+    return 0, 0
+
+
+_POINTERS: tuple[int, int] | None = None
+
+
+def gemm_pointers() -> tuple[int, int]:
+    """Addresses of NumPy's CBLAS (sgemm, dgemm), or (0, 0) when there is none."""
+    global _POINTERS
+    if _POINTERS is None:
+        _POINTERS = _find() if os.environ.get("ELMAN_BLAS_IN_KERNELS", "1") != "0" else (0, 0)
+    return _POINTERS
+
+
+@intrinsic
+def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):  # noqa: ANN001, ANN202
+    """cblas_?gemm(RowMajor, NoTrans, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc).
+
+    Integers are passed as 64-bit, which an LP64 library reads correctly as well (the
+    x86-64 and AArch64 ABIs pass each integer in a 64-bit slot).
+    """
+    sig = types.void(fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+    def codegen(context, builder, sig, args):  # noqa: ANN001, ANN202
+        fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc = args
+        i32, i64, ptr = ir.IntType(32), ir.IntType(64), ir.IntType(8).as_pointer()
+        flt = context.get_value_type(sig.args[5])
+        fnty = ir.FunctionType(
+            ir.VoidType(), [i32, i32, i32, i64, i64, i64, flt, ptr, i64, ptr, i64, flt, ptr, i64]
+        )
+        func = builder.inttoptr(fptr, fnty.as_pointer())
+
+        def as_i64(v):  # noqa: ANN001, ANN202
+            return builder.sext(v, i64) if v.type.width < 64 else v
+
+        builder.call(
+            func,
+            [
+                ir.Constant(i32, 101),
+                ir.Constant(i32, NO_TRANS),
+                builder.trunc(transb, i32),
+                as_i64(m), as_i64(n), as_i64(k), alpha,
+                builder.inttoptr(a, ptr), as_i64(lda),
+                builder.inttoptr(b, ptr), as_i64(ldb), beta,
+                builder.inttoptr(c, ptr), as_i64(ldc),
+            ],  # fmt: skip
+        )
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(**{**JIT, "inline": "always"})
+def gemm(fptr, transb, m, n, k, A, a0, B, accumulate, C, c0):
+    """C[c0:c0+m, :n] (+)= A[a0:a0+m, :k] @ op(B), on 2-D arrays with unit column stride.
+
+    ``op(B)`` is B (k, n) for NO_TRANS, or B.T for a (n, k) B with TRANS. Rows are addressed
+    with the arrays' own row strides, so A and C may be column slices of wider arrays.
+    """
+    size = C.itemsize
+    beta = C.dtype.type(1) if accumulate else C.dtype.type(0)
+    a_ptr = A.ctypes.data + a0 * A.strides[0]
+    c_ptr = C.ctypes.data + c0 * C.strides[0]
+    _call_gemm(
+        fptr, transb, m, n, k, C.dtype.type(1), a_ptr, A.strides[0] // size, B.ctypes.data,
+        B.strides[0] // size, beta, c_ptr, C.strides[0] // size,
+    )  # fmt: skip
