@@ -3,8 +3,9 @@
 Same math and packed layout as :mod:`.stack_ref`; every product is a loop here (input
 projection, recurrence, weight gradients), so there is no NumPy call between layers.
 
-``wbuf`` packs the weights flat, per (layer, direction) k in torch's order:
-``w_ih (H*In), w_hh (H*H), w_hh.T (H*H)`` and, with bias, ``b_ih (H), b_hh (H)``.
+All products are the ``axpy`` form of :mod:`._nb_ops` (tiny H). ``wbuf`` packs the weights
+flat, per (layer, direction) k in torch's order: for the forward ``w_ih.T (In*H), w_hh.T
+(H*H)`` and, with bias, ``b_ih (H), b_hh (H)``; for the backward ``w_ih (H*In), w_hh (H*H)``.
 ``gbuf`` receives the gradients flat, per k: ``dW_ih (H*In), dW_hh (H*H), db (H)``.
 ``masks`` is (NL-1, T, D*H), or (0, T, D*H) without dropout.
 """
@@ -15,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from ._jit import JIT
-from ._nb_ops import axpy_row, mm_dot, outer_acc
+from ._nb_ops import AXPY, axpy_row, mm_axpy, outer_acc
 from ._nb_recur import backward_steps, forward_steps, gather_prev_into, offsets
 
 __all__ = ["fused_forward", "fused_backward"]
@@ -23,7 +24,7 @@ __all__ = ["fused_forward", "fused_backward"]
 INLINE = {**JIT, "inline": "always"}
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def _layer_input(x, outs, masks, layer, lin):
     """What layer ``layer`` reads: x, or the previous output (times its dropout mask)."""
     if layer == 0:
@@ -40,7 +41,7 @@ def _layer_input(x, outs, masks, layer, lin):
 
 
 @njit(**JIT)
-def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, hn, mode):
+def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, hn):
     """Fill outs (NL, T, D*H) and hn (NL*D, N, H) as :func:`.stack_ref.stack_forward` does."""
     T, I = x.shape
     NLD, N, H = h0.shape
@@ -57,26 +58,24 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
         out = outs[layer]
         for d in range(D):
             k, c0 = layer * D + d, d * H
-            w_ih = wbuf[p : p + H * In].reshape((H, In))
-            p += H * In
-            w_hh = wbuf[p : p + H * H].reshape((H, H))
-            w_hhT = wbuf[p + H * H : p + 2 * H * H].reshape((H, H))
-            p += 2 * H * H
+            w_ihT = wbuf[p : p + H * In].reshape((In, H))
+            w_hhT = wbuf[p + H * In : p + H * In + H * H].reshape((H, H))
+            p += H * In + H * H
             for r in range(T):
                 row = out[r][c0 : c0 + H]
                 for j in range(H):
                     row[j] = (wbuf[p + j] + wbuf[p + H + j]) if has_bias else zero
             if has_bias:
                 p += 2 * H
-            mm_dot(src, 0, w_ih, out, 0, c0, T, In)  # the input projection of every step
+            mm_axpy(src, 0, w_ihT, out, 0, c0, T, In)  # the input projection of every step
             h[:] = h0[k]
-            forward_steps(out, c0, sizes, off, h, z, w_hh, w_hhT, d == 1, relu, mode, 0)
+            forward_steps(out, c0, sizes, off, h, z, w_hhT, w_hhT, d == 1, relu, AXPY, 0)
             hn[k] = h
 
 
 @njit(**JIT)
 def fused_backward(
-    x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, g_out, g_hn, dx, dh0, gbuf, mode
+    x, sizes, h0, wbuf, num_layers, relu, masks, outs, g_out, g_hn, dx, dh0, gbuf
 ):
     """BPTT of the whole stack: dx (T, I), dh0 (NL*D, N, H) and gbuf, last layer first."""
     T, I = x.shape
@@ -98,7 +97,7 @@ def fused_backward(
     for k in range(NLD):
         In = I if k < D else DH
         wpos[k], gpos[k] = p, q
-        p += H * In + 2 * H * H + (2 * H if has_bias else 0)
+        p += H * In + H * H
         q += H * In + H * H + H
     gbuf[:] = 0
     g = g_out
@@ -113,12 +112,11 @@ def fused_backward(
             p, q = wpos[k], gpos[k]
             w_ih = wbuf[p : p + H * In].reshape((H, In))
             w_hh = wbuf[p + H * In : p + H * In + H * H].reshape((H, H))
-            w_hhT = wbuf[p + H * In + H * H : p + H * In + 2 * H * H].reshape((H, H))
             dw_ih = gbuf[q : q + H * In].reshape((H, In))
             dw_hh = gbuf[q + H * In : q + H * In + H * H].reshape((H, H))
             db = gbuf[q + H * In + H * H : q + H * In + H * H + H]
             dh[:] = g_hn[k]
-            backward_steps(out, g, c0, sizes, off, dh, dz, w_hh, w_hhT, d == 1, relu, mode, 0, delta)
+            backward_steps(out, g, c0, sizes, off, dh, dz, w_hh, w_hh, d == 1, relu, AXPY, 0, delta)
             dh0[k] = dh
             gather_prev_into(out, c0, sizes, off, h0[k], d == 1, prev, 0)
             for r in range(T):

@@ -20,9 +20,14 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from ._blas import NO_TRANS, gemm
 from ._jit import JIT
 
 INLINE = {**JIT, "inline": "always"}
+
+# How a recurrence step computes h @ W_hh.T. The mode is a *type* (a scalar of a distinct
+# integer width), so each kernel is compiled for the one mode it runs, never for all three.
+AXPY, DOT, GEMM = np.int8(0), np.int16(1), np.int32(2)
 
 # Eigen's float32 tanh: an odd 13/6 rational function, clamped where tanh rounds to +-1.
 _C = 7.90531110763549805
@@ -70,7 +75,7 @@ def _tanh_overload(x):
     return _tanh64
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def activate(a, n, relu):
     """a[:n] = act(a[:n]) in place; a is a 1-D contiguous row."""
     if relu:
@@ -82,7 +87,7 @@ def activate(a, n, relu):
             a[j] = tanh(a[j])
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def act_delta(dz, g, h, n, relu):
     """dz[:n] = (dz[:n] + g[:n]) * act'(.), read from the output h: 1 - h^2, or h > 0."""
     one = dz.dtype.type(1)
@@ -95,7 +100,7 @@ def act_delta(dz, g, h, n, relu):
             dz[j] = (dz[j] + g[j]) * (one - h[j] * h[j])
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def _dot1(x0, M, a0, n, K):
     n4 = n - n % 4
     for j in range(0, n4, 4):
@@ -116,7 +121,7 @@ def _dot1(x0, M, a0, n, K):
         a0[j] = s0
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def _dot2(x0, x1, M, a0, a1, n, K):
     n4 = n - n % 4
     for j in range(0, n4, 4):
@@ -147,7 +152,7 @@ def _dot2(x0, x1, M, a0, a1, n, K):
         a0[j], a1[j] = s0, s1
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def _dot3(x0, x1, x2, M, a0, a1, a2, n, K):
     n4 = n - n % 4
     for j in range(0, n4, 4):
@@ -186,7 +191,7 @@ def _dot3(x0, x1, x2, M, a0, a1, a2, n, K):
         a0[j], a1[j], a2[j] = s0, s1, s2
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def _dot4(x0, x1, x2, x3, M, a0, a1, a2, a3, n, K):
     n2 = n - n % 2
     for j in range(0, n2, 2):
@@ -221,7 +226,7 @@ def _dot4(x0, x1, x2, x3, M, a0, a1, a2, a3, n, K):
         a0[j], a1[j], a2[j], a3[j] = s0, s1, s2, s3
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def mm_dot(x, xr, M, acc, ar, ac, rows, K):
     """acc[ar+i, ac:ac+n] += x[xr+i, :K] @ M[:, :K].T for i < rows; M is (n, >=K).
 
@@ -247,7 +252,7 @@ def mm_dot(x, xr, M, acc, ar, ac, rows, K):
         _dot1(x[xr + b], M, acc[ar + b][ac:c1], n, K)
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def axpy_row(x, MT, a, K, n):
     """a[:n] += x[:K] @ MT[:K, :n], eight rows of MT per pass over a."""
     K8 = K - K % 8
@@ -267,7 +272,7 @@ def axpy_row(x, MT, a, K, n):
             a[j] += c0 * m0[j]
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def mm_axpy(x, xr, MT, acc, ar, ac, rows, K):
     """acc[ar+i, ac:ac+n] += x[xr+i, :K] @ MT[:K, :n] for i < rows (see :func:`mm_dot`)."""
     n = MT.shape[1]
@@ -275,7 +280,7 @@ def mm_axpy(x, xr, MT, acc, ar, ac, rows, K):
         axpy_row(x[xr + b], MT, acc[ar + b][ac : ac + n], K, n)
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def outer_acc(d, v, G, n, m):
     """G[:n, :m] += outer(d[:n], v[:m]): one rank-1 update of a weight gradient."""
     for j in range(n):
@@ -283,3 +288,37 @@ def outer_acc(d, v, G, n, m):
         g = G[j]
         for i in range(m):
             g[i] += c * v[i]
+
+
+def step_matmul(mode, fptr, x, W, WT, acc, rows, H):
+    """acc[:rows] += x[:rows] @ W.T for (H, H) W, with WT = W.T given as well.
+
+    AXPY and DOT are loops; GEMM calls NumPy's BLAS at address ``fptr`` (DOT when 0).
+    """
+    if mode.dtype == AXPY.dtype:
+        mm_axpy(x, 0, WT, acc, 0, 0, rows, H)
+    elif mode.dtype == DOT.dtype or fptr == 0:
+        mm_dot(x, 0, W, acc, 0, 0, rows, H)
+    elif rows > 0:
+        gemm(fptr, NO_TRANS, rows, H, H, x, 0, WT, True, acc, 0)
+
+
+def _step_axpy(mode, fptr, x, W, WT, acc, rows, H):
+    mm_axpy(x, 0, WT, acc, 0, 0, rows, H)
+
+
+def _step_dot(mode, fptr, x, W, WT, acc, rows, H):
+    mm_dot(x, 0, W, acc, 0, 0, rows, H)
+
+
+def _step_gemm(mode, fptr, x, W, WT, acc, rows, H):
+    if fptr == 0:
+        mm_dot(x, 0, W, acc, 0, 0, rows, H)
+    elif rows > 0:
+        gemm(fptr, NO_TRANS, rows, H, H, x, 0, WT, True, acc, 0)
+
+
+@overload(step_matmul, jit_options=JIT)
+def _step_matmul_overload(mode, fptr, x, W, WT, acc, rows, H):
+    """Resolved while typing: the kernel calling it contains one form only."""
+    return {8: _step_axpy, 16: _step_dot, 32: _step_gemm}[mode.bitwidth]

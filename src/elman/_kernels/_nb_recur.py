@@ -5,8 +5,9 @@ Packed layout as in :mod:`.rnn_ref`: step t owns rows ``off[t] : off[t] + sizes[
 (N, H) buffer whose first ``sizes[t]`` rows are the active sequences, so rows that are not
 active keep their state (forward) or wait for their start (reverse) untouched.
 
-``mode`` picks how ``h_{t-1} @ W_hh.T`` is computed at each step (see :mod:`._nb_ops`):
-``AXPY`` and ``DOT`` are loops in the kernel, ``GEMM`` calls NumPy's BLAS through ``fptr``.
+``mode`` picks how ``h_{t-1} @ W_hh.T`` is computed at each step (see
+:func:`._nb_ops.step_matmul`): ``AXPY`` and ``DOT`` are loops in the kernel, ``GEMM`` calls
+NumPy's BLAS through ``fptr``. Each mode compiles a kernel of its own.
 """
 
 from __future__ import annotations
@@ -14,17 +15,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._blas import NO_TRANS, gemm
 from ._jit import JIT
-from ._nb_ops import act_delta, activate, mm_axpy, mm_dot
+from ._nb_ops import AXPY, DOT, GEMM, act_delta, activate, step_matmul
 
 __all__ = ["AXPY", "DOT", "GEMM", "offsets", "recur_forward", "recur_backward", "gather_prev"]
 
-AXPY, DOT, GEMM = 0, 1, 2
-INLINE = {**JIT, "inline": "always"}
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def offsets(sizes):
     """off[t] = sum(sizes[:t]), (L + 1,)."""
     off = np.zeros(len(sizes) + 1, dtype=np.int64)
@@ -33,18 +31,7 @@ def offsets(sizes):
     return off
 
 
-@njit(**INLINE)
-def step_matmul(mode, fptr, x, W, WT, acc, rows, H):
-    """acc[:rows] += x[:rows] @ W.T, with WT = W.T given as well (both (H, H) C arrays)."""
-    if mode == AXPY:
-        mm_axpy(x, 0, WT, acc, 0, 0, rows, H)
-    elif mode == DOT or fptr == 0:
-        mm_dot(x, 0, W, acc, 0, 0, rows, H)
-    elif rows > 0:
-        gemm(fptr, NO_TRANS, rows, H, H, x, 0, WT, True, acc, 0)
-
-
-@njit(**INLINE)
+@njit(**JIT)
 def forward_steps(out, c0, sizes, off, h, z, W, WT, reverse, relu, mode, fptr):
     """out[rows, c0:c0+H]: the projection on entry, h_t on exit; h: (N, H) state, in/out."""
     H = W.shape[0]
@@ -66,7 +53,7 @@ def forward_steps(out, c0, sizes, off, h, z, W, WT, reverse, relu, mode, fptr):
                 dst[j] = zi[j]
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, fptr, delta):
     """delta[rows, c0:c0+H] = dL/dz_t for every step; dh: (N, H), g_hn on entry, dh0 on exit.
 
@@ -114,7 +101,7 @@ def recur_backward(out, g, c0, sizes, g_hn, W, WT, reverse, relu, mode, fptr, de
     dh0[:] = dh
 
 
-@njit(**INLINE)
+@njit(**JIT)
 def gather_prev_into(out, c0, sizes, off, h0, reverse, prev, p0):
     """prev[row, p0:p0+H] = the state row ``row``'s step consumed (walk-order neighbour or h0)."""
     H = h0.shape[1]

@@ -2,8 +2,8 @@
 
 A variant is a path and a step mode:
 
-* path ``fused``: the whole stack in one compiled call each way, every product a loop;
-  for small problems, where per-call overhead is most of the time.
+* path ``fused``: the whole stack in one compiled call each way, every product an ``axpy``
+  loop; for small problems, where per-call overhead is most of the time.
 * path ``layered``: per layer, the input projection, the weight gradients and dX are single
   NumPy GEMMs over all steps; only the sequential part runs compiled.
 * mode (how ``h @ W_hh.T`` is done at each step): ``axpy`` loops (tiny H), ``dot`` loops
@@ -16,10 +16,10 @@ The thresholds come from measurements on a 2-core AVX-512 machine (see the repor
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._blas import gemm_pointers
-from ._nb_recur import AXPY, DOT, GEMM
+from ._nb_ops import AXPY, DOT, GEMM
 
 __all__ = ["Variant", "VARIANTS", "choose"]
 
@@ -28,19 +28,11 @@ MODES = {"axpy": AXPY, "dot": DOT, "gemm": GEMM}
 
 class Variant(NamedTuple):
     fused: bool
-    mode: int
-
-    @property
-    def name(self) -> str:
-        mode = {v: k for k, v in MODES.items()}[self.mode]
-        return f"{'fused' if self.fused else 'layered'}-{mode}"
+    mode: Any  # AXPY, DOT or GEMM (ignored when fused)
 
 
-VARIANTS = {
-    f"{path}-{mode}": Variant(path == "fused", m)
-    for path in ("fused", "layered")
-    for mode, m in MODES.items()
-    if not (path == "fused" and m == GEMM)
+VARIANTS = {"fused": Variant(True, AXPY)} | {
+    f"layered-{name}": Variant(False, mode) for name, mode in MODES.items()
 }
 
 
@@ -57,8 +49,6 @@ def choose(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
     """The variant for T packed rows, batch N, I inputs, hidden H."""
     forced = _forced()
     if forced is not None:
-        if forced.mode == GEMM and not gemm_pointers()[0]:
-            return Variant(forced.fused, DOT)
         return forced
     has_gemm = bool(gemm_pointers()[0])
     if has_gemm and N * H * H >= 150_000:
@@ -69,4 +59,4 @@ def choose(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
         mode = AXPY
     # one call each way unless a GEMM over all rows clearly beats loops
     small = H <= 64 and (I * H <= 4096 or T <= 64)
-    return Variant(small and mode != GEMM, mode)
+    return Variant(small and mode is AXPY, mode)

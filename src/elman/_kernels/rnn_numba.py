@@ -141,11 +141,15 @@ def packed_layer_backward(
 # ---- fused: one compiled call for the whole stack -------------------------------------------
 
 
-def _pack(weights: Weights, has_bias: bool, dtype: Any) -> np.ndarray:
+def _pack_forward(weights: Weights, has_bias: bool, dtype: Any) -> np.ndarray:
     parts: list[np.ndarray] = []
     for w_ih, w_hh, b_ih, b_hh in weights:
-        parts += [w_ih, w_hh, w_hh.T, b_ih, b_hh] if has_bias else [w_ih, w_hh, w_hh.T]
+        parts += [w_ih.T, w_hh.T, b_ih, b_hh] if has_bias else [w_ih.T, w_hh.T]
     return np.concatenate(parts, axis=None, dtype=dtype)
+
+
+def _pack_backward(weights: Weights, dtype: Any) -> np.ndarray:
+    return np.concatenate([w for ws in weights for w in ws[:2]], axis=None, dtype=dtype)
 
 
 def _masks3(masks: Sequence[np.ndarray] | None, shape: tuple[int, int], dtype: Any) -> np.ndarray:
@@ -178,7 +182,8 @@ def _fused_forward(x, sizes, h0, weights, num_layers, relu, masks, mode):  # noq
     outs = np.empty((num_layers, x.shape[0], DH), dtype=x.dtype)
     hn = np.empty_like(h0)
     m = _masks3(masks, (x.shape[0], DH), x.dtype)
-    fused_forward(x, sizes, h0, _pack(weights, has_bias, x.dtype), num_layers, has_bias, relu, m, outs, hn, mode)  # noqa: E501
+    wbuf = _pack_forward(weights, has_bias, x.dtype)
+    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn)
     return list(outs), hn
 
 
@@ -186,13 +191,12 @@ def _fused_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out,
     NLD, N, H = h0.shape
     D = NLD // num_layers
     T, I = x.shape
-    has_bias = weights[0][2] is not None
     dx, dh0 = np.empty_like(x), np.empty_like(h0)
     sizes_in = [I if k < D else D * H for k in range(NLD)]
     gbuf = np.empty(sum(H * n + H * H + H for n in sizes_in), dtype=x.dtype)
     m = _masks3(masks, (T, D * H), x.dtype)
-    fused_backward(x, sizes, h0, _pack(weights, has_bias, x.dtype), num_layers, has_bias, relu, m,
-                   _stacked(outs), g_out, g_hn, dx, dh0, gbuf, mode)  # fmt: skip
+    fused_backward(x, sizes, h0, _pack_backward(weights, x.dtype), num_layers, relu, m,
+                   _stacked(outs), g_out, g_hn, dx, dh0, gbuf)  # fmt: skip
     grads, q = [], 0
     for n in sizes_in:
         dw_ih = gbuf[q : q + H * n].reshape(H, n)

@@ -202,8 +202,6 @@ class Run:
         from elman.io import load_checkpoint
 
         path = self.args.out / "checkpoint"
-        if not path.exists():
-            raise SystemExit(f"elman train: --resume, but there is no checkpoint at {path}")
         from elman.io import CheckpointError
 
         try:
@@ -214,6 +212,10 @@ class Run:
                     f"run ({path}); use the same flags or another --out"
                 )
             load_checkpoint(path, model=self.model, optimizer=self.optimizer)
+        except FileNotFoundError:
+            raise SystemExit(
+                f"elman train: --resume, but there is no checkpoint at {path}"
+            ) from None
         except CheckpointError as exc:
             raise SystemExit(f"elman train: cannot resume from {path}: {exc}") from None
         for key in (

@@ -79,7 +79,7 @@ def _prepare(name: str, input: Any, dtype: Any) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     if x.dtype.kind != "f":
-        raise NotImplementedError(f'"{name}" not implemented for \'{x.dtype}\'')
+        raise NotImplementedError(f"\"{name}\" not implemented for '{x.dtype}'")
     return x
 
 
@@ -117,7 +117,9 @@ def log_softmax(
     return _apply(LogSoftmaxFunction, x, _softmax_dim("log_softmax", x.ndim, dim, _stacklevel))
 
 
-def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+def softmax(
+    input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
+) -> Tensor:
     r"""Apply :math:`\operatorname{softmax}(x)_i = \exp(x_i) / \sum_j \exp(x_j)` along ``dim``.
 
     Shifted by the maximum along ``dim``, so large inputs do not overflow. One graph node;

@@ -44,6 +44,15 @@ def _divide(total: np.ndarray, count: Any) -> np.ndarray:
         return np.asarray(total / count)
 
 
+def _scale(s: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``s * a``. A 'mean' over nothing makes ``s`` inf or nan; torch then leaves the entries
+    that carry no loss (``a == 0``) at 0 rather than computing inf * 0."""
+    if np.isfinite(s).all():
+        return s * a  # type: ignore[no-any-return]
+    with np.errstate(invalid="ignore"):
+        return np.where(a != 0, s * a, 0).astype(np.result_type(s, a), copy=False)
+
+
 class CrossEntropyFunction(Function):
     """``forward(x, target, weight, axis, ignore_index, reduction, eps, probs)``; the class
     axis ``axis`` of ``x``; ``target`` holds class indices, or probabilities when ``probs``."""
@@ -74,7 +83,7 @@ class CrossEntropyFunction(Function):
             terms = lw * q
             ctx.save_for_backward(logp, q, weight, lw)
             if reduction == "none":
-                return -terms.sum(axis=1).reshape(out_shape)
+                return np.asarray(-terms.sum(axis=1)).reshape(out_shape)
             total = -terms.sum()
             if reduction == "sum":
                 return np.asarray(total)
@@ -92,7 +101,7 @@ class CrossEntropyFunction(Function):
             smooth = -lw.sum(axis=1) * valid  # (M,)
         if reduction == "none":
             loss = nll if smooth is None else (1 - eps) * nll + smooth * (eps / C)
-            return loss.reshape(out_shape).astype(x.dtype, copy=False)
+            return np.asarray(loss, dtype=x.dtype).reshape(out_shape)
         if reduction == "sum":
             loss, extra = nll.sum(), None if smooth is None else smooth.sum()
         else:
@@ -112,30 +121,34 @@ class CrossEntropyFunction(Function):
             s = g.reshape(1, 1)
         else:
             s = _divide(g, ctx.denominator).reshape(1, 1)
+        need_x, need_t, need_w = ctx.needs_input_grad[:3]
+        gt = gw = None
         if probs:
             logp, q, weight, lw = ctx.saved_tensors
-            a = q if weight is None else q * weight  # (M, C)
+            sa = s * (q if weight is None else q * weight)  # (M, C): d(loss)/d(-logp)
+            if need_t:  # d/dq of -sum(w logp q'), q' = q (1 - eps) + eps / C
+                gt = _unrows(-lw * s * (1 - eps if eps > 0 else 1), ctx.x_shape, axis)
+            if need_w:
+                gw = -(s * logp * q).sum(axis=0)
         else:
             logp, ti, valid, w_t, weight = ctx.saved_tensors
+            rows = np.arange(ti.size)
+            if eps == 0:  # one nonzero per row: scatter it instead of a dense (M, C) array
+                sw = _scale(s, w_t[:, None])  # (M, 1)
+                if not need_x:
+                    return None, None, None, None, None, None, None, None
+                gz = np.exp(logp) * sw  # (M, C)
+                gz[rows, ti] -= sw[:, 0]
+                return _unrows(gz, ctx.x_shape, axis), None, None, None, None, None, None, None
             C = logp.shape[1]
-            if eps > 0:
-                base = np.ones(C, logp.dtype) if weight is None else weight
-                a = (eps / C) * base * valid[:, None]  # (M, C)
-                a = a.astype(logp.dtype, copy=False)
-            else:
-                a = np.zeros_like(logp)
-            a[np.arange(ti.size), ti] += (1 - eps) * w_t
-        sa = s * a  # (M, C): d(loss)/d(-logp)
-        if not np.isfinite(s).all():  # a 'mean' over nothing: torch leaves ignored rows at 0
-            sa = np.where(a != 0, sa, 0).astype(sa.dtype, copy=False)
-        need_x, need_t, need_w = ctx.needs_input_grad[:3]
-        gx = _unrows(np.exp(logp) * sa.sum(axis=1, keepdims=True) - sa, ctx.x_shape, axis)
-        gt = gw = None
-        if probs and need_t:  # d/dq of -sum(w logp q'), q' = q (1 - eps) + eps / C
-            gt = _unrows(-lw * s * (1 - eps if eps > 0 else 1), ctx.x_shape, axis)
-        if probs and need_w:
-            gw = -(s * logp * q).sum(axis=0)
-        return (gx if need_x else None), gt, gw, None, None, None, None, None
+            base = np.ones(C, logp.dtype) if weight is None else weight
+            a = ((eps / C) * base * valid[:, None]).astype(logp.dtype, copy=False)  # (M, C)
+            a[rows, ti] += (1 - eps) * w_t
+            sa = _scale(s, a)
+        gx = None
+        if need_x:
+            gx = _unrows(np.exp(logp) * sa.sum(axis=1, keepdims=True) - sa, ctx.x_shape, axis)
+        return gx, gt, gw, None, None, None, None, None
 
 
 def _check_class_target(x: Tensor, t: Tensor) -> None:

@@ -27,8 +27,7 @@ def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
     reduce = True if reduce is None else reduce
     ret = "mean" if size_average and reduce else "sum" if reduce else "none"
     warnings.warn(
-        f"size_average and reduce args will be deprecated, please use reduction='{ret}' "
-        "instead.",
+        f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
         UserWarning,
         stacklevel=3,
     )
@@ -93,7 +92,7 @@ def _pair(input: Any, target: Any) -> tuple[Tensor, Tensor]:
 def _floating_pair(name: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a, b = promote(a, b)
     if a.dtype.kind != "f":
-        raise NotImplementedError(f'"{name}" not implemented for \'{a.dtype}\'')
+        raise NotImplementedError(f"\"{name}\" not implemented for '{a.dtype}'")
     return a, b
 
 
@@ -156,9 +155,7 @@ def _weighted(errors: Tensor, weight: Any, shape: tuple[int, ...], reduction: st
         return weighted.sum()
     if reduction == "mean":
         return weighted.sum() / w.sum()
-    raise ValueError(
-        f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'."
-    )
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
 
 
 def mse_loss(

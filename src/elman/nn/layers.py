@@ -55,7 +55,8 @@ class Sequential(Module):
         idx = operator.index(idx)
         if not -size <= idx < size:
             raise IndexError(f"index {idx} is out of range")
-        return next(islice(iter(self._modules), idx % size, None))
+        key: str = next(islice(iter(self._modules), idx % size, None))
+        return key
 
     def __getitem__(self, idx: Any) -> Any:
         if isinstance(idx, slice):

@@ -11,7 +11,6 @@ import math
 import types
 import warnings
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 
@@ -75,7 +74,8 @@ def get_total_norm(
     if not ts:
         return Tensor(np.asarray(0.0, dtype=np.float32))
     dtype = np.result_type(*(t.dtype for t in ts))
-    norms = np.array([_vector_norm(t._data, p) for t in ts], dtype=dtype)  # (K,)
+    # each norm is rounded to its tensor's dtype before they are stacked, as in torch
+    norms = np.array([t.dtype.type(_vector_norm(t._data, p)) for t in ts], dtype=dtype)  # (K,)
     total = np.asarray(_vector_norm(norms, p), dtype=dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
