@@ -381,6 +381,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 130
     bar.close()
+    write_metrics(state)  # also when a resumed run had nothing left to do
     note = plot(state)
     final = state.history[-1]["val_loss"] if state.history else float("nan")
     print(
