@@ -144,3 +144,31 @@ def test_seed000_third_program_values_match_reference() -> None:
     )
     np.testing.assert_allclose(out.detach().numpy(), o1, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(hn.detach().numpy(), np.stack([h_0, h_1]), rtol=1e-12, atol=1e-14)
+
+
+def run_script(name: str, *args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, PYTHONWARNINGS="error"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_training_example_sine_beats_the_naive_forecast() -> None:
+    last = run_script("train_sine_simple_rnn.py", "300").strip().splitlines()[-1]
+    assert float(last.split("(")[1].split("x better")[0]) > 3
+
+
+def test_training_example_packed_classifier_learns() -> None:
+    last = run_script("classify_packed_sequences.py", "150").strip().splitlines()[-1]
+    assert float(last.split(":")[1].split()[0]) > 0.8
+
+
+def test_training_example_adding_problem_runs() -> None:
+    lines = run_script("adding_problem.py", "1000", "10").strip().splitlines()
+    assert lines[0].startswith("step     0") and lines[-1].startswith("step  1000")
+    assert all(np.isfinite(float(line.split("validation")[1].split()[0])) for line in lines)
