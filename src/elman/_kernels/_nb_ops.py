@@ -75,7 +75,7 @@ def _tanh_overload(x):
     return _tanh64
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def activate(a, n, relu):
     """a[:n] = act(a[:n]) in place; a is a 1-D contiguous row."""
     if relu:
@@ -87,7 +87,7 @@ def activate(a, n, relu):
             a[j] = tanh(a[j])
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def act_delta(dz, g, h, n, relu):
     """dz[:n] = (dz[:n] + g[:n]) * act'(.), read from the output h: 1 - h^2, or h > 0."""
     one = dz.dtype.type(1)
@@ -252,7 +252,7 @@ def mm_dot(x, xr, M, acc, ar, ac, rows, K):
         _dot1(x[xr + b], M, acc[ar + b][ac:c1], n, K)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def axpy_row(x, MT, a, K, n):
     """a[:n] += x[:K] @ MT[:K, :n], eight rows of MT per pass over a."""
     K8 = K - K % 8
@@ -272,7 +272,7 @@ def axpy_row(x, MT, a, K, n):
             a[j] += c0 * m0[j]
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def mm_axpy(x, xr, MT, acc, ar, ac, rows, K):
     """acc[ar+i, ac:ac+n] += x[xr+i, :K] @ MT[:K, :n] for i < rows (see :func:`mm_dot`)."""
     n = MT.shape[1]
@@ -280,7 +280,7 @@ def mm_axpy(x, xr, MT, acc, ar, ac, rows, K):
         axpy_row(x[xr + b], MT, acc[ar + b][ac : ac + n], K, n)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def outer_acc(d, v, G, n, m):
     """G[:n, :m] += outer(d[:n], v[:m]): one rank-1 update of a weight gradient."""
     for j in range(n):

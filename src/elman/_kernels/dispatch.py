@@ -45,11 +45,13 @@ def _forced() -> Variant | None:
     return VARIANTS[name]
 
 
+FORCED = _forced()  # read once: choose() runs on every RNN call
+
+
 def choose(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
     """The variant for T packed rows, batch N, I inputs, hidden H."""
-    forced = _forced()
-    if forced is not None:
-        return forced
+    if FORCED is not None:
+        return FORCED
     has_gemm = bool(gemm_pointers()[0])
     if has_gemm and N * H * H >= 150_000:
         mode = GEMM
