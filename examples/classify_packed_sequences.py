@@ -1,7 +1,8 @@
 """A many-to-one classifier on variable-length sequences, with packed sequences.
 
 Each sequence (length 5 to 30) is noise around one of three patterns; the model reads it with a
-2-layer bidirectional RNN and classifies it from h_n. Run: python examples/classify_packed_sequences.py [steps]
+2-layer bidirectional RNN and classifies it from h_n.
+Run: python examples/classify_packed_sequences.py [steps]
 """
 
 import sys

@@ -25,7 +25,7 @@ X, Y = series[:, :-1, None], series[:, 1:, None]  # predict the next value at ev
 
 class SimpleRNN(nn.Module):
     def __init__(self, n_inputs, n_hidden, n_outputs):
-        super(SimpleRNN, self).__init__()
+        super().__init__()
         self.M = n_hidden
         self.rnn = nn.RNN(input_size=n_inputs, hidden_size=n_hidden, nonlinearity="tanh",
                           batch_first=True)
