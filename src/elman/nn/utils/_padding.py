@@ -1,0 +1,178 @@
+"""Padding helpers of ``elman.nn.utils.rnn``: pad_sequence, unpad_sequence, length checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ...autograd import Tensor
+from ...autograd.function import Context, Function
+from ...autograd.ops import unbroadcast
+from .._checks import as_input
+
+
+def _int_array(value: Any) -> np.ndarray:
+    from ..module import to_ndarray
+
+    if isinstance(value, (list, tuple, range, int, np.integer)):
+        arr = np.asarray(value)
+    else:
+        arr = to_ndarray(value)
+    if arr.dtype.kind == "f":
+        arr = arr.astype(np.int64)  # torch casts float lengths too
+    return np.asarray(arr, dtype=np.int64)
+
+
+def _lengths_array(lengths: Any) -> np.ndarray:
+    arr = _int_array(lengths)
+    if arr.ndim != 1:
+        raise RuntimeError(
+            f"'lengths' argument should be a 1D CPU int64 tensor, but got {arr.ndim}D cpu "
+            "Long tensor"
+        )
+    return arr
+
+
+def pad_sequence(
+    sequences: Any,
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    padding_side: str = "right",
+) -> Tensor:
+    """Stack sequences of different lengths into one batch, padded with ``padding_value``.
+
+    Sequence i of shape (L_i, *) fills ``out[:L_i, i]`` (``padding_side='left'``:
+    ``out[T - L_i:, i]``) of the (T, N, *) output, T = max L_i. As in torch, the trailing
+    dimensions are those of the first sequence and the others are broadcast to them; the
+    output has the first sequence's dtype. Gradients flow back to every sequence.
+
+    Args:
+        sequences: an iterable of N tensors (L_i, *); a Tensor is taken row by row.
+        batch_first: return (N, T, *) instead of (T, N, *). Default: ``False``.
+        padding_value: the value of padding positions. Default: ``0``.
+        padding_side: ``'right'`` (default) or ``'left'``.
+
+    Returns:
+        a Tensor (T, N, *), or (N, T, *) if ``batch_first``.
+
+    Example:
+        >>> import elman
+        >>> from elman.nn.utils.rnn import pad_sequence
+        >>> pad_sequence([elman.tensor([1, 2, 3]), elman.tensor([4])], batch_first=True)
+        tensor([[1, 2, 3],
+                [4, 0, 0]])
+    """
+    if not isinstance(sequences, Iterable):
+        raise RuntimeError(
+            "pad_sequence: Expected iterable for input sequences, but got arg of type: "
+            f"{type(sequences)}"
+        )
+    seqs = [as_input(s) for s in sequences]
+    if not seqs:
+        raise RuntimeError("received an empty list of sequences")
+    if padding_side not in ("left", "right"):
+        raise RuntimeError(
+            f"Expected padding_side to be one of left or right, but got {padding_side}."
+        )
+    _check_pad_shapes([s.shape for s in seqs])
+    dtype = seqs[0].dtype
+    seqs = [s if s.dtype == dtype else s.to(dtype) for s in seqs]
+    out = _PadSequence.apply(*seqs, pad=padding_value, left=padding_side == "left")
+    return out.transpose(0, 1) if batch_first else out
+
+
+def _check_pad_shapes(shapes: list[tuple[int, ...]]) -> None:
+    """torch's checks: each (L_i, *) copies into (L_i, *first trailing dims) by broadcasting."""
+    if len(shapes[0]) == 0:  # torch: "ArrayRef: invalid slice, N = 1; size = 0"
+        raise RuntimeError(
+            "pad_sequence: expected sequences of at least one dimension (the length), got a "
+            "0-D tensor first"
+        )
+    if any(len(s) == 0 for s in shapes):
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    trailing = tuple(shapes[0][1:])
+    for src in shapes[1:]:
+        dest = (src[0], *trailing)
+        if _broadcast_shape(dest, tuple(src)) != dest:
+            raise RuntimeError(
+                f"output with shape {list(dest)} doesn't match the broadcast shape "
+                f"{list(_broadcast_shape(dest, tuple(src)))}"
+            )
+
+
+def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """torch's infer_size: dimensions aligned from the right, the last mismatch reported."""
+    ndim = max(len(a), len(b))
+    out = [0] * ndim
+    for i in range(ndim - 1, -1, -1):
+        offset = ndim - 1 - i
+        size_a = a[len(a) - 1 - offset] if offset < len(a) else 1
+        size_b = b[len(b) - 1 - offset] if offset < len(b) else 1
+        if size_a != size_b and size_a != 1 and size_b != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({size_a}) must match the size of tensor b ({size_b}) "
+                f"at non-singleton dimension {i}"
+            )
+        out[i] = size_b if size_a == 1 else size_a
+    return tuple(out)
+
+
+class _PadSequence(Function):
+    @staticmethod
+    def forward(ctx: Context, *seqs: np.ndarray, pad: Any, left: bool) -> np.ndarray:
+        lengths = [len(s) for s in seqs]
+        total = max(lengths)
+        out = np.full((total, len(seqs), *seqs[0].shape[1:]), pad, dtype=seqs[0].dtype)
+        starts = [total - n if left else 0 for n in lengths]
+        for i, (s, a) in enumerate(zip(seqs, starts, strict=True)):
+            out[a : a + len(s), i] = s  # broadcasts s to the first sequence's trailing dims
+        ctx.spans = [(a, a + n) for a, n in zip(starts, lengths, strict=True)]
+        ctx.shapes = [s.shape for s in seqs]
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(
+            unbroadcast(g[a:b, i], shape)
+            for i, ((a, b), shape) in enumerate(zip(ctx.spans, ctx.shapes, strict=True))
+        )
+
+
+def unpad_sequence(padded_sequences: Any, lengths: Any, batch_first: bool = False) -> list[Tensor]:
+    """Split a padded batch back into its sequences (the inverse of :func:`pad_sequence`).
+
+    Unlike torch's, this never modifies ``padded_sequences``, and lengths outside [0, T]
+    raise instead of being cut to T or wrapped around.
+
+    Args:
+        padded_sequences: (T, N, *), or (N, T, *) if ``batch_first``.
+        lengths: the N lengths (list, ndarray or Tensor).
+        batch_first: the batch axis comes first. Default: ``False``.
+
+    Returns:
+        a list of N Tensors of shape (L_i, *), views that carry gradients.
+
+    Example:
+        >>> import elman
+        >>> from elman.nn.utils.rnn import unpad_sequence
+        >>> padded = elman.tensor([[1, 4], [2, 0], [3, 0]])
+        >>> unpad_sequence(padded, [3, 1])
+        [tensor([1, 2, 3]), tensor([4])]
+    """
+    x = as_input(padded_sequences)
+    lens = _lengths_array(lengths)
+    if not batch_first:
+        x = x.transpose(0, 1)
+    batch, total = x.shape[0], x.shape[1]
+    if lens.size != batch:  # torch: "zip() argument 2 is longer than argument 1"
+        raise ValueError(
+            f"unpad_sequence: got {lens.size} lengths for a padded batch of {batch} sequences"
+        )
+    if np.any(lens > total) or np.any(lens < 0):
+        raise RuntimeError(
+            f"unpad_sequence: lengths must be in [0, {total}] (the padded length), got "
+            f"{lens.tolist()}"
+        )
+    return [x[i, : int(n)] for i, n in enumerate(lens)]
