@@ -22,6 +22,7 @@ from .stack_ref import stack_backward, stack_forward
 JIT = False
 if os.environ.get("ELMAN_DISABLE_JIT", "0") != "1":
     try:
+        from . import _jit  # noqa: F401  (sets numba's environment before numba is imported)
         from .rnn_numba import (  # noqa: F811
             packed_layer_backward,
             packed_layer_forward,

@@ -17,6 +17,9 @@ import ctypes
 import glob
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from llvmlite import ir
@@ -25,7 +28,14 @@ from numba.extending import intrinsic
 
 from ._jit import JIT
 
-__all__ = ["gemm_pointers", "gemm", "NO_TRANS", "TRANS"]
+__all__ = [
+    "gemm_pointers",
+    "gemm",
+    "NO_TRANS",
+    "TRANS",
+    "single_threaded_blas",
+    "blas_threads_controllable",
+]
 
 NO_TRANS, TRANS = 111, 112  # CBLAS enums; CblasRowMajor = 101
 # (name, the library's integers are 64-bit): ILP64 first, as NumPy >= 2 wheels ship
@@ -60,15 +70,86 @@ def _self_test(address: int, ilp64: bool, dtype: type) -> bool:
     c_int = ctypes.c_int64 if ilp64 else ctypes.c_int32
     c_flt = ctypes.c_float if dtype is np.float32 else ctypes.c_double
     proto = ctypes.CFUNCTYPE(
-        None, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, c_int, c_int, c_int, c_flt,
-        ctypes.c_void_p, c_int, ctypes.c_void_p, c_int, c_flt, ctypes.c_void_p, c_int,
-    )  # fmt: skip
+        None,
+        ctypes.c_int32,
+        ctypes.c_int32,
+        ctypes.c_int32,
+        c_int,
+        c_int,
+        c_int,
+        c_flt,
+        ctypes.c_void_p,
+        c_int,
+        ctypes.c_void_p,
+        c_int,
+        c_flt,
+        ctypes.c_void_p,
+        c_int,
+    )
     a = np.arange(6, dtype=dtype).reshape(2, 3)
     b = np.arange(6, dtype=dtype).reshape(3, 2) - 2
     c = np.ones((2, 2), dtype=dtype)
-    proto(address)(101, NO_TRANS, NO_TRANS, 2, 2, 3, 1.0, a.ctypes.data, 3, b.ctypes.data, 2,
-                   1.0, c.ctypes.data, 2)  # fmt: skip
+    proto(address)(
+        101,
+        NO_TRANS,
+        NO_TRANS,
+        2,
+        2,
+        3,
+        1.0,
+        a.ctypes.data,
+        3,
+        b.ctypes.data,
+        2,
+        1.0,
+        c.ctypes.data,
+        2,
+    )
     return bool(np.array_equal(c, a @ b + 1))
+
+
+_THREADS: list[Any] = []  # OpenBLAS's (get_num_threads, set_num_threads), when found
+
+
+def _find_threads(lib: ctypes.CDLL, pattern: str) -> None:
+    prefix, suffix = pattern.split("cblas_{}gemm")
+    for get, put in (("openblas_get_num_threads", "openblas_set_num_threads"),):
+        try:
+            f_get, f_set = getattr(lib, prefix + get + suffix), getattr(lib, prefix + put + suffix)
+        except AttributeError:
+            return
+        c_int = ctypes.c_int64 if suffix else ctypes.c_int
+        f_get.restype, f_set.argtypes = c_int, [c_int]
+        _THREADS[:] = [f_get, f_set]
+
+
+def blas_threads_controllable() -> bool:
+    """Whether :func:`single_threaded_blas` can set NumPy's BLAS thread count."""
+    gemm_pointers()
+    return bool(_THREADS)
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[bool]:
+    """Run NumPy's OpenBLAS on one thread inside the block; yields False when it cannot.
+
+    Kernels that run their own second thread use this: OpenBLAS's workers busy-wait for a
+    while after each multi-threaded call and would take that thread's core. (Process-wide
+    while the block runs; the previous count is restored on exit.)
+    """
+    gemm_pointers()
+    if not _THREADS:
+        yield False
+        return
+    f_get, f_set = _THREADS
+    before = f_get()
+    if before != 1:
+        f_set(1)
+    try:
+        yield True
+    finally:
+        if before != 1:
+            f_set(before)
 
 
 def _find() -> tuple[int, int]:
@@ -87,6 +168,7 @@ def _find() -> tuple[int, int]:
             s, d = (ctypes.cast(f, ctypes.c_void_p).value or 0 for f in (fs, fd))
             try:
                 if _self_test(s, ilp64, np.float32) and _self_test(d, ilp64, np.float64):
+                    _find_threads(lib, pattern)
                     return s, d
             except Exception:  # pragma: no cover - a symbol with another ABI
                 continue
@@ -105,7 +187,7 @@ def gemm_pointers() -> tuple[int, int]:
 
 
 @intrinsic
-def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):  # noqa: ANN001, ANN202
+def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     """cblas_?gemm(RowMajor, NoTrans, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc).
 
     Integers are passed as 64-bit, which an LP64 library reads correctly as well (the
@@ -113,7 +195,7 @@ def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
     """
     sig = types.void(fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
-    def codegen(context, builder, sig, args):  # noqa: ANN001, ANN202
+    def codegen(context, builder, sig, args):
         fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc = args
         i32, i64, ptr = ir.IntType(32), ir.IntType(64), ir.IntType(8).as_pointer()
         flt = context.get_value_type(sig.args[5])
@@ -122,7 +204,7 @@ def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
         )
         func = builder.inttoptr(fptr, fnty.as_pointer())
 
-        def as_i64(v):  # noqa: ANN001, ANN202
+        def as_i64(v):
             return builder.sext(v, i64) if v.type.width < 64 else v
 
         builder.call(
@@ -131,11 +213,18 @@ def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
                 ir.Constant(i32, 101),
                 ir.Constant(i32, NO_TRANS),
                 builder.trunc(transb, i32),
-                as_i64(m), as_i64(n), as_i64(k), alpha,
-                builder.inttoptr(a, ptr), as_i64(lda),
-                builder.inttoptr(b, ptr), as_i64(ldb), beta,
-                builder.inttoptr(c, ptr), as_i64(ldc),
-            ],  # fmt: skip
+                as_i64(m),
+                as_i64(n),
+                as_i64(k),
+                alpha,
+                builder.inttoptr(a, ptr),
+                as_i64(lda),
+                builder.inttoptr(b, ptr),
+                as_i64(ldb),
+                beta,
+                builder.inttoptr(c, ptr),
+                as_i64(ldc),
+            ],
         )
         return context.get_dummy_value()
 
@@ -143,17 +232,17 @@ def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
 
 
 @njit(**{**JIT, "inline": "always"})
-def gemm(fptr, transb, m, n, k, A, a0, B, accumulate, C, c0):
-    """C[c0:c0+m, :n] (+)= A[a0:a0+m, :k] @ op(B), on 2-D arrays with unit column stride.
+def gemm(fptr, transb, m, n, k, A, a0, ac, B, accumulate, C, c0, cc):
+    """C[c0:c0+m, cc:cc+n] (+)= A[a0:a0+m, ac:ac+k] @ op(B), alpha = 1.
 
-    ``op(B)`` is B (k, n) for NO_TRANS, or B.T for a (n, k) B with TRANS. Rows are addressed
-    with the arrays' own row strides, so A and C may be column slices of wider arrays.
+    A, B, C are 2-D arrays with unit column stride; rows are addressed with their own row
+    strides, so A and C may be blocks of wider arrays. ``op(B)`` is B (k, n) for NO_TRANS,
+    or B.T for a (n, k) B with TRANS. Callers skip m == 0 (BLAS rejects a zero lda).
     """
     size = C.itemsize
     beta = C.dtype.type(1) if accumulate else C.dtype.type(0)
-    a_ptr = A.ctypes.data + a0 * A.strides[0]
-    c_ptr = C.ctypes.data + c0 * C.strides[0]
-    _call_gemm(
-        fptr, transb, m, n, k, C.dtype.type(1), a_ptr, A.strides[0] // size, B.ctypes.data,
-        B.strides[0] // size, beta, c_ptr, C.strides[0] // size,
-    )  # fmt: skip
+    a_ptr = A.ctypes.data + a0 * A.strides[0] + ac * size
+    c_ptr = C.ctypes.data + c0 * C.strides[0] + cc * size
+    lda, ldb, ldc = A.strides[0] // size, B.strides[0] // size, C.strides[0] // size
+    one = C.dtype.type(1)
+    _call_gemm(fptr, transb, m, n, k, one, a_ptr, lda, B.ctypes.data, ldb, beta, c_ptr, ldc)

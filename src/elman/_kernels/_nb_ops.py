@@ -20,13 +20,13 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ._blas import NO_TRANS, gemm
 from ._jit import JIT
 
 INLINE = {**JIT, "inline": "always"}
 
-# How a recurrence step computes h @ W_hh.T. The mode is a *type* (a scalar of a distinct
-# integer width), so each kernel is compiled for the one mode it runs, never for all three.
+# How a recurrence step computes h @ W_hh.T. The loop modes are *types* (scalars of distinct
+# integer widths), so each kernel is compiled for the one form it runs; GEMM (NumPy's BLAS
+# per step) has kernels of its own in ._nb_recur.
 AXPY, DOT, GEMM = np.int8(0), np.int16(1), np.int32(2)
 
 # Eigen's float32 tanh: an odd 13/6 rational function, clamped where tanh rounds to +-1.
@@ -73,6 +73,25 @@ def _tanh_overload(x):
     if isinstance(x, types.Float) and x.bitwidth == 32:
         return _tanh32
     return _tanh64
+
+
+@njit(**JIT)
+def copy2(dst, src):
+    """dst[...] = src for 2-D arrays of one shape. (A 2-D slice assignment would compile
+    numba's broadcasting error messages, seconds of string code, into every kernel.)"""
+    for i in range(src.shape[0]):
+        d, s = dst[i], src[i]
+        for j in range(src.shape[1]):
+            d[j] = s[j]
+
+
+@njit(**JIT)
+def fill2(dst, value):
+    """dst[...] = value for a 2-D array (see :func:`copy2`)."""
+    for i in range(dst.shape[0]):
+        d = dst[i]
+        for j in range(dst.shape[1]):
+            d[j] = value
 
 
 @njit(**INLINE)
@@ -290,35 +309,23 @@ def outer_acc(d, v, G, n, m):
             g[i] += c * v[i]
 
 
-def step_matmul(mode, fptr, x, W, WT, acc, rows, H):
-    """acc[:rows] += x[:rows] @ W.T for (H, H) W, with WT = W.T given as well.
-
-    AXPY and DOT are loops; GEMM calls NumPy's BLAS at address ``fptr`` (DOT when 0).
-    """
+def step_matmul(mode, x, W, WT, acc, rows, H):
+    """acc[:rows] += x[:rows] @ W.T for (H, H) W, with WT = W.T given as well (AXPY or DOT)."""
     if mode.dtype == AXPY.dtype:
         mm_axpy(x, 0, WT, acc, 0, 0, rows, H)
-    elif mode.dtype == DOT.dtype or fptr == 0:
+    else:
         mm_dot(x, 0, W, acc, 0, 0, rows, H)
-    elif rows > 0:
-        gemm(fptr, NO_TRANS, rows, H, H, x, 0, WT, True, acc, 0)
 
 
-def _step_axpy(mode, fptr, x, W, WT, acc, rows, H):
+def _step_axpy(mode, x, W, WT, acc, rows, H):
     mm_axpy(x, 0, WT, acc, 0, 0, rows, H)
 
 
-def _step_dot(mode, fptr, x, W, WT, acc, rows, H):
+def _step_dot(mode, x, W, WT, acc, rows, H):
     mm_dot(x, 0, W, acc, 0, 0, rows, H)
 
 
-def _step_gemm(mode, fptr, x, W, WT, acc, rows, H):
-    if fptr == 0:
-        mm_dot(x, 0, W, acc, 0, 0, rows, H)
-    elif rows > 0:
-        gemm(fptr, NO_TRANS, rows, H, H, x, 0, WT, True, acc, 0)
-
-
 @overload(step_matmul, jit_options=JIT)
-def _step_matmul_overload(mode, fptr, x, W, WT, acc, rows, H):
+def _step_matmul_overload(mode, x, W, WT, acc, rows, H):
     """Resolved while typing: the kernel calling it contains one form only."""
-    return {8: _step_axpy, 16: _step_dot, 32: _step_gemm}[mode.bitwidth]
+    return {8: _step_axpy, 16: _step_dot}[mode.bitwidth]

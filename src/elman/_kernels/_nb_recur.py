@@ -15,11 +15,23 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._blas import NO_TRANS, gemm
 from ._jit import JIT
-from ._nb_ops import AXPY, DOT, GEMM, act_delta, activate, step_matmul
+from ._nb_ops import AXPY, DOT, GEMM, act_delta, activate, copy2, step_matmul
 
-__all__ = ["AXPY", "DOT", "GEMM", "offsets", "recur_forward", "recur_backward", "gather_prev"]
-
+__all__ = [
+    "AXPY",
+    "DOT",
+    "GEMM",
+    "offsets",
+    "recur_forward",
+    "recur_backward",
+    "recur_forward_gemm",
+    "recur_backward_gemm",
+    "gather_prev",
+    "add_partial",
+    "last_states",
+]
 
 
 @njit(**JIT)
@@ -32,8 +44,20 @@ def offsets(sizes):
 
 
 @njit(**JIT)
-def forward_steps(out, c0, sizes, off, h, z, W, WT, reverse, relu, mode, fptr):
-    """out[rows, c0:c0+H]: the projection on entry, h_t on exit; h: (N, H) state, in/out."""
+def add_partial(db, d0, blk, part, n, s, L):
+    """db[d0:d0+n] gets step s's partial sums in blocks of 256 steps: a float64 sum whose
+    rounding grows with L / 256, not with L (100k-step sequences stay ~1e-16 relative)."""
+    for j in range(n):
+        blk[j] += part[j]
+    if (s + 1) % 256 == 0 or s == L - 1:
+        for j in range(n):
+            db[d0 + j] += blk[j]
+            blk[j] = 0.0
+
+
+@njit(**JIT)
+def forward_steps(out, c0, sizes, off, bias, h, z, W, WT, reverse, relu, mode):
+    """out[rows, c0:c0+H]: x_t W_ih^T on entry, h_t on exit; h: (N, H) state, in/out."""
     H = W.shape[0]
     c1 = c0 + H
     L = len(sizes)
@@ -43,8 +67,8 @@ def forward_steps(out, c0, sizes, off, h, z, W, WT, reverse, relu, mode, fptr):
         for i in range(b):
             src, zi = out[o + i][c0:c1], z[i]
             for j in range(H):
-                zi[j] = src[j]
-        step_matmul(mode, fptr, h, W, WT, z, b, H)
+                zi[j] = src[j] + bias[j]
+        step_matmul(mode, h, W, WT, z, b, H)
         for i in range(b):
             zi, hi, dst = z[i], h[i], out[o + i][c0:c1]
             activate(zi, H, relu)
@@ -54,18 +78,23 @@ def forward_steps(out, c0, sizes, off, h, z, W, WT, reverse, relu, mode, fptr):
 
 
 @njit(**JIT)
-def backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, fptr, delta):
+def backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, delta, db):
     """delta[rows, c0:c0+H] = dL/dz_t for every step; dh: (N, H), g_hn on entry, dh0 on exit.
 
     dz_t = (g_t + dh_t) * act'(h_t), then dh_{t-1} = dz_t @ W_hh (only active rows).
+    db (H,) float64 accumulates sum_t sum_rows dz_t (one partial sum per step: accurate).
     """
     H = W.shape[0]
     c1 = c0 + H
     L = len(sizes)
     zero = dh.dtype.type(0)
+    part = np.empty(H, dtype=dh.dtype)
+    blk = np.zeros(H)
     for s in range(L):
         t = s if reverse else L - 1 - s
         b, o = sizes[t], off[t]
+        for j in range(H):
+            part[j] = zero
         for i in range(b):
             dzi, dhi, dst = dz[i], dh[i], delta[o + i][c0:c1]
             for j in range(H):
@@ -73,32 +102,35 @@ def backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, f
             act_delta(dzi, g[o + i][c0:c1], out[o + i][c0:c1], H, relu)
             for j in range(H):
                 dst[j] = dzi[j]
+                part[j] += dzi[j]
                 dhi[j] = zero
+        add_partial(db, 0, blk, part, H, s, L)
         # dh[:b] = dz[:b] @ W: W plays W.T's part in step_matmul
-        step_matmul(mode, fptr, dz, WT, W, dh, b, H)
+        step_matmul(mode, dz, WT, W, dh, b, H)
 
 
 @njit(**JIT)
-def recur_forward(out, c0, sizes, h0, W, WT, reverse, relu, mode, fptr, hn):
+def recur_forward(out, c0, sizes, bias, h0, W, WT, reverse, relu, mode, hn):
     """One direction of one layer, in place on ``out`` (see :func:`forward_steps`).
 
-    h0, hn: (N, H) C arrays (hn receives each sequence's last state).
+    bias: (H,) b_ih + b_hh; h0, hn: (N, H) C arrays (hn: each sequence's last state).
     """
     off = offsets(sizes)
     h = h0.copy()
     z = np.empty_like(h)
-    forward_steps(out, c0, sizes, off, h, z, W, WT, reverse, relu, mode, fptr)
-    hn[:] = h
+    forward_steps(out, c0, sizes, off, bias, h, z, W, WT, reverse, relu, mode)
+    copy2(hn, h)
 
 
 @njit(**JIT)
-def recur_backward(out, g, c0, sizes, g_hn, W, WT, reverse, relu, mode, fptr, delta, dh0):
-    """BPTT of one direction of one layer: fills delta's columns c0:c0+H and dh0 (N, H)."""
+def recur_backward(out, g, c0, sizes, g_hn, W, WT, reverse, relu, mode, delta, dh0, db):
+    """BPTT of one direction of one layer: fills delta's columns c0:c0+H, dh0 (N, H) and
+    adds the bias gradient to db (H,) float64."""
     off = offsets(sizes)
     dh = g_hn.copy()
     dz = np.empty_like(dh)
-    backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, fptr, delta)
-    dh0[:] = dh
+    backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, delta, db)
+    copy2(dh0, dh)
 
 
 @njit(**JIT)
@@ -126,3 +158,81 @@ def gather_prev_into(out, c0, sizes, off, h0, reverse, prev, p0):
 def gather_prev(out, c0, sizes, h0, reverse, prev):
     """prev[:, c0:c0+H] for ``dW_hh = delta.T @ prev`` (see :func:`gather_prev_into`)."""
     gather_prev_into(out, c0, sizes, offsets(sizes), h0, reverse, prev, c0)
+
+
+# ---- GEMM mode: NumPy's BLAS per step, in place on the layer arrays -----------------------
+
+
+@njit(**JIT)
+def last_states(out, c0, sizes, off, reverse, hn):
+    """hn[i] = out's row of sequence i at its last step (t = 0 in the reverse direction)."""
+    H = hn.shape[1]
+    L = len(sizes)
+    for t in range(min(1, L) if reverse else L):
+        stop = 0 if reverse or t + 1 == L else sizes[t + 1]
+        for i in range(stop, sizes[t]):
+            src, dst = out[off[t] + i][c0 : c0 + H], hn[i]
+            for j in range(H):
+                dst[j] = src[j]
+
+
+@njit(**JIT)
+def recur_forward_gemm(out, c0, sizes, bias, h0, WT, reverse, relu, fptr, hn):
+    """:func:`recur_forward` with one BLAS call per step (``fptr``: NumPy's ?gemm).
+
+    Each step's product is accumulated straight into its rows of ``out`` and the previous
+    states are read from ``out`` (or h0), so there is no copy of the state at all.
+    """
+    H = WT.shape[0]
+    c1 = c0 + H
+    L = len(sizes)
+    off = offsets(sizes)
+    copy2(hn, h0)
+    for s in range(L):
+        t = L - 1 - s if reverse else s
+        b, o = sizes[t], off[t]
+        for i in range(b):
+            row = out[o + i][c0:c1]
+            for j in range(H):
+                row[j] += bias[j]
+        k = 0  # rows whose previous state is in out (the others start from h0)
+        if s > 0:
+            n = t + 1 if reverse else t - 1
+            k = min(b, sizes[n])
+            if k > 0:
+                gemm(fptr, NO_TRANS, k, H, H, out, off[n], c0, WT, True, out, o, c0)
+        if b > k:
+            gemm(fptr, NO_TRANS, b - k, H, H, h0, k, 0, WT, True, out, o + k, c0)
+        for i in range(b):
+            activate(out[o + i][c0:c1], H, relu)
+    last_states(out, c0, sizes, off, reverse, hn)
+
+
+@njit(**JIT)
+def recur_backward_gemm(out, g, c0, sizes, g_hn, W, reverse, relu, fptr, delta, dh0, db):
+    """:func:`recur_backward` with one BLAS call per step: dh = delta_t @ W_hh, read from
+    delta's rows in place."""
+    H = W.shape[0]
+    c1 = c0 + H
+    L = len(sizes)
+    off = offsets(sizes)
+    dh = g_hn.copy()
+    zero = dh.dtype.type(0)
+    part = np.empty(H, dtype=dh.dtype)
+    blk = np.zeros(H)
+    for s in range(L):
+        t = s if reverse else L - 1 - s
+        b, o = sizes[t], off[t]
+        for j in range(H):
+            part[j] = zero
+        for i in range(b):
+            drow, dhi = delta[o + i][c0:c1], dh[i]
+            for j in range(H):
+                drow[j] = dhi[j]
+            act_delta(drow, g[o + i][c0:c1], out[o + i][c0:c1], H, relu)
+            for j in range(H):
+                part[j] += drow[j]
+        add_partial(db, 0, blk, part, H, s, L)
+        if b > 0:
+            gemm(fptr, NO_TRANS, b, H, H, delta, o, c0, W, False, dh, 0, 0)
+    copy2(dh0, dh)

@@ -17,12 +17,21 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numba import config as numba_config
 
 from . import _jit  # noqa: F401  (configures numba before it is imported)
-from ._blas import gemm_pointers
+from ._blas import gemm_pointers, single_threaded_blas
 from ._nb_fused import fused_backward, fused_forward
-from ._nb_recur import gather_prev, recur_backward, recur_forward
-from .dispatch import Variant, choose
+from ._nb_ops import DOT, GEMM
+from ._nb_recur import (
+    gather_prev,
+    recur_backward,
+    recur_backward_gemm,
+    recur_forward,
+    recur_forward_gemm,
+)
+from ._nb_split import matmul2, split_recur_backward, split_recur_forward
+from .dispatch import SPLIT, Variant, choose
 
 __all__ = ["stack_forward", "stack_backward", "packed_layer_forward", "packed_layer_backward"]
 
@@ -35,9 +44,42 @@ def _fptr(dtype: np.dtype) -> int:
     return s if dtype == np.float32 else d
 
 
+def _mode(mode: Any, fptr: int) -> Any:
+    """GEMM needs NumPy's BLAS address and SPLIT compiled atomics: DOT stands in."""
+    if (mode is GEMM and not fptr) or (mode is SPLIT and numba_config.DISABLE_JIT):
+        return DOT
+    return mode
+
+
+def _plain(mode: Any, fptr: int) -> Any:
+    """The single-thread mode for the one-layer twins (SPLIT runs as DOT there)."""
+    return _mode(DOT if mode is SPLIT else mode, fptr)
+
+
 def _plan(x: np.ndarray, h0: np.ndarray, num_layers: int) -> Variant:
     NLD, N, H = h0.shape
     return choose(x.shape[0], N, x.shape[1], H, num_layers, NLD // num_layers)
+
+
+def _recur_forward(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, hn):
+    """One direction's recurrence, in place on ``out`` (columns c0:c0+H), in ``mode``."""
+    if mode is SPLIT:
+        split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn)
+    elif mode is GEMM:
+        recur_forward_gemm(out, c0, sizes, bias, h0, _C(w_hh.T), reverse, relu, fptr, hn)
+    else:
+        recur_forward(out, c0, sizes, bias, h0, w_hh, _C(w_hh.T), reverse, relu, mode, hn)
+
+
+def _recur_backward(mode, fptr, out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db):
+    """One direction's BPTT: delta's columns c0:c0+H, dh0, and db += the bias gradient."""
+    if mode is SPLIT:
+        split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db)
+    elif mode is GEMM:
+        recur_backward_gemm(out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db)
+    else:
+        args = (out, g, c0, sizes, g_hn, w_hh, _C(w_hh.T), reverse, relu, mode, delta, dh0, db)
+        recur_backward(*args)
 
 
 # ---- the public twins -----------------------------------------------------------------------
@@ -75,20 +117,31 @@ def stack_backward(
     return run_backward(variant, *args)
 
 
-def run_forward(variant: Variant, x, batch_sizes, h0, weights, num_layers, relu, masks):  # noqa: ANN001, ANN201
+def run_forward(variant: Variant, x, batch_sizes, h0, weights, num_layers, relu, masks):
     """:func:`stack_forward` with the variant given (tests force each one)."""
     x, h0, sizes = _C(x), _C(h0), _C(batch_sizes, dtype=np.int64)
-    if variant.fused:
-        return _fused_forward(x, sizes, h0, weights, num_layers, relu, masks, variant.mode)
-    return _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, variant.mode)
+    args = (x, sizes, h0, weights, num_layers, relu, masks, variant.mode)
+    if variant.fused:  # (no BLAS call at all)
+        return _fused_forward(*args)
+    if variant.one_blas_thread:
+        with single_threaded_blas():
+            return _layered_forward(*args)
+    return _layered_forward(*args)
 
 
-def run_backward(variant: Variant, x, batch_sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn):  # noqa: ANN001, ANN201, E501
+def run_backward(
+    variant: Variant, x, batch_sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn
+):
     """:func:`stack_backward` with the variant given."""
     x, h0, sizes = _C(x), _C(h0), _C(batch_sizes, dtype=np.int64)
     g_out, g_hn = _C(g_out), _C(g_hn)
     args = (x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, variant.mode)
-    return (_fused_backward if variant.fused else _layered_backward)(*args)
+    if variant.fused_backward:
+        return _fused_backward(*args)
+    if variant.one_blas_thread:
+        with single_threaded_blas():
+            return _layered_backward(*args)
+    return _layered_backward(*args)
 
 
 def packed_layer_forward(
@@ -104,14 +157,14 @@ def packed_layer_forward(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Compiled :func:`.rnn_ref.packed_layer_forward`: out (T, H), h_n (N, H)."""
     x, h0 = _C(x), _C(h0)
-    mode = choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode
+    fptr = _fptr(x.dtype)
+    mode = _plain(choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode, fptr)
     out = np.matmul(x, w_ih.T)  # (T, H)
-    if b_ih is not None:
-        out += b_ih + b_hh
+    H = h0.shape[1]
+    bias = np.zeros(H, dtype=x.dtype) if b_ih is None else (b_ih + b_hh).astype(x.dtype)
     hn = np.empty_like(h0)
     sizes = _C(batch_sizes, dtype=np.int64)
-    W, WT = _C(w_hh, dtype=x.dtype), _C(w_hh.T, dtype=x.dtype)
-    recur_forward(out, 0, sizes, h0, W, WT, reverse, relu, mode, _fptr(x.dtype), hn)
+    _recur_forward(mode, fptr, out, 0, sizes, bias, h0, _C(w_hh, dtype=x.dtype), reverse, relu, hn)
     return out, hn
 
 
@@ -129,27 +182,28 @@ def packed_layer_backward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Compiled :func:`.rnn_ref.packed_layer_backward`: dx, dh0, dW_ih, dW_hh, db."""
     x, h0, out, g_out = _C(x), _C(h0), _C(out), _C(g_out)
-    mode = choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode
+    fptr = _fptr(x.dtype)
+    mode = _plain(choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode, fptr)
     sizes = _C(batch_sizes, dtype=np.int64)
     delta, prev, dh0 = np.empty_like(out), np.empty_like(out), np.empty_like(h0)
-    W, WT, fptr = _C(w_hh, dtype=x.dtype), _C(w_hh.T, dtype=x.dtype), _fptr(x.dtype)
-    recur_backward(out, g_out, 0, sizes, _C(g_hn), W, WT, reverse, relu, mode, fptr, delta, dh0)
+    db = np.zeros(h0.shape[1])
+    w = _C(w_hh, dtype=x.dtype)
+    _recur_backward(mode, fptr, out, g_out, 0, sizes, _C(g_hn), w, reverse, relu, delta, dh0, db)
     gather_prev(out, 0, sizes, h0, reverse, prev)
-    return delta @ w_ih, dh0, delta.T @ x, delta.T @ prev, delta.sum(axis=0)
+    return delta @ w_ih, dh0, delta.T @ x, delta.T @ prev, db.astype(x.dtype)
 
 
 # ---- fused: one compiled call for the whole stack -------------------------------------------
 
 
 def _pack_forward(weights: Weights, has_bias: bool, dtype: Any) -> np.ndarray:
-    parts: list[np.ndarray] = []
-    for w_ih, w_hh, b_ih, b_hh in weights:
-        parts += [w_ih.T, w_hh.T, b_ih, b_hh] if has_bias else [w_ih.T, w_hh.T]
-    return np.concatenate(parts, axis=None, dtype=dtype)
+    parts = [w.ravel() for ws in weights for w in (ws if has_bias else ws[:2])]
+    return np.concatenate(parts).astype(dtype, copy=False)
 
 
 def _pack_backward(weights: Weights, dtype: Any) -> np.ndarray:
-    return np.concatenate([w for ws in weights for w in ws[:2]], axis=None, dtype=dtype)
+    parts = [w.ravel() for ws in weights for w in ws[:2]]
+    return np.concatenate(parts).astype(dtype, copy=False)
 
 
 def _masks3(masks: Sequence[np.ndarray] | None, shape: tuple[int, int], dtype: Any) -> np.ndarray:
@@ -161,48 +215,50 @@ def _masks3(masks: Sequence[np.ndarray] | None, shape: tuple[int, int], dtype: A
 
 
 def _stacked(outs: Sequence[np.ndarray]) -> np.ndarray:
-    """(NL, T, D*H) from the per-layer outputs, without a copy when they are our own views."""
+    """(NL, T, D*H) from the per-layer outputs; no copy when they are the views that
+    :func:`stack_forward` returned (``list`` of one (NL, T, D*H) array, in order)."""
     base = outs[0].base
-    if (
-        isinstance(base, np.ndarray)
-        and base.ndim == 3
-        and base.shape[0] == len(outs)
-        and base.flags.c_contiguous
-        and all(o.shape == base.shape[1:] and o.ctypes.data == base[i].ctypes.data
-                for i, o in enumerate(outs))
-    ):  # fmt: skip
-        return base
-    return np.stack(outs)
+    if base is not None and base.ndim == 3 and base.shape[0] == len(outs):
+        if all(o.base is base for o in outs) and base.flags.c_contiguous:
+            return base
+    return np.stack(outs) if len(outs) > 1 else _C(outs[0])[None]
 
 
-def _fused_forward(x, sizes, h0, weights, num_layers, relu, masks, mode):  # noqa: ANN001, ANN202
+def _fused_forward(x, sizes, h0, weights, num_layers, relu, masks, mode):
     NLD, N, H = h0.shape
-    DH = NLD // num_layers * H
+    T, DH = x.shape[0], NLD // num_layers * H
     has_bias = weights[0][2] is not None
-    outs = np.empty((num_layers, x.shape[0], DH), dtype=x.dtype)
+    outs = np.empty((num_layers, T, DH), dtype=x.dtype)
     hn = np.empty_like(h0)
-    m = _masks3(masks, (x.shape[0], DH), x.dtype)
+    m = _masks3(masks, (T, DH), x.dtype)
     wbuf = _pack_forward(weights, has_bias, x.dtype)
     fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn)
     return list(outs), hn
 
 
-def _fused_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, mode):  # noqa: ANN001, ANN202
+def _fused_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, mode):
     NLD, N, H = h0.shape
     D = NLD // num_layers
     T, I = x.shape
     dx, dh0 = np.empty_like(x), np.empty_like(h0)
-    sizes_in = [I if k < D else D * H for k in range(NLD)]
-    gbuf = np.empty(sum(H * n + H * H + H for n in sizes_in), dtype=x.dtype)
+    gbuf = np.empty(NLD * (H * H + H) + D * H * I + (NLD - D) * H * D * H, dtype=x.dtype)
     m = _masks3(masks, (T, D * H), x.dtype)
-    fused_backward(x, sizes, h0, _pack_backward(weights, x.dtype), num_layers, relu, m,
-                   _stacked(outs), g_out, g_hn, dx, dh0, gbuf)  # fmt: skip
+    wbuf = _pack_backward(weights, x.dtype)
+    fused_backward(
+        x, sizes, h0, wbuf, num_layers, relu, m, _stacked(outs), g_out, g_hn, dx, dh0, gbuf
+    )
     grads, q = [], 0
-    for n in sizes_in:
-        dw_ih = gbuf[q : q + H * n].reshape(H, n)
-        dw_hh = gbuf[q + H * n : q + H * n + H * H].reshape(H, H)
-        q += H * n + H * H + H
-        grads.append((dw_ih, dw_hh, gbuf[q - H : q]))
+    for k in range(NLD):
+        n = I if k < D else D * H
+        r = q + H * n
+        grads.append(
+            (
+                gbuf[q:r].reshape(H, n),
+                gbuf[r : r + H * H].reshape(H, H),
+                gbuf[r + H * H : r + H * H + H],
+            )
+        )
+        q = r + H * H + H
     return dx, dh0, grads
 
 
@@ -213,36 +269,62 @@ def _cat_w_ih(ws: Weights) -> np.ndarray:
     return ws[0][0] if len(ws) == 1 else np.concatenate([w[0] for w in ws])  # (D*H, In)
 
 
-def _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode):  # noqa: ANN001, ANN202
+def _bias(ws: Weights, H: int, dtype: Any) -> list[np.ndarray]:
+    """b_ih + b_hh per direction (zeros without bias): added inside the recurrence."""
+    if ws[0][2] is None:
+        return [np.zeros(H, dtype=dtype)] * len(ws)
+    return [(b_ih + b_hh).astype(dtype, copy=False) for _, _, b_ih, b_hh in ws]
+
+
+def _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode):
     NLD, N, H = h0.shape
     D = NLD // num_layers
     fptr = _fptr(x.dtype)
+    mode = _mode(mode, fptr)
+    matmul = matmul2 if mode is SPLIT else np.matmul
     outs = np.empty((num_layers, x.shape[0], D * H), dtype=x.dtype)
     hn = np.empty_like(h0)
     layer_in = x
     for layer in range(num_layers):
         ws = weights[layer * D : (layer + 1) * D]
         out = outs[layer]
-        np.matmul(layer_in, _cat_w_ih(ws).T, out=out)  # every step's projection, (T, D*H)
-        if ws[0][2] is not None:
-            out += np.concatenate([b_ih + b_hh for _, _, b_ih, b_hh in ws])
-        for d, (_, w_hh, _, _) in enumerate(ws):
-            k = layer * D + d
-            W, WT = _C(w_hh, dtype=x.dtype), _C(w_hh.T, dtype=x.dtype)
-            recur_forward(out, d * H, sizes, h0[k], W, WT, d == 1, relu, mode, fptr, hn[k])
+        matmul(layer_in, _cat_w_ih(ws).T, out)  # every step's projection, (T, D*H)
+        for d, ((_, w_hh, _, _), bias) in enumerate(zip(ws, _bias(ws, H, x.dtype), strict=True)):
+            k, c0 = layer * D + d, d * H
+            w_hh = _C(w_hh, dtype=x.dtype)
+            _recur_forward(mode, fptr, out, c0, sizes, bias, h0[k], w_hh, d == 1, relu, hn[k])
         last = masks is None or layer == num_layers - 1
         layer_in = out if last else out * masks[layer]
     return list(outs), hn
 
 
-def _layered_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, mode):  # noqa: ANN001, ANN202
+def _dw_hh(matmul, delta, out, prev, sizes, h0, c0, H, reverse):
+    """delta_d.T @ (the states each step consumed), without gathering them when dense."""
+    cols = slice(c0, c0 + H)
+    T, N = delta.shape[0], h0.shape[0]
+    if T == 0:
+        return np.zeros((H, H), dtype=delta.dtype)
+    if T != N * len(sizes):  # packed: gather the previous states
+        gather_prev(out, c0, sizes, h0, reverse, prev)
+        return matmul(delta[:, cols].T, prev[:, cols])
+    first, rest = (slice(T - N, T), slice(0, T - N)) if reverse else (slice(0, N), slice(N, T))
+    neighbours = slice(N, T) if reverse else slice(0, T - N)
+    dw = matmul(delta[rest, cols].T, out[neighbours, cols])
+    dw += delta[first, cols].T @ h0
+    return dw
+
+
+def _layered_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, mode):
     NLD, N, H = h0.shape
     D = NLD // num_layers
     T = x.shape[0]
     fptr = _fptr(x.dtype)
+    mode = _mode(mode, fptr)
+    matmul = matmul2 if mode is SPLIT else np.matmul
     dh0 = np.empty_like(h0)
     grads: list[Any] = [None] * NLD
     g = g_out
+    dense = T == N * len(sizes)
     for layer in reversed(range(num_layers)):
         if layer == 0:
             layer_in = x
@@ -253,18 +335,19 @@ def _layered_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_ou
         ws = weights[layer * D : (layer + 1) * D]
         out = _C(outs[layer])
         delta = np.empty((T, D * H), dtype=x.dtype)
-        prev = np.empty((T, D * H), dtype=x.dtype)
+        prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
+        db = np.zeros(D * H)  # float64 partial sums, one per step
         for d, (_, w_hh, _, _) in enumerate(ws):
-            k = layer * D + d
-            W, WT = _C(w_hh, dtype=x.dtype), _C(w_hh.T, dtype=x.dtype)
-            recur_backward(out, g, d * H, sizes, g_hn[k], W, WT, d == 1, relu, mode, fptr, delta,
-                           dh0[k])  # fmt: skip
-            gather_prev(out, d * H, sizes, h0[k], d == 1, prev)
-        dw_ih = delta.T @ layer_in  # (D*H, In): both directions in one GEMM
-        db = delta.sum(axis=0)
+            k, c0 = layer * D + d, d * H
+            w_hh, cols = _C(w_hh, dtype=x.dtype), slice(c0, c0 + H)
+            args = (out, g, c0, sizes, g_hn[k], w_hh, d == 1, relu, delta, dh0[k], db[cols])
+            _recur_backward(mode, fptr, *args)
+        dw_ih = matmul(delta.T, layer_in)  # (D*H, In): both directions in one GEMM
+        db = db.astype(x.dtype)
         for d in range(D):
-            cols = slice(d * H, (d + 1) * H)
-            grads[layer * D + d] = (dw_ih[cols], delta[:, cols].T @ prev[:, cols], db[cols])
-        g_in = delta @ _cat_w_ih(ws)  # (T, In): summed over directions
+            k, cols = layer * D + d, slice(d * H, (d + 1) * H)
+            dw_hh = _dw_hh(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1)
+            grads[k] = (dw_ih[cols], dw_hh, db[cols])
+        g_in = matmul(delta, _cat_w_ih(ws))  # (T, In): summed over directions
         g = g_in if layer == 0 or masks is None else g_in * masks[layer - 1]
     return g, dh0, grads

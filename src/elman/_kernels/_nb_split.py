@@ -1,0 +1,284 @@
+"""The recurrence on two cores: each thread owns half of the hidden units (``jsplit``).
+
+For a few sequences (N <= 4) and a large hidden size, a step is bound by streaming W_hh from
+cache. Two threads each keep their own half of W_hh's rows (a private contiguous copy that
+stays in that core's L2), compute their half of h_t for every active row, publish it in a
+shared double buffer, and meet at a spin barrier: one barrier per step.
+
+The backward splits the columns of dh the same way: each thread keeps its block of dh
+private, computes its columns of delta_t, publishes them, meets the other thread, and then
+computes its columns of ``dh = delta_t @ W_hh`` from the whole delta_t.
+
+Threads are plain Python threads running ``nogil`` kernels (no numba threading layer, so no
+second thread pool to spin). Both halves must run at the same time: :func:`run_pair` starts
+the second one on a persistent helper thread, and callers only use this path when the
+process may run on at least two CPUs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ._jit import JIT
+from ._nb_ops import act_delta, activate, mm_dot
+from ._nb_recur import add_partial, last_states
+
+__all__ = ["split_recur_forward", "split_recur_backward", "two_cpus"]
+
+NOGIL = {**JIT, "nogil": True}
+_C = np.ascontiguousarray
+LINE = 16  # int64 slots per flag (128 bytes apart: no false sharing between the two flags)
+SPIN_LIMIT = 1 << 31
+
+
+@intrinsic
+def _load_acquire(typingctx, arr, idx):
+    sig = types.int64(arr, idx)
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [args[1]])
+        return builder.load_atomic(ptr, ordering="acquire", align=8)
+
+    return sig, codegen
+
+
+@intrinsic
+def _store_release(typingctx, arr, idx, val):
+    sig = types.void(arr, idx, val)
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [args[1]])
+        builder.store_atomic(args[2], ptr, ordering="release", align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(**NOGIL)
+def _barrier(flags, c, step):
+    """Publish 'thread c finished ``step``' and wait until the other thread has too.
+
+    False when the other thread never arrives (it failed to start): after ~2^31 spins,
+    seconds, rather than hanging the process.
+    """
+    _store_release(flags, c * LINE, step)
+    other = (1 - c) * LINE
+    spins = 0
+    while _load_acquire(flags, other) < step:
+        spins += 1
+        if spins > SPIN_LIMIT:
+            return False
+    return True
+
+
+@njit(**NOGIL)
+def split_forward(c, out, c0, j0, sizes, off, bias, Wc, reverse, relu, hbuf, flags):
+    """Thread c's share of one direction: units j0:j0+nc of h_t (nc = Wc's rows).
+
+    out (T, D*H): x_t W_ih^T on entry, h_t on exit (this thread's columns); bias (H,);
+    Wc (nc, Hp): rows j0:j0+nc of W_hh, zero-padded to Hp columns;
+    hbuf (2, N, Hp): h_{t-1} / h_t, both holding h0 on entry (zero-padded).
+    """
+    nc, Hp = Wc.shape
+    N = hbuf.shape[1]
+    z = np.empty((N, nc), dtype=out.dtype)
+    a = c0 + j0
+    L = len(sizes)
+    for s in range(L):
+        t = L - 1 - s if reverse else s
+        b, o = sizes[t], off[t]
+        prev, cur = hbuf[s % 2], hbuf[(s + 1) % 2]
+        for i in range(b):
+            src, zi = out[o + i][a : a + nc], z[i]
+            for j in range(nc):
+                zi[j] = src[j] + bias[j0 + j]
+        mm_dot(prev, 0, Wc, z, 0, 0, b, Hp)
+        for i in range(b):
+            zi, dst, hi = z[i], out[o + i][a : a + nc], cur[i][j0 : j0 + nc]
+            activate(zi, nc, relu)
+            for j in range(nc):
+                dst[j] = zi[j]
+                hi[j] = zi[j]
+        if not _barrier(flags, c, s + 1):
+            return False
+    return True
+
+
+@njit(**NOGIL)
+def split_backward(c, out, g, c0, k0, sizes, off, WTc, reverse, relu, dh, dzbuf, delta, db, flags):
+    """Thread c's share of one direction's BPTT: columns k0:k0+nk of dh (nk = WTc's rows).
+
+    dh (N, nk): this thread's block of dh, g_hn's on entry, dh0's on exit;
+    WTc (nk, Hp): rows k0:k0+nk of W_hh.T, zero-padded; dzbuf (2, N, Hp) zero-padded;
+    delta (T, D*H) receives this thread's columns of every delta_t, db (H,) float64 their
+    sums (as in :func:`._nb_recur.backward_steps`).
+    """
+    nk, Hp = WTc.shape
+    zero = dh.dtype.type(0)
+    a = c0 + k0
+    L = len(sizes)
+    part = np.empty(nk, dtype=dh.dtype)
+    blk = np.zeros(nk)
+    for s in range(L):
+        t = s if reverse else L - 1 - s
+        b, o = sizes[t], off[t]
+        dz = dzbuf[s % 2]
+        for j in range(nk):
+            part[j] = zero
+        for i in range(b):
+            dzi, dhi, dst = dz[i][k0 : k0 + nk], dh[i], delta[o + i][a : a + nk]
+            for j in range(nk):
+                dzi[j] = dhi[j]
+            act_delta(dzi, g[o + i][a : a + nk], out[o + i][a : a + nk], nk, relu)
+            for j in range(nk):
+                dst[j] = dzi[j]
+                part[j] += dzi[j]
+                dhi[j] = zero
+        add_partial(db, k0, blk, part, nk, s, L)
+        if not _barrier(flags, c, s + 1):
+            return False
+        mm_dot(dz, 0, WTc, dh, 0, 0, b, Hp)
+    return True
+
+
+# ---- running the two halves ----------------------------------------------------------------
+
+_POOL: list[ThreadPoolExecutor] = []
+_LOCK = threading.Lock()
+
+
+def two_cpus() -> bool:
+    """Whether this process may run two threads at once."""
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except AttributeError:  # pragma: no cover - not Linux
+        return (os.cpu_count() or 1) >= 2
+
+
+def run_pair(kernel: Callable[..., Any], args0: tuple, args1: tuple) -> None:
+    """kernel(*args1) on the helper thread while kernel(*args0) runs on this one.
+
+    Kernels that meet at a barrier return False when the other half never arrived.
+    """
+    with _LOCK:  # one pair at a time: the helper thread is shared
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(1, thread_name_prefix="elman-split"))
+        future = _POOL[0].submit(kernel, *args1)
+        ok = kernel(*args0)
+        ok1 = future.result()
+    if ok is False or ok1 is False:
+        raise RuntimeError("elman: the two threads of a split kernel did not meet")
+
+
+def split_point(H: int) -> int:
+    """Where thread 1's units start: a multiple of 16 (whole cache lines of float32)."""
+    return min(H, max(16, (H // 2 + 15) // 16 * 16))
+
+
+def padded(a: np.ndarray, width: int) -> np.ndarray:
+    """A C-contiguous copy of a 2-D array with zero columns up to ``width``."""
+    p = np.zeros((a.shape[0], width), dtype=a.dtype)
+    p[:, : a.shape[1]] = a
+    return p
+
+
+def _offsets(sizes: np.ndarray) -> np.ndarray:
+    off = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=off[1:])
+    return off
+
+
+def split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn):
+    """:func:`._nb_recur.recur_forward` on two threads (same arguments, minus the mode)."""
+    N, H = h0.shape
+    Hp = (H + 31) // 32 * 32  # whole vectors, no scalar remainder in the dot loops
+    j1 = split_point(H)
+    hbuf = np.zeros((2, N, Hp), dtype=out.dtype)
+    hbuf[:, :, :H] = h0
+    flags = np.zeros(2 * LINE, dtype=np.int64)
+    off = _offsets(sizes)
+    common = (sizes, off, bias)
+    run_pair(
+        split_forward,
+        (0, out, c0, 0, *common, padded(w_hh[:j1], Hp), reverse, relu, hbuf, flags),
+        (1, out, c0, j1, *common, padded(w_hh[j1:], Hp), reverse, relu, hbuf, flags),
+    )
+    hn[...] = h0
+    last_states(out, c0, sizes, off, reverse, hn)
+
+
+def split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db):
+    """:func:`._nb_recur.recur_backward` on two threads (same arguments, minus the mode)."""
+    N, H = g_hn.shape
+    Hp = (H + 31) // 32 * 32
+    k1 = split_point(H)
+    dzbuf = np.zeros((2, N, Hp), dtype=out.dtype)
+    dh_a, dh_b = g_hn[:, :k1].copy(), g_hn[:, k1:].copy()  # private, C-contiguous
+    flags = np.zeros(2 * LINE, dtype=np.int64)
+    off = _offsets(sizes)
+    wT = w_hh.T
+    run_pair(
+        split_backward,
+        (
+            0,
+            out,
+            g,
+            c0,
+            0,
+            sizes,
+            off,
+            padded(wT[:k1], Hp),
+            reverse,
+            relu,
+            dh_a,
+            dzbuf,
+            delta,
+            db,
+            flags,
+        ),
+        (
+            1,
+            out,
+            g,
+            c0,
+            k1,
+            sizes,
+            off,
+            padded(wT[k1:], Hp),
+            reverse,
+            relu,
+            dh_b,
+            dzbuf,
+            delta,
+            db,
+            flags,
+        ),
+    )
+    dh0[:, :k1] = dh_a
+    dh0[:, k1:] = dh_b
+
+
+def matmul2(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.matmul(a, b, out)`` with the rows of ``a`` split between the two threads.
+
+    Used inside :func:`._blas.single_threaded_blas`: each half is one single-threaded BLAS
+    call, so no BLAS worker is woken that would keep spinning afterwards.
+    """
+    if out is None:
+        out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    m = a.shape[0] // 2
+    if m < 64:
+        return np.matmul(a, b, out=out)
+    run_pair(np.matmul, (a[:m], b, out[:m]), (a[m:], b, out[m:]))
+    return out

@@ -1,0 +1,274 @@
+"""The compiled kernels (numba) against the NumPy reference: every variant the dispatcher can
+pick, forced one at a time, in float32 and float64.
+
+Shapes stay small so that the whole file reuses a handful of compiled signatures (one per
+kernel and dtype); numba caches them on disk, so only the first run pays the compile time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+
+numba = pytest.importorskip("numba")
+
+from conftest import assert_close  # noqa: E402
+from elman._kernels import (  # noqa: E402
+    _blas,
+    _jit,
+    _nb_ops,
+    _nb_split,
+    dispatch,
+    rnn_numba,
+    rnn_ref,
+    stack_ref,
+)
+
+VARIANTS = sorted(dispatch.VARIANTS)
+DTYPES = ["float32", "float64"]
+
+# (L, N, I, H, num_layers, D, batch_sizes or None for dense, relu, bias, masks)
+CASES = {
+    "dense-1layer-tanh": (6, 3, 4, 5, 1, 1, None, False, True, False),
+    "packed-shrinking-relu": (5, 4, 3, 6, 1, 1, [4, 3, 3, 1, 1], True, True, False),
+    "bi-2layers-masks": (5, 3, 4, 6, 2, 2, [3, 3, 2, 1, 1], False, True, True),
+    "3layers-relu-nobias-masks": (4, 2, 3, 5, 3, 1, None, True, False, True),
+    "bi-3layers-packed": (4, 3, 2, 4, 3, 2, [3, 2, 2, 1], False, True, False),
+    "L1": (1, 3, 4, 5, 2, 2, None, False, True, False),
+    "N0": (3, 0, 4, 5, 2, 2, None, False, True, False),
+    "L0": (0, 2, 4, 5, 1, 2, None, False, True, False),
+    "wide-input-5000": (3, 2, 5000, 4, 1, 1, None, False, True, False),
+    "H-not-multiple-of-16": (4, 3, 5, 37, 1, 2, [3, 3, 2, 2], False, True, False),
+    "split-sized": (3, 3, 6, 40, 2, 1, None, False, True, True),
+}
+
+
+def make_case(name: str, dtype: str, seed: int = 0) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    L, N, I, H, NL, D, sizes, relu, bias, with_masks = CASES[name]
+    rng = np.random.default_rng(seed)
+    sizes = np.array(sizes if sizes is not None else [N] * L, dtype=np.int64)
+    T, N = int(sizes.sum()), (int(sizes[0]) if L else N)
+
+    def rnd(*shape: int, scale: float = 1.0) -> np.ndarray:
+        return (rng.standard_normal(shape) * scale).astype(dtype)
+
+    weights = []
+    for k in range(NL * D):
+        w = (rnd(H, I if k < D else D * H, scale=0.5), rnd(H, H, scale=0.9 / np.sqrt(H)))
+        weights.append(w + ((rnd(H), rnd(H)) if bias else (None, None)))
+    masks = None
+    if with_masks:
+        masks = [(rng.random((T, D * H)) > 0.3).astype(dtype) / np.asarray(0.7, dtype)]
+        masks *= NL - 1
+    args = (rnd(T, I), sizes, rnd(NL * D, N, H), weights, NL, relu, masks)
+    return args, (rnd(T, D * H), rnd(NL * D, N, H))
+
+
+def flat(result: Any) -> list[np.ndarray]:
+    if isinstance(result, (list, tuple)):
+        return [a for item in result for a in flat(item)]
+    return [result]
+
+
+def compare(actual: Any, expected: Any, what: str) -> None:
+    a, e = flat(actual), flat(expected)
+    assert len(a) == len(e), what
+    for k, (x, y) in enumerate(zip(a, e, strict=True)):
+        assert_close(x, y, f"{what}[{k}]")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant_matches_reference(variant: str, case: str, dtype: str) -> None:
+    v = dispatch.VARIANTS[variant]
+    args, grads = make_case(case, dtype)
+    copies = [np.copy(a) for a in flat(args[:4]) if a is not None]
+    outs, hn = stack_ref.stack_forward(*args)
+    compare(rnn_numba.run_forward(v, *args), (outs, hn), f"{variant} forward")
+    expected = stack_ref.stack_backward(*args, outs, *grads)
+    compare(rnn_numba.run_backward(v, *args, outs, *grads), expected, f"{variant} backward")
+    for before, after in zip(copies, [a for a in flat(args[:4]) if a is not None], strict=True):
+        np.testing.assert_array_equal(before, after, err_msg="an input was modified")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_backward_takes_the_forward_outputs_and_foreign_ones(variant: str) -> None:
+    """outs as the forward returned them (views of one buffer) or as separate arrays."""
+    v = dispatch.VARIANTS[variant]
+    args, grads = make_case("bi-2layers-masks", "float64", seed=3)
+    outs, _ = rnn_numba.run_forward(v, *args)
+    mine = rnn_numba.run_backward(v, *args, outs, *grads)
+    separate = rnn_numba.run_backward(v, *args, [o.copy() for o in outs], *grads)
+    compare(mine, separate, variant)
+    compare(mine, stack_ref.stack_backward(*args, outs, *grads), variant)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_long_sequence_uses_blocked_weight_gradients(dtype: str) -> None:
+    """Fused backward over 3000 steps: the weight gradients stay close to one GEMM's."""
+    rng = np.random.default_rng(1)
+    L, H, I = 3000, 3, 2
+    w = (rng.standard_normal((H, I)), rng.standard_normal((H, H)) * 0.5, *rng.random((2, H)))
+    weights = [tuple(a.astype(dtype) for a in w)]
+    args = (
+        rng.standard_normal((L, I)).astype(dtype),
+        np.ones(L, dtype=np.int64),
+        rng.standard_normal((1, 1, H)).astype(dtype),
+        weights,
+        1,
+        False,
+        None,
+    )
+    g = (rng.standard_normal((L, H)).astype(dtype), rng.standard_normal((1, 1, H)).astype(dtype))
+    outs, _ = stack_ref.stack_forward(*args)
+    expected = stack_ref.stack_backward(*args, outs, *g)
+    compare(rnn_numba.run_backward(dispatch.VARIANTS["fused"], *args, outs, *g), expected, "fused")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("relu", [False, True])
+def test_packed_layer_twins(dtype: str, reverse: bool, relu: bool) -> None:
+    rng = np.random.default_rng(7)
+    sizes = np.array([4, 4, 3, 1, 1], dtype=np.int64)
+    T, I, H = int(sizes.sum()), 3, 5
+    x, h0 = rng.standard_normal((T, I)).astype(dtype), rng.standard_normal((4, H)).astype(dtype)
+    w = [rng.standard_normal(s).astype(dtype) for s in ((H, I), (H, H), (H,), (H,))]
+    out, hn = rnn_ref.packed_layer_forward(x, sizes, h0, *w, reverse, relu)
+    compare(rnn_numba.packed_layer_forward(x, sizes, h0, *w, reverse, relu), (out, hn), "fwd")
+    g = (rng.standard_normal((T, H)).astype(dtype), rng.standard_normal((4, H)).astype(dtype))
+    args = (x, sizes, h0, w[0], w[1], out, *g, reverse, relu)
+    compare(rnn_numba.packed_layer_backward(*args), rnn_ref.packed_layer_backward(*args), "bwd")
+
+
+def test_relu_derivative_at_zero_is_zero_in_every_variant() -> None:
+    H, T = 4, 6
+    weights = [(np.zeros((H, 2)), np.zeros((H, H)), np.zeros(H), np.zeros(H))]
+    args = (
+        np.ones((T, 2)),
+        np.full(3, 2, dtype=np.int64),
+        np.zeros((1, 2, H)),
+        weights,
+        1,
+        True,
+        None,
+    )
+    g = (np.ones((T, H)), np.ones((1, 2, H)))
+    for name, v in dispatch.VARIANTS.items():
+        outs, _ = rnn_numba.run_forward(v, *args)
+        dx, dh0, grads = rnn_numba.run_backward(v, *args, outs, *g)
+        assert not np.any(outs[0]) and not np.any(dx) and not np.any(dh0), name
+        assert all(not np.any(a) for a in flat(grads)), name
+
+
+# ---- building blocks ----------------------------------------------------------------------
+
+
+def test_float32_tanh_is_accurate() -> None:
+    x = np.linspace(-12, 12, 200_001).astype(np.float32)
+    y = np.empty_like(x)
+    _activate_all(x, y)
+    exact = np.tanh(x.astype(np.float64))
+    assert np.abs(y - exact).max() < 3e-7
+    assert np.all(np.abs(y) <= 1)
+
+
+@numba.njit(cache=True)
+def _activate_all(x: np.ndarray, y: np.ndarray) -> None:
+    for i in range(x.shape[0]):
+        y[i] = _nb_ops.tanh(x[i])
+
+
+def test_blas_pointers_and_thread_control() -> None:
+    s, d = _blas.gemm_pointers()
+    if not s:
+        pytest.skip("NumPy's BLAS exposes no CBLAS gemm")
+    if not _blas.blas_threads_controllable():
+        pytest.skip("no OpenBLAS thread control")
+    before = _blas._THREADS[0]()
+    with _blas.single_threaded_blas() as ok:
+        assert ok and _blas._THREADS[0]() == 1
+    assert _blas._THREADS[0]() == before
+
+
+def test_matmul2_splits_rows_between_threads() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((301, 40)), rng.standard_normal((40, 7))
+    np.testing.assert_allclose(_nb_split.matmul2(a, b), a @ b, rtol=1e-12)
+    np.testing.assert_allclose(_nb_split.matmul2(a.T[:, :9].T, b), a[:9] @ b, rtol=1e-12)
+
+
+def test_dispatch_picks_a_known_variant_for_every_regime() -> None:
+    shapes = [
+        (15, 3, 7, 4, 2, 1),
+        (20, 2, 5000, 4, 1, 1),
+        (15000, 3, 7, 400, 2, 1),
+        (32000, 32, 16, 128, 1, 1),
+        (25600, 128, 64, 512, 1, 1),
+        (20000, 1, 16, 64, 1, 1),
+    ]
+    for shape in shapes:
+        v = dispatch.choose(*shape)
+        assert any(v.mode is m for m in dispatch.MODES.values()), (shape, v)
+        assert v.fused or not v.fused_backward, (shape, v)
+
+
+def test_avx512_environment_respects_the_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELMAN_NUMBA_AVX512", "0")
+    assert _jit._avx512_env() == {}
+    monkeypatch.setenv("ELMAN_NUMBA_AVX512", "1")
+    monkeypatch.setenv("NUMBA_CPU_NAME", "generic")
+    assert _jit._avx512_env() == {}
+    monkeypatch.delenv("NUMBA_CPU_NAME")
+    monkeypatch.delenv("NUMBA_CPU_FEATURES", raising=False)
+    env = _jit._avx512_env()
+    if env:  # an AVX-512 host: its own name and features, minus the 256-bit preference
+        assert env["NUMBA_CPU_FEATURES"].endswith(",-prefer-256-bit")
+        assert "+avx512f" in env["NUMBA_CPU_FEATURES"]
+
+
+def _run(code: str, **env: str) -> str:
+    full = {**os.environ, **env}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=full,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return result.stdout.strip()
+
+
+def test_elman_disable_jit_exports_the_reference() -> None:
+    code = "import elman._kernels as k; print(k.stack_forward.__module__)"
+    assert _run(code, ELMAN_DISABLE_JIT="1") == "elman._kernels.stack_ref"
+    assert _run(code, ELMAN_DISABLE_JIT="0") == "elman._kernels.rnn_numba"
+
+
+def test_numba_disable_jit_runs_the_same_code_as_python() -> None:
+    code = """
+import numpy as np, elman
+from elman._kernels import stack_ref, rnn_numba
+elman.manual_seed(0)
+rnn = elman.nn.RNN(3, 4, num_layers=2, bidirectional=True, dtype="float64")
+x = elman.tensor(np.random.default_rng(0).standard_normal((5, 2, 3)), requires_grad=True)
+out, hn = rnn(x)
+(out.sum() + hn.sum()).backward()
+print(elman._kernels.stack_forward is rnn_numba.stack_forward, float(x.grad.sum()))
+"""
+    jit = _run(code).split()
+    nojit = _run(code, NUMBA_DISABLE_JIT="1").split()
+    assert jit[0] == nojit[0] == "True"
+    assert abs(float(jit[1]) - float(nojit[1])) < 1e-12
+
+
+def test_run_pair_reports_a_half_that_never_met() -> None:
+    with pytest.raises(RuntimeError, match="did not meet"):
+        _nb_split.run_pair(lambda ok: ok, (True,), (False,))
