@@ -55,6 +55,8 @@ output : torch.Size([5000, 3, 400])  //  hn : torch.Size([2, 3, 400])
 
 
 def run_example(name: str) -> str:
+    if name == "seed000_program3.py" and os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        pytest.skip("10,000 steps of H=400 through the interpreted kernels take minutes")
     env = dict(os.environ, PYTHONWARNINGS="error")
     proc = subprocess.run(
         [sys.executable, str(SEEDS / name)], capture_output=True, text=True, env=env, timeout=300

@@ -233,6 +233,13 @@ def test_avx512_environment_respects_the_user(monkeypatch: pytest.MonkeyPatch) -
         assert "+avx512f" in env["NUMBA_CPU_FEATURES"]
 
 
+def test_cache_dir_falls_back_to_the_user_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _jit._cache_dir() is None or os.access(os.path.dirname(_jit.__file__), os.W_OK) is False
+    monkeypatch.setattr(_jit.os, "access", lambda path, mode: False)
+    monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
+    assert _jit._cache_dir() == os.path.join("/somewhere", "elman", "numba")
+
+
 def _run(code: str, **env: str) -> str:
     full = {**os.environ, **env}
     result = subprocess.run(

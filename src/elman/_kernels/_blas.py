@@ -7,8 +7,10 @@ CBLAS ``sgemm``/``dgemm`` symbols of the library NumPy loaded (one thread pool f
 GEMM in the process), and :func:`gemm` calls through the address, which is a plain integer
 argument of the kernel: nothing process-specific is baked into the cached machine code.
 
-When no CBLAS symbol is found (an unusual NumPy build), the pointers are 0 and the kernels
-use their own loops instead.
+Each symbol found is checked on a 2x3 @ 3x2 product before use. When none is found (an
+unusual NumPy build), or with ``ELMAN_BLAS_IN_KERNELS=0``, the pointers are 0 and the
+kernels use their own loops instead. The same library's OpenBLAS thread controls, when
+present, back :func:`single_threaded_blas`.
 """
 
 from __future__ import annotations

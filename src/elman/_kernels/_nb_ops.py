@@ -1,9 +1,11 @@
 """Numba building blocks shared by the compiled RNN kernels: activations and small matmuls.
 
-Everything here is inlined into the kernels of :mod:`._nb_recur` and :mod:`._nb_fused`.
-Loops run over 1-D C-contiguous rows with ``range(n)`` bounds: that is what LLVM vectorises
-(a strided or offset loop stays scalar). Scalars are typed from the arrays
-(``a.dtype.type(0)``): a bare float literal would promote float32 arithmetic to float64.
+The small per-row helpers are inlined into the kernels of :mod:`._nb_recur`,
+:mod:`._nb_split` and :mod:`._nb_fused` (numba ``inline='always'``: no call, and no array
+refcounting, per row); the matmul loops are compiled once and shared. Loops run over 1-D
+C-contiguous rows with ``range(n)`` bounds: that is what LLVM vectorises (a strided or
+offset loop stays scalar). Scalars are typed from the arrays (``a.dtype.type(0)``): a bare
+float literal would promote float32 arithmetic to float64.
 
 Two forms of ``acc[b, :] += x[b, :] @ M.T`` (M is (n, K)) cover the shapes:
 

@@ -208,12 +208,11 @@ def split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn):
     hbuf[:, :, :H] = h0
     flags = np.zeros(2 * LINE, dtype=np.int64)
     off = _offsets(sizes)
-    common = (sizes, off, bias)
-    run_pair(
-        split_forward,
-        (0, out, c0, 0, *common, padded(w_hh[:j1], Hp), reverse, relu, hbuf, flags),
-        (1, out, c0, j1, *common, padded(w_hh[j1:], Hp), reverse, relu, hbuf, flags),
-    )
+
+    def half(c: int, j0: int, w: np.ndarray) -> tuple:
+        return (c, out, c0, j0, sizes, off, bias, padded(w, Hp), reverse, relu, hbuf, flags)
+
+    run_pair(split_forward, half(0, 0, w_hh[:j1]), half(1, j1, w_hh[j1:]))
     hn[...] = h0
     last_states(out, c0, sizes, off, reverse, hn)
 
@@ -224,49 +223,17 @@ def split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh
     Hp = (H + 31) // 32 * 32
     k1 = split_point(H)
     dzbuf = np.zeros((2, N, Hp), dtype=out.dtype)
-    dh_a, dh_b = g_hn[:, :k1].copy(), g_hn[:, k1:].copy()  # private, C-contiguous
     flags = np.zeros(2 * LINE, dtype=np.int64)
     off = _offsets(sizes)
-    wT = w_hh.T
-    run_pair(
-        split_backward,
-        (
-            0,
-            out,
-            g,
-            c0,
-            0,
-            sizes,
-            off,
-            padded(wT[:k1], Hp),
-            reverse,
-            relu,
-            dh_a,
-            dzbuf,
-            delta,
-            db,
-            flags,
-        ),
-        (
-            1,
-            out,
-            g,
-            c0,
-            k1,
-            sizes,
-            off,
-            padded(wT[k1:], Hp),
-            reverse,
-            relu,
-            dh_b,
-            dzbuf,
-            delta,
-            db,
-            flags,
-        ),
-    )
-    dh0[:, :k1] = dh_a
-    dh0[:, k1:] = dh_b
+    dh = g_hn[:, :k1].copy(), g_hn[:, k1:].copy()  # private C-contiguous blocks of dh
+
+    def half(c: int, k0: int, wt: np.ndarray) -> tuple:
+        args = (c, out, g, c0, k0, sizes, off, padded(wt, Hp), reverse, relu, dh[c])
+        return (*args, dzbuf, delta, db, flags)
+
+    run_pair(split_backward, half(0, 0, w_hh.T[:k1]), half(1, k1, w_hh.T[k1:]))
+    dh0[:, :k1] = dh[0]
+    dh0[:, k1:] = dh[1]
 
 
 def matmul2(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

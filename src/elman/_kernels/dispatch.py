@@ -2,15 +2,23 @@
 
 A variant is a path and a step mode:
 
-* path ``fused``: the whole stack in one compiled call each way, every product an ``axpy``
-  loop; for small problems, where per-call overhead is most of the time.
+* path ``fused``: the whole stack in one compiled call each way, every product a loop; for
+  tiny problems (H <= 32, N*H <= 128, I*H <= 4096), where per-call overhead is most of the
+  time. Its backward is used while T*layers*directions <= 2048 (beyond that, the per-row
+  weight-gradient loops lose to the GEMMs of the layered backward).
 * path ``layered``: per layer, the input projection, the weight gradients and dX are single
-  NumPy GEMMs over all steps; only the sequential part runs compiled.
-* mode (how ``h @ W_hh.T`` is done at each step): ``axpy`` loops (tiny H), ``dot`` loops
-  (mid H, few rows), or ``gemm``, NumPy's BLAS called from the kernel (many rows).
+  NumPy GEMMs over all steps; only the sequential part runs compiled, in one of four modes:
 
-The thresholds come from measurements on a 2-core AVX-512 machine (see the report in
-``docs``); ``ELMAN_KERNEL_VARIANT=path-mode`` (e.g. ``layered-gemm``) forces one.
+  - ``axpy``: k-unrolled loops streaming W_hh.T (N == 1, H <= 96);
+  - ``dot``: row-blocked dot-product loops (three rows with H >= 128, no BLAS found);
+  - ``gemm``: NumPy's BLAS called from the kernel once per step (most N >= 2);
+  - ``split``: the dot loops on two threads, each keeping half of W_hh in its own cache,
+    with NumPy's BLAS held at one thread meanwhile (N <= 3 and H >= 256, or N <= 8 and
+    H >= 448: weight-streaming bound; needs two CPUs and OpenBLAS thread control).
+
+The thresholds come from measurements on a 2-vCPU AVX-512 (Emerald Rapids) VM.
+``ELMAN_KERNEL_VARIANT`` (``fused``, ``layered-axpy``, ``layered-dot``, ``layered-gemm``,
+``layered-split``) forces one, read once at import.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ class Variant(NamedTuple):
     fused: bool  # forward: the whole stack in one call
     mode: Any  # AXPY, DOT, GEMM or SPLIT: the recurrence of the layered path
     fused_backward: bool = False
-    one_blas_thread: bool = False  # run NumPy's BLAS single-threaded meanwhile
+    one_blas_thread: bool = False  # NumPy's BLAS single-threaded meanwhile (SPLIT's GEMMs)
 
 
 VARIANTS = {"fused": Variant(True, AXPY, True)} | {
@@ -69,18 +77,15 @@ def can_split() -> bool:
 @lru_cache(maxsize=256)
 def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
     gemm = bool(gemm_pointers()[0])
-    # small GEMMs gain nothing from a second BLAS thread, and a BLAS worker woken for them
-    # competes with any other thread pool in the process (torch's, in a benchmark)
-    small = T * D * H * (I + H) < 4_000_000 and blas_threads_controllable()
     if H <= 32 and N * H <= 128 and I * H <= 4096:
         # tiny: loops only, one call for the whole stack (the backward too while short:
         # its per-row weight-gradient loops lose to GEMMs over many rows)
-        return Variant(True, AXPY, T * num_layers * D <= 2048, small)
+        return Variant(True, AXPY, T * num_layers * D <= 2048)
     split = can_split() and ((N <= 3 and H >= 256) or (N <= 8 and H >= 448))
     if split:  # weight-streaming bound: two cores each keep half of W_hh
         return Variant(False, SPLIT, False, True)
     if N == 1 and H <= 96:
-        return Variant(False, AXPY, False, small)
+        return Variant(False, AXPY)
     if gemm and not (N == 3 and H >= 128):  # (OpenBLAS is slow on exactly three rows)
-        return Variant(False, GEMM, False, small)
-    return Variant(False, DOT if H >= 96 else AXPY, False, small)
+        return Variant(False, GEMM)
+    return Variant(False, DOT if H >= 96 else AXPY)

@@ -5,8 +5,9 @@ forward and backward. :mod:`.dispatch` picks the variant from the problem's shap
 
 * ``fused``: one compiled call for the whole stack (:mod:`._nb_fused`);
 * ``layered``: per layer one NumPy GEMM for the input projection of all steps (both
-  directions at once), the recurrence compiled (:mod:`._nb_recur`), and after BPTT one GEMM
-  each for dW_ih, dW_hh and dX (bias gradients are one sum).
+  directions at once), the recurrence compiled (:mod:`._nb_recur`, or :mod:`._nb_split` on
+  two threads), and after BPTT one GEMM each for dW_ih, dW_hh and dX (the bias gradient is
+  summed inside the BPTT loop).
 
 See :mod:`.stack_ref` and :mod:`.rnn_ref` for the math, the shapes and the packed layout.
 """
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 from numba import config as numba_config
 
-from . import _jit  # noqa: F401  (configures numba before it is imported)
+from . import _jit  # noqa: F401  (numba's environment: see _jit; the package imports it first)
 from ._blas import gemm_pointers, single_threaded_blas
 from ._nb_fused import fused_backward, fused_forward
 from ._nb_ops import DOT, GEMM
