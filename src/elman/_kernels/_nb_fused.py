@@ -6,9 +6,11 @@ kernels compile in a few seconds. Meant for tiny problems (H <= 32, I * H <= 409
 layered path of :mod:`.rnn_numba` takes everything larger.
 
 ``wbuf`` packs the weights flat, per (layer, direction) k in torch's order:
-``w_ih (H*In), w_hh (H*H)`` and, with bias, ``b_ih (H), b_hh (H)``. ``gbuf`` receives the
-gradients flat, per k: ``dW_ih (H*In), dW_hh (H*H), db (H)``. ``masks`` is (NL-1, T, D*H),
-or (0, T, D*H) without dropout. (T, I) ``x`` rows, ``sizes`` = batch_sizes, as in the reference.
+``w_ih (H*In), w_hh (H*H)`` and, with bias, ``b_ih (H), b_hh (H)`` -- the layout of
+``RNN._flat_weights`` one after the other, which is how :class:`elman.nn.RNN` stores them.
+``gbuf`` receives the gradients in the same layout (the two bias slots hold the same db).
+``masks`` is (NL-1, T, D*H), or (0, T, D*H) without dropout. (T, I) ``x`` rows, ``sizes`` =
+batch_sizes, as in the reference.
 """
 
 from __future__ import annotations
@@ -111,8 +113,11 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
 
 
 @njit(**JIT)
-def fused_backward(x, sizes, h0, wbuf, num_layers, relu, masks, outs, g_out, g_hn, dx, dh0, gbuf):
-    """BPTT of the whole stack: dx (T, I), dh0 (NL*D, N, H) and gbuf, last layer first."""
+def fused_backward(
+    x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, g_out, g_hn, dx, dh0, gbuf, db
+):
+    """BPTT of the whole stack, last layer first: dx (T, I), dh0 (NL*D, N, H), gbuf and the
+    bias gradient db (NL*D, H) (also computed without bias, as the reference does)."""
     T, I = x.shape
     NLD, N, H = h0.shape
     D = NLD // num_layers
@@ -129,13 +134,14 @@ def fused_backward(x, sizes, h0, wbuf, num_layers, relu, masks, outs, g_out, g_h
     block = np.empty(H * max(I, DH) + H * H + H, dtype=x.dtype)
     wpos = np.empty(NLD, dtype=np.int64)  # where each (layer, direction) starts in wbuf, gbuf
     gpos = np.empty(NLD, dtype=np.int64)
-    p = q = 0
+    p = 0
+    nb = 2 * H if has_bias else 0
     for k in range(NLD):
         In = I if k < D else DH
-        wpos[k], gpos[k] = p, q
-        p += H * In + H * H
-        q += H * In + H * H + H
+        wpos[k] = gpos[k] = p
+        p += H * In + H * H + nb
     gbuf[:] = 0
+    db[:] = 0
     g = g_out
     for layer in range(num_layers - 1, -1, -1):
         In = I if layer == 0 else DH
@@ -195,8 +201,14 @@ def fused_backward(x, sizes, h0, wbuf, num_layers, relu, masks, outs, g_out, g_h
                             b_hh[j, kk] += c * pv[kk]
                     done += 1
                     if done % _BLOCK == 0 or done == T:
-                        for e in range(n):
+                        for e in range(n - H):
                             gbuf[q + e] += part[e]
+                        for j in range(H):
+                            db[k, j] += part[n - H + j]
+            if has_bias:
+                for j in range(H):
+                    gbuf[q + n - H + j] = db[k, j]
+                    gbuf[q + n + j] = db[k, j]
         if layer > 0 and masks.shape[0] > 0:
             m = masks[layer - 1]
             for r in range(T):

@@ -202,11 +202,6 @@ def _pack_forward(weights: Weights, has_bias: bool, dtype: Any) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False)
 
 
-def _pack_backward(weights: Weights, dtype: Any) -> np.ndarray:
-    parts = [w.ravel() for ws in weights for w in ws[:2]]
-    return np.concatenate(parts).astype(dtype, copy=False)
-
-
 def _masks3(masks: Sequence[np.ndarray] | None, shape: tuple[int, int], dtype: Any) -> np.ndarray:
     if masks is None or len(masks) == 0:
         return np.empty((0, *shape), dtype=dtype)
@@ -239,28 +234,70 @@ def _fused_forward(x, sizes, h0, weights, num_layers, relu, masks, mode):
 
 def _fused_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, mode):
     NLD, N, H = h0.shape
-    D = NLD // num_layers
     T, I = x.shape
-    dx, dh0 = np.empty_like(x), np.empty_like(h0)
-    gbuf = np.empty(NLD * (H * H + H) + D * H * I + (NLD - D) * H * D * H, dtype=x.dtype)
-    m = _masks3(masks, (T, D * H), x.dtype)
-    wbuf = _pack_backward(weights, x.dtype)
-    fused_backward(
-        x, sizes, h0, wbuf, num_layers, relu, m, _stacked(outs), g_out, g_hn, dx, dh0, gbuf
+    has_bias = weights[0][2] is not None
+    m = _masks3(masks, (T, NLD // num_layers * H), x.dtype)
+    wbuf = _pack_forward(weights, has_bias, x.dtype)
+    dx, dh0, gbuf, db = fused_backward_flat(
+        x, sizes, h0, wbuf, num_layers, has_bias, relu, _stacked(outs), g_out, g_hn, m
     )
-    grads, q = [], 0
-    for k in range(NLD):
-        n = I if k < D else D * H
-        r = q + H * n
-        grads.append(
-            (
-                gbuf[q:r].reshape(H, n),
-                gbuf[r : r + H * H].reshape(H, H),
-                gbuf[r + H * H : r + H * H + H],
-            )
-        )
-        q = r + H * H + H
-    return dx, dh0, grads
+    views = flat_views(gbuf, I, H, num_layers, NLD // num_layers, has_bias)
+    step = 4 if has_bias else 2
+    return dx, dh0, [(views[k * step], views[k * step + 1], db[k]) for k in range(NLD)]
+
+
+def flat_sizes(I: int, H: int, num_layers: int, D: int, has_bias: bool) -> list[tuple[int, ...]]:
+    """The shapes of an RNN's parameters in torch's order (``_flat_weights``)."""
+    shapes: list[tuple[int, ...]] = []
+    for k in range(num_layers * D):
+        shapes += [(H, I if k < D else D * H), (H, H)] + ([(H,), (H,)] if has_bias else [])
+    return shapes
+
+
+def flat_views(buf: np.ndarray, I: int, H: int, num_layers: int, D: int, has_bias: bool):
+    """The parameters (or their gradients) as views of one flat buffer, torch's order."""
+    views, p = [], 0
+    for shape in flat_sizes(I, H, num_layers, D, has_bias):
+        n = shape[0] * (shape[1] if len(shape) == 2 else 1)
+        views.append(buf[p : p + n].reshape(shape))
+        p += n
+    return views
+
+
+def fused_forward_flat(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks=None):
+    """The fused forward on weights already flat (:func:`flat_views` layout): outs
+    (NL, T, D*H) and hn. ``x``, ``sizes``, ``h0`` and ``wbuf`` contiguous, one dtype."""
+    NLD, N, H = h0.shape
+    T, DH = x.shape[0], NLD // num_layers * H
+    outs = np.empty((num_layers, T, DH), dtype=x.dtype)
+    hn = np.empty_like(h0)
+    m = _no_masks(x.dtype) if masks is None else masks
+    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn)
+    return outs, hn
+
+
+def fused_backward_flat(
+    x, sizes, h0, wbuf, num_layers, has_bias, relu, outs, g_out, g_hn, masks=None
+):
+    """BPTT of :func:`fused_forward_flat`: dx, dh0, the gradients flat as ``wbuf`` (both
+    bias slots hold db) and db (NL*D, H)."""
+    dx, dh0, gbuf = np.empty_like(x), np.empty_like(h0), np.empty_like(wbuf)
+    db = np.empty(h0.shape[::2], dtype=x.dtype)
+    m = _no_masks(x.dtype) if masks is None else masks
+    fused_backward(
+        x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, g_out, g_hn, dx, dh0, gbuf, db
+    )
+    return dx, dh0, gbuf, db
+
+
+_NO_MASKS = {
+    np.dtype(np.float32): np.empty((0, 0, 0), np.float32),
+    np.dtype(np.float64): np.empty((0, 0, 0), np.float64),
+}
+
+
+def _no_masks(dtype: Any) -> np.ndarray:
+    return _NO_MASKS[dtype]
 
 
 # ---- layered: GEMMs over all steps in NumPy, the recurrence compiled ------------------------

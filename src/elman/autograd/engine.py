@@ -26,14 +26,23 @@ _FREED = (
 )
 
 
-def _accumulate(leaf: Tensor, grad: np.ndarray) -> None:
+def _accumulate(leaf: Tensor, grad: np.ndarray, owned: bool = False) -> None:
+    """Add ``grad`` to ``leaf.grad``. ``owned``: the array is fresh and referenced nowhere
+    else (its Function said so with ``ctx.grads_owned``), so it may become ``.grad`` as is."""
     data = leaf._data
-    if type(grad) is not np.ndarray or grad.dtype != data.dtype or grad.shape != data.shape:
+    if (
+        type(grad) is not np.ndarray
+        or grad.shape != data.shape
+        or (grad.dtype is not data.dtype and grad.dtype != data.dtype)
+    ):
         grad = np.broadcast_to(np.asarray(grad, dtype=data.dtype), data.shape)
-    if leaf.grad is None:
-        leaf.grad = _TENSOR[0]._wrap(grad.copy())  # a copy: kernels may return one array twice
+        owned = False
+    old = leaf.grad
+    if old is None:
+        # else a copy: kernels may return one array twice, or a view of an input
+        leaf.grad = _TENSOR[0]._wrap(grad if owned else grad.copy())
     else:
-        leaf.grad = _TENSOR[0]._wrap(leaf.grad._data + grad)
+        leaf.grad = _TENSOR[0]._wrap(old._data + grad)
 
 
 def _count_dependencies(roots: Sequence[Node]) -> dict[Node, int]:
@@ -70,11 +79,13 @@ def run_backward(
             roots.append(node)
     deps = _count_dependencies(roots)
     ready = [r for r in roots if deps[r] == 0]
+    wrap = _TENSOR[0]._wrap
     with no_grad():
         while ready:
             node = ready.pop()
             outs = buffers.pop(node, None)
             in_grads: tuple[Any, ...] = (None,) * len(node.edges)
+            owned = getattr(node.ctx, "grads_owned", False)
             if outs is not None:  # else nothing reached this node: only release its edges
                 in_grads = _call_backward(node, outs)
             if not retain_graph:
@@ -83,8 +94,19 @@ def run_backward(
                 if edge is None:
                     continue
                 if not isinstance(edge, tuple):
-                    if g is not None:
-                        _accumulate(edge, g)
+                    if g is None:
+                        continue
+                    data = edge._data
+                    if (  # the common case inline: a fresh array of the leaf's shape and dtype
+                        owned
+                        and edge.grad is None
+                        and type(g) is np.ndarray
+                        and g.dtype is data.dtype
+                        and g.shape == data.shape
+                    ):
+                        edge.grad = wrap(g)
+                    else:
+                        _accumulate(edge, g, owned)
                     continue
                 child, idx = edge
                 if g is not None:

@@ -15,6 +15,12 @@ from .tensor_methods import TensorMethods, _index
 
 __all__ = ["Tensor", "Size"]
 
+# Bumped whenever a tensor's array is replaced through ``.data = ...`` (and by
+# ``Module.to``) or a module's parameter is (re-)registered or removed: an RNN's flat weight
+# buffer stays valid while this has not moved, so its check per call is one comparison.
+# (Assigning the private ``_data`` directly is not tracked.)
+GENERATION = [0]
+
 
 class Size(tuple):
     """A shape: a tuple that prints like torch's ``torch.Size``."""
@@ -78,6 +84,7 @@ class Tensor(TensorMethods):
     @data.setter
     def data(self, value: Any) -> None:
         self._data = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
+        GENERATION[0] += 1
 
     @property
     def requires_grad(self) -> bool:

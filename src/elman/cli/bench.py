@@ -126,7 +126,7 @@ class Case:
         import elman
         from elman.nn.utils.rnn import pack_padded_sequence
 
-        x = elman.tensor(self.x, requires_grad=requires_grad)
+        x = elman.from_numpy(self.x).requires_grad_(requires_grad)  # no copy, as torch's side
         return (x, x) if self.lengths is None else (x, pack_padded_sequence(x, self.lengths))
 
     def _torch_input(self, requires_grad: bool) -> Any:

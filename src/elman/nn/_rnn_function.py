@@ -78,6 +78,7 @@ class RNNFunction(Function):
         weights = _group(flat, has_bias)
         outs, h_n = _kernels.stack_forward(rows, sizes, h0, weights, num_layers, relu, masks)
         ctx.meta = (layout, x.shape, sizes, num_layers, has_bias, relu, masks)
+        ctx.grads_owned = True  # backward returns fresh arrays, none shared (see below)
         if is_grad_enabled() and any(ctx.needs_input_grad):
             ctx.save_for_backward(rows, h0, weights, outs)
         out = _from_rows(outs[-1], layout, x.shape)
@@ -95,7 +96,7 @@ class RNNFunction(Function):
         )
         flat_grads: list[Any] = []
         for dw_ih, dw_hh, db in grads:
-            flat_grads += [dw_ih, dw_hh] + ([db, db] if has_bias else [])
+            flat_grads += [dw_ih, dw_hh] + ([db, db.copy()] if has_bias else [])
         dx = _from_rows(dx, layout, x_shape)
         return (dx, dh0[:, 0] if layout == UNBATCHED else dh0, *flat_grads)
 
@@ -130,8 +131,10 @@ def rnn(
     D = 2 if bidirectional else 1
     masks = None
     if dropout_p > 0 and training and num_layers > 1:
-        rows = input.shape[0] if layout != TIME_MAJOR and layout != BATCH_FIRST else (
-            input.shape[0] * input.shape[1]
+        rows = (
+            input.shape[0]
+            if layout != TIME_MAJOR and layout != BATCH_FIRST
+            else (input.shape[0] * input.shape[1])
         )
         masks = _dropout_masks(num_layers - 1, (rows, D * hx.shape[-1]), dropout_p, input.dtype)
     return RNNFunction.apply(

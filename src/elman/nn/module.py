@@ -10,6 +10,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..autograd.dtypes import resolve_dtype
+from ..autograd.tensor import GENERATION
 from ._checks import check_device
 from .parameter import Parameter
 
@@ -104,6 +105,9 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
+    def _params_replaced(self) -> None:
+        """Called after ``to()`` has replaced parameter arrays (the RNN re-flattens)."""
+
     # ---- registration -------------------------------------------------------------------
 
     def _check_init(self, what: str) -> None:
@@ -135,6 +139,7 @@ class Module:
                     "(elman.nn.Parameter or None expected)"
                 )
             params[name] = None
+            GENERATION[0] += 1
         elif isinstance(value, Module):
             self._check_init("module")
             self._discard(name, keep="_modules")
@@ -169,6 +174,7 @@ class Module:
         for store in ("_parameters", "_buffers", "_modules"):
             if name in self.__dict__.get(store, {}):
                 del self.__dict__[store][name]
+                GENERATION[0] += store == "_parameters"
                 return
         object.__delattr__(self, name)
 
@@ -187,6 +193,7 @@ class Module:
             )
         self._discard(name, keep="_parameters")
         self._parameters[name] = param
+        GENERATION[0] += 1
 
     def register_buffer(self, name: str, tensor: Any) -> None:
         """Register a non-learnable array that is part of the state_dict."""
@@ -324,12 +331,14 @@ class Module:
         target = resolve_dtype(dtype, floating_only=True)
         for p in self.parameters():
             p._data = p._data.astype(target, copy=False)
+            GENERATION[0] += 1
             if p.grad is not None:
                 p.grad._data = p.grad._data.astype(target, copy=False)
         for m in self.modules():
             for k, b in m._buffers.items():
                 if b is not None and b._data.dtype.kind == "f":
                     m._buffers[k] = Tensor._wrap(b._data.astype(target, copy=False))
+            m._params_replaced()
         return self
 
     def float(self) -> Module:

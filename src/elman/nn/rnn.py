@@ -2,12 +2,14 @@ r"""RNN and RNNCell: torch's multi-layer Elman RNN with torch's constructor, nam
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
 import numpy as np
 
 from ..autograd import Tensor, zeros
+from ..autograd.tensor import GENERATION
 from . import functional as F
 from . import init
 from ._checks import (
@@ -20,6 +22,7 @@ from ._checks import (
     check_size,
     dtype_mismatch,
 )
+from ._rnn_fast import fast_forward
 from ._rnn_function import BATCH_FIRST, TIME_MAJOR, UNBATCHED
 from ._rnn_function import rnn as rnn_function
 from ._rnn_packed import forward_lengths, forward_packed
@@ -138,6 +141,8 @@ class RNN(Module):
                     setattr(self, name, Parameter(np.empty(shape, dtype=dt)))
                 self._all_weights.append(list(shapes))
         self._flat_weights_names = [n for group in self._all_weights for n in group]
+        self._fast_plans: dict[Any, Any] = {}
+        self.flatten_parameters()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -156,7 +161,68 @@ class RNN(Module):
         return [[getattr(self, n) for n in names] for names in self._all_weights]
 
     def flatten_parameters(self) -> None:
-        """A no-op, kept so that torch code calling it runs unchanged."""
+        """Store the parameters as views of one flat buffer, as torch does for cuDNN.
+
+        elman does this when the RNN is built and after ``to()``/``float()``/``double()``;
+        the fast lane for small problems reads the buffer as is instead of packing the
+        weights on every call. A parameter replaced since (``rnn.weight_hh_l0 = ...`` or
+        ``.data = ...``) makes the RNN pack per call again, with the same results, until
+        this is called. Values are kept; ``.grad`` is left alone.
+        """
+        params = self._flat_weights
+        if not params or any(p is None for p in params):
+            self._flat = None
+            return
+        dtype = params[0]._data.dtype
+        if any(p._data.dtype != dtype for p in params):  # mixed dtypes: nothing to flatten
+            self._flat = None
+            return
+        total = sum(p._data.size for p in params)
+        buf = np.empty(total, dtype=dtype)
+        shapes, pos = [], 0
+        for p in params:
+            n = p._data.size
+            view = buf[pos : pos + n].reshape(p._data.shape)
+            view[...] = p._data
+            p._data = view
+            shapes.append((p._data.shape, n))
+            pos += n
+        arrays = [p._data for p in params]
+        step = 4 if self.bias else 2
+        groups = [  # per (layer, direction): (w_ih, w_hh, b_ih, b_hh), the kernels' weights
+            (arrays[i], arrays[i + 1], *(arrays[i + 2 : i + 4] if self.bias else (None, None)))
+            for i in range(0, len(arrays), step)
+        ]
+        # (buffer, parameters, their arrays at flattening, [(shape, size)], [generation
+        # when last seen valid], groups)
+        self._flat = (buf, params, arrays, shapes, [-1], groups)
+
+    def _flat_buffer(self) -> np.ndarray | None:
+        """The flat buffer if every parameter is still the view made by
+        :meth:`flatten_parameters`, else None."""
+        flat = self._flat
+        if flat is None:
+            return None
+        if flat[4][0] == GENERATION[0]:  # no parameter replaced anywhere since the last check
+            return flat[0]
+        params = self._parameters
+        for name, p, a in zip(self._flat_weights_names, flat[1], flat[2], strict=True):
+            if params.get(name) is not p or p._data is not a:
+                return None
+        flat[4][0] = GENERATION[0]
+        return flat[0]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RNN:
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for k, v in self.__dict__.items():
+            object.__setattr__(new, k, copy.deepcopy(v, memo))
+        new.flatten_parameters()  # the copied parameters are separate arrays: one buffer again
+        return new
+
+    def _params_replaced(self) -> None:
+        if self._flat_buffer() is None or self._flat[0].dtype != self.weight_ih_l0.dtype:
+            self.flatten_parameters()
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -222,6 +288,10 @@ class RNN(Module):
         order): the result equals pack -> RNN -> pad, with zeros past each length and h_n
         taken at each sequence's last valid step.
         """
+        if lengths is None and type(input) is Tensor and (hx is None or type(hx) is Tensor):
+            result = fast_forward(self, input, hx)
+            if result is not None:
+                return result
         hx = None if hx is None else as_input(hx)
         if isinstance(input, PackedSequence):
             if lengths is not None:
@@ -351,8 +421,7 @@ class RNNCell(Module):
             hx = hx.unsqueeze(0)
         if input.shape[0] != hx.shape[0]:
             raise RuntimeError(
-                f"Input batch size {input.shape[0]} doesn't match hidden0 batch size "
-                f"{hx.shape[0]}"
+                f"Input batch size {input.shape[0]} doesn't match hidden0 batch size {hx.shape[0]}"
             )
         if hx.shape[1] != self.hidden_size:
             raise RuntimeError(
