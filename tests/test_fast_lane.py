@@ -222,3 +222,60 @@ def test_layered_variants_through_the_lane(shape: tuple, monkeypatch: pytest.Mon
     _general(monkeypatch)
     for a, b in zip(fast, _run(rnn, x, h, seed=3), strict=True):
         assert_close(a, b)
+
+
+@pytest.mark.parametrize("sorted_", [True, False])
+@pytest.mark.parametrize("hx", [False, True])
+@pytest.mark.parametrize("hidden", [4, 40])
+def test_packed_input_through_the_lane(
+    sorted_: bool, hx: bool, hidden: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PackedSequence input: the lane (fused and layered) equals the general path, outputs
+    and gradients, in the original batch order."""
+    from elman.nn import _rnn_packed
+    from elman.nn.utils.rnn import pack_padded_sequence
+
+    elman.manual_seed(9)
+    rnn = elman.nn.RNN(3, hidden, num_layers=2, bidirectional=True, dtype="float64")
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((6, 4, 3))
+    lengths = [6, 5, 3, 1] if sorted_ else [3, 6, 1, 5]
+    h = rng.standard_normal((4, 4, hidden)) if hx else None
+
+    def run() -> list[np.ndarray]:
+        for p in rnn.parameters():
+            p.grad = None
+        xt = elman.tensor(x, requires_grad=True)
+        ht = None if h is None else elman.tensor(h, requires_grad=True)
+        packed = pack_padded_sequence(xt, lengths, enforce_sorted=sorted_)
+        out, hn = rnn(packed, ht)
+        g = np.random.default_rng(5)
+        g_out = g.standard_normal(out.data.shape)
+        g_hn = g.standard_normal(hn.shape)
+        elman.autograd.backward([out.data, hn], [g_out, g_hn])
+        grads = [xt.grad.numpy()] + ([] if ht is None else [ht.grad.numpy()])
+        return (
+            [out.data.detach().numpy(), hn.detach().numpy()]
+            + grads
+            + [p.grad.numpy() for p in rnn.parameters()]
+        )
+
+    fast = run()
+    monkeypatch.setattr(_rnn_packed, "fast_forward_packed", lambda *args: None)
+    for a, b in zip(fast, run(), strict=True):
+        assert_close(a, b)
+
+
+def test_hand_built_packed_sequences_are_still_checked() -> None:
+    from elman.nn.utils.rnn import PackedSequence, pack_padded_sequence
+
+    rnn = elman.nn.RNN(3, 4)
+    good = pack_padded_sequence(elman.randn(4, 2, 3), [4, 2])
+    assert good._checked
+    rnn(good)
+    bad = PackedSequence(good.data, [2, 2, 1, 2])
+    assert not bad._checked
+    with pytest.raises(RuntimeError, match="non-increasing"):
+        rnn(bad)
+    out, _ = rnn(good)
+    assert out._checked and out.batch_sizes is good.batch_sizes

@@ -12,14 +12,16 @@ took several times that. This lane does the same work with less Python:
 * the graph node is built directly, and its backward returns the parameter gradients as
   views of one fresh flat buffer that the engine may keep without copying.
 
-It serves dense input (time-major, batch-first or unbatched) without active dropout when
-the compiled kernels are on, whichever variant the dispatcher picks; anything else (packed
-input, ``lengths=``, dropout in training, ``ELMAN_DISABLE_JIT=1``) returns ``None`` and
-``RNN.forward`` takes the general path. Same kernels, same numbers.
+It serves dense input (time-major, batch-first or unbatched) and packed rows (through
+``forward_packed``) without active dropout when the compiled kernels are on, whichever
+variant the dispatcher picks; anything else (dropout in training, a given hx with unsorted
+packed sequences, ``ELMAN_DISABLE_JIT=1``) returns ``None`` and the general path runs.
+Same kernels, same numbers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -31,7 +33,7 @@ from ..autograd.function import Context, Function, Node
 if TYPE_CHECKING:
     from .rnn import RNN
 
-__all__ = ["fast_forward", "FusedRNNFunction"]
+__all__ = ["fast_forward", "fast_forward_packed", "FusedRNNFunction"]
 
 if _kernels.JIT:
     from .._kernels.dispatch import choose
@@ -46,7 +48,7 @@ class _Plan(NamedTuple):
     unbatched: bool  # (L, I) input
     L: int
     N: int
-    sizes: np.ndarray  # batch_sizes of the dense layout: L times N
+    sizes: np.ndarray | None  # batch_sizes of the dense layout: L times N (packed: None)
     zeros: np.ndarray  # the default h0 (never written: the kernels only read h0)
     fused: bool  # the forward runs fused (else the layered stack forward)
     fused_backward: bool  # the backward runs fused too (else the layered stack backward)
@@ -105,7 +107,7 @@ def fast_forward(rnn: RNN, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Te
     )
     plan = rnn._fast_plans.get(key, False)
     if plan is False:
-        plan = _new_plan(rnn, key, input, hx)
+        plan = _new_plan(rnn, key, lambda: _plan(rnn, input, hx))
     if plan is None:
         return None
     wbuf = rnn._flat_buffer()
@@ -117,13 +119,64 @@ def fast_forward(rnn: RNN, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Te
         h0 = plan.zeros
     else:
         h0 = _C(hx._data[:, None] if plan.unbatched else hx._data)
+    return _lane(rnn, wbuf, input, hx, rows, plan.sizes, h0, plan)
+
+
+def fast_forward_packed(
+    rnn: RNN, data: Tensor, batch_sizes: np.ndarray, hx: Tensor | None
+) -> tuple[Tensor, Tensor] | None:
+    """The lane for packed rows ``data`` (T, I), already checked, and hx (NL*D, N, H) in
+    the packed (sorted) order: (T, D*H) rows and h_n in the packed order, or ``None``."""
+    if not _kernels.JIT or (rnn.dropout and rnn.training and rnn.num_layers > 1):
+        return None
+    x = data._data
+    N = int(batch_sizes[0])
+    key = ("packed", x.shape, N, x.dtype, hx if hx is None else hx._data.dtype)
+    plan = rnn._fast_plans.get(key, False)
+    if plan is False:
+        plan = _new_plan(rnn, key, lambda: _packed_plan(rnn, x, N))
+    if plan is None:
+        return None
+    wbuf = rnn._flat_buffer()
+    if wbuf is None or wbuf.dtype != x.dtype:
+        return None
+    h0 = plan.zeros if hx is None else _C(hx._data)
+    sizes = _C(batch_sizes, dtype=np.int64)
+    return _lane(rnn, wbuf, data, hx, _C(x), sizes, h0, plan)
+
+
+def _packed_plan(rnn: RNN, x: np.ndarray, N: int) -> _Plan | None:
+    D = 2 if rnn.bidirectional else 1
+    H, NL, T = rnn.hidden_size, rnn.num_layers, x.shape[0]
+    if N == 0 or H == 0:
+        return None
+    variant = choose(T, N, rnn.input_size, H, NL, D)
+    zeros = np.zeros((NL * D, N, H), dtype=x.dtype)
+    return _Plan(
+        False, False, 0, N, None, zeros, variant.fused, variant.fused_backward, NL, rnn.bias,
+        rnn.nonlinearity == "relu", (T, D * H), (NL * D, N, H),
+    )  # fmt: skip
+
+
+def _lane(
+    rnn: RNN,
+    wbuf: np.ndarray,
+    input: Tensor,
+    hx: Tensor | None,
+    rows: np.ndarray,
+    sizes: np.ndarray,
+    h0: np.ndarray,
+    plan: _Plan,
+) -> tuple[Tensor, Tensor]:
+    """Run the kernels on (T, I) ``rows`` and record the graph node."""
+    x = input._data
     if plan.fused:
         outs, hn = fused_forward_flat(
-            rows, plan.sizes, h0, wbuf, plan.num_layers, plan.has_bias, plan.relu
+            rows, sizes, h0, wbuf, plan.num_layers, plan.has_bias, plan.relu
         )
     else:
         outs, hn = _kernels.stack_forward(
-            rows, plan.sizes, h0, rnn._flat[5], plan.num_layers, plan.relu, None
+            rows, sizes, h0, rnn._flat[5], plan.num_layers, plan.relu, None
         )
     last = outs[-1].reshape(plan.out_shape)
     if plan.unbatched:
@@ -144,7 +197,7 @@ def fast_forward(rnn: RNN, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Te
         return out, h_n
     ctx = Context(needs)
     ctx.saved_tensors = (rows, h0, wbuf, outs)
-    ctx.meta = (plan, x.shape, rnn._flat[3], rnn._flat[5])
+    ctx.meta = (plan, x.shape, rnn._flat[3], rnn._flat[5], sizes)
     ctx.grads_owned = True
     edges: list[Any] = [_edge(input) if needs[0] else None, _edge(hx) if needs[1] else None]
     edges += [p if p._requires_grad else None for p in params]
@@ -155,9 +208,9 @@ def fast_forward(rnn: RNN, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Te
     return out, h_n
 
 
-def _new_plan(rnn: RNN, key: Any, input: Tensor, hx: Tensor | None) -> _Plan | None:
+def _new_plan(rnn: RNN, key: Any, make: Callable[[], _Plan | None]) -> _Plan | None:
     plans = rnn._fast_plans
-    plan = _plan(rnn, input, hx)  # raises for bad input, as the general path
+    plan = make()  # raises for bad input, as the general path
     if len(plans) >= _MAX_PLANS:
         plans.clear()
     plans[key] = plan
@@ -173,17 +226,17 @@ class FusedRNNFunction(Function):
 
     @staticmethod
     def backward(ctx: Context, g_out: np.ndarray, g_hn: np.ndarray) -> tuple[Any, ...]:
-        plan, x_shape, shapes, groups = ctx.meta
+        plan, x_shape, shapes, groups, sizes = ctx.meta
         nl, has_bias, relu = plan.num_layers, plan.has_bias, plan.relu
         rows, h0, wbuf, outs = ctx.saved_tensors
         if plan.batch_first:
-            g_rows = _C(g_out.swapaxes(0, 1)).reshape(plan.L * plan.N, -1)
+            g_rows = _C(g_out.swapaxes(0, 1)).reshape(rows.shape[0], -1)
         else:
-            g_rows = _C(g_out).reshape(plan.L * plan.N, -1)
+            g_rows = _C(g_out).reshape(rows.shape[0], -1)
         g_h = _C(g_hn[:, None] if plan.unbatched else g_hn)
         if plan.fused_backward:
             dx, dh0, gbuf, _ = fused_backward_flat(
-                rows, plan.sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h
+                rows, sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h
             )
             grads, p = [], 0
             for shape, n in shapes:
@@ -191,7 +244,7 @@ class FusedRNNFunction(Function):
                 p += n
         else:  # long sequences, larger problems: the layered backward (GEMMs over all steps)
             dx, dh0, per_k = _kernels.stack_backward(
-                rows, plan.sizes, h0, groups, nl, relu, None, list(outs), g_rows, g_h
+                rows, sizes, h0, groups, nl, relu, None, list(outs), g_rows, g_h
             )
             grads = []
             for dw_ih, dw_hh, db in per_k:  # fresh arrays, none shared (owned by the engine)

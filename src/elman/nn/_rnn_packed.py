@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import Tensor, zeros
 from ._checks import dtype_mismatch
+from ._rnn_fast import fast_forward_packed
 from ._rnn_function import PACKED
 from .utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
@@ -22,6 +23,8 @@ def _shape_text(shape: Any, brackets: str = "()") -> str:
 def check_layout(packed: PackedSequence) -> None:
     """A hand-built PackedSequence must still describe its data (torch fails mid-run or
     silently reads the wrong rows)."""
+    if packed._checked:  # built by pack_padded_sequence / pack_sequence / an RNN
+        return
     bs, rows = packed.batch_sizes.numpy(), packed.data.shape[0]
     if bs.ndim != 1 or bs.size == 0 or bs[-1] <= 0 or np.any(np.diff(bs) > 0):
         raise RuntimeError(
@@ -81,6 +84,13 @@ def forward_packed(
     """Run on a PackedSequence; hx and h_n are in the original batch order."""
     check_packed(rnn, packed, hx)
     batch_sizes = packed.batch_sizes.numpy()
+    if hx is None or packed.sorted_indices is None:
+        result = fast_forward_packed(rnn, packed.data, batch_sizes, hx)
+        if result is not None:
+            data, h_n = result
+            if packed.unsorted_indices is not None:
+                h_n = h_n[:, packed.unsorted_indices.numpy()]
+            return packed._with_data(data), h_n
     D = 2 if rnn.bidirectional else 1
     if hx is None:
         hx = zeros(
@@ -91,8 +101,7 @@ def forward_packed(
     data, h_n = rnn._run(packed.data, hx, PACKED, batch_sizes)
     if packed.unsorted_indices is not None:
         h_n = h_n[:, packed.unsorted_indices.numpy()]
-    out = PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
-    return out, h_n
+    return packed._with_data(data), h_n
 
 
 def forward_lengths(

@@ -110,6 +110,18 @@ class PackedSequence(_PackedBase):
         data_t = data if isinstance(data, Tensor) else as_input(data)
         return super().__new__(cls, data_t, bs, srt, uns)
 
+    # True when built by pack_padded_sequence / pack_sequence or returned by an RNN: the
+    # layout is right by construction and RNN.forward skips checking it again
+    _checked = False
+
+    def _with_data(self, data: Tensor) -> PackedSequence:
+        """The same layout around new rows, without re-converting the index arrays."""
+        out = tuple.__new__(
+            type(self), (data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
+        )
+        out._checked = self._checked
+        return out
+
     def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> PackedSequence:
         data = self.data.to(dtype, *args, **kwargs)
         if data is self.data:
@@ -264,7 +276,9 @@ def pack_padded_sequence(
     rows, cols = _positions(batch_sizes)
     padded = x if not batch_first else x.transpose(0, 1)
     data = _Pack.apply(padded, rows, order[cols])
-    return PackedSequence(data, batch_sizes, sorted_idx, None)
+    packed = PackedSequence(data, batch_sizes, sorted_idx, None)
+    packed._checked = True
+    return packed
 
 
 def pad_packed_sequence(
