@@ -49,6 +49,12 @@ class Tensor(TensorMethods):
 
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
+    # defaults for tensors made by _wrap (the result of every op), which sets only _data
+    _grad_fn: Any = None
+    _out_index = 0
+    _requires_grad = False
+    grad: Tensor | None = None
+
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self._data = np.asarray(data)
         self._grad_fn: Any = None
@@ -67,11 +73,7 @@ class Tensor(TensorMethods):
         """A Tensor around ``array``, no copy, no checks. Always a plain Tensor: an op on a
         Parameter gives a Tensor, as in torch."""
         t = Tensor.__new__(Tensor)
-        t._data = array
-        t._grad_fn = None
-        t._out_index = 0
-        t._requires_grad = False
-        t.grad = None
+        t._data = array  # the rest: the class defaults above
         return t
 
     # ---- basic properties ---------------------------------------------------------------

@@ -164,18 +164,20 @@ class PackedSequence(_PackedBase):
 
 
 class _Pack(Function):
-    """Gather time-major padded (T, N, *) rows into packed (sum(lengths), *) rows."""
+    """Gather rows of a padded (A, B, *) batch into packed (sum(lengths), *) rows: packed row
+    r is row ``src[r]`` of the batch flattened to (A * B, *)."""
 
     @staticmethod
-    def forward(ctx: Context, padded: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> Any:
-        ctx.shape, ctx.rows, ctx.cols = padded.shape, rows, cols
-        return padded[rows, cols]
+    def forward(ctx: Context, padded: np.ndarray, src: np.ndarray) -> Any:
+        ctx.shape, ctx.src = padded.shape, src
+        return padded.reshape(-1, *padded.shape[2:])[src]
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, None, None]:
-        out = np.zeros(ctx.shape, dtype=g.dtype)
-        out[ctx.rows, ctx.cols] = g  # each (row, col) appears once: no accumulation needed
-        return out, None, None
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, None]:
+        shape = ctx.shape
+        out = np.zeros((shape[0] * shape[1], *shape[2:]), dtype=g.dtype)
+        out[ctx.src] = g  # each source row appears once: no accumulation needed
+        return out.reshape(shape), None
 
 
 class _Unpack(Function):
@@ -249,35 +251,40 @@ def pack_padded_sequence(
             f"(batch_size={batch})"
         )
     if enforce_sorted:
-        sorted_idx = None
-        order = np.arange(batch)
+        sorted_idx = order = None
+        lens_sorted = lens
     else:
         order = argsort_descending(lens)  # ties in torch's order
         sorted_idx = order
-    lens_sorted = lens[order]
-    if lens_sorted[-1] <= 0:
+        lens_sorted = lens[order]
+    ls = lens_sorted.tolist()  # (Python scalars: small numpy ops cost a microsecond each)
+    if ls[-1] <= 0:
         raise RuntimeError(
             "Length of all samples has to be greater than 0, but found an element in "
             "'lengths' that is <= 0"
         )
-    if np.any(np.diff(lens_sorted) > 0):
+    if any(a < b for a, b in zip(ls, ls[1:])):
         raise RuntimeError(
             "`lengths` array must be sorted in decreasing order when `enforce_sorted` is "
             "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
             "pack_sequence to sidestep this requirement if you do not need ONNX exportability."
         )
-    if lens_sorted[0] > total:  # torch silently builds a corrupt PackedSequence here
+    if ls[0] > total:  # torch silently builds a corrupt PackedSequence here
         raise RuntimeError(
             f"Length of all samples has to be at most the padded length {total}, but found "
-            f"an element in 'lengths' that is {int(lens_sorted[0])}"
+            f"an element in 'lengths' that is {ls[0]}"
         )
-    steps = np.arange(int(lens_sorted[0]))
-    batch_sizes = (lens_sorted[None, :] > steps[:, None]).sum(axis=1).astype(np.int64)  # (T,)
-    rows, cols = _positions(batch_sizes)
-    padded = x if not batch_first else x.transpose(0, 1)
-    data = _Pack.apply(padded, rows, order[cols])
-    packed = PackedSequence(data, batch_sizes, sorted_idx, None)
-    packed._checked = True
+    active = lens_sorted[None, :] > np.arange(ls[0])[:, None]  # (T, N), sorted columns
+    batch_sizes = active.sum(axis=1, dtype=np.int64)
+    t, j = np.nonzero(active)  # (step, packed column) of every packed row, in packed order
+    if order is not None:
+        j = order[j]  # the column of the input batch
+    src = j * total + t if batch_first else t * batch + j
+    data = _Pack.apply(x, src)
+    srt = None if sorted_idx is None else Tensor(sorted_idx)
+    uns = None if sorted_idx is None else invert_permutation(sorted_idx)
+    packed = tuple.__new__(PackedSequence, (data, Tensor(batch_sizes), srt, uns))
+    packed._checked = True  # right by construction: RNN.forward does not check it again
     return packed
 
 
