@@ -7,7 +7,8 @@ from .linear import Linear
 from .loss import CrossEntropyLoss, L1Loss, MSELoss
 from .module import Module
 from .parameter import Parameter
-from .rnn import RNN, RNNCell
+from .rnn import RNN
+from .rnn_cell import RNNCell
 
 __all__ = [
     "Module",
