@@ -774,3 +774,17 @@ def test_repr_of_plain_and_extra_modules() -> None:
             warnings.simplefilter("error")
             with pytest.raises(NotImplementedError, match=r'missing the required "forward"'):
                 Empty()(1)
+
+
+def test_modules_and_parameters_follow_the_named_order_with_sharing() -> None:
+    """modules()/parameters() walk without building names: same order, same dedup."""
+    shared = elman.nn.Linear(2, 2)
+    inner = elman.nn.Sequential(shared, elman.nn.Identity(), shared)
+    model = elman.nn.Sequential(inner, elman.nn.RNN(2, 3, num_layers=2), inner, shared)
+    model.extra = elman.nn.Parameter(elman.zeros(1))
+    model.tied = shared.weight  # one Parameter under two names
+    assert list(model.modules()) == [m for _, m in model.named_modules()]
+    assert [id(p) for p in model.parameters()] == [id(p) for _, p in model.named_parameters()]
+    assert [id(p) for p in model.parameters(recurse=False)] == [
+        id(p) for _, p in model.named_parameters(recurse=False)
+    ]

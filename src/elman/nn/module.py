@@ -198,8 +198,16 @@ class Module(StateDictMixin):
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
-        for _, m in self.named_modules():
-            yield m
+        seen: set[int] = set()
+        stack: list[Module] = [self]
+        while stack:  # named_modules' order, without building the names
+            mod = stack.pop()
+            if id(mod) in seen:
+                continue
+            seen.add(id(mod))
+            yield mod
+            if mod._modules:
+                stack.extend(m for m in reversed(mod._modules.values()) if m is not None)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         seen: set[int] = set()
@@ -225,8 +233,12 @@ class Module(StateDictMixin):
                 yield (f"{mod_name}.{name}" if mod_name else name), p
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        seen: set[int] = set()  # (named_parameters' order, without building the names)
+        for mod in self.modules() if recurse else (self,):
+            for p in mod._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         for mod_name, mod in self.named_modules(prefix):
