@@ -17,14 +17,13 @@ same libm. The library never touches NumPy's global random state.
 from __future__ import annotations
 
 import math
-import operator
 import os
-from collections.abc import Sequence
 from typing import Any, SupportsIndex
 
 import numpy as np
 
 from ._kernels.rng_exact import _box_muller16_f32, _box_muller16_f64, _fma32, _fma64
+from ._random_draws import DiscreteDraws, Shape, _check_float_dtype, _check_seed, _check_shape
 
 __all__ = [
     "Generator",
@@ -35,8 +34,6 @@ __all__ = [
     "get_rng_state",
     "set_rng_state",
 ]
-
-Shape = int | Sequence[int]
 
 #: The seed of a fresh ``torch.Generator()`` (torch's ``default_rng_seed_val``).
 DEFAULT_SEED = 67280421310721
@@ -54,40 +51,7 @@ _STATE_DTYPE = np.dtype(
 _F32 = np.float32
 
 
-# ---- argument checks (torch's messages) ------------------------------------------------------
-
-
-def _check_seed(seed: Any) -> int:
-    try:
-        if isinstance(seed, bool):  # an int, but never a meaningful seed
-            raise TypeError
-        value = operator.index(seed)
-    except TypeError:
-        raise TypeError(f"manual_seed expected a long, but got {type(seed).__name__}") from None
-    if not -(2**63) <= value < 2**64:
-        raise ValueError(f"Overflow when unpacking long long (seed={value})")
-    return value % 2**64  # negative seeds wrap like torch's int64 -> uint64 cast
-
-
-def _check_shape(shape: Shape) -> tuple[int, ...]:
-    try:
-        dims: tuple[int, ...] = (operator.index(shape),)  # type: ignore[arg-type]
-    except TypeError:
-        dims = tuple(operator.index(d) for d in shape)  # type: ignore[union-attr]
-    for d in dims:
-        if d < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {d}: {list(dims)}")
-    return dims
-
-
-def _check_float_dtype(dtype: Any, op: str) -> np.dtype:
-    dt = np.dtype(dtype)
-    if dt not in (np.float32, np.float64):
-        raise TypeError(f"{op}: expected dtype numpy.float32 or numpy.float64, but got {dt}")
-    return dt
-
-
-class Generator:
+class Generator(DiscreteDraws):
     """A torch-compatible CPU random number generator (MT19937).
 
     Mirrors ``torch.Generator()`` on the CPU: for the same seed every draw method returns the
@@ -333,83 +297,6 @@ class Generator:
             values += [r * math.cos(theta), r * math.sin(theta)]
         self._normal_cache = values[n] if len(values) > n else None
         return _fma64(np.array(values[:n], np.float64), std, mean)
-
-    def bernoulli(self, shape: Shape, p: float, dtype: Any = np.float32) -> np.ndarray:
-        """A 0/1 mask with P(1) = p, bit-identical to ``torch.empty(shape).bernoulli_(p)``.
-
-        Each element compares one 53-bit uniform (two 32-bit draws) with ``p``. This is the
-        stream torch 2.13 uses on CPU for a float ``p``, and the one dropout draws from.
-
-        Args:
-            shape (int or tuple of ints): output shape.
-            p (float): probability of a one, in [0, 1].
-            dtype: output dtype. Default: ``np.float32``.
-
-        Returns:
-            np.ndarray: a new array of zeros and ones.
-
-        Example::
-
-            >>> Generator(0).bernoulli(6, 0.5)
-            array([0., 0., 1., 0., 0., 0.], dtype=float32)
-        """
-        dims = _check_shape(shape)
-        if not 0.0 <= p <= 1.0:
-            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-        u = self._unit(math.prod(dims), np.dtype(np.float64))
-        return (u < p).astype(dtype).reshape(dims)
-
-    def randint(self, low: int, high: int, shape: Shape) -> np.ndarray:
-        """Integers uniform on [low, high), bit-identical to ``torch.randint(low, high, shape)``.
-
-        Like torch, ranges below 2**28 take one 32-bit draw per element and larger ones two;
-        the value is ``draw % (high - low) + low`` (slightly biased for huge ranges, as torch).
-
-        Returns:
-            np.ndarray: a new int64 array of ``shape``.
-
-        Example::
-
-            >>> Generator(0).randint(0, 10, 5)
-            array([4, 9, 3, 0, 3])
-        """
-        dims = _check_shape(shape)
-        low, high = operator.index(low), operator.index(high)
-        if not (-(2**63) <= low < 2**63 and -(2**63) <= high < 2**63):
-            raise ValueError("Overflow when unpacking long long")
-        if low >= high:
-            raise RuntimeError(
-                f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
-            )
-        n, span = math.prod(dims), high - low
-        draws = self._raw64(n) if span >= 2**28 else self._raw32(n)
-        draws %= np.uint64(span)
-        draws += np.uint64(low % 2**64)  # wraps modulo 2**64, like torch's uint64 arithmetic
-        return draws.view(np.int64).reshape(dims)
-
-    def randperm(self, n: int) -> np.ndarray:
-        """A random permutation of 0..n-1, bit-identical to ``torch.randperm(n)``.
-
-        torch's Fisher-Yates: for i = 0..n-2 swap i with i + ``random() % (n - i)``. The draws
-        are vectorised; the swaps are inherently sequential (about 0.1 s per million).
-
-        Returns:
-            np.ndarray: a new int64 array of length n.
-
-        Example::
-
-            >>> Generator(0).randperm(6)
-            array([2, 5, 3, 0, 1, 4])
-        """
-        n = _check_shape(n)[0]
-        if n < 2:
-            return np.arange(n, dtype=np.int64)
-        offsets = (self._raw32(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
-        perm = list(range(n))
-        for i, z in enumerate(offsets):
-            j = i + z
-            perm[i], perm[j] = perm[j], perm[i]
-        return np.array(perm, dtype=np.int64)
 
 
 # ---- the global generator ----------------------------------------------------------------
