@@ -58,9 +58,14 @@ def invert_permutation(permutation: Any) -> Tensor | None:
         raise RuntimeError(
             f"invert_permutation: expected a permutation of 0..N-1, got {perm.tolist()}"
         )
+    return Tensor(_inverse(perm))
+
+
+def _inverse(perm: np.ndarray) -> np.ndarray:
+    """The inverse of an int64 permutation known to be valid."""
     out = np.empty_like(perm)
     out[perm] = np.arange(perm.size, dtype=np.int64)
-    return Tensor(out)
+    return out
 
 
 class _PackedBase(NamedTuple):
@@ -182,27 +187,21 @@ class _Pack(Function):
 
 
 class _Unpack(Function):
-    """Scatter packed rows into a (T, N, *) array filled with ``padding_value``."""
+    """Scatter packed rows into an (A, B, *) array filled with ``padding_value``: packed row
+    r goes to row ``dst[r]`` of the array flattened to (A * B, *)."""
 
     @staticmethod
     def forward(
-        ctx: Context, data: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: Any, pad: Any
+        ctx: Context, data: np.ndarray, dst: np.ndarray, shape: Any, pad: Any
     ) -> np.ndarray:
-        ctx.rows, ctx.cols = rows, cols
-        out = np.full(shape, pad, dtype=data.dtype)
-        out[rows, cols] = data
-        return out
+        ctx.dst = dst
+        out = np.full((shape[0] * shape[1], *shape[2:]), pad, dtype=data.dtype)
+        out[dst] = data
+        return out.reshape(shape)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        return g[ctx.rows, ctx.cols], None, None, None, None
-
-
-def _positions(batch_sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(time, packed column) of every packed row, in packed order."""
-    rows = np.repeat(np.arange(len(batch_sizes), dtype=np.int64), batch_sizes)
-    starts = np.repeat(np.cumsum(batch_sizes) - batch_sizes, batch_sizes)
-    return rows, np.arange(rows.size, dtype=np.int64) - starts
+        return g.reshape(-1, *g.shape[2:])[ctx.dst], None, None, None
 
 
 def pack_padded_sequence(
@@ -283,7 +282,7 @@ def pack_padded_sequence(
     src = j * total + t if batch_first else t * batch + j
     data = _Pack.apply(x, src)
     srt = None if sorted_idx is None else Tensor(sorted_idx)
-    uns = None if sorted_idx is None else invert_permutation(sorted_idx)
+    uns = None if sorted_idx is None else Tensor(_inverse(sorted_idx))
     packed = tuple.__new__(PackedSequence, (data, Tensor(batch_sizes), srt, uns))
     packed._checked = True  # right by construction: RNN.forward does not check it again
     return packed
@@ -329,18 +328,20 @@ def pad_packed_sequence(
             )
         max_len = total_length
     batch = int(bs[0])
-    rows, cols = _positions(bs)
+    active = bs[:, None] > np.arange(batch)  # (steps, packed columns)
+    t, j = np.nonzero(active)  # (step, packed column) of every packed row, in packed order
     unsorted = sequence.unsorted_indices
-    order = np.arange(batch) if unsorted is None else np.argsort(unsorted.numpy())
-    # order[c] is the original batch index of packed column c
+    if unsorted is not None:  # the original batch index of packed column c: uns⁻¹[c]
+        j = _inverse(unsorted.numpy())[j]
+    lengths = active.sum(axis=0, dtype=np.int64)  # steps per packed column
+    if unsorted is not None:
+        lengths = lengths[unsorted.numpy()]
     data = sequence.data
-    shape = (max_len, batch, *data.shape[1:])
-    padded = _Unpack.apply(data, rows, order[cols], shape, padding_value)
-    lengths_sorted = np.bincount(cols, minlength=batch)  # steps per packed column
-    lengths = np.empty(batch, dtype=np.int64)
-    lengths[order] = lengths_sorted
-    if batch_first:
-        padded = padded.transpose(0, 1)
+    tail = data.shape[1:]
+    if batch_first:  # scatter straight into (N, T, *): no transpose node
+        padded = _Unpack.apply(data, j * max_len + t, (batch, max_len, *tail), padding_value)
+    else:
+        padded = _Unpack.apply(data, t * batch + j, (max_len, batch, *tail), padding_value)
     return padded, Tensor(lengths)
 
 
