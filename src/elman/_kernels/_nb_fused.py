@@ -133,12 +133,11 @@ def fused_backward(
     pong = np.empty((T if num_layers > 2 else 0, DH), dtype=x.dtype)
     block = np.empty(H * max(I, DH) + H * H + H, dtype=x.dtype)
     wpos = np.empty(NLD, dtype=np.int64)  # where each (layer, direction) starts in wbuf, gbuf
-    gpos = np.empty(NLD, dtype=np.int64)
     p = 0
     nb = 2 * H if has_bias else 0
     for k in range(NLD):
         In = I if k < D else DH
-        wpos[k] = gpos[k] = p
+        wpos[k] = p
         p += H * In + H * H + nb
     gbuf[:] = 0
     db[:] = 0
@@ -177,7 +176,7 @@ def fused_backward(
             b_ih = part[: H * In].reshape((H, In))
             b_hh = part[H * In : n - H].reshape((H, H))
             b_b = part[n - H :]
-            q = gpos[k]
+            q = wpos[k]
             done = 0
             for t in range(L):
                 nxt = t + 1 if d == 1 else t - 1  # the step walked just before t

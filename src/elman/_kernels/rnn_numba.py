@@ -33,6 +33,7 @@ from ._nb_recur import (
 )
 from ._nb_split import matmul2, split_recur_backward, split_recur_forward
 from .dispatch import SPLIT, Variant, choose
+from .flat import flat_shapes, split_flat
 
 __all__ = ["stack_forward", "stack_backward", "packed_layer_forward", "packed_layer_backward"]
 
@@ -241,37 +242,19 @@ def _fused_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out,
     dx, dh0, gbuf, db = fused_backward_flat(
         x, sizes, h0, wbuf, num_layers, has_bias, relu, _stacked(outs), g_out, g_hn, m
     )
-    views = flat_views(gbuf, I, H, num_layers, NLD // num_layers, has_bias)
+    views = split_flat(gbuf, flat_shapes(I, H, num_layers, NLD // num_layers, has_bias))
     step = 4 if has_bias else 2
     return dx, dh0, [(views[k * step], views[k * step + 1], db[k]) for k in range(NLD)]
 
 
-def flat_sizes(I: int, H: int, num_layers: int, D: int, has_bias: bool) -> list[tuple[int, ...]]:
-    """The shapes of an RNN's parameters in torch's order (``_flat_weights``)."""
-    shapes: list[tuple[int, ...]] = []
-    for k in range(num_layers * D):
-        shapes += [(H, I if k < D else D * H), (H, H)] + ([(H,), (H,)] if has_bias else [])
-    return shapes
-
-
-def flat_views(buf: np.ndarray, I: int, H: int, num_layers: int, D: int, has_bias: bool):
-    """The parameters (or their gradients) as views of one flat buffer, torch's order."""
-    views, p = [], 0
-    for shape in flat_sizes(I, H, num_layers, D, has_bias):
-        n = shape[0] * (shape[1] if len(shape) == 2 else 1)
-        views.append(buf[p : p + n].reshape(shape))
-        p += n
-    return views
-
-
 def fused_forward_flat(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks=None):
-    """The fused forward on weights already flat (:func:`flat_views` layout): outs
+    """The fused forward on weights already flat (:mod:`.flat` layout): outs
     (NL, T, D*H) and hn. ``x``, ``sizes``, ``h0`` and ``wbuf`` contiguous, one dtype."""
     NLD, N, H = h0.shape
     T, DH = x.shape[0], NLD // num_layers * H
     outs = np.empty((num_layers, T, DH), dtype=x.dtype)
     hn = np.empty_like(h0)
-    m = _no_masks(x.dtype) if masks is None else masks
+    m = _NO_MASKS[x.dtype] if masks is None else masks
     fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn)
     return outs, hn
 
@@ -283,21 +266,17 @@ def fused_backward_flat(
     bias slots hold db) and db (NL*D, H)."""
     dx, dh0, gbuf = np.empty_like(x), np.empty_like(h0), np.empty_like(wbuf)
     db = np.empty(h0.shape[::2], dtype=x.dtype)
-    m = _no_masks(x.dtype) if masks is None else masks
+    m = _NO_MASKS[x.dtype] if masks is None else masks
     fused_backward(
         x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, g_out, g_hn, dx, dh0, gbuf, db
     )
     return dx, dh0, gbuf, db
 
 
-_NO_MASKS = {
+_NO_MASKS = {  # "no dropout" for the fused kernels, shared (they never write masks)
     np.dtype(np.float32): np.empty((0, 0, 0), np.float32),
     np.dtype(np.float64): np.empty((0, 0, 0), np.float64),
 }
-
-
-def _no_masks(dtype: Any) -> np.ndarray:
-    return _NO_MASKS[dtype]
 
 
 # ---- layered: GEMMs over all steps in NumPy, the recurrence compiled ------------------------

@@ -30,11 +30,7 @@ def _accumulate(leaf: Tensor, grad: np.ndarray, owned: bool = False) -> None:
     """Add ``grad`` to ``leaf.grad``. ``owned``: the array is fresh and referenced nowhere
     else (its Function said so with ``ctx.grads_owned``), so it may become ``.grad`` as is."""
     data = leaf._data
-    if (
-        type(grad) is not np.ndarray
-        or grad.shape != data.shape
-        or (grad.dtype is not data.dtype and grad.dtype != data.dtype)
-    ):
+    if type(grad) is not np.ndarray or grad.dtype != data.dtype or grad.shape != data.shape:
         grad = np.broadcast_to(np.asarray(grad, dtype=data.dtype), data.shape)
         owned = False
     old = leaf.grad
@@ -79,7 +75,6 @@ def run_backward(
             roots.append(node)
     deps = _count_dependencies(roots)
     ready = [r for r in roots if deps[r] == 0]
-    wrap = _TENSOR[0]._wrap
     with no_grad():
         while ready:
             node = ready.pop()
@@ -94,18 +89,7 @@ def run_backward(
                 if edge is None:
                     continue
                 if not isinstance(edge, tuple):
-                    if g is None:
-                        continue
-                    data = edge._data
-                    if (  # the common case inline: a fresh array of the leaf's shape and dtype
-                        owned
-                        and edge.grad is None
-                        and type(g) is np.ndarray
-                        and g.dtype is data.dtype
-                        and g.shape == data.shape
-                    ):
-                        edge.grad = wrap(g)
-                    else:
+                    if g is not None:
                         _accumulate(edge, g, owned)
                     continue
                 child, idx = edge

@@ -49,18 +49,14 @@ class Tensor(TensorMethods):
 
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
-    # defaults for tensors made by _wrap (the result of every op), which sets only _data
+    # defaults for every tensor (a leaf without grad); __init__ and _wrap set only _data
     _grad_fn: Any = None
     _out_index = 0
     _requires_grad = False
     grad: Tensor | None = None
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        self._data = np.asarray(data)
-        self._grad_fn: Any = None
-        self._out_index = 0
-        self._requires_grad = False
-        self.grad: Tensor | None = None
+        self._data = np.asarray(data)  # _grad_fn, _out_index, grad: the class defaults
         if requires_grad:
             if self._data.dtype.kind not in "fc":  # torch's creation-time wording
                 raise RuntimeError(

@@ -18,7 +18,7 @@ from .. import _kernels
 from ..autograd import Tensor, is_grad_enabled
 from ..autograd.function import Context, Function
 
-__all__ = ["rnn", "RNNFunction"]
+__all__ = ["rnn", "RNNFunction", "flat_grads", "group_weights"]
 
 # how the caller's input is laid out; the kernels always see packed (T, I) rows
 PACKED, TIME_MAJOR, BATCH_FIRST, UNBATCHED = "packed", "time", "batch", "unbatched"
@@ -46,7 +46,7 @@ def _from_rows(rows: np.ndarray, layout: str, shape: tuple[int, ...]) -> np.ndar
     return rows.reshape(shape[0], shape[1], rows.shape[-1])
 
 
-def _group(flat: Sequence[Any], has_bias: bool) -> list[tuple[Any, Any, Any, Any]]:
+def group_weights(flat: Sequence[Any], has_bias: bool) -> list[tuple[Any, Any, Any, Any]]:
     step = 4 if has_bias else 2
     groups = []
     for i in range(0, len(flat), step):
@@ -54,6 +54,15 @@ def _group(flat: Sequence[Any], has_bias: bool) -> list[tuple[Any, Any, Any, Any
         b_ih, b_hh = (flat[i + 2], flat[i + 3]) if has_bias else (None, None)
         groups.append((w_ih, w_hh, b_ih, b_hh))
     return groups
+
+
+def flat_grads(per_k: Sequence[tuple[Any, Any, Any]], has_bias: bool) -> list[Any]:
+    """Per (layer, direction) (dW_ih, dW_hh, db) as gradients in torch's parameter order;
+    b_ih and b_hh get the same values in separate arrays (the engine may keep them)."""
+    out: list[Any] = []
+    for dw_ih, dw_hh, db in per_k:
+        out += [dw_ih, dw_hh] + ([db, db.copy()] if has_bias else [])
+    return out
 
 
 class RNNFunction(Function):
@@ -75,7 +84,7 @@ class RNNFunction(Function):
         rows, dense_sizes = _to_rows(x, layout)
         sizes = batch_sizes if dense_sizes is None else dense_sizes
         h0 = hx[:, None] if layout == UNBATCHED else hx  # (NL*D, N, H)
-        weights = _group(flat, has_bias)
+        weights = group_weights(flat, has_bias)
         outs, h_n = _kernels.stack_forward(rows, sizes, h0, weights, num_layers, relu, masks)
         ctx.meta = (layout, x.shape, sizes, num_layers, has_bias, relu, masks)
         ctx.grads_owned = True  # backward returns fresh arrays, none shared (see below)
@@ -94,11 +103,8 @@ class RNNFunction(Function):
         dx, dh0, grads = _kernels.stack_backward(
             rows, sizes, h0, weights, num_layers, relu, masks, outs, g_rows, g_h
         )
-        flat_grads: list[Any] = []
-        for dw_ih, dw_hh, db in grads:
-            flat_grads += [dw_ih, dw_hh] + ([db, db.copy()] if has_bias else [])
         dx = _from_rows(dx, layout, x_shape)
-        return (dx, dh0[:, 0] if layout == UNBATCHED else dh0, *flat_grads)
+        return (dx, dh0[:, 0] if layout == UNBATCHED else dh0, *flat_grads(grads, has_bias))
 
 
 def rnn(

@@ -84,21 +84,16 @@ def forward_packed(
     """Run on a PackedSequence; hx and h_n are in the original batch order."""
     check_packed(rnn, packed, hx)
     batch_sizes = packed.batch_sizes.numpy()
-    if hx is None or packed.sorted_indices is None:
-        result = fast_forward_packed(rnn, packed.data, batch_sizes, hx)
-        if result is not None:
-            data, h_n = result
-            if packed.unsorted_indices is not None:
-                h_n = h_n[:, packed.unsorted_indices.numpy()]
-            return packed._with_data(data), h_n
-    D = 2 if rnn.bidirectional else 1
-    if hx is None:
-        hx = zeros(
-            rnn.num_layers * D, int(batch_sizes[0]), rnn.hidden_size, dtype=packed.data.dtype
-        )
-    elif packed.sorted_indices is not None:
-        hx = hx[:, packed.sorted_indices.numpy()]
-    data, h_n = rnn._run(packed.data, hx, PACKED, batch_sizes)
+    if hx is not None and packed.sorted_indices is not None:
+        hx = hx[:, packed.sorted_indices.numpy()]  # the kernels see the packed order
+    result = fast_forward_packed(rnn, packed.data, batch_sizes, hx)
+    if result is None:  # the general path
+        if hx is None:
+            D = 2 if rnn.bidirectional else 1
+            shape = (rnn.num_layers * D, int(batch_sizes[0]), rnn.hidden_size)
+            hx = zeros(*shape, dtype=packed.data.dtype)
+        result = rnn._run(packed.data, hx, PACKED, batch_sizes)
+    data, h_n = result
     if packed.unsorted_indices is not None:
         h_n = h_n[:, packed.unsorted_indices.numpy()]
     return packed._with_data(data), h_n

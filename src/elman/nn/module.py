@@ -183,31 +183,30 @@ class Module(StateDictMixin):
 
     # ---- traversal ----------------------------------------------------------------------
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def _walk(self, prefix: str, names: bool) -> Iterator[tuple[Any, Module]]:
+        """Every module once, depth first in registration order; with ``names=False`` the
+        dotted names are not built (None instead): modules() and parameters() run per step."""
         seen: set[int] = set()
-        stack: list[tuple[str, Module]] = [(prefix, self)]
+        stack: list[tuple[Any, Module]] = [(prefix, self)]
         while stack:
             name, mod = stack.pop()
             if id(mod) in seen:
                 continue
             seen.add(id(mod))
             yield name, mod
-            children = [
-                (f"{name}.{n}" if name else n, m) for n, m in mod._modules.items() if m is not None
-            ]
-            stack.extend(reversed(children))
+            if mod._modules:
+                stack.extend(
+                    ((f"{name}.{n}" if name else n) if names else None, m)
+                    for n, m in reversed(mod._modules.items())
+                    if m is not None
+                )
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        return self._walk(prefix, names=True)
 
     def modules(self) -> Iterator[Module]:
-        seen: set[int] = set()
-        stack: list[Module] = [self]
-        while stack:  # named_modules' order, without building the names
-            mod = stack.pop()
-            if id(mod) in seen:
-                continue
-            seen.add(id(mod))
-            yield mod
-            if mod._modules:
-                stack.extend(m for m in reversed(mod._modules.values()) if m is not None)
+        for _, m in self._walk("", names=False):
+            yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         seen: set[int] = set()

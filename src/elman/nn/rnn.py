@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._kernels.flat import split_flat
 from ..autograd import Tensor
 from ..autograd.tensor import GENERATION
 from . import init
@@ -25,7 +26,7 @@ from ._checks import (
     dtype_mismatch,
 )
 from ._rnn_fast import fast_forward
-from ._rnn_function import BATCH_FIRST, TIME_MAJOR, UNBATCHED
+from ._rnn_function import BATCH_FIRST, TIME_MAJOR, UNBATCHED, group_weights
 from ._rnn_function import rnn as rnn_function
 from ._rnn_packed import forward_lengths, forward_packed
 from .module import Module
@@ -33,6 +34,17 @@ from .parameter import Parameter
 from .utils.rnn import PackedSequence
 
 __all__ = ["RNN"]
+
+
+class FlatWeights(NamedTuple):
+    """What :meth:`RNN.flatten_parameters` made: the buffer, the parameters viewing it."""
+
+    buf: np.ndarray
+    params: list[Parameter]
+    arrays: list[np.ndarray]  # the parameters' arrays then (views of buf)
+    shapes: list[tuple[int, ...]]
+    groups: list[tuple[Any, Any, Any, Any]]  # per (layer, direction): the kernels' weights
+    valid_at: list[int]  # GENERATION when last seen valid
 
 
 def _shape_tuple(shape: tuple[int, ...]) -> str:
@@ -171,33 +183,22 @@ class RNN(Module):
         ``.data = ...``) makes the RNN pack per call again, with the same results, until
         this is called. Values are kept; ``.grad`` is left alone.
         """
+        self._fast_plans.clear()  # plans were checked against the weights' dtype
         params = self._flat_weights
+        self._flat = None
         if not params or any(p is None for p in params):
-            self._flat = None
             return
         dtype = params[0]._data.dtype
         if any(p._data.dtype != dtype for p in params):  # mixed dtypes: nothing to flatten
-            self._flat = None
             return
-        total = sum(p._data.size for p in params)
-        buf = np.empty(total, dtype=dtype)
-        shapes, pos = [], 0
-        for p in params:
-            n = p._data.size
-            view = buf[pos : pos + n].reshape(p._data.shape)
+        shapes = [p._data.shape for p in params]
+        buf = np.empty(sum(p._data.size for p in params), dtype=dtype)
+        arrays = split_flat(buf, shapes)
+        for p, view in zip(params, arrays, strict=True):
             view[...] = p._data
             p._data = view
-            shapes.append((p._data.shape, n))
-            pos += n
-        arrays = [p._data for p in params]
-        step = 4 if self.bias else 2
-        groups = [  # per (layer, direction): (w_ih, w_hh, b_ih, b_hh), the kernels' weights
-            (arrays[i], arrays[i + 1], *(arrays[i + 2 : i + 4] if self.bias else (None, None)))
-            for i in range(0, len(arrays), step)
-        ]
-        # (buffer, parameters, their arrays at flattening, [(shape, size)], [generation
-        # when last seen valid], groups)
-        self._flat = (buf, params, arrays, shapes, [-1], groups)
+        groups = group_weights(arrays, self.bias)
+        self._flat = FlatWeights(buf, params, arrays, shapes, groups, [-1])
 
     def _flat_buffer(self) -> np.ndarray | None:
         """The flat buffer if every parameter is still the view made by
@@ -205,14 +206,14 @@ class RNN(Module):
         flat = self._flat
         if flat is None:
             return None
-        if flat[4][0] == GENERATION[0]:  # no parameter replaced anywhere since the last check
-            return flat[0]
+        if flat.valid_at[0] == GENERATION[0]:  # no parameter replaced anywhere since
+            return flat.buf
         params = self._parameters
-        for name, p, a in zip(self._flat_weights_names, flat[1], flat[2], strict=True):
+        for name, p, a in zip(self._flat_weights_names, flat.params, flat.arrays, strict=True):
             if params.get(name) is not p or p._data is not a:
                 return None
-        flat[4][0] = GENERATION[0]
-        return flat[0]
+        flat.valid_at[0] = GENERATION[0]
+        return flat.buf
 
     def __deepcopy__(self, memo: dict[int, Any]) -> RNN:
         new = type(self).__new__(type(self))
@@ -223,7 +224,7 @@ class RNN(Module):
         return new
 
     def _params_replaced(self) -> None:
-        if self._flat_buffer() is None or self._flat[0].dtype != self.weight_ih_l0.dtype:
+        if self._flat_buffer() is None:  # to() gave the parameters new arrays
             self.flatten_parameters()
 
     def extra_repr(self) -> str:
