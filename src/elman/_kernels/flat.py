@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["flat_shapes", "split_flat"]
+__all__ = ["flat_shapes", "flat_spans", "split_flat", "Span"]
+
+Span = tuple[int, int, "tuple[int, ...] | None"]  # start, stop, shape (None: 1-D, no reshape)
 
 
 def flat_shapes(I: int, H: int, num_layers: int, D: int, has_bias: bool) -> list[tuple[int, ...]]:
@@ -24,11 +26,18 @@ def flat_shapes(I: int, H: int, num_layers: int, D: int, has_bias: bool) -> list
     return shapes
 
 
-def split_flat(buf: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
-    """Views of consecutive pieces of the 1-D ``buf``, one per shape."""
-    views, p = [], 0
+def flat_spans(shapes: Sequence[tuple[int, ...]]) -> list[Span]:
+    """Where each shape's piece lies in the flat buffer: consecutive, in order."""
+    spans: list[Span] = []
+    p = 0
     for shape in shapes:
         n = math.prod(shape)
-        views.append(buf[p : p + n].reshape(shape))
+        spans.append((p, p + n, shape if len(shape) != 1 else None))
         p += n
-    return views
+    return spans
+
+
+def split_flat(buf: np.ndarray, spans: Sequence[Span]) -> list[np.ndarray]:
+    """Views of the pieces of the 1-D ``buf`` that ``spans`` (:func:`flat_spans`) name.
+    Runs on every backward of an RNN: the spans are computed once, 1-D pieces not reshaped."""
+    return [buf[a:b] if shape is None else buf[a:b].reshape(shape) for a, b, shape in spans]

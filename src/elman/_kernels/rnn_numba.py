@@ -33,7 +33,7 @@ from ._nb_recur import (
 )
 from ._nb_split import matmul2, split_recur_backward, split_recur_forward
 from .dispatch import SPLIT, Variant, choose
-from .flat import flat_shapes, split_flat
+from .flat import flat_shapes, flat_spans, split_flat
 
 __all__ = ["stack_forward", "stack_backward", "packed_layer_forward", "packed_layer_backward"]
 
@@ -242,7 +242,7 @@ def _fused_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out,
     dx, dh0, gbuf, db = fused_backward_flat(
         x, sizes, h0, wbuf, num_layers, has_bias, relu, _stacked(outs), g_out, g_hn, m
     )
-    views = split_flat(gbuf, flat_shapes(I, H, num_layers, NLD // num_layers, has_bias))
+    views = split_flat(gbuf, flat_spans(flat_shapes(I, H, num_layers, NLD // num_layers, has_bias)))
     step = 4 if has_bias else 2
     return dx, dh0, [(views[k * step], views[k * step + 1], db[k]) for k in range(NLD)]
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .function import _TENSOR, Node
-from .grad_mode import no_grad
+from .grad_mode import _state, no_grad
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -61,6 +61,11 @@ def run_backward(
     tensors: Sequence[Tensor], grads: Sequence[np.ndarray], retain_graph: bool = False
 ) -> None:
     """Accumulate d(sum_i <tensors[i], grads[i]>)/d(leaf) into every leaf's ``.grad``."""
+    if len(tensors) == 1:
+        node = tensors[0]._grad_fn
+        if node is not None and not any(type(e) is tuple for e in node.edges):
+            _run_single(node, tensors[0]._out_index, grads[0], retain_graph)
+            return
     buffers: dict[Node, list[Any]] = {}
     roots: list[Node] = []
     for t, g in zip(tensors, grads, strict=True):
@@ -101,6 +106,33 @@ def run_backward(
                 deps[child] -= 1
                 if deps[child] == 0:
                     ready.append(child)
+
+
+def _run_single(node: Node, index: int, grad: np.ndarray, retain_graph: bool) -> None:
+    """The whole walk when the graph is one node whose inputs are all leaves (an RNN call
+    on a leaf input, say): no dependency count, no buffers. Same result as the general
+    walk, in the same order."""
+    outs: list[Any] = [None] * len(node.out_meta)
+    outs[index] = grad
+    owned = getattr(node.ctx, "grads_owned", False)
+    prev = _state.enabled
+    _state.enabled = False
+    try:
+        in_grads = _call_backward(node, outs)
+        if not retain_graph:
+            node.ctx = None
+        wrap = _TENSOR[0]._wrap
+        for edge, g in zip(node.edges, in_grads, strict=True):
+            if edge is None or g is None:
+                continue
+            if owned and edge.grad is None and type(g) is np.ndarray:  # _accumulate, inline
+                data = edge._data
+                if g.shape == data.shape and g.dtype == data.dtype:
+                    edge.grad = wrap(g)
+                    continue
+            _accumulate(edge, g, owned)
+    finally:
+        _state.enabled = prev
 
 
 def _call_backward(node: Node, outs: list[Any]) -> tuple[Any, ...]:

@@ -217,9 +217,7 @@ class Tensor(TensorMethods):
             gradient: d(loss)/d(self); may be omitted when the tensor has one element.
             retain_graph: keep saved arrays so that backward can run again through the graph.
         """
-        from .engine import backward
-
-        backward([self], None if gradient is None else [gradient], retain_graph=retain_graph)
+        _engine_backward([self], None if gradient is None else [gradient], retain_graph=retain_graph)
 
     # ---- in-place data updates (not recorded) -------------------------------------------
 
@@ -276,3 +274,5 @@ class Tensor(TensorMethods):
 
 
 function._TENSOR[0] = Tensor  # Function.apply and the engine wrap results without an import
+
+from .engine import backward as _engine_backward  # noqa: E402  (the engine needs Tensor first)

@@ -227,7 +227,7 @@ class FusedRNNFunction(Function):
             dx, dh0, gbuf, _ = fused_backward_flat(
                 rows, sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h
             )
-            grads = split_flat(gbuf, flat.shapes)  # fresh views, disjoint
+            grads = split_flat(gbuf, flat.spans)  # fresh views, disjoint
         else:  # long sequences, larger problems: the layered backward (GEMMs over all steps)
             dx, dh0, per_k = _kernels.stack_backward(
                 rows, sizes, h0, flat.groups, nl, relu, None, list(outs), g_rows, g_h

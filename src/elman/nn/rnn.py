@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._kernels.flat import split_flat
+from .._kernels.flat import Span, flat_spans, split_flat
 from ..autograd import Tensor
 from ..autograd.tensor import GENERATION
 from . import init
@@ -42,7 +42,7 @@ class FlatWeights(NamedTuple):
     buf: np.ndarray
     params: list[Parameter]
     arrays: list[np.ndarray]  # the parameters' arrays then (views of buf)
-    shapes: list[tuple[int, ...]]
+    spans: list[Span]  # where each parameter lies in buf
     groups: list[tuple[Any, Any, Any, Any]]  # per (layer, direction): the kernels' weights
     valid_at: list[int]  # GENERATION when last seen valid
 
@@ -191,14 +191,14 @@ class RNN(Module):
         dtype = params[0]._data.dtype
         if any(p._data.dtype != dtype for p in params):  # mixed dtypes: nothing to flatten
             return
-        shapes = [p._data.shape for p in params]
-        buf = np.empty(sum(p._data.size for p in params), dtype=dtype)
-        arrays = split_flat(buf, shapes)
+        spans = flat_spans([p._data.shape for p in params])
+        buf = np.empty(spans[-1][1], dtype=dtype)
+        arrays = split_flat(buf, spans)
         for p, view in zip(params, arrays, strict=True):
             view[...] = p._data
             p._data = view
         groups = group_weights(arrays, self.bias)
-        self._flat = FlatWeights(buf, params, arrays, shapes, groups, [-1])
+        self._flat = FlatWeights(buf, params, arrays, spans, groups, [-1])
 
     def _flat_buffer(self) -> np.ndarray | None:
         """The flat buffer if every parameter is still the view made by

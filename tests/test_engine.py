@@ -1,0 +1,158 @@
+"""The backward engine's short walk for a graph of one node whose inputs are all leaves
+(an RNN call on a leaf input, ``x * w``): the same gradients, errors and grad mode as the
+general walk. No torch needed: the general walk (two roots) is the reference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import elman
+from elman.autograd import Function
+from elman.autograd.engine import run_backward
+
+
+def _general(y: elman.Tensor, g: np.ndarray) -> None:
+    """y.backward(g) through the general walk: two roots (g/2 each, exact in binary)."""
+    run_backward([y, y], [g / 2, g / 2])
+
+
+def _leaves(seed: int, *shapes: tuple[int, ...]) -> list[elman.Tensor]:
+    rng = np.random.default_rng(seed)
+    return [elman.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+
+
+def _grads(ts: list[Any]) -> list[np.ndarray]:
+    return [t.grad.numpy().copy() for t in ts]
+
+
+def test_product_of_two_leaves() -> None:
+    runs = []
+    for walk in ("single", "general"):
+        x, w = _leaves(0, (3, 4), (4, 2))
+        y = x @ w
+        g = np.random.default_rng(1).standard_normal(y.shape)
+        y.backward(g) if walk == "single" else _general(y, g)
+        runs.append(_grads([x, w]))
+        np.testing.assert_allclose(runs[-1][0], g @ w.detach().numpy().T, rtol=1e-13)
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_rnn_call_on_a_leaf_input(bidirectional: bool) -> None:
+    runs = []
+    for walk in ("single", "general"):
+        elman.manual_seed(3)
+        rnn = elman.nn.RNN(5, 6, num_layers=2, bidirectional=bidirectional, dtype=elman.float64)
+        x = elman.randn(4, 3, 5, dtype=elman.float64).requires_grad_()
+        h0 = elman.randn(2 * (1 + bidirectional), 3, 6, dtype=elman.float64).requires_grad_()
+        out, hn = rnn(x, h0)
+        assert out.grad_fn is hn.grad_fn
+        g = np.random.default_rng(2).standard_normal(out.shape)
+        out.backward(g) if walk == "single" else _general(out, g)
+        runs.append(_grads([x, h0, *rnn.parameters()]))
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+class _SameArrayTwice(Function):
+    """A backward that returns one array for both inputs: the grads must not alias."""
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a + b
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return g, g
+
+
+class _OwnedGrads(_SameArrayTwice):
+    """Claims its gradients as fresh (``grads_owned``) and returns distinct arrays."""
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.grads_owned = True
+        return a + b
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return g.copy(), 2 * g
+
+
+def test_one_array_for_two_leaves_is_copied() -> None:
+    a, b = _leaves(4, (3,), (3,))
+    g = np.ones(3)
+    _SameArrayTwice.apply(a, b).backward(g)
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    assert not np.shares_memory(a.grad.numpy(), g)
+    a.grad.numpy()[0] = 5.0
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0, 1.0])
+
+
+def test_owned_grads_become_grad_and_then_accumulate() -> None:
+    a, b = _leaves(5, (3,), (3,))
+    y = _OwnedGrads.apply(a, b)
+    y.backward(np.ones(3), retain_graph=True)
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0, 2.0])
+    first = b.grad
+    y.backward(np.ones(3))  # adds to .grad, into a new array (``first`` is unchanged)
+    np.testing.assert_array_equal(b.grad.numpy(), [4.0, 4.0, 4.0])
+    np.testing.assert_array_equal(first.numpy(), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_owned_grad_of_another_dtype_is_cast() -> None:
+    a = elman.tensor([1.0, 2.0], dtype=elman.float32, requires_grad=True)
+    b = elman.tensor([1.0, 2.0], dtype=elman.float64, requires_grad=True)
+    _OwnedGrads.apply(a, b).backward(np.ones(2))
+    assert a.grad.dtype == elman.float32 and b.grad.dtype == elman.float64
+
+
+def test_second_backward_without_retain_graph_raises() -> None:
+    x, w = _leaves(6, (2,), (2,))
+    y = x * w
+    y.backward(np.ones(2))
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward(np.ones(2))
+
+
+class _Spy(Function):
+    seen: list[bool] = []
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+        return a * 1.0
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> np.ndarray:
+        _Spy.seen.append(elman.is_grad_enabled())
+        if g[0] < 0:
+            raise ValueError("boom")
+        return g
+
+
+def test_grad_mode_is_off_inside_and_restored_after() -> None:
+    (a,) = _leaves(7, (2,))
+    _Spy.seen.clear()
+    _Spy.apply(a).backward(np.ones(2))
+    assert _Spy.seen == [False] and elman.is_grad_enabled()
+    with pytest.raises(ValueError, match="boom"):
+        _Spy.apply(a).backward(-np.ones(2))
+    assert elman.is_grad_enabled()
+    y = _Spy.apply(a)
+    with elman.no_grad():  # backward under no_grad: off inside, still off after
+        y.backward(np.ones(2))
+        assert not elman.is_grad_enabled()
+    assert elman.is_grad_enabled()
+
+
+def test_input_without_grad_gets_none() -> None:
+    x = elman.tensor([1.0, 2.0])
+    (w,) = _leaves(8, (2,))
+    (x * w).backward(np.ones(2))
+    assert x.grad is None
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0])
