@@ -217,7 +217,8 @@ class Tensor(TensorMethods):
             gradient: d(loss)/d(self); may be omitted when the tensor has one element.
             retain_graph: keep saved arrays so that backward can run again through the graph.
         """
-        _engine_backward([self], None if gradient is None else [gradient], retain_graph=retain_graph)
+        grads = None if gradient is None else [gradient]
+        _engine_backward([self], grads, retain_graph=retain_graph)
 
     # ---- in-place data updates (not recorded) -------------------------------------------
 
