@@ -33,8 +33,9 @@ def simple_rnn(lib: Any, dtype: Any) -> Any:
         def __init__(self, n_inputs: int, n_hidden: int, n_outputs: int) -> None:
             super().__init__()
             self.M = n_hidden
-            self.rnn = nn.RNN(n_inputs, n_hidden, nonlinearity="tanh", batch_first=True,
-                              dtype=dtype)
+            self.rnn = nn.RNN(
+                n_inputs, n_hidden, nonlinearity="tanh", batch_first=True, dtype=dtype
+            )
             self.fc = nn.Linear(n_hidden, n_outputs, dtype=dtype)
 
         def forward(self, X: Any) -> Any:
