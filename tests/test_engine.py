@@ -1,6 +1,8 @@
-"""The backward engine's short walk for a graph of one node whose inputs are all leaves
-(an RNN call on a leaf input, ``x * w``): the same gradients, errors and grad mode as the
-general walk. No torch needed: the general walk (two roots) is the reference."""
+"""The backward engine's short walk for chains (each node with at most one input that is
+another node: an RNN call on a leaf input, pack_padded_sequence then an RNN, ``x * w``): the
+same gradients, errors and grad mode as the general walk, and the hand-over to the general
+walk where the graph branches. No torch needed: the general walk (two roots) is the
+reference."""
 
 from __future__ import annotations
 
@@ -156,3 +158,67 @@ def test_input_without_grad_gets_none() -> None:
     (x * w).backward(np.ones(2))
     assert x.grad is None
     np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0])
+
+
+def _both_walks(build: Any, n_leaves: int) -> None:
+    """Build the same graph twice; backward once through each walk; identical grads."""
+    runs = []
+    for walk in ("chain", "general"):
+        leaves = _leaves(9, *[(3, 3)] * n_leaves)
+        y = build(*leaves)
+        g = np.random.default_rng(10).standard_normal(y.shape)
+        y.backward(g) if walk == "chain" else _general(y, g)
+        runs.append([None if t.grad is None else t.grad.numpy().copy() for t in leaves])
+    for a, b in zip(*runs, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(a, b)
+
+
+def test_chain_of_ops() -> None:
+    _both_walks(lambda x, w: ((x @ w).tanh() * 2.0 + 1.0).exp(), 2)
+
+
+def test_chain_then_branches() -> None:
+    # a chain from the root, then a node with two node inputs: the general walk goes on
+    _both_walks(lambda x, w: ((lambda h: h * h.tanh())(x @ w) * 3.0).exp(), 2)
+    _both_walks(lambda x, w: ((x.exp() + w.exp()) * 2.0).tanh(), 2)
+
+
+def test_packed_then_rnn() -> None:
+    from elman.nn.utils.rnn import pack_padded_sequence
+
+    runs = []
+    for walk in ("chain", "general"):
+        elman.manual_seed(11)
+        rnn = elman.nn.RNN(4, 5, num_layers=2, dtype=elman.float64)
+        x = elman.randn(6, 3, 4, dtype=elman.float64).requires_grad_()
+        out, _ = rnn(pack_padded_sequence(x, [6, 4, 2]))
+        g = np.random.default_rng(12).standard_normal(out.data.shape)
+        out.data.backward(g) if walk == "chain" else _general(out.data, g)
+        runs.append(_grads([x, *rnn.parameters()]))
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(runs[0][0][4:, 2], 0.0)  # padding gets no gradient
+
+
+class _NoGradThrough(Function):
+    """Passes values on but sends no gradient back (returns None for its input)."""
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> None:
+        return None
+
+
+def test_chain_cut_by_a_none_gradient_releases_the_rest() -> None:
+    (x,) = _leaves(13, (2,))
+    h = x.exp()
+    y = _NoGradThrough.apply(h) * 2.0
+    y.backward(np.ones(2))
+    assert x.grad is None
+    with pytest.raises(RuntimeError, match="a second time"):
+        h.backward(np.ones(2))  # the node below the cut was released too

@@ -20,14 +20,19 @@ import pytest
 import elman
 import elman._kernels as exported
 from conftest import TORCH, assert_close, requires_torch, to_numpy, torch_rnn_like
-from elman._kernels import rnn_ref, stack_ref
+from elman._kernels import packing_ref, rnn_ref, stack_ref
 
 # ---- the implementations under test -------------------------------------------------------
 
 
 def implementations() -> dict[str, ModuleType]:
     """Every kernel module: the references, the exported names, and compiled twins."""
-    impls = {"rnn_ref": rnn_ref, "stack_ref": stack_ref, "exported": exported}
+    impls = {
+        "rnn_ref": rnn_ref,
+        "stack_ref": stack_ref,
+        "packing_ref": packing_ref,
+        "exported": exported,
+    }
     for info in pkgutil.iter_modules(exported.__path__):
         if info.name in impls:
             continue
@@ -98,6 +103,9 @@ def kernel_args(name: str, dtype: str, seed: int = 0) -> tuple[Any, ...]:
         "packed_layer_backward": (xp, sizes, h0, *w, outp, gp, g_hn, False, True),
         "cell_forward": (x[0], h0, *w, *b, False),
         "cell_backward": (x[0], h0, *w, out[0], g_hn, False),
+        # the packing index maps (integer-valued: dtype plays no part)
+        "batch_sizes_of": (np.array([5, 3, 3, 1], dtype=np.int64),),
+        "packed_rows": (sizes, np.array([2, 0, 1], dtype=np.int64), 6, dtype == "float64"),
     }[name]
 
 
@@ -109,7 +117,10 @@ def as_tuple(result: Any) -> tuple[np.ndarray, ...]:
 
 
 def reference(name: str) -> Any:
-    return getattr(rnn_ref, name, None) or getattr(stack_ref, name)
+    for module in (rnn_ref, packing_ref):
+        if hasattr(module, name):
+            return getattr(module, name)
+    return getattr(stack_ref, name)
 
 
 PAIRS = [

@@ -9,6 +9,7 @@ the same code paths.)
 
 import os
 
+from .packing_ref import batch_sizes_of, packed_rows
 from .rnn_ref import (
     cell_backward,
     cell_forward,
@@ -23,6 +24,7 @@ JIT = False
 if os.environ.get("ELMAN_DISABLE_JIT", "0") != "1":
     try:
         from . import _jit  # noqa: F401  (sets numba's environment before numba is imported)
+        from ._nb_packing import batch_sizes_of, packed_rows  # noqa: F811
         from .rnn_numba import (  # noqa: F811
             packed_layer_backward,
             packed_layer_forward,
@@ -43,4 +45,6 @@ __all__ = [
     "cell_backward",
     "stack_forward",
     "stack_backward",
+    "batch_sizes_of",
+    "packed_rows",
 ]

@@ -61,23 +61,29 @@ def run_backward(
     tensors: Sequence[Tensor], grads: Sequence[np.ndarray], retain_graph: bool = False
 ) -> None:
     """Accumulate d(sum_i <tensors[i], grads[i]>)/d(leaf) into every leaf's ``.grad``."""
-    if len(tensors) == 1:
-        node = tensors[0]._grad_fn
-        if node is not None and not any(type(e) is tuple for e in node.edges):
-            _run_single(node, tensors[0]._out_index, grads[0], retain_graph)
-            return
     buffers: dict[Node, list[Any]] = {}
     roots: list[Node] = []
-    for t, g in zip(tensors, grads, strict=True):
-        node = t._grad_fn
-        if node is None:  # a leaf that requires grad
-            _accumulate(t, g)
-            continue
-        buf = buffers.setdefault(node, [None] * len(node.out_meta))
-        i = t._out_index
-        buf[i] = g if buf[i] is None else buf[i] + g
-        if node not in roots:
-            roots.append(node)
+    if len(tensors) == 1 and tensors[0]._grad_fn is not None:
+        node = tensors[0]._grad_fn
+        first: list[Any] = [None] * len(node.out_meta)
+        first[tensors[0]._out_index] = grads[0]
+        rest = _run_chain(node, first, retain_graph)
+        if rest is None:
+            return
+        roots.append(rest[0])
+        if rest[1] is not None:
+            buffers[rest[0]] = rest[1]
+    else:
+        for t, g in zip(tensors, grads, strict=True):
+            node = t._grad_fn
+            if node is None:  # a leaf that requires grad
+                _accumulate(t, g)
+                continue
+            buf = buffers.setdefault(node, [None] * len(node.out_meta))
+            i = t._out_index
+            buf[i] = g if buf[i] is None else buf[i] + g
+            if node not in roots:
+                roots.append(node)
     deps = _count_dependencies(roots)
     ready = [r for r in roots if deps[r] == 0]
     with no_grad():
@@ -108,29 +114,57 @@ def run_backward(
                     ready.append(child)
 
 
-def _run_single(node: Node, index: int, grad: np.ndarray, retain_graph: bool) -> None:
-    """The whole walk when the graph is one node whose inputs are all leaves (an RNN call
-    on a leaf input, say): no dependency count, no buffers. Same result as the general
-    walk, in the same order."""
-    outs: list[Any] = [None] * len(node.out_meta)
-    outs[index] = grad
-    owned = getattr(node.ctx, "grads_owned", False)
+def _run_chain(
+    node: Node, outs: list[Any] | None, retain_graph: bool
+) -> tuple[Node, list[Any] | None] | None:
+    """The walk while the graph is a chain: each node with at most one input that is
+    another node (an RNN call on a leaf, pack_padded_sequence then an RNN, ``x * w``, a
+    long chain of ops). There no node is reached twice, so no dependency count and no
+    buffers are needed; the order and the results are those of the general walk. Returns
+    None when done, else the first node with two or more node inputs and its output
+    gradients (None: nothing reached it), from where the general walk goes on."""
     prev = _state.enabled
     _state.enabled = False
     try:
-        in_grads = _call_backward(node, outs)
-        if not retain_graph:
-            node.ctx = None
         wrap = _TENSOR[0]._wrap
-        for edge, g in zip(node.edges, in_grads, strict=True):
-            if edge is None or g is None:
-                continue
-            if owned and edge.grad is None and type(g) is np.ndarray:  # _accumulate, inline
-                data = edge._data
-                if g.shape == data.shape and g.dtype == data.dtype:
-                    edge.grad = wrap(g)
+        while True:
+            edges = node.edges
+            links = 0
+            for edge in edges:
+                if type(edge) is tuple:
+                    links += 1
+            if links > 1:
+                return node, outs
+            owned = getattr(node.ctx, "grads_owned", False)
+            if outs is None:  # nothing reached this node: only release it and go on
+                in_grads: tuple[Any, ...] = (None,) * len(edges)
+            else:
+                in_grads = _call_backward(node, outs)
+            if not retain_graph:
+                node.ctx = None
+            after = None
+            for edge, g in zip(edges, in_grads, strict=True):
+                if edge is None:
                     continue
-            _accumulate(edge, g, owned)
+                if type(edge) is tuple:
+                    child, idx = edge
+                    child_outs = None
+                    if g is not None:
+                        child_outs = [None] * len(child.out_meta)
+                        child_outs[idx] = np.asarray(g, dtype=child.out_meta[idx][1])
+                    after = (child, child_outs)
+                    continue
+                if g is None:
+                    continue
+                if owned and edge.grad is None and type(g) is np.ndarray:  # _accumulate
+                    data = edge._data
+                    if g.shape == data.shape and g.dtype == data.dtype:
+                        edge.grad = wrap(g)
+                        continue
+                _accumulate(edge, g, owned)
+            if after is None:
+                return None
+            node, outs = after
     finally:
         _state.enabled = prev
 

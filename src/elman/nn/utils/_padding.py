@@ -11,11 +11,10 @@ from ...autograd import Tensor
 from ...autograd.function import Context, Function
 from ...autograd.ops import unbroadcast
 from .._checks import as_input
+from .._module_state import to_ndarray
 
 
 def _int_array(value: Any) -> np.ndarray:
-    from ..module import to_ndarray
-
     if isinstance(value, (list, tuple, range, int, np.integer)):
         arr = np.asarray(value)
     else:

@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ... import _kernels
+from ..._kernels import packing_ref
 from ...autograd import Tensor
 from ...autograd.function import Context, Function
 from .._checks import as_input
@@ -66,6 +68,9 @@ def _inverse(perm: np.ndarray) -> np.ndarray:
     out = np.empty_like(perm)
     out[perm] = np.arange(perm.size, dtype=np.int64)
     return out
+
+
+_NO_ORDER = np.empty(0, dtype=np.int64)  # packed column j is batch column j
 
 
 class _PackedBase(NamedTuple):
@@ -171,37 +176,42 @@ class PackedSequence(_PackedBase):
 
 class _Pack(Function):
     """Gather rows of a padded (A, B, *) batch into packed (sum(lengths), *) rows: packed row
-    r is row ``src[r]`` of the batch flattened to (A * B, *)."""
+    r is row ``src[r]`` of the batch flattened to (A * B, *); rows ``pad`` are padding."""
 
     @staticmethod
-    def forward(ctx: Context, padded: np.ndarray, src: np.ndarray) -> Any:
-        ctx.shape, ctx.src = padded.shape, src
+    def forward(ctx: Context, padded: np.ndarray, src: np.ndarray, pad: np.ndarray) -> Any:
+        ctx.shape, ctx.src, ctx.pad = padded.shape, src, pad
         return padded.reshape(-1, *padded.shape[2:])[src]
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, None]:
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, None, None]:
         shape = ctx.shape
-        out = np.zeros((shape[0] * shape[1], *shape[2:]), dtype=g.dtype)
-        out[ctx.src] = g  # each source row appears once: no accumulation needed
-        return out.reshape(shape), None
+        return _scatter(g, ctx.src, ctx.pad, shape, 0).reshape(shape), None, None
+
+
+def _scatter(data: np.ndarray, dst: np.ndarray, pad: np.ndarray, shape: Any, fill: Any) -> Any:
+    """(shape[0] * shape[1], *) rows: ``data`` at rows ``dst``, ``fill`` at rows ``pad`` (the
+    rest), each row written once."""
+    out = np.empty((shape[0] * shape[1], *shape[2:]), dtype=data.dtype)
+    out[dst] = data
+    out[pad] = fill
+    return out
 
 
 class _Unpack(Function):
     """Scatter packed rows into an (A, B, *) array filled with ``padding_value``: packed row
-    r goes to row ``dst[r]`` of the array flattened to (A * B, *)."""
+    r goes to row ``dst[r]`` of the array flattened to (A * B, *); rows ``pad`` are padding."""
 
     @staticmethod
     def forward(
-        ctx: Context, data: np.ndarray, dst: np.ndarray, shape: Any, pad: Any
+        ctx: Context, data: np.ndarray, dst: np.ndarray, pad: np.ndarray, shape: Any, fill: Any
     ) -> np.ndarray:
         ctx.dst = dst
-        out = np.full((shape[0] * shape[1], *shape[2:]), pad, dtype=data.dtype)
-        out[dst] = data
-        return out.reshape(shape)
+        return _scatter(data, dst, pad, shape, fill).reshape(shape)
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, ...]:
-        return g.reshape(-1, *g.shape[2:])[ctx.dst], None, None, None
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, None, None, None, None]:
+        return g.reshape(-1, *g.shape[2:])[ctx.dst], None, None, None, None
 
 
 def pack_padded_sequence(
@@ -274,13 +284,10 @@ def pack_padded_sequence(
             f"Length of all samples has to be at most the padded length {total}, but found "
             f"an element in 'lengths' that is {ls[0]}"
         )
-    active = lens_sorted[None, :] > np.arange(ls[0])[:, None]  # (T, N), sorted columns
-    batch_sizes = active.sum(axis=1, dtype=np.int64)
-    t, j = np.nonzero(active)  # (step, packed column) of every packed row, in packed order
-    if order is not None:
-        j = order[j]  # the column of the input batch
-    src = j * total + t if batch_first else t * batch + j
-    data = _Pack.apply(x, src)
+    batch_sizes = _kernels.batch_sizes_of(lens_sorted)  # (lengths checked above)
+    order = _NO_ORDER if order is None else order
+    src, pad = _kernels.packed_rows(batch_sizes, order, total, batch_first)
+    data = _Pack.apply(x, src, pad)
     srt = None if sorted_idx is None else Tensor(sorted_idx)
     uns = None if sorted_idx is None else Tensor(_inverse(sorted_idx))
     packed = tuple.__new__(PackedSequence, (data, Tensor(batch_sizes), srt, uns))
@@ -328,20 +335,18 @@ def pad_packed_sequence(
             )
         max_len = total_length
     batch = int(bs[0])
-    active = bs[:, None] > np.arange(batch)  # (steps, packed columns)
-    t, j = np.nonzero(active)  # (step, packed column) of every packed row, in packed order
+    # built by the library: the compiled maps; by hand: the reference (IndexError when bad)
+    maps = _kernels if sequence._checked else packing_ref
+    lengths = maps.batch_sizes_of(bs)  # steps per packed column (both sorted, longest first)
     unsorted = sequence.unsorted_indices
-    if unsorted is not None:  # the original batch index of packed column c: uns⁻¹[c]
-        j = _inverse(unsorted.numpy())[j]
-    lengths = active.sum(axis=0, dtype=np.int64)  # steps per packed column
+    # the original batch index of packed column c: uns⁻¹[c]
+    order = _NO_ORDER if unsorted is None else _inverse(unsorted.numpy())
+    dst, pad = maps.packed_rows(bs, order, max_len, batch_first)
     if unsorted is not None:
         lengths = lengths[unsorted.numpy()]
     data = sequence.data
-    tail = data.shape[1:]
-    if batch_first:  # scatter straight into (N, T, *): no transpose node
-        padded = _Unpack.apply(data, j * max_len + t, (batch, max_len, *tail), padding_value)
-    else:
-        padded = _Unpack.apply(data, t * batch + j, (max_len, batch, *tail), padding_value)
+    shape = (batch, max_len) if batch_first else (max_len, batch)  # (no transpose node)
+    padded = _Unpack.apply(data, dst, pad, (*shape, *data.shape[1:]), padding_value)
     return padded, Tensor(lengths)
 
 
