@@ -316,5 +316,7 @@ def test_packing_maps_refuse_bad_input() -> None:
         _nb_packing.packed_rows(np.array([2, 3], np.int64), np.empty(0, np.int64), 2, False)
     with pytest.raises(ValueError, match="out of range"):
         _nb_packing.packed_rows(np.array([2, 1], np.int64), np.array([0, 5]), 2, False)
+    with pytest.raises(ValueError, match="padded width"):
+        _nb_packing.packed_rows(np.array([2, 1, 1], np.int64), np.empty(0, np.int64), 2, False)
     with pytest.raises(ValueError, match="sorted"):
         _nb_packing.batch_sizes_of(np.array([1, 3], np.int64))

@@ -27,6 +27,8 @@ def batch_sizes_of(lengths_sorted):
 def packed_rows(batch_sizes, order, width, batch_first):
     """:func:`.packing_ref.packed_rows`."""
     batch = batch_sizes[0]
+    if len(batch_sizes) > width:
+        raise ValueError("packed_rows: more steps than the padded width")
     if len(order) > 0 and len(order) != batch:
         raise ValueError("packed_rows: order must hold one index per column")
     total = 0

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .function import _TENSOR, Node
-from .grad_mode import _state, no_grad
+from .grad_mode import _state
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -61,6 +61,15 @@ def run_backward(
     tensors: Sequence[Tensor], grads: Sequence[np.ndarray], retain_graph: bool = False
 ) -> None:
     """Accumulate d(sum_i <tensors[i], grads[i]>)/d(leaf) into every leaf's ``.grad``."""
+    prev = _state.enabled  # grad mode off for the whole walk (as no_grad, ~1 µs cheaper)
+    _state.enabled = False
+    try:
+        _walk(tensors, grads, retain_graph)
+    finally:
+        _state.enabled = prev
+
+
+def _walk(tensors: Sequence[Tensor], grads: Sequence[np.ndarray], retain_graph: bool) -> None:
     buffers: dict[Node, list[Any]] = {}
     roots: list[Node] = []
     if len(tensors) == 1 and tensors[0]._grad_fn is not None:
@@ -86,32 +95,31 @@ def run_backward(
                 roots.append(node)
     deps = _count_dependencies(roots)
     ready = [r for r in roots if deps[r] == 0]
-    with no_grad():
-        while ready:
-            node = ready.pop()
-            outs = buffers.pop(node, None)
-            in_grads: tuple[Any, ...] = (None,) * len(node.edges)
-            owned = getattr(node.ctx, "grads_owned", False)
-            if outs is not None:  # else nothing reached this node: only release its edges
-                in_grads = _call_backward(node, outs)
-            if not retain_graph:
-                node.ctx = None
-            for edge, g in zip(node.edges, in_grads, strict=True):
-                if edge is None:
-                    continue
-                if not isinstance(edge, tuple):
-                    if g is not None:
-                        _accumulate(edge, g, owned)
-                    continue
-                child, idx = edge
+    while ready:
+        node = ready.pop()
+        outs = buffers.pop(node, None)
+        in_grads: tuple[Any, ...] = (None,) * len(node.edges)
+        owned = getattr(node.ctx, "grads_owned", False)
+        if outs is not None:  # else nothing reached this node: only release its edges
+            in_grads = _call_backward(node, outs)
+        if not retain_graph:
+            node.ctx = None
+        for edge, g in zip(node.edges, in_grads, strict=True):
+            if edge is None:
+                continue
+            if not isinstance(edge, tuple):
                 if g is not None:
-                    dtype = child.out_meta[idx][1]
-                    g = np.asarray(g, dtype=dtype)
-                    buf = buffers.setdefault(child, [None] * len(child.out_meta))
-                    buf[idx] = g if buf[idx] is None else buf[idx] + g
-                deps[child] -= 1
-                if deps[child] == 0:
-                    ready.append(child)
+                    _accumulate(edge, g, owned)
+                continue
+            child, idx = edge
+            if g is not None:
+                dtype = child.out_meta[idx][1]
+                g = np.asarray(g, dtype=dtype)
+                buf = buffers.setdefault(child, [None] * len(child.out_meta))
+                buf[idx] = g if buf[idx] is None else buf[idx] + g
+            deps[child] -= 1
+            if deps[child] == 0:
+                ready.append(child)
 
 
 def _run_chain(
@@ -123,50 +131,44 @@ def _run_chain(
     buffers are needed; the order and the results are those of the general walk. Returns
     None when done, else the first node with two or more node inputs and its output
     gradients (None: nothing reached it), from where the general walk goes on."""
-    prev = _state.enabled
-    _state.enabled = False
-    try:
-        wrap = _TENSOR[0]._wrap
-        while True:
-            edges = node.edges
-            links = 0
-            for edge in edges:
-                if type(edge) is tuple:
-                    links += 1
-            if links > 1:
-                return node, outs
-            owned = getattr(node.ctx, "grads_owned", False)
-            if outs is None:  # nothing reached this node: only release it and go on
-                in_grads: tuple[Any, ...] = (None,) * len(edges)
-            else:
-                in_grads = _call_backward(node, outs)
-            if not retain_graph:
-                node.ctx = None
-            after = None
-            for edge, g in zip(edges, in_grads, strict=True):
-                if edge is None:
-                    continue
-                if type(edge) is tuple:
-                    child, idx = edge
-                    child_outs = None
-                    if g is not None:
-                        child_outs = [None] * len(child.out_meta)
-                        child_outs[idx] = np.asarray(g, dtype=child.out_meta[idx][1])
-                    after = (child, child_outs)
-                    continue
-                if g is None:
-                    continue
-                if owned and edge.grad is None and type(g) is np.ndarray:  # _accumulate
+    wrap = _TENSOR[0]._wrap
+    while True:
+        edges = node.edges
+        links = 0
+        for edge in edges:
+            if type(edge) is tuple:
+                links += 1
+        if links > 1:
+            return node, outs
+        owned = getattr(node.ctx, "grads_owned", False)
+        if outs is None:  # nothing reached this node: only release it and go on
+            in_grads: tuple[Any, ...] = (None,) * len(edges)
+        else:
+            in_grads = _call_backward(node, outs)
+        if not retain_graph:
+            node.ctx = None
+        after = None
+        for edge, g in zip(edges, in_grads, strict=True):
+            if edge is None:
+                continue
+            if type(edge) is tuple:
+                child, idx = edge
+                child_outs = None
+                if g is not None:
+                    child_outs = [None] * len(child.out_meta)
+                    child_outs[idx] = np.asarray(g, dtype=child.out_meta[idx][1])
+                after = (child, child_outs)
+            elif g is not None:
+                if owned and edge.grad is None and type(g) is np.ndarray:
+                    # _accumulate's common case, inline: the leaves of an RNN call
                     data = edge._data
                     if g.shape == data.shape and g.dtype == data.dtype:
                         edge.grad = wrap(g)
                         continue
                 _accumulate(edge, g, owned)
-            if after is None:
-                return None
-            node, outs = after
-    finally:
-        _state.enabled = prev
+        if after is None:
+            return None
+        node, outs = after
 
 
 def _call_backward(node: Node, outs: list[Any]) -> tuple[Any, ...]:
