@@ -92,10 +92,13 @@ def test_bench_writes_json_with_ratios(tmp_path: Path) -> None:
             "--json",
             str(out),
             "--no-torch",
+            "--settle",
+            "0.001",
         ]
     )
     assert code == 0
     data = json.loads(out.read_text())
+    assert data["settle_s"] == 0.001
     (res,) = data["results"]
     assert res["shape"] == [4, 2, 3, 5, 2, True]
     assert res["regime"] == "overhead"
@@ -128,6 +131,11 @@ def test_bench_packed_runs(tmp_path: Path) -> None:
 def test_bench_rejects_bad_shapes() -> None:
     proc = run_cli("bench", "--shape", "1,2,3", "--no-torch")
     assert proc.returncode != 0 and "L,N,I,H,LAYERS" in proc.stderr
+
+
+def test_bench_rejects_a_negative_settle() -> None:
+    proc = run_cli("bench", "--settle", "-1", "--no-torch")
+    assert proc.returncode != 0 and "--settle" in proc.stderr
 
 
 def test_regimes_of_the_speed_table() -> None:

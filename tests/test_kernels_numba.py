@@ -22,7 +22,9 @@ from elman._kernels import (  # noqa: E402
     _blas,
     _jit,
     _nb_ops,
+    _nb_simd,
     _nb_split,
+    _nb_wave,
     dispatch,
     rnn_numba,
     rnn_ref,
@@ -45,6 +47,8 @@ CASES = {
     "wide-input-5000": (3, 2, 5000, 4, 1, 1, None, False, True, False),
     "H-not-multiple-of-16": (4, 3, 5, 37, 1, 2, [3, 3, 2, 2], False, True, False),
     "split-sized": (3, 3, 6, 40, 2, 1, None, False, True, True),
+    # several chunks of the layer wavefront (43 steps each for N=3), packed, dropout between
+    "wave-chunks-packed": (100, 3, 5, 20, 2, 1, [3] * 50 + [2] * 30 + [1] * 20, False, True, True),
 }
 
 
@@ -195,6 +199,59 @@ def test_blas_pointers_and_thread_control() -> None:
     with _blas.single_threaded_blas() as ok:
         assert ok and _blas._THREADS[0]() == 1
     assert _blas._THREADS[0]() == before
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_outer_product_kernel_matches_numpy(dtype: str) -> None:
+    """mm_outer: any row count (four at a time), K, H not a multiple of the vector width,
+    offsets into x and acc; the padding columns get zeros added, columns past them nothing."""
+    rng = np.random.default_rng(5)
+    tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == "float32" else {"rtol": 1e-12, "atol": 1e-12}
+    for K, H in [(1, 1), (5, 7), (37, 37), (128, 129), (16, 64), (3, 200), (70, 113)]:
+        MT = rng.standard_normal((K, H)).astype(dtype)
+        P = _nb_simd.pack_columns(MT)
+        Hp = _nb_simd.outer_width(H, dtype)
+        assert P.shape == (K * Hp,) and Hp % _nb_simd.lanes_of(dtype) == 0 and Hp - H < Hp
+        for rows in (0, 1, 2, 3, 4, 5, 8, 11):
+            x = rng.standard_normal((rows + 2, K)).astype(dtype)
+            acc = rng.standard_normal((rows + 3, Hp + 5)).astype(dtype)
+            expected = acc.copy()
+            expected[2 : 2 + rows, 3 : 3 + H] += x[1 : 1 + rows] @ MT
+            _nb_simd.mm_outer(x, 1, P, acc, 2, 3, rows, K)
+            np.testing.assert_allclose(acc[:, : 3 + H], expected[:, : 3 + H], **tol)
+            np.testing.assert_array_equal(acc[:, 3 + H : 3 + Hp], expected[:, 3 + H : 3 + Hp])
+            np.testing.assert_array_equal(acc[:, 3 + Hp :], expected[:, 3 + Hp :])
+
+
+def test_pack_columns_layout() -> None:
+    """Blocks of four vectors, one after the other, each (K, width) row-major, zero-padded."""
+    V = _nb_simd.lanes_of(np.float32)
+    K, H = 3, 4 * V + 3
+    MT = np.arange(K * H, dtype=np.float32).reshape(K, H) + 1
+    P = _nb_simd.pack_columns(MT)
+    first = P[: K * 4 * V].reshape(K, 4 * V)
+    np.testing.assert_array_equal(first, MT[:, : 4 * V])
+    tail = P[K * 4 * V :].reshape(K, V)
+    np.testing.assert_array_equal(tail[:, :3], MT[:, 4 * V :])
+    assert not tail[:, 3:].any()
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_wavefront_without_blas_matches_the_reference(masked: bool) -> None:
+    """The pair's projection falls back to the dot loops when NumPy exposes no BLAS."""
+    args, _ = make_case("wave-chunks-packed", "float64", seed=2)
+    x, sizes, h0, weights, NL, relu, masks = args
+    outs, hn = stack_ref.stack_forward(x, sizes, h0, weights, NL, relu, masks if masked else None)
+    out0 = x @ weights[0][0].T
+    out1 = np.empty_like(out0)
+    got_hn = np.empty_like(h0)
+    biases = tuple(w[2] + w[3] for w in weights)
+    w_hh = (weights[0][1], weights[1][1])
+    mask = masks[0] if masked else None
+    _nb_wave.wave_pair_forward(
+        out0, out1, sizes, biases, h0, w_hh, weights[1][0], mask, relu, 0, got_hn
+    )
+    compare([out0, out1, got_hn], [outs[0], outs[1], hn], "wave without BLAS")
 
 
 def test_matmul2_splits_rows_between_threads() -> None:

@@ -23,13 +23,16 @@ from numba import njit, types
 from numba.extending import overload
 
 from ._jit import JIT
+from ._nb_simd import mm_outer
 
 INLINE = {**JIT, "inline": "always"}
 
 # How a recurrence step computes h @ W_hh.T. The loop modes are *types* (scalars of distinct
-# integer widths), so each kernel is compiled for the one form it runs; GEMM (NumPy's BLAS
-# per step) has kernels of its own in ._nb_recur.
-AXPY, DOT, GEMM = np.int8(0), np.int16(1), np.int32(2)
+# integer types), so each kernel is compiled for the one form it runs; GEMM (NumPy's BLAS
+# per step) has kernels of its own in ._nb_recur. OUTER is ._nb_simd's register-blocked
+# product: its matrix argument is the packed transpose (pack_columns), and the accumulator
+# rows are padded to whole vectors.
+AXPY, DOT, GEMM, OUTER = np.int8(0), np.int16(1), np.int32(2), np.uint16(4)
 
 # Eigen's float32 tanh: an odd 13/6 rational function, clamped where tanh rounds to +-1.
 _C = 7.90531110763549805
@@ -79,11 +82,13 @@ def _tanh_overload(x):
 
 @njit(**JIT)
 def copy2(dst, src):
-    """dst[...] = src for 2-D arrays of one shape. (A 2-D slice assignment would compile
-    numba's broadcasting error messages, seconds of string code, into every kernel.)"""
+    """dst[:, :n] = src[:, :n], n the narrower width, for 2-D arrays of as many rows (one of
+    them may be a padded buffer). (A 2-D slice assignment would compile numba's
+    broadcasting error messages, seconds of string code, into every kernel.)"""
+    n = min(dst.shape[1], src.shape[1])
     for i in range(src.shape[0]):
         d, s = dst[i], src[i]
-        for j in range(src.shape[1]):
+        for j in range(n):
             d[j] = s[j]
 
 
@@ -312,9 +317,13 @@ def outer_acc(d, v, G, n, m):
 
 
 def step_matmul(mode, x, W, WT, acc, rows, H):
-    """acc[:rows] += x[:rows] @ W.T for (H, H) W, with WT = W.T given as well (AXPY or DOT)."""
+    """acc[:rows] += x[:rows] @ W.T for (H, H) W, with WT = W.T given as well (AXPY or DOT);
+    for OUTER, WT is W.T packed by :func:`._nb_simd.pack_columns` (W is not read) and acc
+    has the packed width."""
     if mode.dtype == AXPY.dtype:
         mm_axpy(x, 0, WT, acc, 0, 0, rows, H)
+    elif mode.dtype == OUTER.dtype:
+        mm_outer(x, 0, WT, acc, 0, 0, rows, H)
     else:
         mm_dot(x, 0, W, acc, 0, 0, rows, H)
 
@@ -327,7 +336,12 @@ def _step_dot(mode, x, W, WT, acc, rows, H):
     mm_dot(x, 0, W, acc, 0, 0, rows, H)
 
 
+def _step_outer(mode, x, W, WT, acc, rows, H):
+    mm_outer(x, 0, WT, acc, 0, 0, rows, H)
+
+
 @overload(step_matmul, jit_options=JIT)
 def _step_matmul_overload(mode, x, W, WT, acc, rows, H):
     """Resolved while typing: the kernel calling it contains one form only."""
-    return {8: _step_axpy, 16: _step_dot}[mode.bitwidth]
+    forms = {(8, True): _step_axpy, (16, True): _step_dot, (16, False): _step_outer}
+    return forms[mode.bitwidth, mode.signed]

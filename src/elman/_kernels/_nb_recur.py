@@ -60,8 +60,9 @@ def add_partial(db, d0, blk, part, n, s, L):
 
 @njit(**JIT)
 def forward_steps(out, c0, sizes, off, bias, h, z, W, WT, reverse, relu, mode):
-    """out[rows, c0:c0+H]: x_t W_ih^T on entry, h_t on exit; h: (N, H) state, in/out."""
-    H = W.shape[0]
+    """out[rows, c0:c0+H]: x_t W_ih^T on entry, h_t on exit; h: (N, H) state, in/out;
+    z: (N, >= H) scratch, as wide as the step product writes (see :func:`step_width`)."""
+    H = bias.shape[0]
     c1 = c0 + H
     L = len(sizes)
     for s in range(L):
@@ -86,8 +87,9 @@ def backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, d
 
     dz_t = (g_t + dh_t) * act'(h_t), then dh_{t-1} = dz_t @ W_hh (only active rows).
     db (H,) float64 accumulates sum_t sum_rows dz_t (one partial sum per step: accurate).
+    dh may be wider than H (see :func:`step_width`).
     """
-    H = W.shape[0]
+    H = db.shape[0]
     c1 = c0 + H
     L = len(sizes)
     zero = dh.dtype.type(0)
@@ -113,6 +115,12 @@ def backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, d
 
 
 @njit(**JIT)
+def step_width(MT, H):
+    """Columns the step product writes: H, or the padded width of a packed OUTER matrix."""
+    return MT.size // H
+
+
+@njit(**JIT)
 def recur_forward(out, c0, sizes, bias, h0, W, WT, reverse, relu, mode, hn):
     """One direction of one layer, in place on ``out`` (see :func:`forward_steps`).
 
@@ -120,7 +128,7 @@ def recur_forward(out, c0, sizes, bias, h0, W, WT, reverse, relu, mode, hn):
     """
     off = offsets(sizes)
     h = h0.copy()
-    z = np.empty_like(h)
+    z = np.empty((h.shape[0], step_width(WT, bias.shape[0])), dtype=h.dtype)
     forward_steps(out, c0, sizes, off, bias, h, z, W, WT, reverse, relu, mode)
     copy2(hn, h)
 
@@ -130,8 +138,10 @@ def recur_backward(out, g, c0, sizes, g_hn, W, WT, reverse, relu, mode, delta, d
     """BPTT of one direction of one layer: fills delta's columns c0:c0+H, dh0 (N, H) and
     adds the bias gradient to db (H,) float64."""
     off = offsets(sizes)
-    dh = g_hn.copy()
-    dz = np.empty_like(dh)
+    N, H = g_hn.shape
+    dh = np.zeros((N, step_width(W, H)), dtype=g_hn.dtype)  # W: the backward's WT
+    copy2(dh, g_hn)
+    dz = np.empty_like(g_hn)
     backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, delta, db)
     copy2(dh0, dh)
 

@@ -1,9 +1,9 @@
 """The recurrence on two cores: each thread owns half of the hidden units (``jsplit``).
 
 For a few sequences (N <= 4) and a large hidden size, a step is bound by streaming W_hh from
-cache. Two threads each keep their own half of W_hh's rows (a private contiguous copy that
-stays in that core's L2), compute their half of h_t for every active row, publish it in a
-shared double buffer, and meet at a spin barrier: one barrier per step.
+cache. Two threads each keep their own half of W_hh's rows (a private packed copy, see
+:mod:`._nb_simd`, that stays in that core's L2), compute their half of h_t for every active
+row, publish it in a shared double buffer, and meet at a spin barrier: one barrier per step.
 
 The backward splits the columns of dh the same way: each thread keeps its block of dh
 private, computes its columns of delta_t, publishes them, meets the other thread, and then
@@ -29,8 +29,9 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._jit import JIT
-from ._nb_ops import act_delta, activate, mm_dot
-from ._nb_recur import add_partial, last_states
+from ._nb_ops import act_delta, activate
+from ._nb_recur import add_partial, last_states, step_width
+from ._nb_simd import mm_outer, outer_width, pack_columns
 
 __all__ = ["split_recur_forward", "split_recur_backward", "two_cpus"]
 
@@ -83,16 +84,16 @@ def _barrier(flags, c, step):
 
 
 @njit(**NOGIL)
-def split_forward(c, out, c0, j0, sizes, off, bias, Wc, reverse, relu, hbuf, flags):
-    """Thread c's share of one direction: units j0:j0+nc of h_t (nc = Wc's rows).
+def split_forward(c, out, c0, j0, nc, sizes, off, bias, P, reverse, relu, hbuf, flags):
+    """Thread c's share of one direction: units j0:j0+nc of h_t.
 
     out (T, D*H): x_t W_ih^T on entry, h_t on exit (this thread's columns); bias (H,);
-    Wc (nc, Hp): rows j0:j0+nc of W_hh, zero-padded to Hp columns;
+    P: rows j0:j0+nc of W_hh, transposed and packed (:func:`._nb_simd.pack_columns`);
     hbuf (2, N, Hp): h_{t-1} / h_t, both holding h0 on entry (zero-padded).
     """
-    nc, Hp = Wc.shape
+    H = bias.shape[0]
     N = hbuf.shape[1]
-    z = np.empty((N, nc), dtype=out.dtype)
+    z = np.empty((N, step_width(P, H)), dtype=out.dtype)
     a = c0 + j0
     L = len(sizes)
     for s in range(L):
@@ -103,7 +104,7 @@ def split_forward(c, out, c0, j0, sizes, off, bias, Wc, reverse, relu, hbuf, fla
             src, zi = out[o + i][a : a + nc], z[i]
             for j in range(nc):
                 zi[j] = src[j] + bias[j0 + j]
-        mm_dot(prev, 0, Wc, z, 0, 0, b, Hp)
+        mm_outer(prev, 0, P, z, 0, 0, b, H)
         for i in range(b):
             zi, dst, hi = z[i], out[o + i][a : a + nc], cur[i][j0 : j0 + nc]
             activate(zi, nc, relu)
@@ -116,15 +117,17 @@ def split_forward(c, out, c0, j0, sizes, off, bias, Wc, reverse, relu, hbuf, fla
 
 
 @njit(**NOGIL)
-def split_backward(c, out, g, c0, k0, sizes, off, WTc, reverse, relu, dh, dzbuf, delta, db, flags):
-    """Thread c's share of one direction's BPTT: columns k0:k0+nk of dh (nk = WTc's rows).
+def split_backward(
+    c, out, g, c0, k0, nk, sizes, off, P, reverse, relu, dh, dzbuf, delta, db, flags
+):
+    """Thread c's share of one direction's BPTT: columns k0:k0+nk of dh.
 
-    dh (N, nk): this thread's block of dh, g_hn's on entry, dh0's on exit;
-    WTc (nk, Hp): rows k0:k0+nk of W_hh.T, zero-padded; dzbuf (2, N, Hp) zero-padded;
-    delta (T, D*H) receives this thread's columns of every delta_t, db (H,) float64 their
+    dh (N, >= nk): this thread's block of dh (padded to P's width), g_hn's on entry, dh0's
+    on exit; P: columns k0:k0+nk of W_hh, packed; dzbuf (2, N, Hp) zero-padded;
+    delta (T, D*H) receives this thread's columns of every delta_t, db (nk,) float64 their
     sums (as in :func:`._nb_recur.backward_steps`).
     """
-    nk, Hp = WTc.shape
+    H = P.shape[0] // dh.shape[1] if dh.shape[1] > 0 else 0  # rows of the packed block
     zero = dh.dtype.type(0)
     a = c0 + k0
     L = len(sizes)
@@ -148,7 +151,7 @@ def split_backward(c, out, g, c0, k0, sizes, off, WTc, reverse, relu, dh, dzbuf,
         add_partial(db, k0, blk, part, nk, s, L)
         if not _barrier(flags, c, s + 1):
             return False
-        mm_dot(dz, 0, WTc, dh, 0, 0, b, Hp)
+        mm_outer(dz, 0, P, dh, 0, 0, b, H)
     return True
 
 
@@ -186,13 +189,6 @@ def split_point(H: int) -> int:
     return min(H, max(16, (H // 2 + 15) // 16 * 16))
 
 
-def padded(a: np.ndarray, width: int) -> np.ndarray:
-    """A C-contiguous copy of a 2-D array with zero columns up to ``width``."""
-    p = np.zeros((a.shape[0], width), dtype=a.dtype)
-    p[:, : a.shape[1]] = a
-    return p
-
-
 def _offsets(sizes: np.ndarray) -> np.ndarray:
     off = np.zeros(len(sizes) + 1, dtype=np.int64)
     np.cumsum(sizes, out=off[1:])
@@ -202,17 +198,18 @@ def _offsets(sizes: np.ndarray) -> np.ndarray:
 def split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn):
     """:func:`._nb_recur.recur_forward` on two threads (same arguments, minus the mode)."""
     N, H = h0.shape
-    Hp = (H + 31) // 32 * 32  # whole vectors, no scalar remainder in the dot loops
+    Hp = (H + 31) // 32 * 32
     j1 = split_point(H)
     hbuf = np.zeros((2, N, Hp), dtype=out.dtype)
     hbuf[:, :, :H] = h0
     flags = np.zeros(2 * LINE, dtype=np.int64)
     off = _offsets(sizes)
 
-    def half(c: int, j0: int, w: np.ndarray) -> tuple:
-        return (c, out, c0, j0, sizes, off, bias, padded(w, Hp), reverse, relu, hbuf, flags)
+    def half(c: int, j0: int, j1: int) -> tuple:
+        P = pack_columns(w_hh[j0:j1].T, out.dtype)
+        return (c, out, c0, j0, j1 - j0, sizes, off, bias, P, reverse, relu, hbuf, flags)
 
-    run_pair(split_forward, half(0, 0, w_hh[:j1]), half(1, j1, w_hh[j1:]))
+    run_pair(split_forward, half(0, 0, j1), half(1, j1, H))
     hn[...] = h0
     last_states(out, c0, sizes, off, reverse, hn)
 
@@ -225,15 +222,22 @@ def split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh
     dzbuf = np.zeros((2, N, Hp), dtype=out.dtype)
     flags = np.zeros(2 * LINE, dtype=np.int64)
     off = _offsets(sizes)
-    dh = g_hn[:, :k1].copy(), g_hn[:, k1:].copy()  # private C-contiguous blocks of dh
+    blocks = ((0, k1), (k1, H))
+    dh = []  # private blocks of dh, padded to the packed width
+    for k0, k1_ in blocks:
+        d = np.zeros((N, outer_width(k1_ - k0, out.dtype)), dtype=out.dtype)
+        d[:, : k1_ - k0] = g_hn[:, k0:k1_]
+        dh.append(d)
 
-    def half(c: int, k0: int, wt: np.ndarray) -> tuple:
-        args = (c, out, g, c0, k0, sizes, off, padded(wt, Hp), reverse, relu, dh[c])
+    def half(c: int) -> tuple:
+        k0, k1_ = blocks[c]
+        P = pack_columns(w_hh[:, k0:k1_], out.dtype)
+        args = (c, out, g, c0, k0, k1_ - k0, sizes, off, P, reverse, relu, dh[c])
         return (*args, dzbuf, delta, db, flags)
 
-    run_pair(split_backward, half(0, 0, w_hh.T[:k1]), half(1, k1, w_hh.T[k1:]))
-    dh0[:, :k1] = dh[0]
-    dh0[:, k1:] = dh[1]
+    run_pair(split_backward, half(0), half(1))
+    for c, (k0, k1_) in enumerate(blocks):
+        dh0[:, k0:k1_] = dh[c][:, : k1_ - k0]
 
 
 def matmul2(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -7,18 +7,28 @@ A variant is a path and a step mode:
   time. Its backward is used while T*layers*directions <= 2048 (beyond that, the per-row
   weight-gradient loops lose to the GEMMs of the layered backward).
 * path ``layered``: per layer, the input projection, the weight gradients and dX are single
-  NumPy GEMMs over all steps; only the sequential part runs compiled, in one of four modes:
+  NumPy GEMMs over all steps; only the sequential part runs compiled, in one of these modes:
 
   - ``axpy``: k-unrolled loops streaming W_hh.T (N == 1, H <= 96);
-  - ``dot``: row-blocked dot-product loops (three rows with H >= 128, no BLAS found);
-  - ``gemm``: NumPy's BLAS called from the kernel once per step (most N >= 2);
-  - ``split``: the dot loops on two threads, each keeping half of W_hh in its own cache,
-    with NumPy's BLAS held at one thread meanwhile (N <= 3 and H >= 256, or N <= 8 and
-    H >= 448: weight-streaming bound; needs two CPUs and OpenBLAS thread control).
+  - ``outer``: explicit-SIMD register-blocked products (:mod:`._nb_simd`) on a packed
+    W_hh.T (H >= 128 with N <= 3, or H >= 256 with N <= 32; and whenever no BLAS is found);
+  - ``dot``: row-blocked dot-product loops (what ``outer`` runs as without compiled code);
+  - ``gemm``: NumPy's BLAS called from the kernel once per step (the other N >= 2);
+  - ``split``: the ``outer`` products on two threads, each keeping half of W_hh in its own
+    cache, with NumPy's BLAS held at one thread meanwhile (N <= 32 and H >= 400, or N <= 3
+    and H >= 256: weight-streaming bound; needs two CPUs and OpenBLAS thread control);
+  - ``wave``: as ``split``, except that the forward of a unidirectional stack runs its
+    layers in pairs side by side (:mod:`._nb_wave`: thread 0 one layer, thread 1 the next
+    one a chunk of steps behind), with no exchange at every step; an unpaired last layer
+    and bidirectional layers run as ``split``. Chosen for two or more unidirectional
+    layers with N <= 16 and H >= 256 (it beat ``split`` and ``outer`` on every such shape
+    measured).
 
-The thresholds come from measurements on a 2-vCPU AVX-512 (Emerald Rapids) VM.
-``ELMAN_KERNEL_VARIANT`` (``fused``, ``layered-axpy``, ``layered-dot``, ``layered-gemm``,
-``layered-split``) forces one, read once at import.
+The thresholds come from measurements on a 2-vCPU AVX-512 (Emerald Rapids) VM
+(2026-12-06: 1000 steps, N in 1..32, H in 128..512, one and two layers; ``elman bench``
+with ``ELMAN_KERNEL_VARIANT``, see docs/performance.md).
+``ELMAN_KERNEL_VARIANT`` (``fused``, ``layered-axpy``, ``layered-dot``, ``layered-outer``,
+``layered-gemm``, ``layered-split``, ``layered-wave``) forces one, read once at import.
 """
 
 from __future__ import annotations
@@ -31,25 +41,26 @@ import numpy as np
 from numba import config
 
 from ._blas import blas_threads_controllable, gemm_pointers
-from ._nb_ops import AXPY, DOT, GEMM
+from ._nb_ops import AXPY, DOT, GEMM, OUTER
 from ._nb_split import two_cpus
 
 __all__ = ["Variant", "VARIANTS", "choose"]
 
 SPLIT = np.int64(3)  # the dot loops on two threads (run from Python, see ._nb_split)
-MODES = {"axpy": AXPY, "dot": DOT, "gemm": GEMM, "split": SPLIT}
+MODES = {"axpy": AXPY, "dot": DOT, "outer": OUTER, "gemm": GEMM, "split": SPLIT}
 
 
 class Variant(NamedTuple):
     fused: bool  # forward: the whole stack in one call
-    mode: Any  # AXPY, DOT, GEMM or SPLIT: the recurrence of the layered path
+    mode: Any  # AXPY, DOT, OUTER, GEMM or SPLIT: the recurrence of the layered path
     fused_backward: bool = False
     one_blas_thread: bool = False  # NumPy's BLAS single-threaded meanwhile (SPLIT's GEMMs)
+    wave: bool = False  # SPLIT's forward: unidirectional layer pairs side by side
 
 
-VARIANTS = {"fused": Variant(True, AXPY, True)} | {
-    f"layered-{name}": Variant(False, mode, False, mode is SPLIT) for name, mode in MODES.items()
-}
+VARIANTS = {"fused": Variant(True, AXPY, True)}
+VARIANTS |= {f"layered-{k}": Variant(False, m, False, m is SPLIT) for k, m in MODES.items()}
+VARIANTS["layered-wave"] = Variant(False, SPLIT, False, True, True)
 
 
 def _forced() -> Variant | None:
@@ -81,11 +92,12 @@ def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
         # tiny: loops only, one call for the whole stack (the backward too while short:
         # its per-row weight-gradient loops lose to GEMMs over many rows)
         return Variant(True, AXPY, T * num_layers * D <= 2048)
-    split = can_split() and ((N <= 3 and H >= 256) or (N <= 8 and H >= 448))
-    if split:  # weight-streaming bound: two cores each keep half of W_hh
-        return Variant(False, SPLIT, False, True)
+    if N <= 32 and can_split():  # weight-streaming bound: use both cores' caches
+        wave = num_layers >= 2 and D == 1 and N <= 16 and H >= 256
+        if wave or H >= 400 or (N <= 3 and H >= 256):
+            return Variant(False, SPLIT, False, True, wave)
     if N == 1 and H <= 96:
         return Variant(False, AXPY)
-    if gemm and not (N == 3 and H >= 128):  # (OpenBLAS is slow on exactly three rows)
-        return Variant(False, GEMM)
-    return Variant(False, DOT if H >= 96 else AXPY)
+    if (H >= 128 and (N <= 3 or (H >= 256 and N <= 32))) or not gemm:
+        return Variant(False, OUTER if H >= 96 else AXPY)
+    return Variant(False, GEMM)

@@ -23,7 +23,7 @@ from numba import config as numba_config
 from . import _jit  # noqa: F401  (numba's environment: see _jit; the package imports it first)
 from ._blas import gemm_pointers, single_threaded_blas
 from ._nb_fused import fused_backward, fused_forward
-from ._nb_ops import DOT, GEMM
+from ._nb_ops import DOT, GEMM, OUTER
 from ._nb_recur import (
     gather_prev,
     recur_backward,
@@ -31,7 +31,9 @@ from ._nb_recur import (
     recur_forward,
     recur_forward_gemm,
 )
+from ._nb_simd import pack_columns
 from ._nb_split import matmul2, split_recur_backward, split_recur_forward
+from ._nb_wave import wave_pair_forward
 from .dispatch import SPLIT, Variant, choose
 from .flat import flat_shapes, flat_spans, split_flat
 
@@ -47,15 +49,17 @@ def _fptr(dtype: np.dtype) -> int:
 
 
 def _mode(mode: Any, fptr: int) -> Any:
-    """GEMM needs NumPy's BLAS address and SPLIT compiled atomics: DOT stands in."""
-    if (mode is GEMM and not fptr) or (mode is SPLIT and numba_config.DISABLE_JIT):
+    """GEMM needs NumPy's BLAS address, SPLIT and OUTER compiled code: DOT stands in."""
+    if mode is GEMM and not fptr:
+        return DOT
+    if (mode is SPLIT or mode is OUTER) and numba_config.DISABLE_JIT:
         return DOT
     return mode
 
 
 def _plain(mode: Any, fptr: int) -> Any:
-    """The single-thread mode for the one-layer twins (SPLIT runs as DOT there)."""
-    return _mode(DOT if mode is SPLIT else mode, fptr)
+    """The single-thread mode for the one-layer twins (SPLIT runs as OUTER there)."""
+    return _mode(OUTER if mode is SPLIT else mode, fptr)
 
 
 def _plan(x: np.ndarray, h0: np.ndarray, num_layers: int) -> Variant:
@@ -69,6 +73,9 @@ def _recur_forward(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, hn
         split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn)
     elif mode is GEMM:
         recur_forward_gemm(out, c0, sizes, bias, h0, _C(w_hh.T), reverse, relu, fptr, hn)
+    elif mode is OUTER:
+        P = pack_columns(w_hh.T)
+        recur_forward(out, c0, sizes, bias, h0, P, P, reverse, relu, mode, hn)
     else:
         recur_forward(out, c0, sizes, bias, h0, w_hh, _C(w_hh.T), reverse, relu, mode, hn)
 
@@ -79,6 +86,9 @@ def _recur_backward(mode, fptr, out, g, c0, sizes, g_hn, w_hh, reverse, relu, de
         split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db)
     elif mode is GEMM:
         recur_backward_gemm(out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db)
+    elif mode is OUTER:  # dh = delta_t @ W_hh: W_hh is the packed operand here
+        P = pack_columns(w_hh)
+        recur_backward(out, g, c0, sizes, g_hn, P, P, reverse, relu, mode, delta, dh0, db)
     else:
         args = (out, g, c0, sizes, g_hn, w_hh, _C(w_hh.T), reverse, relu, mode, delta, dh0, db)
         recur_backward(*args)
@@ -127,7 +137,7 @@ def run_forward(variant: Variant, x, batch_sizes, h0, weights, num_layers, relu,
         return _fused_forward(*args)
     if variant.one_blas_thread:
         with single_threaded_blas():
-            return _layered_forward(*args)
+            return _layered_forward(*args, variant.wave)
     return _layered_forward(*args)
 
 
@@ -293,25 +303,40 @@ def _bias(ws: Weights, H: int, dtype: Any) -> list[np.ndarray]:
     return [(b_ih + b_hh).astype(dtype, copy=False) for _, _, b_ih, b_hh in ws]
 
 
-def _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode):
+def _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, wave=False):
     NLD, N, H = h0.shape
     D = NLD // num_layers
     fptr = _fptr(x.dtype)
     mode = _mode(mode, fptr)
+    wave = wave and mode is SPLIT and D == 1
     matmul = matmul2 if mode is SPLIT else np.matmul
     outs = np.empty((num_layers, x.shape[0], D * H), dtype=x.dtype)
     hn = np.empty_like(h0)
     layer_in = x
-    for layer in range(num_layers):
+    layer = 0
+    while layer < num_layers:
         ws = weights[layer * D : (layer + 1) * D]
         out = outs[layer]
         matmul(layer_in, _cat_w_ih(ws).T, out)  # every step's projection, (T, D*H)
-        for d, ((_, w_hh, _, _), bias) in enumerate(zip(ws, _bias(ws, H, x.dtype), strict=True)):
-            k, c0 = layer * D + d, d * H
-            w_hh = _C(w_hh, dtype=x.dtype)
-            _recur_forward(mode, fptr, out, c0, sizes, bias, h0[k], w_hh, d == 1, relu, hn[k])
+        biases = _bias(ws, H, x.dtype)
+        if wave and layer + 1 < num_layers:  # this layer and the next side by side
+            pair = slice(layer, layer + 2)
+            upper = weights[layer + 1]
+            mask = None if masks is None else masks[layer]
+            w_hh = (weights[layer][1], upper[1])
+            bias = (biases[0], _bias([upper], H, x.dtype)[0])
+            args = (out, outs[layer + 1], sizes, bias, h0[pair], w_hh, upper[0], mask, relu)
+            wave_pair_forward(*args, fptr, hn[pair])
+            layer += 1
+            out = outs[layer]
+        else:
+            for d, ((_, w_hh, _, _), bias) in enumerate(zip(ws, biases, strict=True)):
+                k, c0 = layer * D + d, d * H
+                w_hh = _C(w_hh, dtype=x.dtype)
+                _recur_forward(mode, fptr, out, c0, sizes, bias, h0[k], w_hh, d == 1, relu, hn[k])
         last = masks is None or layer == num_layers - 1
         layer_in = out if last else out * masks[layer]
+        layer += 1
     return list(outs), hn
 
 

@@ -55,6 +55,17 @@ def add_parser(sub: Any) -> None:
         default=0.002,
         help="seconds each repetition lasts at least (tiny shapes loop inside a repetition)",
     )
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=0.02,
+        help=(
+            "seconds of pause, then one untimed call, before each timed block: the thread "
+            "pool the other library used last (torch's OpenMP, NumPy's OpenBLAS) stops "
+            "spinning on a core, and the idle cores are awake again when timing starts; 0 "
+            "times back to back"
+        ),
+    )
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument(
         "--packed",
@@ -197,8 +208,23 @@ def _time(fn: Callable[[], None], loops: int) -> float:
     return (time.perf_counter() - t) / loops
 
 
-def measure(case: Case, repeat: int, min_time: float, fb: bool) -> dict[str, Any]:
-    """Interleaved repetitions: elman then torch, for fwd and (optionally) fwd+bwd."""
+def _settled_time(fn: Callable[[], None], loops: int, settle: float) -> float:
+    if settle > 0:
+        time.sleep(settle)
+        fn()
+    return _time(fn, loops)
+
+
+def measure(
+    case: Case, repeat: int, min_time: float, fb: bool, settle: float = 0.0
+) -> dict[str, Any]:
+    """Interleaved repetitions: elman then torch, for fwd and (optionally) fwd+bwd.
+
+    ``settle`` seconds pass before each timed block, then one untimed call: after a parallel
+    region, torch's OpenMP workers and NumPy's OpenBLAS workers keep spinning on a core for
+    milliseconds, which would slow whichever library runs next on a two-core machine; and a
+    core left idle comes back slowly for its first milliseconds (a VM's vCPU).
+    """
     pairs = [("fwd", case.elman_fwd(), case.torch_fwd() if case.torch else None)]
     if fb:
         pairs.append(("fb", case.elman_fb(), case.torch_fb() if case.torch else None))
@@ -215,9 +241,9 @@ def measure(case: Case, repeat: int, min_time: float, fb: bool) -> dict[str, Any
         t_loops = _loops_for(t_fn, min_time) if t_fn is not None else 0
         e_times, t_times = [], []
         for _ in range(repeat):
-            e_times.append(_time(e_fn, e_loops))
+            e_times.append(_settled_time(e_fn, e_loops, settle))
             if t_fn is not None:
-                t_times.append(_time(t_fn, t_loops))
+                t_times.append(_settled_time(t_fn, t_loops, settle))
         entry: dict[str, Any] = {"elman_s": e_times, "elman_second_call_s": warm}
         if t_times:
             entry["torch_s"] = t_times
@@ -268,6 +294,8 @@ def machine_info(torch: Any) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     if args.repeat < 5:
         raise SystemExit("elman bench: --repeat must be at least 5")
+    if not args.settle >= 0:
+        raise SystemExit("elman bench: --settle must be a number of seconds >= 0")
     try:
         shapes = [parse_shape(s) for s in args.shape] if args.shape else DEFAULT_SHAPES
     except argparse.ArgumentTypeError as exc:
@@ -291,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
     results = []
     for shape in shapes:
         case = Case(shape, args.dtype, args.packed, torch, args.seed)
-        res = measure(case, args.repeat, args.min_time, not args.skip_fb)
+        res = measure(case, args.repeat, args.min_time, not args.skip_fb, args.settle)
         L, N, I, H, NL, bi, regime = shape
         label = f"({L},{N},{I},{H},{NL}{',bi' if bi else ''})"
         row = f"| {label} | {regime} |"
@@ -302,7 +330,13 @@ def run(args: argparse.Namespace) -> int:
             row += f" {_ms(r['elman_s'])} | {t} | {ratio} |"
         print(row, flush=True)
         results.append({"shape": list(shape[:6]), "regime": regime, **res})
-    payload = {"machine": info, "dtype": args.dtype, "packed": args.packed, "results": results}
+    payload = {
+        "machine": info,
+        "dtype": args.dtype,
+        "packed": args.packed,
+        "settle_s": args.settle,
+        "results": results,
+    }
     args.json.write_text(json.dumps(payload, indent=1))
     print(f"medians (min–max) of {args.repeat} interleaved repetitions; JSON: {args.json}")
     return 0

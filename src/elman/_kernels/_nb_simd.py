@@ -1,0 +1,311 @@
+"""Explicit SIMD for numba kernels: a vector type and the step product built on it.
+
+LLVM's loop vectoriser turns the row loops of :mod:`._nb_ops` into SIMD code, but it can only
+keep a *reduction* in registers (the ``dot`` form, which ends every output in a horizontal
+sum), never a block of output columns across a loop over K. The step product of a
+recurrence, ``acc[i, :] += x[i, :K] @ MT`` for a few rows ``i``, is fastest in exactly that
+register-blocked outer-product form: per k, load one row of a block of MT (four vectors),
+broadcast x[i, k] for up to four rows, sixteen FMAs, accumulators never leaving registers, no
+horizontal sums. So this module gives numba a vector type (``Vec``: an LLVM vector of one
+register's width) and a handful of intrinsics on it, and builds :func:`mm_outer` from them.
+
+``MT`` is packed once per call by :func:`pack_columns` into column blocks of four vectors
+(K, 4V) stored one after the other, so each block streams from memory as one sequential run
+(software-prefetched 4 KiB ahead). The packed width ``Hp`` is H rounded up to whole vectors;
+the accumulator rows must have ``Hp`` columns (the padding columns receive zeros).
+
+The register width is the host's: 64 bytes with AVX-512, 32 with AVX2, else 16.
+These kernels need compiled code (no ``NUMBA_DISABLE_JIT``): callers fall back to the loop
+forms of :mod:`._nb_ops` there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+from ._jit import JIT
+
+__all__ = ["VECTOR_BYTES", "lanes_of", "pack_columns", "mm_outer", "outer_width"]
+
+INLINE = {**JIT, "inline": "always"}
+PREFETCH_BYTES = 4096  # how far ahead in the packed stream
+
+
+def _vector_bytes() -> int:
+    try:
+        import llvmlite.binding as ll
+
+        features = ll.get_host_cpu_features()
+    except Exception:  # pragma: no cover - an LLVM without host introspection
+        return 16
+    if features.get("avx512f"):
+        return 64
+    return 32 if features.get("avx2") or features.get("avx") else 16
+
+
+VECTOR_BYTES = _vector_bytes()
+
+
+def lanes_of(dtype: np.dtype) -> int:
+    """Elements per vector register for ``dtype``."""
+    return VECTOR_BYTES // np.dtype(dtype).itemsize
+
+
+class Vec(types.Type):
+    """One SIMD register of ``dtype`` elements (an LLVM ``<lanes x float|double>``)."""
+
+    def __init__(self, dtype: types.Float) -> None:
+        self.dtype = dtype
+        self.lanes = VECTOR_BYTES // (dtype.bitwidth // 8)
+        super().__init__(name=f"Vec({dtype}x{self.lanes})")
+
+
+@register_model(Vec)
+class _VecModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        elt = ir.FloatType() if fe_type.dtype.bitwidth == 32 else ir.DoubleType()
+        super().__init__(dmm, fe_type, ir.VectorType(elt, fe_type.lanes))
+
+
+def _item_pointer(context, builder, arrty, arr, idx):
+    ary = context.make_array(arrty)(context, builder, arr)
+    return cgutils.get_item_pointer(context, builder, arrty, ary, [idx])
+
+
+@intrinsic
+def vzero(typingctx, arr):
+    """A vector of zeros of ``arr``'s dtype."""
+    vt = Vec(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(context.get_value_type(vt), None)
+
+    return vt(arr), codegen
+
+
+@intrinsic
+def vload(typingctx, arr, idx):
+    """arr[idx : idx + lanes] as a vector (1-D contiguous ``arr``, unaligned)."""
+    vt = Vec(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
+        vptr = builder.bitcast(ptr, context.get_value_type(vt).as_pointer())
+        return builder.load(vptr, align=arr.dtype.bitwidth // 8)
+
+    return vt(arr, idx), codegen
+
+
+@intrinsic
+def vstore(typingctx, arr, idx, v):
+    """arr[idx : idx + lanes] = v."""
+
+    def codegen(context, builder, sig, args):
+        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
+        vptr = builder.bitcast(ptr, context.get_value_type(sig.args[2]).as_pointer())
+        builder.store(args[2], vptr, align=arr.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+
+    return types.void(arr, idx, v), codegen
+
+
+@intrinsic
+def vbroadcast(typingctx, arr, idx):
+    """A vector holding arr[idx] in every lane."""
+    vt = Vec(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
+        vty = context.get_value_type(vt)
+        one = builder.insert_element(
+            ir.Constant(vty, None), builder.load(ptr), ir.Constant(ir.IntType(32), 0)
+        )
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), vt.lanes), None)  # all lane 0
+        return builder.shuffle_vector(one, one, mask)
+
+    return vt(arr, idx), codegen
+
+
+@intrinsic
+def vfma(typingctx, a, b, c):
+    """a * b + c, fused (llvm.fma)."""
+
+    def codegen(context, builder, sig, args):
+        vt = sig.args[0]
+        vty = context.get_value_type(vt)
+        name = f"llvm.fma.v{vt.lanes}f{vt.dtype.bitwidth}"
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3), name)
+        return builder.call(fn, args)
+
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def vadd(typingctx, a, b):
+    """a + b."""
+
+    def codegen(context, builder, sig, args):
+        return builder.fadd(args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """A read prefetch of arr[idx] into all cache levels (llvm.prefetch; never faults)."""
+
+    def codegen(context, builder, sig, args):
+        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        read, keep, data = ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)
+        builder.call(fn, [builder.bitcast(ptr, i8p), read, keep, data])
+        return context.get_dummy_value()
+
+    return types.void(arr, idx), codegen
+
+
+@intrinsic
+def lanes(typingctx, arr):
+    """Elements per vector for ``arr``'s dtype (a compile-time constant)."""
+    n = VECTOR_BYTES // (arr.dtype.bitwidth // 8)
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(ir.IntType(64), n)
+
+    return types.int64(arr), codegen
+
+
+@njit(**INLINE)
+def _add_into(a, j, v):
+    vstore(a, j, vadd(vload(a, j), v))
+
+
+@njit(**INLINE)
+def _block(x0, x1, x2, x3, r, P, base, K, nv, a0, a1, a2, a3, j):
+    """Rows a0..a(r-1) [j : j + nv*V] += rows x0..x(r-1) [:K] @ the (K, nv*V) block of P
+    starting at ``base``; r <= 4, nv <= 4. Inlined where r and nv are constants, so that
+    the tests on them fold away (:func:`mm_outer`)."""
+    V = lanes(P)
+    s00, s01, s02, s03 = vzero(P), vzero(P), vzero(P), vzero(P)
+    s10, s11, s12, s13 = vzero(P), vzero(P), vzero(P), vzero(P)
+    s20, s21, s22, s23 = vzero(P), vzero(P), vzero(P), vzero(P)
+    s30, s31, s32, s33 = vzero(P), vzero(P), vzero(P), vzero(P)
+    w0, w1, w2, w3 = vzero(P), vzero(P), vzero(P), vzero(P)
+    ahead = PREFETCH_BYTES // (VECTOR_BYTES // V)
+    last = P.shape[0] - 1
+    o = base
+    for k in range(K):
+        q = min(o + ahead, last)
+        prefetch(P, q)
+        w0 = vload(P, o)
+        if nv > 1:
+            prefetch(P, min(q + V, last))
+            w1 = vload(P, o + V)
+        if nv > 2:
+            prefetch(P, min(q + 2 * V, last))
+            w2 = vload(P, o + 2 * V)
+        if nv > 3:
+            prefetch(P, min(q + 3 * V, last))
+            w3 = vload(P, o + 3 * V)
+        b = vbroadcast(x0, k)
+        s00, s01, s02, s03 = vfma(w0, b, s00), vfma(w1, b, s01), vfma(w2, b, s02), vfma(w3, b, s03)
+        if r > 1:
+            b = vbroadcast(x1, k)
+            s10, s11 = vfma(w0, b, s10), vfma(w1, b, s11)
+            s12, s13 = vfma(w2, b, s12), vfma(w3, b, s13)
+        if r > 2:
+            b = vbroadcast(x2, k)
+            s20, s21 = vfma(w0, b, s20), vfma(w1, b, s21)
+            s22, s23 = vfma(w2, b, s22), vfma(w3, b, s23)
+        if r > 3:
+            b = vbroadcast(x3, k)
+            s30, s31 = vfma(w0, b, s30), vfma(w1, b, s31)
+            s32, s33 = vfma(w2, b, s32), vfma(w3, b, s33)
+        o += nv * V
+    _store_row(a0, j, nv, V, s00, s01, s02, s03)
+    if r > 1:
+        _store_row(a1, j, nv, V, s10, s11, s12, s13)
+    if r > 2:
+        _store_row(a2, j, nv, V, s20, s21, s22, s23)
+    if r > 3:
+        _store_row(a3, j, nv, V, s30, s31, s32, s33)
+
+
+@njit(**INLINE)
+def _store_row(a, j, nv, V, s0, s1, s2, s3):
+    _add_into(a, j, s0)
+    if nv > 1:
+        _add_into(a, j + V, s1)
+    if nv > 2:
+        _add_into(a, j + 2 * V, s2)
+    if nv > 3:
+        _add_into(a, j + 3 * V, s3)
+
+
+@njit(**JIT)
+def _block_any(x0, x1, x2, x3, r, P, base, K, nv, a0, a1, a2, a3, j):
+    """:func:`_block` for any r and nv (the narrower last block of columns)."""
+    _block(x0, x1, x2, x3, r, P, base, K, nv, a0, a1, a2, a3, j)
+
+
+@njit(**JIT)
+def mm_outer(x, xr, P, acc, ar, ac, rows, K):
+    """acc[ar+i, ac:ac+Hp] += x[xr+i, :K] @ MT for i < rows, MT (K, H) packed in ``P`` by
+    :func:`pack_columns` (Hp = P.size // K: acc needs that many columns from ``ac``).
+
+    Rows go four at a time: each pass streams P once for up to four rows of x.
+    """
+    V = lanes(P)
+    Hp = P.shape[0] // K if K > 0 else 0
+    i = 0
+    while i < rows:
+        r = min(4, rows - i)
+        i1, i2, i3 = i + min(1, r - 1), i + min(2, r - 1), i + min(3, r - 1)
+        x0, x1, x2, x3 = x[xr + i], x[xr + i1], x[xr + i2], x[xr + i3]
+        a0, a1, a2, a3 = acc[ar + i], acc[ar + i1], acc[ar + i2], acc[ar + i3]
+        j = 0
+        base = 0
+        while j < Hp:
+            nv = min(4, (Hp - j) // V)
+            c = ac + j
+            if nv < 4:
+                _block_any(x0, x1, x2, x3, r, P, base, K, nv, a0, a1, a2, a3, c)
+            elif r == 4:
+                _block(x0, x1, x2, x3, 4, P, base, K, 4, a0, a1, a2, a3, c)
+            elif r == 3:
+                _block(x0, x1, x2, x3, 3, P, base, K, 4, a0, a1, a2, a3, c)
+            elif r == 2:
+                _block(x0, x1, x2, x3, 2, P, base, K, 4, a0, a1, a2, a3, c)
+            else:
+                _block(x0, x1, x2, x3, 1, P, base, K, 4, a0, a1, a2, a3, c)
+            base += K * nv * V
+            j += nv * V
+        i += 4
+
+
+def outer_width(H: int, dtype: np.dtype) -> int:
+    """Hp: H rounded up to whole vectors of ``dtype``."""
+    v = lanes_of(dtype)
+    return -(-H // v) * v
+
+
+def pack_columns(MT: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
+    """MT (K, H) as :func:`mm_outer` reads it: columns zero-padded to Hp, then blocks of four
+    vectors (K, 4V) (the last one narrower) one after the other, flat (K * Hp,)."""
+    dtype = np.dtype(dtype or MT.dtype)
+    K, H = MT.shape
+    V, Hp = lanes_of(dtype), outer_width(H, dtype)
+    out = np.zeros(K * Hp, dtype=dtype)
+    pos = 0
+    for j in range(0, Hp, 4 * V):
+        w = min(4 * V, Hp - j)
+        block = out[pos : pos + K * w].reshape(K, w)
+        block[:, : max(0, min(w, H - j))] = MT[:, j : min(j + w, H)]
+        pos += K * w
+    return out

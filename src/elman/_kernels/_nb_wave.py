@@ -1,0 +1,140 @@
+"""Two stacked layers on two cores at once: a layer wavefront.
+
+For a few sequences and a large hidden size, a step of one layer is bound by streaming W_hh
+from cache, and the hidden-unit split of :mod:`._nb_split` pays a cross-core exchange of
+h_t and a barrier at every step. Two stacked layers can instead run side by side: thread 0
+runs layer ``l``'s recurrence (its whole W_hh resident in its core's L2) chunk after chunk
+of steps; thread 1 follows one chunk behind with layer ``l + 1``, whose input rows thread 0
+has finished. Layer ``l + 1``'s input projection of each chunk is one GEMM, its output
+columns shared between the two threads, so both threads do the same work per chunk
+(recurrence + half a projection).
+
+Thread 0 never waits; thread 1 waits on two progress counters (release/acquire atomics):
+"layer l done through chunk k" and "thread 0's half of chunk k's projection done". A busy
+sibling core therefore delays the pair by its own lost time only, not at every step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._blas import NO_TRANS, gemm
+from ._nb_ops import OUTER, copy2, mm_dot
+from ._nb_recur import forward_steps, offsets, step_width
+from ._nb_simd import pack_columns
+from ._nb_split import LINE, NOGIL, SPIN_LIMIT, _load_acquire, _store_release, run_pair, split_point
+
+__all__ = ["wave_pair_forward", "chunk_steps"]
+
+
+@njit(**NOGIL)
+def _wait(flags, slot, value):
+    """Spin until flags[slot] >= value; False after ~2^31 spins (the other thread is gone)."""
+    spins = 0
+    while _load_acquire(flags, slot) < value:
+        spins += 1
+        if spins > SPIN_LIMIT:
+            return False
+    return True
+
+
+@njit(**NOGIL)
+def _project(fptr, src, mask, scratch, r0, m, Wc, WcT, dst, p0):
+    """dst[r0:r0+m, p0:p0+n] = (src * mask)[r0:r0+m] @ Wc.T; Wc (n, K), WcT = Wc.T (K, n).
+
+    Without a mask (``mask`` of 0 rows) the rows of ``src`` are read in place; with one,
+    they are multiplied into ``scratch`` first (dropout between the two layers).
+    """
+    if m == 0:
+        return
+    n, K = Wc.shape
+    a, a0 = src, r0
+    if mask.shape[0] > 0:
+        for i in range(m):
+            s, mk, d = src[r0 + i], mask[r0 + i], scratch[i]
+            for j in range(K):
+                d[j] = s[j] * mk[j]
+        a, a0 = scratch, 0
+    if fptr:
+        gemm(fptr, NO_TRANS, m, n, K, a, a0, 0, WcT, False, dst, r0, p0)
+    else:
+        zero = dst.dtype.type(0)
+        for i in range(m):
+            d = dst[r0 + i]
+            for j in range(p0, p0 + n):
+                d[j] = zero
+        mm_dot(a, a0, Wc, dst, r0, p0, m, K)
+
+
+@njit(**NOGIL)
+def wave_forward(
+    c, out0, out1, sizes, bounds, bias, h, W, WT, relu, mode, mask, Wc, WcT, p0, fptr, flags
+):
+    """Thread c's part of a layer pair (see the module docstring).
+
+    out0 (T, H): layer l's projection on entry (thread 0 turns it into h_t); out1 (T, H):
+    layer l+1's array (its projection is written here chunk by chunk, then h_t); bounds:
+    the chunks' first steps and L; bias (H,), h (N, H) state (h0 in, h_n out), W / WT:
+    this thread's layer's b_ih + b_hh, state and W_hh (and W_hh.T, packed for the OUTER
+    ``mode``, see :func:`._nb_ops.step_matmul`); Wc: rows p0:
+    of layer l+1's W_ih that this thread projects, WcT its transpose (BLAS is fastest with
+    it, (K, n)); flags: two progress counters.
+    """
+    off = offsets(sizes)
+    z = np.empty((h.shape[0], step_width(WT, h.shape[1])), dtype=h.dtype)
+    mrows = 0
+    for k in range(len(bounds) - 1):
+        mrows = max(mrows, off[bounds[k + 1]] - off[bounds[k]])
+    scratch = np.empty((mrows if mask.shape[0] > 0 else 0, out0.shape[1]), dtype=out0.dtype)
+    for k in range(len(bounds) - 1):
+        t0, t1 = bounds[k], bounds[k + 1]
+        r0, m = off[t0], off[t1] - off[t0]
+        if c == 0:
+            forward_steps(out0, 0, sizes[t0:t1], off[t0:t1], bias, h, z, W, WT, False, relu, mode)
+            _store_release(flags, 0, k + 1)
+            _project(fptr, out0, mask, scratch, r0, m, Wc, WcT, out1, p0)
+            _store_release(flags, LINE, k + 1)
+        else:
+            if not _wait(flags, 0, k + 1):
+                return False
+            _project(fptr, out0, mask, scratch, r0, m, Wc, WcT, out1, p0)
+            if not _wait(flags, LINE, k + 1):
+                return False
+            forward_steps(out1, 0, sizes[t0:t1], off[t0:t1], bias, h, z, W, WT, False, relu, mode)
+    return True
+
+
+def chunk_steps(N: int) -> int:
+    """Steps per chunk: ~128 rows (a projection GEMM worth calling), 8 to 64 steps (the
+    pipeline fills and drains in one chunk)."""
+    return min(64, max(8, -(-128 // max(N, 1))))
+
+
+def wave_pair_forward(out0, out1, sizes, biases, h0, w_hh, w_ih1, mask, relu, fptr, hn):
+    """Layers l and l+1 of a unidirectional stack on two threads.
+
+    out0 (T, H): layer l's input projection on entry, its h_t on exit; out1 (T, H): layer
+    l+1's h_t on exit. biases, h0, w_hh, hn: pairs (layer l, layer l+1) of (H,), (N, H),
+    (H, H), (N, H); w_ih1 (H, H): layer l+1's W_ih; mask (T, H) or None: dropout applied to
+    layer l's output before layer l+1; fptr: NumPy's ?gemm or 0. The steps run in the OUTER
+    mode (compiled code only).
+    """
+    N, H = h0[0].shape
+    L = len(sizes)
+    S = chunk_steps(N)
+    bounds = np.append(np.arange(0, L, S, dtype=np.int64), np.int64(L))
+    flags = np.zeros(2 * LINE, dtype=np.int64)
+    p = split_point(H)
+    m = np.empty((0, 0), dtype=out0.dtype) if mask is None else np.ascontiguousarray(mask)
+    states = [np.array(h, dtype=out0.dtype, order="C") for h in h0]
+
+    def part(c: int, rows: slice) -> tuple:
+        P = pack_columns(w_hh[c].T, out0.dtype)
+        wc = np.ascontiguousarray(w_ih1[rows], dtype=out0.dtype)
+        args = (c, out0, out1, sizes, bounds, biases[c], states[c], P, P, relu, OUTER)
+        return (*args, m, wc, np.ascontiguousarray(wc.T), rows.start or 0, fptr, flags)
+
+    run_pair(wave_forward, part(0, slice(0, p)), part(1, slice(p, H)))
+    copy2(hn[0], states[0])
+    copy2(hn[1], states[1])
