@@ -23,7 +23,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from ._jit import JIT
-from ._nb_simd import mm_outer
+from ._nb_simd import mm_outer_rows
 
 INLINE = {**JIT, "inline": "always"}
 
@@ -323,7 +323,7 @@ def step_matmul(mode, x, W, WT, acc, rows, H):
     if mode.dtype == AXPY.dtype:
         mm_axpy(x, 0, WT, acc, 0, 0, rows, H)
     elif mode.dtype == OUTER.dtype:
-        mm_outer(x, 0, WT, acc, 0, 0, rows, H)
+        mm_outer_rows(x, WT, acc, rows, H)
     else:
         mm_dot(x, 0, W, acc, 0, 0, rows, H)
 
@@ -337,7 +337,7 @@ def _step_dot(mode, x, W, WT, acc, rows, H):
 
 
 def _step_outer(mode, x, W, WT, acc, rows, H):
-    mm_outer(x, 0, WT, acc, 0, 0, rows, H)
+    mm_outer_rows(x, WT, acc, rows, H)
 
 
 @overload(step_matmul, jit_options=JIT)

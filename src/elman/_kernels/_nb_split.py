@@ -31,7 +31,7 @@ from numba.extending import intrinsic
 from ._jit import JIT
 from ._nb_ops import act_delta, activate
 from ._nb_recur import add_partial, last_states, step_width
-from ._nb_simd import mm_outer, outer_width, pack_columns
+from ._nb_simd import mm_outer_rows, outer_width, pack_columns
 
 __all__ = ["split_recur_forward", "split_recur_backward", "two_cpus"]
 
@@ -104,7 +104,7 @@ def split_forward(c, out, c0, j0, nc, sizes, off, bias, P, reverse, relu, hbuf, 
             src, zi = out[o + i][a : a + nc], z[i]
             for j in range(nc):
                 zi[j] = src[j] + bias[j0 + j]
-        mm_outer(prev, 0, P, z, 0, 0, b, H)
+        mm_outer_rows(prev, P, z, b, H)
         for i in range(b):
             zi, dst, hi = z[i], out[o + i][a : a + nc], cur[i][j0 : j0 + nc]
             activate(zi, nc, relu)
@@ -151,7 +151,7 @@ def split_backward(
         add_partial(db, k0, blk, part, nk, s, L)
         if not _barrier(flags, c, s + 1):
             return False
-        mm_outer(dz, 0, P, dh, 0, 0, b, H)
+        mm_outer_rows(dz, P, dh, b, H)
     return True
 
 

@@ -20,9 +20,9 @@ import numpy as np
 from numba import njit
 
 from ._blas import NO_TRANS, gemm
-from ._nb_ops import OUTER, copy2, mm_dot
+from ._nb_ops import OUTER, copy2
 from ._nb_recur import forward_steps, offsets, step_width
-from ._nb_simd import pack_columns
+from ._nb_simd import mm_outer, pack_columns
 from ._nb_split import LINE, NOGIL, SPIN_LIMIT, _load_acquire, _store_release, run_pair, split_point
 
 __all__ = ["wave_pair_forward", "chunk_steps"]
@@ -40,15 +40,16 @@ def _wait(flags, slot, value):
 
 
 @njit(**NOGIL)
-def _project(fptr, src, mask, scratch, r0, m, Wc, WcT, dst, p0):
-    """dst[r0:r0+m, p0:p0+n] = (src * mask)[r0:r0+m] @ Wc.T; Wc (n, K), WcT = Wc.T (K, n).
+def _project(fptr, src, mask, scratch, r0, m, WcT, Pc, dst, p0):
+    """dst[r0:r0+m, p0:p0+n] = (src * mask)[r0:r0+m] @ WcT, WcT (K, n) C-contiguous; Pc is
+    WcT packed (:func:`._nb_simd.pack_columns`), for when there is no BLAS (fptr 0).
 
     Without a mask (``mask`` of 0 rows) the rows of ``src`` are read in place; with one,
     they are multiplied into ``scratch`` first (dropout between the two layers).
     """
     if m == 0:
         return
-    n, K = Wc.shape
+    K, n = WcT.shape
     a, a0 = src, r0
     if mask.shape[0] > 0:
         for i in range(m):
@@ -58,18 +59,19 @@ def _project(fptr, src, mask, scratch, r0, m, Wc, WcT, dst, p0):
         a, a0 = scratch, 0
     if fptr:
         gemm(fptr, NO_TRANS, m, n, K, a, a0, 0, WcT, False, dst, r0, p0)
-    else:
-        zero = dst.dtype.type(0)
+    else:  # the packed product writes whole vectors: through a padded buffer
+        acc = np.zeros((m, step_width(Pc, K)), dtype=dst.dtype)
+        zero = np.int64(0)
+        mm_outer(a, a0, Pc, acc, zero, zero, m, K)
         for i in range(m):
-            d = dst[r0 + i]
-            for j in range(p0, p0 + n):
-                d[j] = zero
-        mm_dot(a, a0, Wc, dst, r0, p0, m, K)
+            d, v = dst[r0 + i], acc[i]
+            for j in range(n):
+                d[p0 + j] = v[j]
 
 
 @njit(**NOGIL)
 def wave_forward(
-    c, out0, out1, sizes, bounds, bias, h, W, WT, relu, mode, mask, Wc, WcT, p0, fptr, flags
+    c, out0, out1, sizes, bounds, bias, h, W, WT, relu, mode, mask, WcT, Pc, p0, fptr, flags
 ):
     """Thread c's part of a layer pair (see the module docstring).
 
@@ -77,9 +79,9 @@ def wave_forward(
     layer l+1's array (its projection is written here chunk by chunk, then h_t); bounds:
     the chunks' first steps and L; bias (H,), h (N, H) state (h0 in, h_n out), W / WT:
     this thread's layer's b_ih + b_hh, state and W_hh (and W_hh.T, packed for the OUTER
-    ``mode``, see :func:`._nb_ops.step_matmul`); Wc: rows p0:
-    of layer l+1's W_ih that this thread projects, WcT its transpose (BLAS is fastest with
-    it, (K, n)); flags: two progress counters.
+    ``mode``, see :func:`._nb_ops.step_matmul`); WcT: the transpose of rows p0: of layer
+    l+1's W_ih, the ones this thread projects ((K, n): BLAS is fastest with it), Pc the same
+    packed; flags: two progress counters.
     """
     off = offsets(sizes)
     z = np.empty((h.shape[0], step_width(WT, h.shape[1])), dtype=h.dtype)
@@ -93,12 +95,12 @@ def wave_forward(
         if c == 0:
             forward_steps(out0, 0, sizes[t0:t1], off[t0:t1], bias, h, z, W, WT, False, relu, mode)
             _store_release(flags, 0, k + 1)
-            _project(fptr, out0, mask, scratch, r0, m, Wc, WcT, out1, p0)
+            _project(fptr, out0, mask, scratch, r0, m, WcT, Pc, out1, p0)
             _store_release(flags, LINE, k + 1)
         else:
             if not _wait(flags, 0, k + 1):
                 return False
-            _project(fptr, out0, mask, scratch, r0, m, Wc, WcT, out1, p0)
+            _project(fptr, out0, mask, scratch, r0, m, WcT, Pc, out1, p0)
             if not _wait(flags, LINE, k + 1):
                 return False
             forward_steps(out1, 0, sizes[t0:t1], off[t0:t1], bias, h, z, W, WT, False, relu, mode)
@@ -131,9 +133,10 @@ def wave_pair_forward(out0, out1, sizes, biases, h0, w_hh, w_ih1, mask, relu, fp
 
     def part(c: int, rows: slice) -> tuple:
         P = pack_columns(w_hh[c].T, out0.dtype)
-        wc = np.ascontiguousarray(w_ih1[rows], dtype=out0.dtype)
+        wct = np.ascontiguousarray(w_ih1[rows].T, dtype=out0.dtype)
+        Pc = pack_columns(wct) if not fptr else np.empty(0, dtype=out0.dtype)
         args = (c, out0, out1, sizes, bounds, biases[c], states[c], P, P, relu, OUTER)
-        return (*args, m, wc, np.ascontiguousarray(wc.T), rows.start or 0, fptr, flags)
+        return (*args, m, wct, Pc, rows.start or 0, fptr, flags)
 
     run_pair(wave_forward, part(0, slice(0, p)), part(1, slice(p, H)))
     copy2(hn[0], states[0])
