@@ -20,12 +20,13 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["JIT", "configure_numba"]
+__all__ = ["JIT", "NOGIL", "configure_numba"]
 
 # error_model='numpy': no ZeroDivisionError branches, so loops with a division vectorise.
 # fastmath: FMA contraction and reassociation (reductions vectorise); the float32 tanh below
 # is the only approximation, and its error (~1e-7 absolute) is far inside the tolerances.
 JIT = {"cache": True, "fastmath": True, "error_model": "numpy", "boundscheck": False}
+NOGIL = {**JIT, "nogil": True}  # kernels that run on two Python threads at once
 
 
 def _cache_dir() -> str | None:

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from ._blas import NO_TRANS, gemm
-from ._jit import JIT
+from ._jit import JIT, NOGIL
 from ._nb_ops import AXPY, DOT, GEMM, act_delta, activate, copy2, step_matmul
 
 __all__ = [
@@ -120,7 +120,7 @@ def step_width(MT, H):
     return MT.size // H
 
 
-@njit(**JIT)
+@njit(**NOGIL)
 def recur_forward(out, c0, sizes, bias, h0, W, WT, reverse, relu, mode, hn):
     """One direction of one layer, in place on ``out`` (see :func:`forward_steps`).
 
@@ -133,7 +133,7 @@ def recur_forward(out, c0, sizes, bias, h0, W, WT, reverse, relu, mode, hn):
     copy2(hn, h)
 
 
-@njit(**JIT)
+@njit(**NOGIL)
 def recur_backward(out, g, c0, sizes, g_hn, W, WT, reverse, relu, mode, delta, dh0, db):
     """BPTT of one direction of one layer: fills delta's columns c0:c0+H, dh0 (N, H) and
     adds the bias gradient to db (H,) float64."""

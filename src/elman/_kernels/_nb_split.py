@@ -28,14 +28,13 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._jit import JIT
+from ._jit import NOGIL
 from ._nb_ops import act_delta, activate
 from ._nb_recur import add_partial, last_states, step_width
 from ._nb_simd import mm_outer_rows, outer_width, pack_columns
 
 __all__ = ["split_recur_forward", "split_recur_backward", "two_cpus"]
 
-NOGIL = {**JIT, "nogil": True}
 _C = np.ascontiguousarray
 LINE = 16  # int64 slots per flag (128 bytes apart: no false sharing between the two flags)
 SPIN_LIMIT = 1 << 31

@@ -20,10 +20,11 @@ import numpy as np
 from numba import njit
 
 from ._blas import NO_TRANS, gemm
+from ._jit import NOGIL
 from ._nb_ops import OUTER, copy2
 from ._nb_recur import forward_steps, offsets, step_width
 from ._nb_simd import mm_outer, pack_columns
-from ._nb_split import LINE, NOGIL, SPIN_LIMIT, _load_acquire, _store_release, run_pair, split_point
+from ._nb_split import LINE, SPIN_LIMIT, _load_acquire, _store_release, run_pair, split_point
 
 __all__ = ["wave_pair_forward", "chunk_steps"]
 

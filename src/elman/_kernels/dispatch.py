@@ -17,18 +17,20 @@ A variant is a path and a step mode:
   - ``split``: the ``outer`` products on two threads, each keeping half of W_hh in its own
     cache, with NumPy's BLAS held at one thread meanwhile (N <= 32 and H >= 400, or N <= 3
     and H >= 256: weight-streaming bound; needs two CPUs and OpenBLAS thread control);
-  - ``wave``: as ``split``, except that the forward of a unidirectional stack runs its
-    layers in pairs side by side (:mod:`._nb_wave`: thread 0 one layer, thread 1 the next
-    one a chunk of steps behind), with no exchange at every step; an unpaired last layer
-    and bidirectional layers run as ``split``. Chosen for two or more unidirectional
-    layers with N <= 16 and H >= 256 (it beat ``split`` and ``outer`` on every such shape
-    measured).
+  - ``pairs``: as ``split``, except that independent recurrences run side by side, one per
+    thread, each with its whole W_hh in its core's cache and no exchange at every step:
+    the two directions of a bidirectional layer (forward and backward passes), and the
+    forward of a unidirectional stack in layer pairs (:mod:`._nb_wave`: thread 0 one
+    layer, thread 1 the next one a chunk of steps behind); an unpaired last layer and the
+    unidirectional backward run as ``split``. Chosen for two directions with N <= 32 and
+    H >= 128, and for two or more unidirectional layers with N <= 16 and H >= 256 (it beat
+    ``split``, ``outer`` and ``gemm`` on every such shape measured).
 
 The thresholds come from measurements on a 2-vCPU AVX-512 (Emerald Rapids) VM
 (2026-12-06: 1000 steps, N in 1..32, H in 128..512, one and two layers; ``elman bench``
 with ``ELMAN_KERNEL_VARIANT``, see docs/performance.md).
 ``ELMAN_KERNEL_VARIANT`` (``fused``, ``layered-axpy``, ``layered-dot``, ``layered-outer``,
-``layered-gemm``, ``layered-split``, ``layered-wave``) forces one, read once at import.
+``layered-gemm``, ``layered-split``, ``layered-pairs``) forces one, read once at import.
 """
 
 from __future__ import annotations
@@ -55,12 +57,12 @@ class Variant(NamedTuple):
     mode: Any  # AXPY, DOT, OUTER, GEMM or SPLIT: the recurrence of the layered path
     fused_backward: bool = False
     one_blas_thread: bool = False  # NumPy's BLAS single-threaded meanwhile (SPLIT's GEMMs)
-    wave: bool = False  # SPLIT's forward: unidirectional layer pairs side by side
+    pairs: bool = False  # SPLIT: independent recurrences side by side (see the docstring)
 
 
 VARIANTS = {"fused": Variant(True, AXPY, True)}
 VARIANTS |= {f"layered-{k}": Variant(False, m, False, m is SPLIT) for k, m in MODES.items()}
-VARIANTS["layered-wave"] = Variant(False, SPLIT, False, True, True)
+VARIANTS["layered-pairs"] = Variant(False, SPLIT, False, True, True)
 
 
 def _forced() -> Variant | None:
@@ -93,9 +95,11 @@ def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
         # its per-row weight-gradient loops lose to GEMMs over many rows)
         return Variant(True, AXPY, T * num_layers * D <= 2048)
     if N <= 32 and can_split():  # weight-streaming bound: use both cores' caches
-        wave = num_layers >= 2 and D == 1 and N <= 16 and H >= 256
-        if wave or H >= 400 or (N <= 3 and H >= 256):
-            return Variant(False, SPLIT, False, True, wave)
+        # two directions: measured ahead of split and gemm from H = 128 (N <= 32); layer
+        # pairs: from H = 256 (N <= 16)
+        pairs = (D == 2 and H >= 128) or (num_layers >= 2 and N <= 16 and H >= 256)
+        if pairs or H >= 400 or (N <= 3 and H >= 256):
+            return Variant(False, SPLIT, False, True, pairs)
     if N == 1 and H <= 96:
         return Variant(False, AXPY)
     if (H >= 128 and (N <= 3 or (H >= 256 and N <= 32))) or not gemm:

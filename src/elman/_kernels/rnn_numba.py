@@ -32,7 +32,7 @@ from ._nb_recur import (
     recur_forward_gemm,
 )
 from ._nb_simd import pack_columns
-from ._nb_split import matmul2, split_recur_backward, split_recur_forward
+from ._nb_split import matmul2, run_pair, split_recur_backward, split_recur_forward
 from ._nb_wave import wave_pair_forward
 from .dispatch import SPLIT, Variant, choose
 from .flat import flat_shapes, flat_spans, split_flat
@@ -137,7 +137,7 @@ def run_forward(variant: Variant, x, batch_sizes, h0, weights, num_layers, relu,
         return _fused_forward(*args)
     if variant.one_blas_thread:
         with single_threaded_blas():
-            return _layered_forward(*args, variant.wave)
+            return _layered_forward(*args, variant.pairs)
     return _layered_forward(*args)
 
 
@@ -152,7 +152,7 @@ def run_backward(
         return _fused_backward(*args)
     if variant.one_blas_thread:
         with single_threaded_blas():
-            return _layered_backward(*args)
+            return _layered_backward(*args, variant.pairs)
     return _layered_backward(*args)
 
 
@@ -303,12 +303,12 @@ def _bias(ws: Weights, H: int, dtype: Any) -> list[np.ndarray]:
     return [(b_ih + b_hh).astype(dtype, copy=False) for _, _, b_ih, b_hh in ws]
 
 
-def _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, wave=False):
+def _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=False):
     NLD, N, H = h0.shape
     D = NLD // num_layers
     fptr = _fptr(x.dtype)
     mode = _mode(mode, fptr)
-    wave = wave and mode is SPLIT and D == 1
+    pairs = pairs and mode is SPLIT
     matmul = matmul2 if mode is SPLIT else np.matmul
     outs = np.empty((num_layers, x.shape[0], D * H), dtype=x.dtype)
     hn = np.empty_like(h0)
@@ -319,7 +319,10 @@ def _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, wave=
         out = outs[layer]
         matmul(layer_in, _cat_w_ih(ws).T, out)  # every step's projection, (T, D*H)
         biases = _bias(ws, H, x.dtype)
-        if wave and layer + 1 < num_layers:  # this layer and the next side by side
+        if pairs and D == 2:  # the two directions side by side
+            args = (out, sizes, biases, h0[layer * 2 :], [w[1] for w in ws], relu)
+            _directions_forward(*args, hn[layer * 2 :])
+        elif pairs and layer + 1 < num_layers:  # this layer and the next side by side
             pair = slice(layer, layer + 2)
             upper = weights[layer + 1]
             mask = None if masks is None else masks[layer]
@@ -340,6 +343,32 @@ def _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, wave=
     return list(outs), hn
 
 
+def _directions_forward(out, sizes, biases, h0, w_hh, relu, hn):
+    """Both directions of one layer at once, one thread each (OUTER loops): columns 0:H of
+    ``out`` forward in time, H:2H in reverse; h0 and hn: the layer's two (N, H) states."""
+    H = h0.shape[2]
+
+    def direction(d: int) -> tuple:
+        P = pack_columns(w_hh[d].T, out.dtype)
+        return (out, d * H, sizes, biases[d], h0[d], P, P, d == 1, relu, OUTER, hn[d])
+
+    run_pair(recur_forward, direction(0), direction(1))
+
+
+def _directions_backward(out, g, sizes, g_hn, w_hh, relu, delta, dh0, db):
+    """BPTT of both directions of one layer at once, one thread each (see
+    :func:`_directions_forward`); db (2H,) float64 receives both bias gradients."""
+    H = g_hn.shape[2]
+
+    def direction(d: int) -> tuple:
+        P = pack_columns(w_hh[d], out.dtype)  # dh = delta_t @ W_hh: W_hh is packed here
+        cols = slice(d * H, (d + 1) * H)
+        args = (out, g, d * H, sizes, g_hn[d], P, P, d == 1, relu, OUTER, delta, dh0[d])
+        return (*args, db[cols])
+
+    run_pair(recur_backward, direction(0), direction(1))
+
+
 def _dw_hh(matmul, delta, out, prev, sizes, h0, c0, H, reverse):
     """delta_d.T @ (the states each step consumed), without gathering them when dense."""
     cols = slice(c0, c0 + H)
@@ -356,12 +385,15 @@ def _dw_hh(matmul, delta, out, prev, sizes, h0, c0, H, reverse):
     return dw
 
 
-def _layered_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, mode):
+def _layered_backward(
+    x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, mode, pairs=False
+):
     NLD, N, H = h0.shape
     D = NLD // num_layers
     T = x.shape[0]
     fptr = _fptr(x.dtype)
     mode = _mode(mode, fptr)
+    pairs = pairs and mode is SPLIT and D == 2
     matmul = matmul2 if mode is SPLIT else np.matmul
     dh0 = np.empty_like(h0)
     grads: list[Any] = [None] * NLD
@@ -379,11 +411,16 @@ def _layered_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_ou
         delta = np.empty((T, D * H), dtype=x.dtype)
         prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
         db = np.zeros(D * H)  # float64 partial sums, one per step
-        for d, (_, w_hh, _, _) in enumerate(ws):
-            k, c0 = layer * D + d, d * H
-            w_hh, cols = _C(w_hh, dtype=x.dtype), slice(c0, c0 + H)
-            args = (out, g, c0, sizes, g_hn[k], w_hh, d == 1, relu, delta, dh0[k], db[cols])
-            _recur_backward(mode, fptr, *args)
+        if pairs:
+            w_hh = [w[1] for w in ws]
+            args = (out, g, sizes, g_hn[layer * 2 :], w_hh, relu, delta, dh0[layer * 2 :], db)
+            _directions_backward(*args)
+        else:
+            for d, (_, w_hh, _, _) in enumerate(ws):
+                k, c0 = layer * D + d, d * H
+                w_hh, cols = _C(w_hh, dtype=x.dtype), slice(c0, c0 + H)
+                args = (out, g, c0, sizes, g_hn[k], w_hh, d == 1, relu, delta, dh0[k], db[cols])
+                _recur_backward(mode, fptr, *args)
         dw_ih = matmul(delta.T, layer_in)  # (D*H, In): both directions in one GEMM
         db = db.astype(x.dtype)
         for d in range(D):
