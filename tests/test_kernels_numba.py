@@ -276,6 +276,23 @@ def test_dispatch_picks_a_known_variant_for_every_regime() -> None:
         assert v.fused or not v.fused_backward, (shape, v)
 
 
+def test_dispatch_rules_of_the_two_thread_variants() -> None:
+    """The documented choices: pairs for stacks and bidirectional layers, split for a single
+    wide layer, outer for a few rows, gemm for large batches (two CPUs and BLAS control)."""
+    if not dispatch.can_split():
+        pytest.skip("one CPU or no OpenBLAS thread control: no two-thread variants")
+    choose = dispatch._auto
+    latency = choose(15000, 3, 7, 400, 2, 1)
+    assert latency.mode is dispatch.SPLIT and latency.pairs and latency.one_blas_thread
+    bi = choose(16000, 16, 32, 128, 2, 2)
+    assert bi.mode is dispatch.SPLIT and bi.pairs
+    single = choose(3000, 3, 16, 400, 1, 1)
+    assert single.mode is dispatch.SPLIT and not single.pairs
+    assert choose(3000, 3, 16, 128, 1, 1).mode is _nb_ops.OUTER
+    if _blas.gemm_pointers()[0]:
+        assert choose(25600, 128, 64, 512, 1, 1).mode is _nb_ops.GEMM
+
+
 def test_avx512_environment_respects_the_user(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ELMAN_NUMBA_AVX512", "0")
     assert _jit._avx512_env() == {}

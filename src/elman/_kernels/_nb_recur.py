@@ -5,8 +5,9 @@ Packed layout as in :mod:`.rnn_ref`: step t owns rows ``off[t] : off[t] + sizes[
 (N, H) buffer whose first ``sizes[t]`` rows are the active sequences, so rows that are not
 active keep their state (forward) or wait for their start (reverse) untouched.
 
-``mode`` picks how ``h_{t-1} @ W_hh.T`` is computed at each step: ``AXPY`` and ``DOT`` are
-loops (see :func:`._nb_ops.step_matmul`; each mode compiles a kernel of its own), and the
+``mode`` picks how ``h_{t-1} @ W_hh.T`` is computed at each step: ``AXPY``, ``DOT`` and
+``OUTER`` are loops (see :func:`._nb_ops.step_matmul`; each mode compiles a kernel of its
+own; OUTER takes the packed matrix of :mod:`._nb_simd` and a padded scratch), and the
 ``*_gemm`` kernels call NumPy's BLAS once per step through ``fptr`` (see :mod:`._blas`),
 reading and writing the layer arrays in place (no state copies).
 
