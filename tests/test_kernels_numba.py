@@ -224,16 +224,57 @@ def test_outer_product_kernel_matches_numpy(dtype: str) -> None:
 
 
 def test_pack_columns_layout() -> None:
-    """Blocks of four vectors, one after the other, each (K, width) row-major, zero-padded."""
-    V = _nb_simd.lanes_of(np.float32)
-    K, H = 3, 4 * V + 3
+    """Blocks of B vectors, one after the other, each (K, width) row-major, zero-padded."""
+    V, B = _nb_simd.lanes_of(np.float32), _nb_simd.BLOCK_VECTORS
+    K, H = 3, B * V + 3
     MT = np.arange(K * H, dtype=np.float32).reshape(K, H) + 1
     P = _nb_simd.pack_columns(MT)
-    first = P[: K * 4 * V].reshape(K, 4 * V)
-    np.testing.assert_array_equal(first, MT[:, : 4 * V])
-    tail = P[K * 4 * V :].reshape(K, V)
-    np.testing.assert_array_equal(tail[:, :3], MT[:, 4 * V :])
+    first = P[: K * B * V].reshape(K, B * V)
+    np.testing.assert_array_equal(first, MT[:, : B * V])
+    tail = P[K * B * V :].reshape(K, V)
+    np.testing.assert_array_equal(tail[:, :3], MT[:, B * V :])
     assert not tail[:, 3:].any()
+
+
+@pytest.mark.parametrize("width", ["16", "32"])
+def test_narrower_vector_layouts_match_the_reference(width: str, tmp_path: Any) -> None:
+    """AVX2-sized and SSE/NEON-sized vectors (ELMAN_SIMD_BYTES), as other hosts run them:
+    the outer product itself and a pairs / split / outer RNN against the reference."""
+    code = """
+import numpy as np
+from elman._kernels import _nb_simd, dispatch, rnn_numba, stack_ref
+assert _nb_simd.VECTOR_BYTES == WIDTH
+rng = np.random.default_rng(0)
+for K, H, rows in [(37, 70, 5), (16, 3, 3), (9, 33, 1)]:
+    MT, x = rng.standard_normal((K, H)), rng.standard_normal((rows, K))
+    acc = np.zeros((rows, _nb_simd.outer_width(H, np.float64)))
+    _nb_simd.mm_outer(x, 0, _nb_simd.pack_columns(MT), acc, 0, 0, rows, K)
+    assert np.allclose(acc[:, :H], x @ MT, rtol=1e-12, atol=1e-12)
+for bi in (False, True):
+    D = 2 if bi else 1
+    sizes = np.array([3] * 9 + [2] * 4, dtype=np.int64)
+    H, I, NL = 21, 4, 2
+    ws = [(rng.standard_normal((H, I if k < D else D * H)) * 0.4,
+           rng.standard_normal((H, H)) * 0.2, rng.standard_normal(H), rng.standard_normal(H))
+          for k in range(NL * D)]
+    args = (rng.standard_normal((int(sizes.sum()), I)), sizes,
+            rng.standard_normal((NL * D, 3, H)), ws, NL, False, None)
+    outs, hn = stack_ref.stack_forward(*args)
+    g = (rng.standard_normal(outs[-1].shape), rng.standard_normal(hn.shape))
+    ref = stack_ref.stack_backward(*args, outs, *g)
+    for name in ("layered-outer", "layered-pairs", "layered-split"):
+        v = dispatch.VARIANTS[name]
+        o, h = rnn_numba.run_forward(v, *args)
+        assert all(np.allclose(a, b, atol=1e-10) for a, b in zip(o, outs)) and np.allclose(h, hn)
+        got = rnn_numba.run_backward(v, *args, outs, *g)
+        assert np.allclose(got[0], ref[0], atol=1e-10) and np.allclose(got[1], ref[1], atol=1e-10)
+        for a, b in zip(got[2], ref[2]):
+            assert all(np.allclose(u, w, atol=1e-10) for u, w in zip(a, b))
+print("ok")
+""".replace("WIDTH", width)
+    env = {"ELMAN_SIMD_BYTES": width, "XDG_CACHE_HOME": str(tmp_path), "NUMBA_CACHE_DIR": None}
+    assert _run(code, **env) == "ok"
+    assert (tmp_path / "elman" / f"numba-simd{width}").is_dir()  # not the default cache
 
 
 @pytest.mark.parametrize("masked", [False, True])
@@ -314,8 +355,10 @@ def test_cache_dir_falls_back_to_the_user_cache(monkeypatch: pytest.MonkeyPatch)
     assert _jit._cache_dir() == os.path.join("/somewhere", "elman", "numba")
 
 
-def _run(code: str, **env: str) -> str:
+def _run(code: str, **env: str | None) -> str:
+    """Run ``code`` in a fresh interpreter; ``env`` entries set (a value) or unset (None)."""
     full = {**os.environ, **env}
+    full = {k: v for k, v in full.items() if v is not None}
     result = subprocess.run(
         [sys.executable, "-c", code],
         env=full,

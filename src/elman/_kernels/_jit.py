@@ -6,7 +6,9 @@ nothing is changed:
 
 * ``NUMBA_CACHE_DIR``: compiled kernels are cached (``cache=True``) next to the sources; when
   the package directory is not writable they go to ``$XDG_CACHE_HOME/elman/numba``
-  (default ``~/.cache/elman/numba``).
+  (default ``~/.cache/elman/numba``). With ``ELMAN_SIMD_BYTES`` set (another vector layout,
+  see :mod:`._nb_simd`) they go to ``.../elman/numba-simd<bytes>`` (or a ``simd<bytes>``
+  folder of the user's ``NUMBA_CACHE_DIR``): Numba's cache key does not see that setting.
 * ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES``: on hosts with AVX-512, LLVM is told the host's
   own name and features minus ``prefer-256-bit``, so loops use 512-bit vectors (LLVM's
   default for these CPUs is 256-bit; the kernels run up to 2x faster). Derived from the
@@ -34,8 +36,12 @@ def _cache_dir() -> str | None:
     pycache = os.path.join(here, "__pycache__")
     if os.access(pycache if os.path.isdir(pycache) else here, os.W_OK):
         return None
+    return os.path.join(_user_cache(), "numba")
+
+
+def _user_cache() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "elman", "numba")
+    return os.path.join(base, "elman")
 
 
 def _avx512_env() -> dict[str, str]:
@@ -59,10 +65,15 @@ def configure_numba() -> None:
     """Set numba's environment for elman's kernels, unless numba is already imported."""
     if "numba" in sys.modules:
         return
-    if "NUMBA_CACHE_DIR" not in os.environ:
+    width = os.environ.get("ELMAN_SIMD_BYTES", "")  # another vector layout: its compiled
+    if "NUMBA_CACHE_DIR" not in os.environ:  # kernels must not meet the default ones
         cache = _cache_dir()
+        if width:
+            cache = os.path.join(_user_cache(), f"numba-simd{width}")
         if cache is not None:
             os.environ["NUMBA_CACHE_DIR"] = cache
+    elif width:
+        os.environ["NUMBA_CACHE_DIR"] = os.path.join(os.environ["NUMBA_CACHE_DIR"], f"simd{width}")
     os.environ.update(_avx512_env())
 
 

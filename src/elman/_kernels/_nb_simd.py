@@ -9,17 +9,22 @@ broadcast x[i, k] for up to four rows, sixteen FMAs, accumulators never leaving 
 horizontal sums. So this module gives numba a vector type (``Vec``: an LLVM vector of one
 register's width) and a handful of intrinsics on it, and builds :func:`mm_outer` from them.
 
-``MT`` is packed once per call by :func:`pack_columns` into column blocks of four vectors
-(K, 4V) stored one after the other, so each block streams from memory as one sequential run
+``MT`` is packed once per call by :func:`pack_columns` into column blocks of B vectors
+(K, B*V) stored one after the other, so each block streams from memory as one sequential run
 (software-prefetched 4 KiB ahead). The packed width ``Hp`` is H rounded up to whole vectors;
 the accumulator rows must have ``Hp`` columns (the padding columns receive zeros).
 
-The register width is the host's: 64 bytes with AVX-512, 32 with AVX2, else 16.
+The register width is the host's: 64 bytes with AVX-512 (32 registers: blocks of B = 4
+vectors, 16 accumulators), 32 with AVX2 and 16 otherwise (16 registers: B = 2, so the
+accumulators of four rows still fit). ``ELMAN_SIMD_BYTES`` (16, 32 or 64) overrides the width
+(tests run the narrower layouts on any host).
 These kernels need compiled code (no ``NUMBA_DISABLE_JIT``): callers fall back to the loop
 forms of :mod:`._nb_ops` there.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 from llvmlite import ir
@@ -54,7 +59,10 @@ def _vector_bytes() -> int:
     return 32 if features.get("avx2") or features.get("avx") else 16
 
 
-VECTOR_BYTES = _vector_bytes()
+VECTOR_BYTES = int(os.environ.get("ELMAN_SIMD_BYTES", "0")) or _vector_bytes()
+if VECTOR_BYTES not in (16, 32, 64):
+    raise ValueError(f"ELMAN_SIMD_BYTES={VECTOR_BYTES}: expected 16, 32 or 64")
+BLOCK_VECTORS = 4 if VECTOR_BYTES == 64 else 2  # vectors per column block
 
 
 def lanes_of(dtype: np.dtype) -> int:
@@ -279,15 +287,15 @@ def mm_outer(x, xr, P, acc, ar, ac, rows, K):
         j = 0
         base = 0
         while j < Hp:
-            nv = min(4, (Hp - j) // V)
+            nv = min(BLOCK_VECTORS, (Hp - j) // V)
             c = ac + j
             # whole blocks of four and three rows (most of the work for N >= 3) with
             # constants folded in; the rest through one generic copy (compile time: each
             # inlined copy costs ~0.7 s of LLVM per dtype)
-            if nv == 4 and r == 4:
-                _block(x0, x1, x2, x3, 4, P, base, K, 4, a0, a1, a2, a3, c)
-            elif nv == 4 and r == 3:
-                _block(x0, x1, x2, x3, 3, P, base, K, 4, a0, a1, a2, a3, c)
+            if nv == BLOCK_VECTORS and r == 4:
+                _block(x0, x1, x2, x3, 4, P, base, K, BLOCK_VECTORS, a0, a1, a2, a3, c)
+            elif nv == BLOCK_VECTORS and r == 3:
+                _block(x0, x1, x2, x3, 3, P, base, K, BLOCK_VECTORS, a0, a1, a2, a3, c)
             else:
                 _block_any(x0, x1, x2, x3, r, P, base, K, nv, a0, a1, a2, a3, c)
             base += K * nv * V
@@ -310,15 +318,15 @@ def outer_width(H: int, dtype: np.dtype) -> int:
 
 
 def pack_columns(MT: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
-    """MT (K, H) as :func:`mm_outer` reads it: columns zero-padded to Hp, then blocks of four
-    vectors (K, 4V) (the last one narrower) one after the other, flat (K * Hp,)."""
+    """MT (K, H) as :func:`mm_outer` reads it: columns zero-padded to Hp, then blocks of
+    BLOCK_VECTORS vectors (K, B*V) (the last one narrower) one after the other, flat."""
     dtype = np.dtype(dtype or MT.dtype)
     K, H = MT.shape
     V, Hp = lanes_of(dtype), outer_width(H, dtype)
     out = np.zeros(K * Hp, dtype=dtype)
     pos = 0
-    for j in range(0, Hp, 4 * V):
-        w = min(4 * V, Hp - j)
+    for j in range(0, Hp, BLOCK_VECTORS * V):
+        w = min(BLOCK_VECTORS * V, Hp - j)
         block = out[pos : pos + K * w].reshape(K, w)
         block[:, : max(0, min(w, H - j))] = MT[:, j : min(j + w, H)]
         pos += K * w
