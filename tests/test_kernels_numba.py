@@ -331,7 +331,18 @@ def test_dispatch_rules_of_the_two_thread_variants() -> None:
     assert single.mode is dispatch.SPLIT and not single.pairs
     assert choose(3000, 3, 16, 128, 1, 1).mode is _nb_ops.OUTER
     if _blas.gemm_pointers()[0]:
-        assert choose(25600, 128, 64, 512, 1, 1).mode is _nb_ops.GEMM
+        compute = choose(25600, 128, 64, 512, 1, 1)
+        assert compute.mode is _nb_ops.GEMM and compute.rows and compute.one_blas_thread
+        assert choose(32000, 32, 16, 128, 1, 1).rows
+        assert not choose(4000, 4, 16, 128, 1, 1).rows
+
+
+def test_row_split_balances_the_work() -> None:
+    dense = np.full(7, 6, dtype=np.int64)
+    assert _nb_split.row_split(dense, 6) == 3
+    assert _nb_split.row_split(dense[:0], 6) == 3 and _nb_split.row_split(dense, 1) == 1
+    packed = np.array([4, 4, 2, 1, 1, 1, 1, 1], dtype=np.int64)  # lengths 8, 3, 2, 2
+    assert _nb_split.row_split(packed, 4) == 1  # the longest sequence is half the steps
 
 
 def test_avx512_environment_respects_the_user(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,6 +32,8 @@ __all__ = [
     "recur_backward",
     "recur_forward_gemm",
     "recur_backward_gemm",
+    "forward_gemm_rows",
+    "backward_gemm_rows",
     "gather_prev",
     "add_partial",
     "last_states",
@@ -190,56 +192,63 @@ def last_states(out, c0, sizes, off, reverse, hn):
                 dst[j] = src[j]
 
 
-@njit(**JIT)
-def recur_forward_gemm(out, c0, sizes, bias, h0, WT, reverse, relu, fptr, hn):
-    """:func:`recur_forward` with one BLAS call per step (``fptr``: NumPy's ?gemm).
+@njit(**NOGIL)
+def forward_gemm_rows(out, c0, sizes, off, bias, h0, WT, reverse, relu, fptr, r0, r1):
+    """The GEMM-mode recurrence for the sequences in rows r0:r1 of the batch only.
 
     Each step's product is accumulated straight into its rows of ``out`` and the previous
-    states are read from ``out`` (or h0), so there is no copy of the state at all.
+    states are read from ``out`` (or h0), so there is no copy of the state at all. Other
+    rows are neither read nor written: two windows run at once on two threads.
     """
     H = WT.shape[0]
     c1 = c0 + H
     L = len(sizes)
-    off = offsets(sizes)
-    copy2(hn, h0)
     for s in range(L):
         t = L - 1 - s if reverse else s
-        b, o = sizes[t], off[t]
-        for i in range(b):
+        b, o = min(sizes[t], r1), off[t]
+        for i in range(r0, b):
             row = out[o + i][c0:c1]
             for j in range(H):
                 row[j] += bias[j]
-        k = 0  # rows whose previous state is in out (the others start from h0)
+        k = r0  # rows r0:k have their previous state in out, k:b start from h0
         if s > 0:
             n = t + 1 if reverse else t - 1
-            k = min(b, sizes[n])
-            if k > 0:
-                gemm(fptr, NO_TRANS, k, H, H, out, off[n], c0, WT, True, out, o, c0)
+            k = max(r0, min(b, sizes[n]))
+            if k > r0:
+                gemm(fptr, NO_TRANS, k - r0, H, H, out, off[n] + r0, c0, WT, True, out, o + r0, c0)
         if b > k:
             gemm(fptr, NO_TRANS, b - k, H, H, h0, k, 0, WT, True, out, o + k, c0)
-        for i in range(b):
+        for i in range(r0, b):
             activate(out[o + i][c0:c1], H, relu)
-    last_states(out, c0, sizes, off, reverse, hn)
+    return True
 
 
 @njit(**JIT)
-def recur_backward_gemm(out, g, c0, sizes, g_hn, W, reverse, relu, fptr, delta, dh0, db):
-    """:func:`recur_backward` with one BLAS call per step: dh = delta_t @ W_hh, read from
-    delta's rows in place."""
+def recur_forward_gemm(out, c0, sizes, bias, h0, WT, reverse, relu, fptr, hn):
+    """:func:`recur_forward` with one BLAS call per step (``fptr``: NumPy's ?gemm)."""
+    off = offsets(sizes)
+    forward_gemm_rows(out, c0, sizes, off, bias, h0, WT, reverse, relu, fptr, 0, h0.shape[0])
+    copy2(hn, h0)
+    last_states(out, c0, sizes, off, reverse, hn)
+
+
+@njit(**NOGIL)
+def backward_gemm_rows(out, g, c0, sizes, off, W, reverse, relu, fptr, delta, dh, db, r0, r1):
+    """BPTT in GEMM mode for rows r0:r1 of the batch only: dh = delta_t @ W_hh, read from
+    delta's rows in place; dh (N, H): g_hn's rows on entry, dh0's on exit (this window's);
+    db (H,) float64 += this window's bias gradient."""
     H = W.shape[0]
     c1 = c0 + H
     L = len(sizes)
-    off = offsets(sizes)
-    dh = g_hn.copy()
     zero = dh.dtype.type(0)
     part = np.empty(H, dtype=dh.dtype)
     blk = np.zeros(H)
     for s in range(L):
         t = s if reverse else L - 1 - s
-        b, o = sizes[t], off[t]
+        b, o = min(sizes[t], r1), off[t]
         for j in range(H):
             part[j] = zero
-        for i in range(b):
+        for i in range(r0, b):
             drow, dhi = delta[o + i][c0:c1], dh[i]
             for j in range(H):
                 drow[j] = dhi[j]
@@ -247,6 +256,16 @@ def recur_backward_gemm(out, g, c0, sizes, g_hn, W, reverse, relu, fptr, delta, 
             for j in range(H):
                 part[j] += drow[j]
         add_partial(db, 0, blk, part, H, s, L)
-        if b > 0:
-            gemm(fptr, NO_TRANS, b, H, H, delta, o, c0, W, False, dh, 0, 0)
+        if b > r0:
+            gemm(fptr, NO_TRANS, b - r0, H, H, delta, o + r0, c0, W, False, dh, r0, 0)
+    return True
+
+
+@njit(**JIT)
+def recur_backward_gemm(out, g, c0, sizes, g_hn, W, reverse, relu, fptr, delta, dh0, db):
+    """:func:`recur_backward` with one BLAS call per step (see :func:`backward_gemm_rows`)."""
+    dh = g_hn.copy()
+    off = offsets(sizes)
+    N = dh.shape[0]
+    backward_gemm_rows(out, g, c0, sizes, off, W, reverse, relu, fptr, delta, dh, db, 0, N)
     copy2(dh0, dh)

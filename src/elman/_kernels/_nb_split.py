@@ -30,7 +30,14 @@ from numba.extending import intrinsic
 
 from ._jit import NOGIL
 from ._nb_ops import act_delta, activate
-from ._nb_recur import add_partial, last_states, step_width
+from ._nb_packing import batch_sizes_of
+from ._nb_recur import (
+    add_partial,
+    backward_gemm_rows,
+    forward_gemm_rows,
+    last_states,
+    step_width,
+)
 from ._nb_simd import mm_outer_rows, outer_width, pack_columns
 
 __all__ = ["split_recur_forward", "split_recur_backward", "two_cpus"]
@@ -237,6 +244,48 @@ def split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh
     run_pair(split_backward, half(0), half(1))
     for c, (k0, k1_) in enumerate(blocks):
         dh0[:, k0:k1_] = dh[c][:, : k1_ - k0]
+
+
+# ---- the batch on two threads (GEMM steps) ---------------------------------------------------
+
+
+def row_split(sizes: np.ndarray, N: int) -> int:
+    """Where thread 1's rows start: half the batch when dense; for packed sequences (longest
+    first), the row that halves the total number of steps."""
+    if N < 2:
+        return N
+    if len(sizes) == 0 or sizes[-1] == N:
+        return N // 2
+    lengths = np.cumsum(batch_sizes_of(np.ascontiguousarray(sizes, dtype=np.int64)))
+    k = int(np.searchsorted(lengths, lengths[-1] / 2))
+    return min(max(k, 1), N - 1)
+
+
+def rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn):
+    """:func:`._nb_recur.recur_forward_gemm` with the batch split between two threads: the
+    sequences are independent, so each thread runs its rows' recurrence (one single-threaded
+    BLAS call per step) with no exchange at all."""
+    N = h0.shape[0]
+    k = row_split(sizes, N)
+    off = _offsets(sizes)
+    WT = np.ascontiguousarray(w_hh.T)
+    args = (out, c0, sizes, off, bias, h0, WT, reverse, relu, fptr)
+    run_pair(forward_gemm_rows, (*args, 0, k), (*args, k, N))
+    hn[...] = h0
+    last_states(out, c0, sizes, off, reverse, hn)
+
+
+def rows_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db):
+    """:func:`._nb_recur.recur_backward_gemm` with the batch split between two threads."""
+    N = g_hn.shape[0]
+    k = row_split(sizes, N)
+    off = _offsets(sizes)
+    dh = g_hn.copy()
+    db1 = np.zeros_like(db)
+    args = (out, g, c0, sizes, off, np.ascontiguousarray(w_hh), reverse, relu, fptr, delta, dh)
+    run_pair(backward_gemm_rows, (*args, db, 0, k), (*args, db1, k, N))
+    db += db1
+    dh0[...] = dh
 
 
 def matmul2(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -14,6 +14,11 @@ A variant is a path and a step mode:
     W_hh.T (H >= 128 with N <= 3, or H >= 256 with N <= 32; and whenever no BLAS is found);
   - ``dot``: row-blocked dot-product loops (what ``outer`` runs as without compiled code);
   - ``gemm``: NumPy's BLAS called from the kernel once per step (the other N >= 2);
+  - ``rows``: ``gemm`` with the batch split in two halves, one per thread (the sequences are
+    independent: no exchange at all), each calling single-threaded BLAS per step, NumPy's
+    BLAS held at one thread meanwhile (N >= 16, or N >= 8 with H >= 256, where neither
+    ``split`` nor ``pairs`` is chosen; measured ahead of ``gemm`` and ``outer`` there:
+    (1000, 32, 16, 128) forward+backward 32.7 -> 22 ms, (200, 128, 64, 512) 218 -> 199 ms);
   - ``split``: the ``outer`` products on two threads, each keeping half of W_hh in its own
     cache, with NumPy's BLAS held at one thread meanwhile (N <= 32 and H >= 400, or N <= 3
     and H >= 256: weight-streaming bound; needs two CPUs and OpenBLAS thread control);
@@ -30,7 +35,8 @@ The thresholds come from measurements on a 2-vCPU AVX-512 (Emerald Rapids) VM
 (2026-12-06: 1000 steps, N in 1..32, H in 128..512, one and two layers; ``elman bench``
 with ``ELMAN_KERNEL_VARIANT``, see docs/performance.md).
 ``ELMAN_KERNEL_VARIANT`` (``fused``, ``layered-axpy``, ``layered-dot``, ``layered-outer``,
-``layered-gemm``, ``layered-split``, ``layered-pairs``) forces one, read once at import.
+``layered-gemm``, ``layered-split``, ``layered-pairs``, ``layered-rows``) forces one, read
+once at import.
 """
 
 from __future__ import annotations
@@ -58,11 +64,13 @@ class Variant(NamedTuple):
     fused_backward: bool = False
     one_blas_thread: bool = False  # NumPy's BLAS single-threaded meanwhile (SPLIT's GEMMs)
     pairs: bool = False  # SPLIT: independent recurrences side by side (see the docstring)
+    rows: bool = False  # GEMM: the batch split between two threads (one_blas_thread too)
 
 
 VARIANTS = {"fused": Variant(True, AXPY, True)}
 VARIANTS |= {f"layered-{k}": Variant(False, m, False, m is SPLIT) for k, m in MODES.items()}
 VARIANTS["layered-pairs"] = Variant(False, SPLIT, False, True, True)
+VARIANTS["layered-rows"] = Variant(False, GEMM, False, True, False, True)
 
 
 def _forced() -> Variant | None:
@@ -94,12 +102,16 @@ def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
         # tiny: loops only, one call for the whole stack (the backward too while short:
         # its per-row weight-gradient loops lose to GEMMs over many rows)
         return Variant(True, AXPY, T * num_layers * D <= 2048)
-    if N <= 32 and can_split():  # weight-streaming bound: use both cores' caches
+    two = can_split()
+    if N <= 32 and two:  # weight-streaming bound: use both cores' caches
         # two directions: measured ahead of split and gemm from H = 128 (N <= 32); layer
         # pairs: from H = 256 (N <= 16)
         pairs = (D == 2 and H >= 128) or (num_layers >= 2 and N <= 16 and H >= 256)
         if pairs or H >= 400 or (N <= 3 and H >= 256):
             return Variant(False, SPLIT, False, True, pairs)
+    if two and gemm and (N >= 16 or (N >= 8 and H >= 256)):
+        # the batch in two halves, one per thread, each with single-threaded BLAS per step
+        return Variant(False, GEMM, False, True, False, True)
     if N == 1 and H <= 96:
         return Variant(False, AXPY)
     if (H >= 128 and (N <= 3 or (H >= 256 and N <= 32))) or not gemm:

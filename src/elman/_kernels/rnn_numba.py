@@ -32,7 +32,14 @@ from ._nb_recur import (
     recur_forward_gemm,
 )
 from ._nb_simd import pack_columns
-from ._nb_split import matmul2, run_pair, split_recur_backward, split_recur_forward
+from ._nb_split import (
+    matmul2,
+    rows_recur_backward,
+    rows_recur_forward,
+    run_pair,
+    split_recur_backward,
+    split_recur_forward,
+)
 from ._nb_wave import wave_pair_forward
 from .dispatch import SPLIT, Variant, choose
 from .flat import flat_shapes, flat_spans, split_flat
@@ -67,10 +74,13 @@ def _plan(x: np.ndarray, h0: np.ndarray, num_layers: int) -> Variant:
     return choose(x.shape[0], N, x.shape[1], H, num_layers, NLD // num_layers)
 
 
-def _recur_forward(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, hn):
-    """One direction's recurrence, in place on ``out`` (columns c0:c0+H), in ``mode``."""
+def _recur_forward(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, hn, rows=False):
+    """One direction's recurrence, in place on ``out`` (columns c0:c0+H), in ``mode``
+    (``rows``: GEMM with the batch split between two threads)."""
     if mode is SPLIT:
         split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn)
+    elif mode is GEMM and rows:
+        rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn)
     elif mode is GEMM:
         recur_forward_gemm(out, c0, sizes, bias, h0, _C(w_hh.T), reverse, relu, fptr, hn)
     elif mode is OUTER:
@@ -80,10 +90,15 @@ def _recur_forward(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, hn
         recur_forward(out, c0, sizes, bias, h0, w_hh, _C(w_hh.T), reverse, relu, mode, hn)
 
 
-def _recur_backward(mode, fptr, out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db):
+def _recur_backward(
+    mode, fptr, out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db, rows=False
+):
     """One direction's BPTT: delta's columns c0:c0+H, dh0, and db += the bias gradient."""
     if mode is SPLIT:
         split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db)
+    elif mode is GEMM and rows:
+        args = (out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db)
+        rows_recur_backward(*args)
     elif mode is GEMM:
         recur_backward_gemm(out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db)
     elif mode is OUTER:  # dh = delta_t @ W_hh: W_hh is the packed operand here
@@ -137,7 +152,7 @@ def run_forward(variant: Variant, x, batch_sizes, h0, weights, num_layers, relu,
         return _fused_forward(*args)
     if variant.one_blas_thread:
         with single_threaded_blas():
-            return _layered_forward(*args, variant.pairs)
+            return _layered_forward(*args, variant.pairs, variant.rows)
     return _layered_forward(*args)
 
 
@@ -152,7 +167,7 @@ def run_backward(
         return _fused_backward(*args)
     if variant.one_blas_thread:
         with single_threaded_blas():
-            return _layered_backward(*args, variant.pairs)
+            return _layered_backward(*args, variant.pairs, variant.rows)
     return _layered_backward(*args)
 
 
@@ -303,13 +318,14 @@ def _bias(ws: Weights, H: int, dtype: Any) -> list[np.ndarray]:
     return [(b_ih + b_hh).astype(dtype, copy=False) for _, _, b_ih, b_hh in ws]
 
 
-def _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=False):
+def _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=False, rows=False):
     NLD, N, H = h0.shape
     D = NLD // num_layers
     fptr = _fptr(x.dtype)
     mode = _mode(mode, fptr)
     pairs = pairs and mode is SPLIT
-    matmul = matmul2 if mode is SPLIT else np.matmul
+    rows = rows and mode is GEMM and not numba_config.DISABLE_JIT
+    matmul = matmul2 if mode is SPLIT or rows else np.matmul
     outs = np.empty((num_layers, x.shape[0], D * H), dtype=x.dtype)
     hn = np.empty_like(h0)
     layer_in = x
@@ -336,7 +352,8 @@ def _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, pairs
             for d, ((_, w_hh, _, _), bias) in enumerate(zip(ws, biases, strict=True)):
                 k, c0 = layer * D + d, d * H
                 w_hh = _C(w_hh, dtype=x.dtype)
-                _recur_forward(mode, fptr, out, c0, sizes, bias, h0[k], w_hh, d == 1, relu, hn[k])
+                args = (out, c0, sizes, bias, h0[k], w_hh, d == 1, relu, hn[k], rows)
+                _recur_forward(mode, fptr, *args)
         last = masks is None or layer == num_layers - 1
         layer_in = out if last else out * masks[layer]
         layer += 1
@@ -386,7 +403,7 @@ def _dw_hh(matmul, delta, out, prev, sizes, h0, c0, H, reverse):
 
 
 def _layered_backward(
-    x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, mode, pairs=False
+    x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, mode, pairs=False, rows=False
 ):
     NLD, N, H = h0.shape
     D = NLD // num_layers
@@ -394,7 +411,8 @@ def _layered_backward(
     fptr = _fptr(x.dtype)
     mode = _mode(mode, fptr)
     pairs = pairs and mode is SPLIT and D == 2
-    matmul = matmul2 if mode is SPLIT else np.matmul
+    rows = rows and mode is GEMM and not numba_config.DISABLE_JIT
+    matmul = matmul2 if mode is SPLIT or rows else np.matmul
     dh0 = np.empty_like(h0)
     grads: list[Any] = [None] * NLD
     g = g_out
@@ -420,7 +438,7 @@ def _layered_backward(
                 k, c0 = layer * D + d, d * H
                 w_hh, cols = _C(w_hh, dtype=x.dtype), slice(c0, c0 + H)
                 args = (out, g, c0, sizes, g_hn[k], w_hh, d == 1, relu, delta, dh0[k], db[cols])
-                _recur_backward(mode, fptr, *args)
+                _recur_backward(mode, fptr, *args, rows)
         dw_ih = matmul(delta.T, layer_in)  # (D*H, In): both directions in one GEMM
         db = db.astype(x.dtype)
         for d in range(D):
