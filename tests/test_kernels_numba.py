@@ -335,6 +335,7 @@ def test_dispatch_rules_of_the_two_thread_variants() -> None:
         assert compute.mode is _nb_ops.GEMM and compute.rows and compute.one_blas_thread
         assert choose(32000, 32, 16, 128, 1, 1).rows
         assert not choose(4000, 4, 16, 128, 1, 1).rows
+        assert not choose(1600, 32, 1, 32, 1, 1).rows  # too small to hand over
 
 
 def test_row_split_balances_the_work() -> None:

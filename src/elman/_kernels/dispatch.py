@@ -16,8 +16,9 @@ A variant is a path and a step mode:
   - ``gemm``: NumPy's BLAS called from the kernel once per step (the other N >= 2);
   - ``rows``: ``gemm`` with the batch split in two halves, one per thread (the sequences are
     independent: no exchange at all), each calling single-threaded BLAS per step, NumPy's
-    BLAS held at one thread meanwhile (N >= 16, or N >= 8 with H >= 256, where neither
-    ``split`` nor ``pairs`` is chosen; measured ahead of ``gemm`` and ``outer`` there:
+    BLAS held at one thread meanwhile (N >= 16, or N >= 8 with H >= 256, and T*H*H >= 2e8,
+    where neither ``split`` nor ``pairs`` is chosen; measured ahead of ``gemm`` and ``outer``
+    there, behind them on smaller calls such as (50, 32, 1, 32) or (100, 64, 8, 128):
     (1000, 32, 16, 128) forward+backward 32.7 -> 22 ms, (200, 128, 64, 512) 218 -> 199 ms);
   - ``split``: the ``outer`` products on two threads, each keeping half of W_hh in its own
     cache, with NumPy's BLAS held at one thread meanwhile (N <= 32 and H >= 400, or N <= 3
@@ -109,8 +110,9 @@ def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
         pairs = (D == 2 and H >= 128) or (num_layers >= 2 and N <= 16 and H >= 256)
         if pairs or H >= 400 or (N <= 3 and H >= 256):
             return Variant(False, SPLIT, False, True, pairs)
-    if two and gemm and (N >= 16 or (N >= 8 and H >= 256)):
+    if two and gemm and (N >= 16 or (N >= 8 and H >= 256)) and T * H * H >= 2e8:
         # the batch in two halves, one per thread, each with single-threaded BLAS per step
+        # (below ~2e8 multiply-adds per call the handing over to the thread costs more)
         return Variant(False, GEMM, False, True, False, True)
     if N == 1 and H <= 96:
         return Variant(False, AXPY)
