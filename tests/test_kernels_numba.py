@@ -336,6 +336,8 @@ def test_dispatch_rules_of_the_two_thread_variants() -> None:
         assert choose(32000, 32, 16, 128, 1, 1).rows
         assert not choose(4000, 4, 16, 128, 1, 1).rows
         assert not choose(1600, 32, 1, 32, 1, 1).rows  # too small to hand over
+    short = choose(60, 3, 16, 400, 2, 1)  # 20 steps: one thread
+    assert short.mode is not dispatch.SPLIT and not short.one_blas_thread
 
 
 def test_row_split_balances_the_work() -> None:

@@ -32,7 +32,9 @@ A variant is a path and a step mode:
     H >= 128, and for two or more unidirectional layers with N <= 16 and H >= 256 (it beat
     ``split``, ``outer`` and ``gemm`` on every such shape measured).
 
-The thresholds come from measurements on a 2-vCPU AVX-512 (Emerald Rapids) VM
+Two-thread variants need T*H*H >= 3e7 (shorter calls measured faster on one thread: e.g.
+(20, 3, 16, 400, 2) 2.1 ms on two, 0.9-1.0 on one). The thresholds come from measurements
+on a 2-vCPU AVX-512 (Emerald Rapids) VM
 (2026-12-06: 1000 steps, N in 1..32, H in 128..512, one and two layers; ``elman bench``
 with ``ELMAN_KERNEL_VARIANT``, see docs/performance.md).
 ``ELMAN_KERNEL_VARIANT`` (``fused``, ``layered-axpy``, ``layered-dot``, ``layered-outer``,
@@ -103,7 +105,9 @@ def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
         # tiny: loops only, one call for the whole stack (the backward too while short:
         # its per-row weight-gradient loops lose to GEMMs over many rows)
         return Variant(True, AXPY, T * num_layers * D <= 2048)
-    two = can_split()
+    # two threads only on calls big enough to pay for handing work over (~0.1 ms, more
+    # when the other vCPU was idle): short sequences measured faster on one
+    two = can_split() and T * H * H >= 3e7
     if N <= 32 and two:  # weight-streaming bound: use both cores' caches
         # two directions: measured ahead of split and gemm from H = 128 (N <= 32); layer
         # pairs: from H = 256 (N <= 16)
