@@ -9,6 +9,9 @@ The backward splits the columns of dh the same way: each thread keeps its block 
 private, computes its columns of delta_t, publishes them, meets the other thread, and then
 computes its columns of ``dh = delta_t @ W_hh`` from the whole delta_t.
 
+:func:`rows_recur_forward` / :func:`rows_recur_backward` split the batch instead: each thread
+runs the GEMM-mode recurrence of its own sequences, with no exchange at all.
+
 Threads are plain Python threads running ``nogil`` kernels (no numba threading layer, so no
 second thread pool to spin). Both halves must run at the same time: :func:`run_pair` starts
 the second one on a persistent helper thread, and callers only use this path when the
@@ -40,7 +43,16 @@ from ._nb_recur import (
 )
 from ._nb_simd import mm_outer_rows, outer_width, pack_columns
 
-__all__ = ["split_recur_forward", "split_recur_backward", "two_cpus"]
+__all__ = [
+    "split_recur_forward",
+    "split_recur_backward",
+    "rows_recur_forward",
+    "rows_recur_backward",
+    "run_pair",
+    "matmul2",
+    "wait_for",
+    "two_cpus",
+]
 
 _C = np.ascontiguousarray
 LINE = 16  # int64 slots per flag (128 bytes apart: no false sharing between the two flags)
@@ -73,20 +85,22 @@ def _store_release(typingctx, arr, idx, val):
 
 
 @njit(**NOGIL)
-def _barrier(flags, c, step):
-    """Publish 'thread c finished ``step``' and wait until the other thread has too.
-
-    False when the other thread never arrives (it failed to start): after ~2^31 spins,
-    seconds, rather than hanging the process.
-    """
-    _store_release(flags, c * LINE, step)
-    other = (1 - c) * LINE
+def wait_for(flags, slot, value):
+    """Spin until flags[slot] >= value (acquire). False when the other thread never gets
+    there (it failed to start): after ~2^31 spins, seconds, rather than hanging."""
     spins = 0
-    while _load_acquire(flags, other) < step:
+    while _load_acquire(flags, slot) < value:
         spins += 1
         if spins > SPIN_LIMIT:
             return False
     return True
+
+
+@njit(**NOGIL)
+def _barrier(flags, c, step):
+    """Publish 'thread c finished ``step``' and wait until the other thread has too."""
+    _store_release(flags, c * LINE, step)
+    return wait_for(flags, (1 - c) * LINE, step)
 
 
 @njit(**NOGIL)

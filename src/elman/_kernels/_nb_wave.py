@@ -24,20 +24,9 @@ from ._jit import NOGIL
 from ._nb_ops import OUTER, copy2
 from ._nb_recur import forward_steps, offsets, step_width
 from ._nb_simd import mm_outer, pack_columns
-from ._nb_split import LINE, SPIN_LIMIT, _load_acquire, _store_release, run_pair, split_point
+from ._nb_split import LINE, _store_release, run_pair, split_point, wait_for
 
 __all__ = ["wave_pair_forward", "chunk_steps"]
-
-
-@njit(**NOGIL)
-def _wait(flags, slot, value):
-    """Spin until flags[slot] >= value; False after ~2^31 spins (the other thread is gone)."""
-    spins = 0
-    while _load_acquire(flags, slot) < value:
-        spins += 1
-        if spins > SPIN_LIMIT:
-            return False
-    return True
 
 
 @njit(**NOGIL)
@@ -99,10 +88,10 @@ def wave_forward(
             _project(fptr, out0, mask, scratch, r0, m, WcT, Pc, out1, p0)
             _store_release(flags, LINE, k + 1)
         else:
-            if not _wait(flags, 0, k + 1):
+            if not wait_for(flags, 0, k + 1):
                 return False
             _project(fptr, out0, mask, scratch, r0, m, WcT, Pc, out1, p0)
-            if not _wait(flags, LINE, k + 1):
+            if not wait_for(flags, LINE, k + 1):
                 return False
             forward_steps(out1, 0, sizes[t0:t1], off[t0:t1], bias, h, z, W, WT, False, relu, mode)
     return True

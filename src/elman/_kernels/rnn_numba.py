@@ -4,10 +4,10 @@
 forward and backward. :mod:`.dispatch` picks the variant from the problem's shape:
 
 * ``fused``: one compiled call for the whole stack (:mod:`._nb_fused`);
-* ``layered``: per layer one NumPy GEMM for the input projection of all steps (both
-  directions at once), the recurrence compiled (:mod:`._nb_recur`, or :mod:`._nb_split` on
-  two threads), and after BPTT one GEMM each for dW_ih, dW_hh and dX (the bias gradient is
-  summed inside the BPTT loop).
+* ``layered`` (:mod:`._layered`): per layer one NumPy GEMM for the input projection of all
+  steps (both directions at once), the recurrence compiled (:mod:`._nb_recur` on one thread;
+  :mod:`._nb_split` and :mod:`._nb_wave` on two), and after BPTT one GEMM each for dW_ih,
+  dW_hh and dX (the bias gradient is summed inside the BPTT loop).
 
 See :mod:`.stack_ref` and :mod:`.rnn_ref` for the math, the shapes and the packed layout.
 """
@@ -18,30 +18,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numba import config as numba_config
 
 from . import _jit  # noqa: F401  (numba's environment: see _jit; the package imports it first)
-from ._blas import gemm_pointers, single_threaded_blas
+from ._blas import single_threaded_blas
+from ._layered import (
+    fptr_of,
+    layered_backward,
+    layered_forward,
+    plain_mode,
+    recur_backward_in,
+    recur_forward_in,
+)
 from ._nb_fused import fused_backward, fused_forward
-from ._nb_ops import DOT, GEMM, OUTER
-from ._nb_recur import (
-    gather_prev,
-    recur_backward,
-    recur_backward_gemm,
-    recur_forward,
-    recur_forward_gemm,
-)
-from ._nb_simd import pack_columns
-from ._nb_split import (
-    matmul2,
-    rows_recur_backward,
-    rows_recur_forward,
-    run_pair,
-    split_recur_backward,
-    split_recur_forward,
-)
-from ._nb_wave import wave_pair_forward
-from .dispatch import SPLIT, Variant, choose
+from ._nb_recur import gather_prev
+from .dispatch import Variant, choose
 from .flat import flat_shapes, flat_spans, split_flat
 
 __all__ = ["stack_forward", "stack_backward", "packed_layer_forward", "packed_layer_backward"]
@@ -50,63 +40,9 @@ Weights = Sequence[tuple[np.ndarray, np.ndarray, Any, Any]]
 _C = np.ascontiguousarray
 
 
-def _fptr(dtype: np.dtype) -> int:
-    s, d = gemm_pointers()
-    return s if dtype == np.float32 else d
-
-
-def _mode(mode: Any, fptr: int) -> Any:
-    """GEMM needs NumPy's BLAS address, SPLIT and OUTER compiled code: DOT stands in."""
-    if mode is GEMM and not fptr:
-        return DOT
-    if (mode is SPLIT or mode is OUTER) and numba_config.DISABLE_JIT:
-        return DOT
-    return mode
-
-
-def _plain(mode: Any, fptr: int) -> Any:
-    """The single-thread mode for the one-layer twins (SPLIT runs as OUTER there)."""
-    return _mode(OUTER if mode is SPLIT else mode, fptr)
-
-
 def _plan(x: np.ndarray, h0: np.ndarray, num_layers: int) -> Variant:
     NLD, N, H = h0.shape
     return choose(x.shape[0], N, x.shape[1], H, num_layers, NLD // num_layers)
-
-
-def _recur_forward(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, hn, rows=False):
-    """One direction's recurrence, in place on ``out`` (columns c0:c0+H), in ``mode``
-    (``rows``: GEMM with the batch split between two threads)."""
-    if mode is SPLIT:
-        split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn)
-    elif mode is GEMM and rows:
-        rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn)
-    elif mode is GEMM:
-        recur_forward_gemm(out, c0, sizes, bias, h0, _C(w_hh.T), reverse, relu, fptr, hn)
-    elif mode is OUTER:
-        P = pack_columns(w_hh.T)
-        recur_forward(out, c0, sizes, bias, h0, P, P, reverse, relu, mode, hn)
-    else:
-        recur_forward(out, c0, sizes, bias, h0, w_hh, _C(w_hh.T), reverse, relu, mode, hn)
-
-
-def _recur_backward(
-    mode, fptr, out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db, rows=False
-):
-    """One direction's BPTT: delta's columns c0:c0+H, dh0, and db += the bias gradient."""
-    if mode is SPLIT:
-        split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db)
-    elif mode is GEMM and rows:
-        args = (out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db)
-        rows_recur_backward(*args)
-    elif mode is GEMM:
-        recur_backward_gemm(out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db)
-    elif mode is OUTER:  # dh = delta_t @ W_hh: W_hh is the packed operand here
-        P = pack_columns(w_hh)
-        recur_backward(out, g, c0, sizes, g_hn, P, P, reverse, relu, mode, delta, dh0, db)
-    else:
-        args = (out, g, c0, sizes, g_hn, w_hh, _C(w_hh.T), reverse, relu, mode, delta, dh0, db)
-        recur_backward(*args)
 
 
 # ---- the public twins -----------------------------------------------------------------------
@@ -152,8 +88,8 @@ def run_forward(variant: Variant, x, batch_sizes, h0, weights, num_layers, relu,
         return _fused_forward(*args)
     if variant.one_blas_thread:
         with single_threaded_blas():
-            return _layered_forward(*args, variant.pairs, variant.rows)
-    return _layered_forward(*args)
+            return layered_forward(*args, variant.pairs, variant.rows)
+    return layered_forward(*args)
 
 
 def run_backward(
@@ -167,8 +103,8 @@ def run_backward(
         return _fused_backward(*args)
     if variant.one_blas_thread:
         with single_threaded_blas():
-            return _layered_backward(*args, variant.pairs, variant.rows)
-    return _layered_backward(*args)
+            return layered_backward(*args, variant.pairs, variant.rows)
+    return layered_backward(*args)
 
 
 def packed_layer_forward(
@@ -184,14 +120,16 @@ def packed_layer_forward(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Compiled :func:`.rnn_ref.packed_layer_forward`: out (T, H), h_n (N, H)."""
     x, h0 = _C(x), _C(h0)
-    fptr = _fptr(x.dtype)
-    mode = _plain(choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode, fptr)
+    fptr = fptr_of(x.dtype)
+    mode = plain_mode(choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode, fptr)
     out = np.matmul(x, w_ih.T)  # (T, H)
     H = h0.shape[1]
     bias = np.zeros(H, dtype=x.dtype) if b_ih is None else (b_ih + b_hh).astype(x.dtype)
     hn = np.empty_like(h0)
     sizes = _C(batch_sizes, dtype=np.int64)
-    _recur_forward(mode, fptr, out, 0, sizes, bias, h0, _C(w_hh, dtype=x.dtype), reverse, relu, hn)
+    recur_forward_in(
+        mode, fptr, out, 0, sizes, bias, h0, _C(w_hh, dtype=x.dtype), reverse, relu, hn
+    )
     return out, hn
 
 
@@ -209,13 +147,13 @@ def packed_layer_backward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Compiled :func:`.rnn_ref.packed_layer_backward`: dx, dh0, dW_ih, dW_hh, db."""
     x, h0, out, g_out = _C(x), _C(h0), _C(out), _C(g_out)
-    fptr = _fptr(x.dtype)
-    mode = _plain(choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode, fptr)
+    fptr = fptr_of(x.dtype)
+    mode = plain_mode(choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode, fptr)
     sizes = _C(batch_sizes, dtype=np.int64)
     delta, prev, dh0 = np.empty_like(out), np.empty_like(out), np.empty_like(h0)
     db = np.zeros(h0.shape[1])
     w = _C(w_hh, dtype=x.dtype)
-    _recur_backward(mode, fptr, out, g_out, 0, sizes, _C(g_hn), w, reverse, relu, delta, dh0, db)
+    recur_backward_in(mode, fptr, out, g_out, 0, sizes, _C(g_hn), w, reverse, relu, delta, dh0, db)
     gather_prev(out, 0, sizes, h0, reverse, prev)
     return delta @ w_ih, dh0, delta.T @ x, delta.T @ prev, db.astype(x.dtype)
 
@@ -302,149 +240,3 @@ _NO_MASKS = {  # "no dropout" for the fused kernels, shared (they never write ma
     np.dtype(np.float32): np.empty((0, 0, 0), np.float32),
     np.dtype(np.float64): np.empty((0, 0, 0), np.float64),
 }
-
-
-# ---- layered: GEMMs over all steps in NumPy, the recurrence compiled ------------------------
-
-
-def _cat_w_ih(ws: Weights) -> np.ndarray:
-    return ws[0][0] if len(ws) == 1 else np.concatenate([w[0] for w in ws])  # (D*H, In)
-
-
-def _bias(ws: Weights, H: int, dtype: Any) -> list[np.ndarray]:
-    """b_ih + b_hh per direction (zeros without bias): added inside the recurrence."""
-    if ws[0][2] is None:
-        return [np.zeros(H, dtype=dtype)] * len(ws)
-    return [(b_ih + b_hh).astype(dtype, copy=False) for _, _, b_ih, b_hh in ws]
-
-
-def _layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=False, rows=False):
-    NLD, N, H = h0.shape
-    D = NLD // num_layers
-    fptr = _fptr(x.dtype)
-    mode = _mode(mode, fptr)
-    pairs = pairs and mode is SPLIT
-    rows = rows and mode is GEMM and not numba_config.DISABLE_JIT
-    matmul = matmul2 if mode is SPLIT or rows else np.matmul
-    outs = np.empty((num_layers, x.shape[0], D * H), dtype=x.dtype)
-    hn = np.empty_like(h0)
-    layer_in = x
-    layer = 0
-    while layer < num_layers:
-        ws = weights[layer * D : (layer + 1) * D]
-        out = outs[layer]
-        matmul(layer_in, _cat_w_ih(ws).T, out)  # every step's projection, (T, D*H)
-        biases = _bias(ws, H, x.dtype)
-        if pairs and D == 2:  # the two directions side by side
-            args = (out, sizes, biases, h0[layer * 2 :], [w[1] for w in ws], relu)
-            _directions_forward(*args, hn[layer * 2 :])
-        elif pairs and layer + 1 < num_layers:  # this layer and the next side by side
-            pair = slice(layer, layer + 2)
-            upper = weights[layer + 1]
-            mask = None if masks is None else masks[layer]
-            w_hh = (weights[layer][1], upper[1])
-            bias = (biases[0], _bias([upper], H, x.dtype)[0])
-            args = (out, outs[layer + 1], sizes, bias, h0[pair], w_hh, upper[0], mask, relu)
-            wave_pair_forward(*args, fptr, hn[pair])
-            layer += 1
-            out = outs[layer]
-        else:
-            for d, ((_, w_hh, _, _), bias) in enumerate(zip(ws, biases, strict=True)):
-                k, c0 = layer * D + d, d * H
-                w_hh = _C(w_hh, dtype=x.dtype)
-                args = (out, c0, sizes, bias, h0[k], w_hh, d == 1, relu, hn[k], rows)
-                _recur_forward(mode, fptr, *args)
-        last = masks is None or layer == num_layers - 1
-        layer_in = out if last else out * masks[layer]
-        layer += 1
-    return list(outs), hn
-
-
-def _directions_forward(out, sizes, biases, h0, w_hh, relu, hn):
-    """Both directions of one layer at once, one thread each (OUTER loops): columns 0:H of
-    ``out`` forward in time, H:2H in reverse; h0 and hn: the layer's two (N, H) states."""
-    H = h0.shape[2]
-
-    def direction(d: int) -> tuple:
-        P = pack_columns(w_hh[d].T, out.dtype)
-        return (out, d * H, sizes, biases[d], h0[d], P, P, d == 1, relu, OUTER, hn[d])
-
-    run_pair(recur_forward, direction(0), direction(1))
-
-
-def _directions_backward(out, g, sizes, g_hn, w_hh, relu, delta, dh0, db):
-    """BPTT of both directions of one layer at once, one thread each (see
-    :func:`_directions_forward`); db (2H,) float64 receives both bias gradients."""
-    H = g_hn.shape[2]
-
-    def direction(d: int) -> tuple:
-        P = pack_columns(w_hh[d], out.dtype)  # dh = delta_t @ W_hh: W_hh is packed here
-        cols = slice(d * H, (d + 1) * H)
-        args = (out, g, d * H, sizes, g_hn[d], P, P, d == 1, relu, OUTER, delta, dh0[d])
-        return (*args, db[cols])
-
-    run_pair(recur_backward, direction(0), direction(1))
-
-
-def _dw_hh(matmul, delta, out, prev, sizes, h0, c0, H, reverse):
-    """delta_d.T @ (the states each step consumed), without gathering them when dense."""
-    cols = slice(c0, c0 + H)
-    T, N = delta.shape[0], h0.shape[0]
-    if T == 0:
-        return np.zeros((H, H), dtype=delta.dtype)
-    if T != N * len(sizes):  # packed: gather the previous states
-        gather_prev(out, c0, sizes, h0, reverse, prev)
-        return matmul(delta[:, cols].T, prev[:, cols])
-    first, rest = (slice(T - N, T), slice(0, T - N)) if reverse else (slice(0, N), slice(N, T))
-    neighbours = slice(N, T) if reverse else slice(0, T - N)
-    dw = matmul(delta[rest, cols].T, out[neighbours, cols])
-    dw += delta[first, cols].T @ h0
-    return dw
-
-
-def _layered_backward(
-    x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, mode, pairs=False, rows=False
-):
-    NLD, N, H = h0.shape
-    D = NLD // num_layers
-    T = x.shape[0]
-    fptr = _fptr(x.dtype)
-    mode = _mode(mode, fptr)
-    pairs = pairs and mode is SPLIT and D == 2
-    rows = rows and mode is GEMM and not numba_config.DISABLE_JIT
-    matmul = matmul2 if mode is SPLIT or rows else np.matmul
-    dh0 = np.empty_like(h0)
-    grads: list[Any] = [None] * NLD
-    g = g_out
-    dense = T == N * len(sizes)
-    for layer in reversed(range(num_layers)):
-        if layer == 0:
-            layer_in = x
-        elif masks is None:
-            layer_in = outs[layer - 1]
-        else:
-            layer_in = outs[layer - 1] * masks[layer - 1]
-        ws = weights[layer * D : (layer + 1) * D]
-        out = _C(outs[layer])
-        delta = np.empty((T, D * H), dtype=x.dtype)
-        prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
-        db = np.zeros(D * H)  # float64 partial sums, one per step
-        if pairs:
-            w_hh = [w[1] for w in ws]
-            args = (out, g, sizes, g_hn[layer * 2 :], w_hh, relu, delta, dh0[layer * 2 :], db)
-            _directions_backward(*args)
-        else:
-            for d, (_, w_hh, _, _) in enumerate(ws):
-                k, c0 = layer * D + d, d * H
-                w_hh, cols = _C(w_hh, dtype=x.dtype), slice(c0, c0 + H)
-                args = (out, g, c0, sizes, g_hn[k], w_hh, d == 1, relu, delta, dh0[k], db[cols])
-                _recur_backward(mode, fptr, *args, rows)
-        dw_ih = matmul(delta.T, layer_in)  # (D*H, In): both directions in one GEMM
-        db = db.astype(x.dtype)
-        for d in range(D):
-            k, cols = layer * D + d, slice(d * H, (d + 1) * H)
-            dw_hh = _dw_hh(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1)
-            grads[k] = (dw_ih[cols], dw_hh, db[cols])
-        g_in = matmul(delta, _cat_w_ih(ws))  # (T, In): summed over directions
-        g = g_in if layer == 0 or masks is None else g_in * masks[layer - 1]
-    return g, dh0, grads
