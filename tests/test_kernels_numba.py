@@ -203,7 +203,7 @@ def test_blas_pointers_and_thread_control() -> None:
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_outer_product_kernel_matches_numpy(dtype: str) -> None:
-    """mm_outer: any row count (four at a time), K, H not a multiple of the vector width,
+    """mm_outer: any row count (six or four at a time), K, H not a multiple of the vector width,
     offsets into x and acc; the padding columns get zeros added, columns past them nothing."""
     rng = np.random.default_rng(5)
     tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == "float32" else {"rtol": 1e-12, "atol": 1e-12}
@@ -212,7 +212,7 @@ def test_outer_product_kernel_matches_numpy(dtype: str) -> None:
         P = _nb_simd.pack_columns(MT)
         Hp = _nb_simd.outer_width(H, dtype)
         assert P.shape == (K * Hp,) and Hp % _nb_simd.lanes_of(dtype) == 0 and Hp - H < Hp
-        for rows in (0, 1, 2, 3, 4, 5, 8, 11):
+        for rows in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 20):
             x = rng.standard_normal((rows + 2, K)).astype(dtype)
             acc = rng.standard_normal((rows + 3, Hp + 5)).astype(dtype)
             expected = acc.copy()
@@ -245,7 +245,7 @@ import numpy as np
 from elman._kernels import _nb_simd, dispatch, rnn_numba, stack_ref
 assert _nb_simd.VECTOR_BYTES == WIDTH
 rng = np.random.default_rng(0)
-for K, H, rows in [(37, 70, 5), (16, 3, 3), (9, 33, 1)]:
+for K, H, rows in [(37, 70, 5), (16, 3, 3), (9, 33, 1), (20, 50, 15), (12, 16, 6)]:
     MT, x = rng.standard_normal((K, H)), rng.standard_normal((rows, K))
     acc = np.zeros((rows, _nb_simd.outer_width(H, np.float64)))
     _nb_simd.mm_outer(x, 0, _nb_simd.pack_columns(MT), acc, 0, 0, rows, K)
@@ -330,10 +330,12 @@ def test_dispatch_rules_of_the_two_thread_variants() -> None:
     single = choose(3000, 3, 16, 400, 1, 1)
     assert single.mode is dispatch.SPLIT and not single.pairs
     assert choose(3000, 3, 16, 128, 1, 1).mode is _nb_ops.OUTER
+    for shape in [(25600, 128, 64, 512, 1, 1), (6400, 64, 32, 256, 2, 1), (4000, 8, 16, 512, 1, 1)]:
+        wide = choose(*shape)  # the batch halves with the outer products
+        assert wide.mode is _nb_ops.OUTER and wide.rows and wide.one_blas_thread, shape
     if _blas.gemm_pointers()[0]:
-        compute = choose(25600, 128, 64, 512, 1, 1)
-        assert compute.mode is _nb_ops.GEMM and compute.rows and compute.one_blas_thread
-        assert choose(32000, 32, 16, 128, 1, 1).rows
+        mid = choose(32000, 32, 16, 128, 1, 1)
+        assert mid.mode is _nb_ops.GEMM and mid.rows and mid.one_blas_thread
         assert not choose(4000, 4, 16, 128, 1, 1).rows
         assert not choose(1600, 32, 1, 32, 1, 1).rows  # too small to hand over
     short = choose(60, 3, 16, 400, 2, 1)  # 20 steps: one thread

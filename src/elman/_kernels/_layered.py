@@ -71,8 +71,8 @@ def recur_forward_in(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, 
     (``rows``: GEMM with the batch split between two threads)."""
     if mode is SPLIT:
         split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn)
-    elif mode is GEMM and rows:
-        rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn)
+    elif rows and (mode is GEMM or mode is OUTER):
+        rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn, mode)
     elif mode is GEMM:
         recur_forward_gemm(out, c0, sizes, bias, h0, _C(w_hh.T), reverse, relu, fptr, hn)
     elif mode is OUTER:
@@ -88,9 +88,9 @@ def recur_backward_in(
     """One direction's BPTT: delta's columns c0:c0+H, dh0, and db += the bias gradient."""
     if mode is SPLIT:
         split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db)
-    elif mode is GEMM and rows:
+    elif rows and (mode is GEMM or mode is OUTER):
         args = (out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db)
-        rows_recur_backward(*args)
+        rows_recur_backward(*args, mode)
     elif mode is GEMM:
         recur_backward_gemm(out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db)
     elif mode is OUTER:  # dh = delta_t @ W_hh: W_hh is the packed operand here
@@ -118,7 +118,7 @@ def layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=
     fptr = fptr_of(x.dtype)
     mode = _mode(mode, fptr)
     pairs = pairs and mode is SPLIT
-    rows = rows and mode is GEMM
+    rows = rows and (mode is GEMM or mode is OUTER)
     matmul = matmul2 if mode is SPLIT or rows else np.matmul
     outs = np.empty((num_layers, x.shape[0], D * H), dtype=x.dtype)
     hn = np.empty_like(h0)
@@ -205,7 +205,7 @@ def layered_backward(
     fptr = fptr_of(x.dtype)
     mode = _mode(mode, fptr)
     pairs = pairs and mode is SPLIT and D == 2
-    rows = rows and mode is GEMM
+    rows = rows and (mode is GEMM or mode is OUTER)
     matmul = matmul2 if mode is SPLIT or rows else np.matmul
     dh0 = np.empty_like(h0)
     grads: list[Any] = [None] * NLD

@@ -30,6 +30,8 @@ __all__ = [
     "offsets",
     "recur_forward",
     "recur_backward",
+    "forward_window",
+    "backward_window",
     "recur_forward_gemm",
     "recur_backward_gemm",
     "forward_gemm_rows",
@@ -124,16 +126,36 @@ def step_width(MT, H):
 
 
 @njit(**NOGIL)
+def forward_window(out, c0, sizes, off, bias, h0, W, WT, reverse, relu, mode, hn):
+    """:func:`forward_steps` from h0 into hn (their own (n, H) arrays). With ``sizes`` and
+    ``off`` of a window of the batch (sizes clipped to it, off moved to its first row),
+    it runs those sequences only: two windows can run at once on two threads."""
+    h = h0.copy()
+    z = np.empty((h.shape[0], step_width(WT, bias.shape[0])), dtype=h.dtype)
+    forward_steps(out, c0, sizes, off, bias, h, z, W, WT, reverse, relu, mode)
+    copy2(hn, h)
+    return True
+
+
+@njit(**NOGIL)
 def recur_forward(out, c0, sizes, bias, h0, W, WT, reverse, relu, mode, hn):
     """One direction of one layer, in place on ``out`` (see :func:`forward_steps`).
 
     bias: (H,) b_ih + b_hh; h0, hn: (N, H) C arrays (hn: each sequence's last state).
     """
-    off = offsets(sizes)
-    h = h0.copy()
-    z = np.empty((h.shape[0], step_width(WT, bias.shape[0])), dtype=h.dtype)
-    forward_steps(out, c0, sizes, off, bias, h, z, W, WT, reverse, relu, mode)
-    copy2(hn, h)
+    forward_window(out, c0, sizes, offsets(sizes), bias, h0, W, WT, reverse, relu, mode, hn)
+
+
+@njit(**NOGIL)
+def backward_window(out, g, c0, sizes, off, g_hn, W, WT, reverse, relu, mode, delta, dh0, db):
+    """:func:`backward_steps` from g_hn into dh0 (see :func:`forward_window` for windows)."""
+    N, H = g_hn.shape
+    dh = np.zeros((N, step_width(W, H)), dtype=g_hn.dtype)  # W: the backward's WT
+    copy2(dh, g_hn)
+    dz = np.empty_like(g_hn)
+    backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, delta, db)
+    copy2(dh0, dh)
+    return True
 
 
 @njit(**NOGIL)
@@ -141,12 +163,7 @@ def recur_backward(out, g, c0, sizes, g_hn, W, WT, reverse, relu, mode, delta, d
     """BPTT of one direction of one layer: fills delta's columns c0:c0+H, dh0 (N, H) and
     adds the bias gradient to db (H,) float64."""
     off = offsets(sizes)
-    N, H = g_hn.shape
-    dh = np.zeros((N, step_width(W, H)), dtype=g_hn.dtype)  # W: the backward's WT
-    copy2(dh, g_hn)
-    dz = np.empty_like(g_hn)
-    backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, delta, db)
-    copy2(dh0, dh)
+    backward_window(out, g, c0, sizes, off, g_hn, W, WT, reverse, relu, mode, delta, dh0, db)
 
 
 @njit(**JIT)

@@ -270,37 +270,101 @@ def _block_any(x0, x1, x2, x3, r, P, base, K, nv, a0, a1, a2, a3, j):
 
 
 @njit(**JIT)
+def _block6(x, xr, P, base, K, acc, ar, j):
+    """acc[ar : ar+6, j : j + B*V] += x[xr : xr+6, :K] @ the (K, B*V) block of P at ``base``
+    (B = BLOCK_VECTORS): the six-row form of :func:`_block`, written out rather than
+    inlined from it (Numba's IR inlining of a six-row :func:`_block` cost ~7 s of compile
+    time per dtype, this form ~0.7 s). Six rows of B vectors keep 6*B accumulators in
+    registers (24 of the 32 with AVX-512, 12 of 16 otherwise); per k, B loads of P feed 6*B
+    FMAs, so P streams from L2 at the full FMA rate (blocks of four rows reached ~77%).
+    """
+    V = lanes(P)
+    x0, x1, x2, x3, x4, x5 = x[xr], x[xr + 1], x[xr + 2], x[xr + 3], x[xr + 4], x[xr + 5]
+    s00, s01, s02, s03 = vzero(P), vzero(P), vzero(P), vzero(P)
+    s10, s11, s12, s13 = vzero(P), vzero(P), vzero(P), vzero(P)
+    s20, s21, s22, s23 = vzero(P), vzero(P), vzero(P), vzero(P)
+    s30, s31, s32, s33 = vzero(P), vzero(P), vzero(P), vzero(P)
+    s40, s41, s42, s43 = vzero(P), vzero(P), vzero(P), vzero(P)
+    s50, s51, s52, s53 = vzero(P), vzero(P), vzero(P), vzero(P)
+    w0, w1, w2, w3 = vzero(P), vzero(P), vzero(P), vzero(P)
+    wide = BLOCK_VECTORS == 4
+    ahead = PREFETCH_BYTES // (VECTOR_BYTES // V)
+    last = P.shape[0] - 1
+    o = base
+    for k in range(K):
+        q = min(o + ahead, last)
+        prefetch(P, q)
+        prefetch(P, min(q + V, last))
+        w0, w1 = vload(P, o), vload(P, o + V)
+        if wide:
+            prefetch(P, min(q + 2 * V, last))
+            prefetch(P, min(q + 3 * V, last))
+            w2, w3 = vload(P, o + 2 * V), vload(P, o + 3 * V)
+        b = vbroadcast(x0, k)
+        s00, s01, s02, s03 = vfma(w0, b, s00), vfma(w1, b, s01), vfma(w2, b, s02), vfma(w3, b, s03)
+        b = vbroadcast(x1, k)
+        s10, s11, s12, s13 = vfma(w0, b, s10), vfma(w1, b, s11), vfma(w2, b, s12), vfma(w3, b, s13)
+        b = vbroadcast(x2, k)
+        s20, s21, s22, s23 = vfma(w0, b, s20), vfma(w1, b, s21), vfma(w2, b, s22), vfma(w3, b, s23)
+        b = vbroadcast(x3, k)
+        s30, s31, s32, s33 = vfma(w0, b, s30), vfma(w1, b, s31), vfma(w2, b, s32), vfma(w3, b, s33)
+        b = vbroadcast(x4, k)
+        s40, s41, s42, s43 = vfma(w0, b, s40), vfma(w1, b, s41), vfma(w2, b, s42), vfma(w3, b, s43)
+        b = vbroadcast(x5, k)
+        s50, s51, s52, s53 = vfma(w0, b, s50), vfma(w1, b, s51), vfma(w2, b, s52), vfma(w3, b, s53)
+        o += BLOCK_VECTORS * V
+    nv = BLOCK_VECTORS
+    _store_row(acc[ar], j, nv, V, s00, s01, s02, s03)
+    _store_row(acc[ar + 1], j, nv, V, s10, s11, s12, s13)
+    _store_row(acc[ar + 2], j, nv, V, s20, s21, s22, s23)
+    _store_row(acc[ar + 3], j, nv, V, s30, s31, s32, s33)
+    _store_row(acc[ar + 4], j, nv, V, s40, s41, s42, s43)
+    _store_row(acc[ar + 5], j, nv, V, s50, s51, s52, s53)
+
+
+@njit(**JIT)
 def mm_outer(x, xr, P, acc, ar, ac, rows, K):
     """acc[ar+i, ac:ac+Hp] += x[xr+i, :K] @ MT for i < rows, MT (K, H) packed in ``P`` by
     :func:`pack_columns` (Hp = P.size // K: acc needs that many columns from ``ac``).
 
-    Rows go four at a time: each pass streams P once for up to four rows of x.
+    Rows go six at a time while there are 9 or more (or exactly 6; 8 = 4 + 4, 7 = 4 + 3),
+    else up to four: each pass streams P once for its block of rows of x.
     """
     V = lanes(P)
+    B = BLOCK_VECTORS
     Hp = P.shape[0] // K if K > 0 else 0
     i = 0
     while i < rows:
-        r = min(4, rows - i)
-        i1, i2, i3 = i + min(1, r - 1), i + min(2, r - 1), i + min(3, r - 1)
-        x0, x1, x2, x3 = x[xr + i], x[xr + i1], x[xr + i2], x[xr + i3]
-        a0, a1, a2, a3 = acc[ar + i], acc[ar + i1], acc[ar + i2], acc[ar + i3]
+        rem = rows - i
+        r = 6 if rem >= 9 or rem == 6 else min(4, rem)
         j = 0
         base = 0
         while j < Hp:
-            nv = min(BLOCK_VECTORS, (Hp - j) // V)
+            nv = min(B, (Hp - j) // V)
             c = ac + j
-            # whole blocks of four and three rows (most of the work for N >= 3) with
-            # constants folded in; the rest through one generic copy (compile time: each
-            # inlined copy costs ~0.7 s of LLVM per dtype)
-            if nv == BLOCK_VECTORS and r == 4:
-                _block(x0, x1, x2, x3, 4, P, base, K, BLOCK_VECTORS, a0, a1, a2, a3, c)
-            elif nv == BLOCK_VECTORS and r == 3:
-                _block(x0, x1, x2, x3, 3, P, base, K, BLOCK_VECTORS, a0, a1, a2, a3, c)
-            else:
-                _block_any(x0, x1, x2, x3, r, P, base, K, nv, a0, a1, a2, a3, c)
+            if nv == B and r == 6:
+                _block6(x, xr + i, P, base, K, acc, ar + i, c)
+            else:  # in blocks of at most four rows
+                s = 0
+                while s < r:
+                    q = min(4, r - s)
+                    m = q - 1
+                    i0, i1, i2, i3 = i + s, i + s + min(1, m), i + s + min(2, m), i + s + min(3, m)
+                    x0, x1, x2, x3 = x[xr + i0], x[xr + i1], x[xr + i2], x[xr + i3]
+                    a0, a1, a2, a3 = acc[ar + i0], acc[ar + i1], acc[ar + i2], acc[ar + i3]
+                    # whole blocks of four and three rows with constants folded in; the
+                    # rest through one generic copy (compile time: each inlined copy
+                    # costs ~0.7 s of LLVM per dtype, and each is written once here)
+                    if nv == B and q == 4:
+                        _block(x0, x1, x2, x3, 4, P, base, K, B, a0, a1, a2, a3, c)
+                    elif nv == B and q == 3:
+                        _block(x0, x1, x2, x3, 3, P, base, K, B, a0, a1, a2, a3, c)
+                    else:
+                        _block_any(x0, x1, x2, x3, q, P, base, K, nv, a0, a1, a2, a3, c)
+                    s += q
             base += K * nv * V
             j += nv * V
-        i += 4
+        i += r
 
 
 @njit(**INLINE)

@@ -32,12 +32,14 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._jit import NOGIL
-from ._nb_ops import act_delta, activate
+from ._nb_ops import OUTER, act_delta, activate
 from ._nb_packing import batch_sizes_of
 from ._nb_recur import (
     add_partial,
     backward_gemm_rows,
+    backward_window,
     forward_gemm_rows,
+    forward_window,
     last_states,
     step_width,
 )
@@ -275,13 +277,29 @@ def row_split(sizes: np.ndarray, N: int) -> int:
     return min(max(k, 1), N - 1)
 
 
-def rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn):
+def _window(sizes: np.ndarray, off: np.ndarray, r0: int, r1: int) -> tuple:
+    """sizes and offsets of the batch rows r0:r1 only (see :func:`._nb_recur.forward_window`)."""
+    return np.clip(sizes, r0, r1) - r0, off + r0
+
+
+def rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn, mode=None):
     """:func:`._nb_recur.recur_forward_gemm` with the batch split between two threads: the
     sequences are independent, so each thread runs its rows' recurrence (one single-threaded
-    BLAS call per step) with no exchange at all."""
+    BLAS call per step, or the OUTER products for ``mode`` OUTER) with no exchange at all."""
     N = h0.shape[0]
     k = row_split(sizes, N)
     off = _offsets(sizes)
+    if mode is OUTER:
+        P = pack_columns(w_hh.T, out.dtype)
+        h0, hn_ = _C(h0), np.empty_like(h0, order="C")
+
+        def half(r0: int, r1: int) -> tuple:
+            s, o = _window(sizes, off, r0, r1)
+            return (out, c0, s, o, bias, h0[r0:r1], P, P, reverse, relu, OUTER, hn_[r0:r1])
+
+        run_pair(forward_window, half(0, k), half(k, N))
+        hn[...] = hn_
+        return
     WT = np.ascontiguousarray(w_hh.T)
     args = (out, c0, sizes, off, bias, h0, WT, reverse, relu, fptr)
     run_pair(forward_gemm_rows, (*args, 0, k), (*args, k, N))
@@ -289,15 +307,29 @@ def rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn):
     last_states(out, c0, sizes, off, reverse, hn)
 
 
-def rows_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db):
-    """:func:`._nb_recur.recur_backward_gemm` with the batch split between two threads."""
+def rows_recur_backward(
+    out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db, mode=None
+):
+    """:func:`._nb_recur.recur_backward_gemm` with the batch split between two threads
+    (OUTER products for ``mode`` OUTER, see :func:`rows_recur_forward`)."""
     N = g_hn.shape[0]
     k = row_split(sizes, N)
     off = _offsets(sizes)
-    dh = g_hn.copy()
     db1 = np.zeros_like(db)
-    args = (out, g, c0, sizes, off, np.ascontiguousarray(w_hh), reverse, relu, fptr, delta, dh)
-    run_pair(backward_gemm_rows, (*args, db, 0, k), (*args, db1, k, N))
+    if mode is OUTER:
+        P = pack_columns(w_hh, out.dtype)  # dh = delta_t @ W_hh: W_hh is packed here
+        g_hn, dh = _C(g_hn), np.empty_like(g_hn, order="C")
+
+        def half(r0: int, r1: int, d: np.ndarray) -> tuple:
+            s, o = _window(sizes, off, r0, r1)
+            args = (out, g, c0, s, o, g_hn[r0:r1], P, P, reverse, relu, OUTER, delta)
+            return (*args, dh[r0:r1], d)
+
+        run_pair(backward_window, half(0, k, db), half(k, N, db1))
+    else:
+        dh = g_hn.copy()
+        args = (out, g, c0, sizes, off, _C(w_hh), reverse, relu, fptr, delta, dh)
+        run_pair(backward_gemm_rows, (*args, db, 0, k), (*args, db1, k, N))
     db += db1
     dh0[...] = dh
 

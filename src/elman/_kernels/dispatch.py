@@ -14,15 +14,19 @@ A variant is a path and a step mode:
     W_hh.T (H >= 128 with N <= 3, or H >= 256 with N <= 32; and whenever no BLAS is found);
   - ``dot``: row-blocked dot-product loops (what ``outer`` runs as without compiled code);
   - ``gemm``: NumPy's BLAS called from the kernel once per step (the other N >= 2);
-  - ``rows``: ``gemm`` with the batch split in two halves, one per thread (the sequences are
-    independent: no exchange at all), each calling single-threaded BLAS per step, NumPy's
-    BLAS held at one thread meanwhile (N >= 16, or N >= 8 with H >= 256, and T*H*H >= 2e8,
-    where neither ``split`` nor ``pairs`` is chosen; measured ahead of ``gemm`` and ``outer``
-    there, behind them on smaller calls such as (50, 32, 1, 32) or (100, 64, 8, 128):
-    (1000, 32, 16, 128) forward+backward 32.7 -> 22 ms, (200, 128, 64, 512) 218 -> 199 ms);
+  - ``rows``: the batch split in two halves, one per thread (the sequences are independent:
+    no exchange at all), NumPy's BLAS held at one thread meanwhile, on calls of
+    T*H*H >= 2e8 (smaller ones lost to the hand-over, e.g. (50, 32, 1, 32) or
+    (100, 16, 16, 256)). Each thread runs its rows with the ``outer`` products for
+    H >= 256 and N >= 8 (six rows a pass, see :mod:`._nb_simd`; ahead of every other
+    variant there: (500, 8, 16, 512) forward+backward 39 ms as ``split`` -> 30,
+    (1000, 32, 16, 256) 100 as rows on BLAS -> 70, (200, 64, 16, 512) 107 -> 89), else
+    with a single-threaded BLAS call per step (N >= 16 where ``pairs`` is not chosen:
+    (1000, 32, 16, 128) 32.7 -> 22 ms against ``gemm``; ties the ``outer`` rows there);
   - ``split``: the ``outer`` products on two threads, each keeping half of W_hh in its own
     cache, with NumPy's BLAS held at one thread meanwhile (N <= 32 and H >= 400, or N <= 3
-    and H >= 256: weight-streaming bound; needs two CPUs and OpenBLAS thread control);
+    and H >= 256, where ``rows`` is not chosen: weight-streaming bound; needs two CPUs and
+    OpenBLAS thread control);
   - ``pairs``: as ``split``, except that independent recurrences run side by side, one per
     thread, each with its whole W_hh in its core's cache and no exchange at every step:
     the two directions of a bidirectional layer (forward and backward passes), and the
@@ -38,7 +42,8 @@ on a 2-vCPU AVX-512 (Emerald Rapids) VM
 (2026-12-06: 1000 steps, N in 1..32, H in 128..512, one and two layers; ``elman bench``
 with ``ELMAN_KERNEL_VARIANT``, see docs/performance.md).
 ``ELMAN_KERNEL_VARIANT`` (``fused``, ``layered-axpy``, ``layered-dot``, ``layered-outer``,
-``layered-gemm``, ``layered-split``, ``layered-pairs``, ``layered-rows``) forces one, read
+``layered-gemm``, ``layered-split``, ``layered-pairs``, ``layered-rows``,
+``layered-rows-outer``) forces one, read
 once at import.
 """
 
@@ -67,13 +72,14 @@ class Variant(NamedTuple):
     fused_backward: bool = False
     one_blas_thread: bool = False  # NumPy's BLAS single-threaded meanwhile (SPLIT's GEMMs)
     pairs: bool = False  # SPLIT: independent recurrences side by side (see the docstring)
-    rows: bool = False  # GEMM: the batch split between two threads (one_blas_thread too)
+    rows: bool = False  # GEMM or OUTER: the batch split between two threads (one_blas_thread)
 
 
 VARIANTS = {"fused": Variant(True, AXPY, True)}
 VARIANTS |= {f"layered-{k}": Variant(False, m, False, m is SPLIT) for k, m in MODES.items()}
 VARIANTS["layered-pairs"] = Variant(False, SPLIT, False, True, True)
 VARIANTS["layered-rows"] = Variant(False, GEMM, False, True, False, True)
+VARIANTS["layered-rows-outer"] = Variant(False, OUTER, False, True, False, True)
 
 
 def _forced() -> Variant | None:
@@ -108,15 +114,20 @@ def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
     # two threads only on calls big enough to pay for handing work over (~0.1 ms, more
     # when the other vCPU was idle): short sequences measured faster on one
     two = can_split() and T * H * H >= 3e7
-    if N <= 32 and two:  # weight-streaming bound: use both cores' caches
-        # two directions: measured ahead of split and gemm from H = 128 (N <= 32); layer
-        # pairs: from H = 256 (N <= 16)
-        pairs = (D == 2 and H >= 128) or (num_layers >= 2 and N <= 16 and H >= 256)
-        if pairs or H >= 400 or (N <= 3 and H >= 256):
-            return Variant(False, SPLIT, False, True, pairs)
-    if two and gemm and (N >= 16 or (N >= 8 and H >= 256)) and T * H * H >= 2e8:
-        # the batch in two halves, one per thread, each with single-threaded BLAS per step
-        # (below ~2e8 multiply-adds per call the handing over to the thread costs more)
+    # two directions: measured ahead of split and gemm from H = 128 (N <= 32); layer
+    # pairs: from H = 256 (N <= 16)
+    pairs = (D == 2 and H >= 128) or (num_layers >= 2 and N <= 16 and H >= 256)
+    if N <= 32 and two and pairs:
+        return Variant(False, SPLIT, False, True, True)
+    # the batch in two halves, one per thread (below ~2e8 multiply-adds per call handing
+    # over to the thread costs more): with the six-row outer products from H = 256 and
+    # N = 8 (ahead of split, gemm and rows on BLAS there), else single-threaded BLAS per step
+    big = two and T * H * H >= 2e8
+    if big and N >= 8 and H >= 256:
+        return Variant(False, OUTER, False, True, False, True)
+    if N <= 32 and two and (H >= 400 or (N <= 3 and H >= 256)):
+        return Variant(False, SPLIT, False, True, False)  # weight-streaming bound
+    if big and gemm and N >= 16:
         return Variant(False, GEMM, False, True, False, True)
     if N == 1 and H <= 96:
         return Variant(False, AXPY)
