@@ -203,7 +203,7 @@ def test_blas_pointers_and_thread_control() -> None:
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_outer_product_kernel_matches_numpy(dtype: str) -> None:
-    """mm_outer: any row count (six or four at a time), K, H not a multiple of the vector width,
+    """mm_outer and mm_wide: any row count, K, H not a multiple of the vector width,
     offsets into x and acc; the padding columns get zeros added, columns past them nothing."""
     rng = np.random.default_rng(5)
     tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == "float32" else {"rtol": 1e-12, "atol": 1e-12}
@@ -217,10 +217,12 @@ def test_outer_product_kernel_matches_numpy(dtype: str) -> None:
             acc = rng.standard_normal((rows + 3, Hp + 5)).astype(dtype)
             expected = acc.copy()
             expected[2 : 2 + rows, 3 : 3 + H] += x[1 : 1 + rows] @ MT
-            _nb_simd.mm_outer(x, 1, P, acc, 2, 3, rows, K)
-            np.testing.assert_allclose(acc[:, : 3 + H], expected[:, : 3 + H], **tol)
-            np.testing.assert_array_equal(acc[:, 3 + H : 3 + Hp], expected[:, 3 + H : 3 + Hp])
-            np.testing.assert_array_equal(acc[:, 3 + Hp :], expected[:, 3 + Hp :])
+            for kernel in (_nb_simd.mm_outer, _nb_simd.mm_wide):
+                got = acc.copy()
+                kernel(x, 1, P, got, 2, 3, rows, K)
+                np.testing.assert_allclose(got[:, : 3 + H], expected[:, : 3 + H], **tol)
+                np.testing.assert_array_equal(got[:, 3 + H : 3 + Hp], expected[:, 3 + H : 3 + Hp])
+                np.testing.assert_array_equal(got[:, 3 + Hp :], expected[:, 3 + Hp :])
 
 
 def test_pack_columns_layout() -> None:
@@ -248,8 +250,10 @@ rng = np.random.default_rng(0)
 for K, H, rows in [(37, 70, 5), (16, 3, 3), (9, 33, 1), (20, 50, 15), (12, 16, 6)]:
     MT, x = rng.standard_normal((K, H)), rng.standard_normal((rows, K))
     acc = np.zeros((rows, _nb_simd.outer_width(H, np.float64)))
-    _nb_simd.mm_outer(x, 0, _nb_simd.pack_columns(MT), acc, 0, 0, rows, K)
-    assert np.allclose(acc[:, :H], x @ MT, rtol=1e-12, atol=1e-12)
+    for kernel in (_nb_simd.mm_outer, _nb_simd.mm_wide):
+        acc[:] = 0
+        kernel(x, 0, _nb_simd.pack_columns(MT), acc, 0, 0, rows, K)
+        assert np.allclose(acc[:, :H], x @ MT, rtol=1e-12, atol=1e-12)
 for bi in (False, True):
     D = 2 if bi else 1
     sizes = np.array([3] * 9 + [2] * 4, dtype=np.int64)

@@ -23,7 +23,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from ._jit import JIT
-from ._nb_simd import mm_outer_rows
+from ._nb_simd import mm_outer_rows, mm_wide_rows
 
 INLINE = {**JIT, "inline": "always"}
 
@@ -31,8 +31,9 @@ INLINE = {**JIT, "inline": "always"}
 # integer types), so each kernel is compiled for the one form it runs; GEMM (NumPy's BLAS
 # per step) has kernels of its own in ._nb_recur. OUTER is ._nb_simd's register-blocked
 # product: its matrix argument is the packed transpose (pack_columns), and the accumulator
-# rows are padded to whole vectors.
+# rows are padded to whole vectors. WIDE is OUTER six rows a pass (mm_wide), for many rows.
 AXPY, DOT, GEMM, OUTER = np.int8(0), np.int16(1), np.int32(2), np.uint16(4)
+WIDE = np.uint8(5)
 
 # Eigen's float32 tanh: an odd 13/6 rational function, clamped where tanh rounds to +-1.
 _C = 7.90531110763549805
@@ -324,6 +325,8 @@ def step_matmul(mode, x, W, WT, acc, rows, H):
         mm_axpy(x, 0, WT, acc, 0, 0, rows, H)
     elif mode.dtype == OUTER.dtype:
         mm_outer_rows(x, WT, acc, rows, H)
+    elif mode.dtype == WIDE.dtype:
+        mm_wide_rows(x, WT, acc, rows, H)
     else:
         mm_dot(x, 0, W, acc, 0, 0, rows, H)
 
@@ -340,8 +343,13 @@ def _step_outer(mode, x, W, WT, acc, rows, H):
     mm_outer_rows(x, WT, acc, rows, H)
 
 
+def _step_wide(mode, x, W, WT, acc, rows, H):
+    mm_wide_rows(x, WT, acc, rows, H)
+
+
 @overload(step_matmul, jit_options=JIT)
 def _step_matmul_overload(mode, x, W, WT, acc, rows, H):
     """Resolved while typing: the kernel calling it contains one form only."""
     forms = {(8, True): _step_axpy, (16, True): _step_dot, (16, False): _step_outer}
+    forms[8, False] = _step_wide
     return forms[mode.bitwidth, mode.signed]

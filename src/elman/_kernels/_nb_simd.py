@@ -5,8 +5,8 @@ keep a *reduction* in registers (the ``dot`` form, which ends every output in a 
 sum), never a block of output columns across a loop over K. The step product of a
 recurrence, ``acc[i, :] += x[i, :K] @ MT`` for a few rows ``i``, is fastest in exactly that
 register-blocked outer-product form: per k, load one row of a block of MT (four vectors),
-broadcast x[i, k] for up to four rows, sixteen FMAs, accumulators never leaving registers, no
-horizontal sums. So this module gives numba a vector type (``Vec``: an LLVM vector of one
+broadcast x[i, k] for up to four rows (six in :func:`mm_wide`), up to 24 FMAs, accumulators
+never leaving registers, no horizontal sums. So this module gives numba a vector type (``Vec``: an LLVM vector of one
 register's width) and a handful of intrinsics on it, and builds :func:`mm_outer` from them.
 
 ``MT`` is packed once per call by :func:`pack_columns` into column blocks of B vectors
@@ -15,8 +15,8 @@ register's width) and a handful of intrinsics on it, and builds :func:`mm_outer`
 the accumulator rows must have ``Hp`` columns (the padding columns receive zeros).
 
 The register width is the host's: 64 bytes with AVX-512 (32 registers: blocks of B = 4
-vectors, 16 accumulators), 32 with AVX2 and 16 otherwise (16 registers: B = 2, so the
-accumulators of four rows still fit). ``ELMAN_SIMD_BYTES`` (16, 32 or 64) overrides the width
+vectors, 24 accumulators for six rows), 32 with AVX2 and 16 otherwise (16 registers: B = 2, so the
+accumulators of six rows still fit). ``ELMAN_SIMD_BYTES`` (16, 32 or 64) overrides the width
 (tests run the narrower layouts on any host).
 These kernels need compiled code (no ``NUMBA_DISABLE_JIT``): callers fall back to the loop
 forms of :mod:`._nb_ops` there.
@@ -40,6 +40,8 @@ __all__ = [
     "pack_columns",
     "mm_outer",
     "mm_outer_rows",
+    "mm_wide",
+    "mm_wide_rows",
     "outer_width",
 ]
 
@@ -327,44 +329,33 @@ def mm_outer(x, xr, P, acc, ar, ac, rows, K):
     """acc[ar+i, ac:ac+Hp] += x[xr+i, :K] @ MT for i < rows, MT (K, H) packed in ``P`` by
     :func:`pack_columns` (Hp = P.size // K: acc needs that many columns from ``ac``).
 
-    Rows go six at a time while there are 9 or more (or exactly 6; 8 = 4 + 4, 7 = 4 + 3),
-    else up to four: each pass streams P once for its block of rows of x.
+    Rows go four at a time: each pass streams P once for up to four rows of x.
     """
     V = lanes(P)
-    B = BLOCK_VECTORS
     Hp = P.shape[0] // K if K > 0 else 0
     i = 0
     while i < rows:
-        rem = rows - i
-        r = 6 if rem >= 9 or rem == 6 else min(4, rem)
+        r = min(4, rows - i)
+        i1, i2, i3 = i + min(1, r - 1), i + min(2, r - 1), i + min(3, r - 1)
+        x0, x1, x2, x3 = x[xr + i], x[xr + i1], x[xr + i2], x[xr + i3]
+        a0, a1, a2, a3 = acc[ar + i], acc[ar + i1], acc[ar + i2], acc[ar + i3]
         j = 0
         base = 0
         while j < Hp:
-            nv = min(B, (Hp - j) // V)
+            nv = min(BLOCK_VECTORS, (Hp - j) // V)
             c = ac + j
-            if nv == B and r == 6:
-                _block6(x, xr + i, P, base, K, acc, ar + i, c)
-            else:  # in blocks of at most four rows
-                s = 0
-                while s < r:
-                    q = min(4, r - s)
-                    m = q - 1
-                    i0, i1, i2, i3 = i + s, i + s + min(1, m), i + s + min(2, m), i + s + min(3, m)
-                    x0, x1, x2, x3 = x[xr + i0], x[xr + i1], x[xr + i2], x[xr + i3]
-                    a0, a1, a2, a3 = acc[ar + i0], acc[ar + i1], acc[ar + i2], acc[ar + i3]
-                    # whole blocks of four and three rows with constants folded in; the
-                    # rest through one generic copy (compile time: each inlined copy
-                    # costs ~0.7 s of LLVM per dtype, and each is written once here)
-                    if nv == B and q == 4:
-                        _block(x0, x1, x2, x3, 4, P, base, K, B, a0, a1, a2, a3, c)
-                    elif nv == B and q == 3:
-                        _block(x0, x1, x2, x3, 3, P, base, K, B, a0, a1, a2, a3, c)
-                    else:
-                        _block_any(x0, x1, x2, x3, q, P, base, K, nv, a0, a1, a2, a3, c)
-                    s += q
+            # whole blocks of four and three rows (most of the work for N >= 3) with
+            # constants folded in; the rest through one generic copy (compile time: each
+            # inlined copy costs ~0.7 s of LLVM per dtype)
+            if nv == BLOCK_VECTORS and r == 4:
+                _block(x0, x1, x2, x3, 4, P, base, K, BLOCK_VECTORS, a0, a1, a2, a3, c)
+            elif nv == BLOCK_VECTORS and r == 3:
+                _block(x0, x1, x2, x3, 3, P, base, K, BLOCK_VECTORS, a0, a1, a2, a3, c)
+            else:
+                _block_any(x0, x1, x2, x3, r, P, base, K, nv, a0, a1, a2, a3, c)
             base += K * nv * V
             j += nv * V
-        i += r
+        i += 4
 
 
 @njit(**INLINE)
@@ -373,6 +364,41 @@ def mm_outer_rows(x, P, acc, rows, K):
     rather than as literal zeros: one compiled version of mm_outer serves every caller.)"""
     zero = np.int64(0)
     mm_outer(x, zero, P, acc, zero, zero, rows, K)
+
+
+@njit(**JIT)
+def mm_wide(x, xr, P, acc, ar, ac, rows, K):
+    """:func:`mm_outer` six rows a pass (:func:`_block6`) while there are 9 or more (or
+    exactly 6), the rest through :func:`mm_outer`: for many rows (the batch halves of the
+    ``rows`` variant). A separate function so that the paths for a few rows do not compile
+    the six-row block (~1.2 s of LLVM per dtype)."""
+    V = lanes(P)
+    W = BLOCK_VECTORS * V
+    Hp = P.shape[0] // K if K > 0 else 0
+    full = Hp // W * W  # columns in whole blocks
+    i = 0
+    while rows - i >= 9 or rows - i == 6:
+        base = 0
+        for j in range(0, full, W):
+            _block6(x, xr + i, P, base, K, acc, ar + i, ac + j)
+            base += K * W
+        if full < Hp:  # the narrower last block of columns, four rows and two
+            nv = (Hp - full) // V
+            for i0, r in ((i, 4), (i + 4, 2)):
+                m = r - 1
+                i1, i2, i3 = i0 + min(1, m), i0 + min(2, m), i0 + min(3, m)
+                x0, x1, x2, x3 = x[xr + i0], x[xr + i1], x[xr + i2], x[xr + i3]
+                a0, a1, a2, a3 = acc[ar + i0], acc[ar + i1], acc[ar + i2], acc[ar + i3]
+                _block_any(x0, x1, x2, x3, r, P, base, K, nv, a0, a1, a2, a3, ac + full)
+        i += 6
+    mm_outer(x, xr + i, P, acc, ar + i, ac, rows - i, K)
+
+
+@njit(**INLINE)
+def mm_wide_rows(x, P, acc, rows, K):
+    """:func:`mm_wide` from row 0 of x into row 0, column 0 of acc (see :func:`mm_outer_rows`)."""
+    zero = np.int64(0)
+    mm_wide(x, zero, P, acc, zero, zero, rows, K)
 
 
 def outer_width(H: int, dtype: np.dtype) -> int:

@@ -32,7 +32,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._jit import NOGIL
-from ._nb_ops import OUTER, act_delta, activate
+from ._nb_ops import OUTER, WIDE, act_delta, activate
 from ._nb_packing import batch_sizes_of
 from ._nb_recur import (
     add_partial,
@@ -285,7 +285,8 @@ def _window(sizes: np.ndarray, off: np.ndarray, r0: int, r1: int) -> tuple:
 def rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn, mode=None):
     """:func:`._nb_recur.recur_forward_gemm` with the batch split between two threads: the
     sequences are independent, so each thread runs its rows' recurrence (one single-threaded
-    BLAS call per step, or the OUTER products for ``mode`` OUTER) with no exchange at all."""
+    BLAS call per step, or for ``mode`` OUTER the outer products six rows a pass, mode WIDE)
+    with no exchange at all."""
     N = h0.shape[0]
     k = row_split(sizes, N)
     off = _offsets(sizes)
@@ -295,7 +296,7 @@ def rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn, 
 
         def half(r0: int, r1: int) -> tuple:
             s, o = _window(sizes, off, r0, r1)
-            return (out, c0, s, o, bias, h0[r0:r1], P, P, reverse, relu, OUTER, hn_[r0:r1])
+            return (out, c0, s, o, bias, h0[r0:r1], P, P, reverse, relu, WIDE, hn_[r0:r1])
 
         run_pair(forward_window, half(0, k), half(k, N))
         hn[...] = hn_
@@ -322,7 +323,7 @@ def rows_recur_backward(
 
         def half(r0: int, r1: int, d: np.ndarray) -> tuple:
             s, o = _window(sizes, off, r0, r1)
-            args = (out, g, c0, s, o, g_hn[r0:r1], P, P, reverse, relu, OUTER, delta)
+            args = (out, g, c0, s, o, g_hn[r0:r1], P, P, reverse, relu, WIDE, delta)
             return (*args, dh[r0:r1], d)
 
         run_pair(backward_window, half(0, k, db), half(k, N, db1))
