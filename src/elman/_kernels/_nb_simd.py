@@ -6,8 +6,9 @@ sum), never a block of output columns across a loop over K. The step product of 
 recurrence, ``acc[i, :] += x[i, :K] @ MT`` for a few rows ``i``, is fastest in exactly that
 register-blocked outer-product form: per k, load one row of a block of MT (four vectors),
 broadcast x[i, k] for up to four rows (six in :func:`mm_wide`), up to 24 FMAs, accumulators
-never leaving registers, no horizontal sums. So this module gives numba a vector type (``Vec``: an LLVM vector of one
-register's width) and a handful of intrinsics on it, and builds :func:`mm_outer` from them.
+never leaving registers, no horizontal sums. So this module gives numba a vector type
+(``Vec``: an LLVM vector of one register's width) and a handful of intrinsics on it, and
+builds :func:`mm_outer` and :func:`mm_wide` from them.
 
 ``MT`` is packed once per call by :func:`pack_columns` into column blocks of B vectors
 (K, B*V) stored one after the other, so each block streams from memory as one sequential run
