@@ -7,7 +7,7 @@ nothing is changed:
 * ``NUMBA_CACHE_DIR``: compiled kernels are cached (``cache=True``) next to the sources; when
   the package directory is not writable they go to ``$XDG_CACHE_HOME/elman/numba``
   (default ``~/.cache/elman/numba``). With ``ELMAN_SIMD_BYTES`` set (another vector layout,
-  see :mod:`._nb_simd`) they go to ``.../elman/numba-simd<bytes>`` (or a ``simd<bytes>``
+  see :mod:`._nb_vec`) they go to ``.../elman/numba-simd<bytes>`` (or a ``simd<bytes>``
   folder of the user's ``NUMBA_CACHE_DIR``): Numba's cache key does not see that setting.
 * ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES``: on hosts with AVX-512, LLVM is told the host's
   own name and features minus ``prefer-256-bit``, so loops use 512-bit vectors (LLVM's

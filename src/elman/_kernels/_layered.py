@@ -33,6 +33,7 @@ from ._nb_split import (
 )
 from ._nb_wave import wave_pair_forward
 from .dispatch import SPLIT
+from .stack_ref import layer_input
 
 __all__ = [
     "fptr_of",
@@ -68,10 +69,10 @@ def plain_mode(mode: Any, fptr: int) -> Any:
 
 def recur_forward_in(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, hn, rows=False):
     """One direction's recurrence, in place on ``out`` (columns c0:c0+H), in ``mode``
-    (``rows``: GEMM with the batch split between two threads)."""
+    (``rows``: the batch split between two threads, for mode GEMM or OUTER)."""
     if mode is SPLIT:
         split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn)
-    elif rows and (mode is GEMM or mode is OUTER):
+    elif rows:
         rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn, mode)
     elif mode is GEMM:
         recur_forward_gemm(out, c0, sizes, bias, h0, _C(w_hh.T), reverse, relu, fptr, hn)
@@ -88,7 +89,7 @@ def recur_backward_in(
     """One direction's BPTT: delta's columns c0:c0+H, dh0, and db += the bias gradient."""
     if mode is SPLIT:
         split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db)
-    elif rows and (mode is GEMM or mode is OUTER):
+    elif rows:
         args = (out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db)
         rows_recur_backward(*args, mode)
     elif mode is GEMM:
@@ -212,12 +213,7 @@ def layered_backward(
     g = g_out
     dense = T == N * len(sizes)
     for layer in reversed(range(num_layers)):
-        if layer == 0:
-            layer_in = x
-        elif masks is None:
-            layer_in = outs[layer - 1]
-        else:
-            layer_in = outs[layer - 1] * masks[layer - 1]
+        layer_in = layer_input(x, outs, masks, layer)
         ws = weights[layer * D : (layer + 1) * D]
         out = _C(outs[layer])
         delta = np.empty((T, D * H), dtype=x.dtype)

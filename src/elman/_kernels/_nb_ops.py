@@ -350,6 +350,10 @@ def _step_wide(mode, x, W, WT, acc, rows, H):
 @overload(step_matmul, jit_options=JIT)
 def _step_matmul_overload(mode, x, W, WT, acc, rows, H):
     """Resolved while typing: the kernel calling it contains one form only."""
-    forms = {(8, True): _step_axpy, (16, True): _step_dot, (16, False): _step_outer}
-    forms[8, False] = _step_wide
+    forms = {
+        (8, True): _step_axpy,
+        (16, True): _step_dot,
+        (16, False): _step_outer,
+        (8, False): _step_wide,
+    }
     return forms[mode.bitwidth, mode.signed]

@@ -6,9 +6,8 @@ sum), never a block of output columns across a loop over K. The step product of 
 recurrence, ``acc[i, :] += x[i, :K] @ MT`` for a few rows ``i``, is fastest in exactly that
 register-blocked outer-product form: per k, load one row of a block of MT (four vectors),
 broadcast x[i, k] for up to four rows (six in :func:`mm_wide`), up to 24 FMAs, accumulators
-never leaving registers, no horizontal sums. So this module gives numba a vector type
-(``Vec``: an LLVM vector of one register's width) and a handful of intrinsics on it, and
-builds :func:`mm_outer` and :func:`mm_wide` from them.
+never leaving registers, no horizontal sums. This module builds :func:`mm_outer` and
+:func:`mm_wide` that way, on the vector type and intrinsics of :mod:`._nb_vec`.
 
 ``MT`` is packed once per call by :func:`pack_columns` into column blocks of B vectors
 (K, B*V) stored one after the other, so each block streams from memory as one sequential run
@@ -16,8 +15,8 @@ builds :func:`mm_outer` and :func:`mm_wide` from them.
 the accumulator rows must have ``Hp`` columns (the padding columns receive zeros).
 
 The register width is the host's: 64 bytes with AVX-512 (32 registers: blocks of B = 4
-vectors, 24 accumulators for six rows), 32 with AVX2 and 16 otherwise (16 registers: B = 2, so the
-accumulators of six rows still fit). ``ELMAN_SIMD_BYTES`` (16, 32 or 64) overrides the width
+vectors, 24 accumulators for six rows), 32 with AVX2 and 16 otherwise (16 registers: B = 2,
+so the accumulators of six rows still fit). ``ELMAN_SIMD_BYTES`` (16, 32 or 64) overrides the width
 (tests run the narrower layouts on any host).
 These kernels need compiled code (no ``NUMBA_DISABLE_JIT``): callers fall back to the loop
 forms of :mod:`._nb_ops` there.
@@ -25,18 +24,26 @@ forms of :mod:`._nb_ops` there.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic, models, register_model
+from numba import njit
 
 from ._jit import JIT
+from ._nb_vec import (
+    VECTOR_BYTES,
+    lanes,
+    lanes_of,
+    prefetch,
+    vadd,
+    vbroadcast,
+    vfma,
+    vload,
+    vstore,
+    vzero,
+)
 
 __all__ = [
     "VECTOR_BYTES",
+    "BLOCK_VECTORS",
     "lanes_of",
     "pack_columns",
     "mm_outer",
@@ -48,155 +55,7 @@ __all__ = [
 
 INLINE = {**JIT, "inline": "always"}
 PREFETCH_BYTES = 4096  # how far ahead in the packed stream
-
-
-def _vector_bytes() -> int:
-    try:
-        import llvmlite.binding as ll
-
-        features = ll.get_host_cpu_features()
-    except Exception:  # pragma: no cover - an LLVM without host introspection
-        return 16
-    if features.get("avx512f"):
-        return 64
-    return 32 if features.get("avx2") or features.get("avx") else 16
-
-
-VECTOR_BYTES = int(os.environ.get("ELMAN_SIMD_BYTES", "0")) or _vector_bytes()
-if VECTOR_BYTES not in (16, 32, 64):
-    raise ValueError(f"ELMAN_SIMD_BYTES={VECTOR_BYTES}: expected 16, 32 or 64")
 BLOCK_VECTORS = 4 if VECTOR_BYTES == 64 else 2  # vectors per column block
-
-
-def lanes_of(dtype: np.dtype) -> int:
-    """Elements per vector register for ``dtype``."""
-    return VECTOR_BYTES // np.dtype(dtype).itemsize
-
-
-class Vec(types.Type):
-    """One SIMD register of ``dtype`` elements (an LLVM ``<lanes x float|double>``)."""
-
-    def __init__(self, dtype: types.Float) -> None:
-        self.dtype = dtype
-        self.lanes = VECTOR_BYTES // (dtype.bitwidth // 8)
-        super().__init__(name=f"Vec({dtype}x{self.lanes})")
-
-
-@register_model(Vec)
-class _VecModel(models.PrimitiveModel):
-    def __init__(self, dmm, fe_type):
-        elt = ir.FloatType() if fe_type.dtype.bitwidth == 32 else ir.DoubleType()
-        super().__init__(dmm, fe_type, ir.VectorType(elt, fe_type.lanes))
-
-
-def _item_pointer(context, builder, arrty, arr, idx):
-    ary = context.make_array(arrty)(context, builder, arr)
-    return cgutils.get_item_pointer(context, builder, arrty, ary, [idx])
-
-
-@intrinsic
-def vzero(typingctx, arr):
-    """A vector of zeros of ``arr``'s dtype."""
-    vt = Vec(arr.dtype)
-
-    def codegen(context, builder, sig, args):
-        return ir.Constant(context.get_value_type(vt), None)
-
-    return vt(arr), codegen
-
-
-@intrinsic
-def vload(typingctx, arr, idx):
-    """arr[idx : idx + lanes] as a vector (1-D contiguous ``arr``, unaligned)."""
-    vt = Vec(arr.dtype)
-
-    def codegen(context, builder, sig, args):
-        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
-        vptr = builder.bitcast(ptr, context.get_value_type(vt).as_pointer())
-        return builder.load(vptr, align=arr.dtype.bitwidth // 8)
-
-    return vt(arr, idx), codegen
-
-
-@intrinsic
-def vstore(typingctx, arr, idx, v):
-    """arr[idx : idx + lanes] = v."""
-
-    def codegen(context, builder, sig, args):
-        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
-        vptr = builder.bitcast(ptr, context.get_value_type(sig.args[2]).as_pointer())
-        builder.store(args[2], vptr, align=arr.dtype.bitwidth // 8)
-        return context.get_dummy_value()
-
-    return types.void(arr, idx, v), codegen
-
-
-@intrinsic
-def vbroadcast(typingctx, arr, idx):
-    """A vector holding arr[idx] in every lane."""
-    vt = Vec(arr.dtype)
-
-    def codegen(context, builder, sig, args):
-        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
-        vty = context.get_value_type(vt)
-        one = builder.insert_element(
-            ir.Constant(vty, None), builder.load(ptr), ir.Constant(ir.IntType(32), 0)
-        )
-        mask = ir.Constant(ir.VectorType(ir.IntType(32), vt.lanes), None)  # all lane 0
-        return builder.shuffle_vector(one, one, mask)
-
-    return vt(arr, idx), codegen
-
-
-@intrinsic
-def vfma(typingctx, a, b, c):
-    """a * b + c, fused (llvm.fma)."""
-
-    def codegen(context, builder, sig, args):
-        vt = sig.args[0]
-        vty = context.get_value_type(vt)
-        name = f"llvm.fma.v{vt.lanes}f{vt.dtype.bitwidth}"
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3), name)
-        return builder.call(fn, args)
-
-    return a(a, b, c), codegen
-
-
-@intrinsic
-def vadd(typingctx, a, b):
-    """a + b."""
-
-    def codegen(context, builder, sig, args):
-        return builder.fadd(args[0], args[1])
-
-    return a(a, b), codegen
-
-
-@intrinsic
-def prefetch(typingctx, arr, idx):
-    """A read prefetch of arr[idx] into all cache levels (llvm.prefetch; never faults)."""
-
-    def codegen(context, builder, sig, args):
-        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
-        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
-        read, keep, data = ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)
-        builder.call(fn, [builder.bitcast(ptr, i8p), read, keep, data])
-        return context.get_dummy_value()
-
-    return types.void(arr, idx), codegen
-
-
-@intrinsic
-def lanes(typingctx, arr):
-    """Elements per vector for ``arr``'s dtype (a compile-time constant)."""
-    n = VECTOR_BYTES // (arr.dtype.bitwidth // 8)
-
-    def codegen(context, builder, sig, args):
-        return ir.Constant(ir.IntType(64), n)
-
-    return types.int64(arr), codegen
 
 
 @njit(**INLINE)

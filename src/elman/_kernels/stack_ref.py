@@ -22,7 +22,7 @@ import numpy as np
 
 from .rnn_ref import packed_layer_backward, packed_layer_forward
 
-__all__ = ["stack_forward", "stack_backward"]
+__all__ = ["stack_forward", "stack_backward", "layer_input"]
 
 Weights = Sequence[tuple[np.ndarray, np.ndarray, Any, Any]]
 
@@ -66,6 +66,13 @@ def stack_forward(
     return outs, h_n
 
 
+def layer_input(x: np.ndarray, outs: Sequence[np.ndarray], masks: Any, layer: int) -> np.ndarray:
+    """What layer ``layer`` consumed: x, or the layer below's output times its dropout mask."""
+    if layer == 0:
+        return x
+    return outs[layer - 1] if masks is None else outs[layer - 1] * masks[layer - 1]
+
+
 def stack_backward(
     x: np.ndarray,
     batch_sizes: np.ndarray,
@@ -95,12 +102,7 @@ def stack_backward(
     grads: list[Any] = [None] * len(weights)
     g_layer = g_out
     for layer in reversed(range(num_layers)):
-        if layer == 0:
-            layer_in = x
-        elif masks is None:
-            layer_in = outs[layer - 1]
-        else:
-            layer_in = outs[layer - 1] * masks[layer - 1]
+        layer_in = layer_input(x, outs, masks, layer)
         g_in = np.zeros_like(layer_in)  # (T, I or D*H): summed over directions
         for d in range(D):
             k = layer * D + d
