@@ -114,6 +114,39 @@ def test_owned_grad_of_another_dtype_is_cast() -> None:
     assert a.grad.dtype == elman.float32 and b.grad.dtype == elman.float64
 
 
+class _TwoOutputs(Function):
+    """Two outputs; records what backward received for each."""
+
+    received: list[Any] = []
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, materialize: bool) -> tuple[np.ndarray, np.ndarray]:
+        ctx.set_materialize_grads(materialize)
+        return a * 2.0, a * 3.0
+
+    @staticmethod
+    def backward(ctx: Any, g1: Any, g2: Any) -> tuple[Any, None]:
+        _TwoOutputs.received[:] = [g1, g2]
+        total = np.zeros(2) if g1 is None else 2.0 * g1
+        return total + (0.0 if g2 is None else 3.0 * g2), None
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+def test_set_materialize_grads(materialize: bool) -> None:
+    """As torch: by default an output no gradient reached arrives as zeros; after
+    ctx.set_materialize_grads(False) as None."""
+    a = elman.tensor([1.0, 2.0], dtype=elman.float64, requires_grad=True)
+    first, _ = _TwoOutputs.apply(a, materialize)
+    first.backward(np.array([1.0, 1.0]))
+    g1, g2 = _TwoOutputs.received
+    np.testing.assert_array_equal(g1, [1.0, 1.0])
+    if materialize:
+        np.testing.assert_array_equal(g2, [0.0, 0.0])
+    else:
+        assert g2 is None
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0])
+
+
 def test_second_backward_without_retain_graph_raises() -> None:
     x, w = _leaves(6, (2,), (2,))
     y = x * w

@@ -98,6 +98,38 @@ def test_unbatched_and_long_sequences(bidirectional: bool, monkeypatch: pytest.M
             assert_close(a, b)
 
 
+def _one_output(rnn: Any, x: np.ndarray, which: int) -> list[np.ndarray]:
+    """Backward from one output alone (0: out, 1: h_n): the other gets no gradient."""
+    for p in rnn.parameters():
+        p.grad = None
+    xt = elman.tensor(x, requires_grad=True)
+    result = rnn(xt)
+    g = np.random.default_rng(which).standard_normal(result[which].shape).astype(x.dtype)
+    result[which].backward(g)
+    return [xt.grad.numpy(), *[p.grad.numpy() for p in rnn.parameters()]]
+
+
+@pytest.mark.parametrize("which", [0, 1])
+@pytest.mark.parametrize("L, N", [(6, 3), (7, None), (900, 1)])
+def test_backward_from_one_output(
+    which: int, L: int, N: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane's backward gets None for the output no gradient reached (it asks so with
+    ctx.materialize_grads) and uses zeros of its own; the plan's shared zeros (also the
+    default h0) stay zeros. (900, 1): the layered backward."""
+    elman.manual_seed(6)
+    rnn = elman.nn.RNN(3, 4, num_layers=2, bidirectional=True, dtype="float64")
+    x, _ = _inputs(rnn, L, N, "float64", False, seed=which)
+    fast = [_one_output(rnn, x, which) for _ in range(2)]  # twice: the zeros were not written
+    for plan in rnn._fast_plans.values():
+        assert not plan.zeros.any()
+    _general(monkeypatch)
+    slow = _one_output(rnn, x, which)
+    for run in fast:
+        for a, b in zip(run, slow, strict=True):
+            assert_close(a, b)
+
+
 def test_no_grad_and_frozen_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
     elman.manual_seed(5)
     rnn = elman.nn.RNN(3, 4, num_layers=2)

@@ -131,7 +131,9 @@ def _run_chain(
     buffers are needed; the order and the results are those of the general walk. Returns
     None when done, else the first node with two or more node inputs and its output
     gradients (None: nothing reached it), from where the general walk goes on."""
-    wrap = _TENSOR[0]._wrap
+    Tensor = _TENSOR[0]
+    new = object.__new__  # Tensor._wrap inline: the leaves of an RNN call are nine or more
+    ndarray = np.ndarray
     while True:
         edges = node.edges
         links = 0
@@ -159,12 +161,18 @@ def _run_chain(
                     child_outs[idx] = np.asarray(g, dtype=child.out_meta[idx][1])
                 after = (child, child_outs)
             elif g is not None:
-                if owned and edge.grad is None and type(g) is np.ndarray:
-                    # _accumulate's common case, inline: the leaves of an RNN call
-                    data = edge._data
-                    if g.shape == data.shape and g.dtype == data.dtype:
-                        edge.grad = wrap(g)
-                        continue
+                data = edge._data
+                if (
+                    owned
+                    and edge.grad is None
+                    and type(g) is ndarray
+                    and g.shape == data.shape
+                    and g.dtype is data.dtype  # (an equal dtype object: _accumulate keeps it)
+                ):  # _accumulate's common case, inline: the leaves of an RNN call
+                    t = new(Tensor)
+                    t._data = g
+                    edge.grad = t
+                    continue
                 _accumulate(edge, g, owned)
         if after is None:
             return None
@@ -175,10 +183,13 @@ def _call_backward(node: Node, outs: list[Any]) -> tuple[Any, ...]:
     ctx = node.ctx
     if ctx is None:
         raise RuntimeError(_FREED)
-    full = [
-        np.zeros(shape, dtype) if g is None else g
-        for g, (shape, dtype) in zip(outs, node.out_meta, strict=True)
-    ]
+    if ctx.materialize_grads:
+        full = [
+            np.zeros(shape, dtype) if g is None else g
+            for g, (shape, dtype) in zip(outs, node.out_meta, strict=True)
+        ]
+    else:
+        full = outs
     in_grads = node.fn.backward(ctx, *full)
     if not isinstance(in_grads, tuple):
         in_grads = (in_grads,)
@@ -206,6 +217,10 @@ def backward(
         tensor([3., 3.])
     """
     Tensor = _TENSOR[0]
+    if isinstance(tensors, Tensor) and (grad_tensors is None or type(grad_tensors) is np.ndarray):
+        # one tensor, one array (Tensor.backward's call): no lists to build and check
+        run_backward([tensors], [_grad_array(0, tensors, grad_tensors)], retain_graph)
+        return
     ts = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grad_tensors is None:
         gs: list[Any] = [None] * len(ts)
@@ -215,24 +230,28 @@ def backward(
         gs = list(grad_tensors)
     if len(gs) != len(ts):
         raise RuntimeError(f"got {len(ts)} tensors and {len(gs)} gradients")
-    arrays = []
-    for i, (t, g) in enumerate(zip(ts, gs, strict=True)):
-        if not t.requires_grad:
-            raise RuntimeError(
-                f"element {i} of tensors does not require grad and does not have a grad_fn"
-            )
-        if g is None:
-            if t._data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            arrays.append(np.ones_like(t._data))
-            continue
-        a = np.asarray(g._data if isinstance(g, Tensor) else g, dtype=t._data.dtype)
-        if a.shape != t._data.shape:
-            from .tensor import Size
-
-            raise RuntimeError(
-                f"Mismatch in shape: grad_output[{i}] has a shape of {Size(a.shape)} and "
-                f"output[{i}] has a shape of {t.shape}."
-            )
-        arrays.append(a)
+    arrays = [_grad_array(i, t, g) for i, (t, g) in enumerate(zip(ts, gs, strict=True))]
     run_backward(ts, arrays, retain_graph=retain_graph)
+
+
+def _grad_array(i: int, t: Tensor, g: Any) -> np.ndarray:
+    """The gradient ``g`` given for ``tensors[i]`` as an array of its dtype and shape."""
+    data = t._data
+    if not t._requires_grad:
+        raise RuntimeError(
+            f"element {i} of tensors does not require grad and does not have a grad_fn"
+        )
+    if g is None:
+        if data.size != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        return np.ones_like(data)
+    if type(g) is not np.ndarray or g.dtype != data.dtype:
+        g = np.asarray(g._data if isinstance(g, _TENSOR[0]) else g, dtype=data.dtype)
+    if g.shape != data.shape:
+        from .tensor import Size
+
+        raise RuntimeError(
+            f"Mismatch in shape: grad_output[{i}] has a shape of {Size(g.shape)} and "
+            f"output[{i}] has a shape of {t.shape}."
+        )
+    return g

@@ -3,7 +3,8 @@
 A Function's ``forward(ctx, *args, **kwargs)`` receives ndarrays where the caller passed
 Tensors, returns one ndarray or a tuple of them, and saves on ``ctx`` what backward needs.
 ``backward(ctx, *grads)`` receives one gradient per output (an ndarray; zeros for outputs
-that did not receive one) and returns one gradient (or None) per positional input.
+that did not receive one, or None after ``ctx.set_materialize_grads(False)``) and returns
+one gradient (or None) per positional input.
 """
 
 from __future__ import annotations
@@ -24,8 +25,15 @@ class Context:
         self.needs_input_grad = needs_input_grad
         self.saved_tensors: tuple[Any, ...] = ()
 
+    materialize_grads = True  # see set_materialize_grads
+
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """As torch's: with False, ``backward`` receives None (not zeros) for an output
+        that no gradient reached. Call it in ``forward``."""
+        self.materialize_grads = bool(value)
 
     if TYPE_CHECKING:  # forwards store what they like on ctx (ctx.shape = ...): let them
 

@@ -217,8 +217,9 @@ class Tensor(TensorMethods):
             gradient: d(loss)/d(self); may be omitted when the tensor has one element.
             retain_graph: keep saved arrays so that backward can run again through the graph.
         """
-        grads = None if gradient is None else [gradient]
-        _engine_backward([self], grads, retain_graph=retain_graph)
+        if gradient is not None and type(gradient) is not np.ndarray:
+            gradient = [gradient]  # a Tensor, a number, a list: the engine's general form
+        _engine_backward(self, gradient, retain_graph=retain_graph)
 
     # ---- in-place data updates (not recorded) -------------------------------------------
 

@@ -111,29 +111,37 @@ def _lookup(
     weight buffer, or None when the lane does not apply."""
     if not _kernels.JIT or (rnn.dropout and rnn.training and rnn.num_layers > 1):
         return None
-    plans = rnn._fast_plans
-    plan = plans.get(key, False)
+    plan = rnn._fast_plans.get(key, False)
     if plan is False:
-        plan = make()  # raises for bad input, as the general path
-        if len(plans) >= _MAX_PLANS:
-            plans.clear()
-        plans[key] = plan
+        plan = _remember(rnn, key, make())  # make() raises for bad input, as the general path
     wbuf = rnn._flat_buffer()
     if plan is None or wbuf is None:
         return None
     return plan, wbuf
 
 
+def _remember(rnn: RNN, key: Any, plan: _Plan | None) -> _Plan | None:
+    plans = rnn._fast_plans
+    if len(plans) >= _MAX_PLANS:
+        plans.clear()
+    plans[key] = plan
+    return plan
+
+
 def fast_forward(rnn: RNN, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor] | None:
     """``rnn(input, hx)`` through the fast lane, or ``None`` when it does not apply."""
+    # _lookup inline (no closure, no tuple): on tiny problems every call here shows
+    if not _kernels.JIT or (rnn.dropout and rnn.training and rnn.num_layers > 1):
+        return None
     x = input._data
     hx_key = hx if hx is None else (hx._data.shape, hx._data.dtype)
-    found = _lookup(
-        rnn, (x.shape, x.dtype, hx_key, rnn.batch_first), lambda: _dense_plan(rnn, input, hx)
-    )
-    if found is None:
+    key = (x.shape, x.dtype, hx_key, rnn.batch_first)
+    plan = rnn._fast_plans.get(key, False)
+    if plan is False:
+        plan = _remember(rnn, key, _dense_plan(rnn, input, hx))
+    wbuf = rnn._flat_buffer()
+    if plan is None or wbuf is None:
         return None
-    plan, wbuf = found
     rows = (x.swapaxes(0, 1) if plan.batch_first else x).reshape(plan.L * plan.N, x.shape[-1])
     if hx is None:
         h0 = plan.zeros
@@ -199,6 +207,7 @@ def _lane(
     ctx.saved_tensors = (rows, h0, wbuf, outs)
     ctx.meta = (plan, x.shape, flat, sizes)
     ctx.grads_owned = True
+    ctx.materialize_grads = False  # a missing g_hn is the plan's zeros, not a fresh array
     edges: list[Any] = [_edge(input) if needs[0] else None, _edge(hx) if needs[1] else None]
     edges += [p if p._requires_grad else None for p in flat.params]
     node = Node(FusedRNNFunction, ctx, edges, [(last.shape, x.dtype), (plan.hn_shape, x.dtype)])
@@ -216,13 +225,19 @@ class FusedRNNFunction(Function):
     """The graph node of a fast-lane call (built by :func:`_lane`, not ``apply``)."""
 
     @staticmethod
-    def backward(ctx: Context, g_out: np.ndarray, g_hn: np.ndarray) -> tuple[Any, ...]:
+    def backward(ctx: Context, g_out: Any, g_hn: Any) -> tuple[Any, ...]:  # arrays or None
         plan, x_shape, flat, sizes = ctx.meta
         nl, has_bias, relu = plan.num_layers, plan.has_bias, plan.relu
         rows, h0, wbuf, outs = ctx.saved_tensors
-        g = g_out.swapaxes(0, 1) if plan.batch_first else g_out
-        g_rows = _C(g).reshape(rows.shape[0], -1)
-        g_h = _C(g_hn[:, None] if plan.unbatched else g_hn)
+        if g_out is None:  # only h_n reached (set_materialize_grads(False) in _lane)
+            g_rows = np.zeros(outs[-1].shape, dtype=rows.dtype)
+        else:
+            g = g_out.swapaxes(0, 1) if plan.batch_first else g_out
+            g_rows = _C(g).reshape(rows.shape[0], -1)
+        if g_hn is None:
+            g_h = plan.zeros  # (NL*D, N, H), read only
+        else:
+            g_h = _C(g_hn[:, None] if plan.unbatched else g_hn)
         if plan.fused_backward:
             dx, dh0, gbuf, _ = fused_backward_flat(
                 rows, sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h

@@ -233,7 +233,8 @@ class Module(StateDictMixin):
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         seen: set[int] = set()  # (named_parameters' order, without building the names)
-        for mod in self.modules() if recurse else (self,):
+        # a module without children (an RNN alone) skips the walk
+        for mod in self.modules() if recurse and self._modules else (self,):
             for p in mod._parameters.values():
                 if p is not None and id(p) not in seen:
                     seen.add(id(p))
