@@ -193,7 +193,7 @@ def _lane(
     elif plan.batch_first:
         last = last.swapaxes(0, 1)
     wrap = Tensor._wrap
-    out, h_n = wrap(last), wrap(hn.reshape(plan.hn_shape))
+    out, h_n = wrap(last), wrap(hn.reshape(plan.hn_shape) if plan.unbatched else hn)
     if not is_grad_enabled():
         return out, h_n
     needs = (
