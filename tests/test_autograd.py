@@ -145,6 +145,11 @@ MATMUL = [
     ((4,), (4,)),  # 1-D @ 1-D
     ((4,), (2, 4, 5)),
     ((2, 3, 4), (4,)),
+    ((50, 1), (1, 7)),  # an outer product, many rows: computed transposed
+    ((3, 1), (1, 20)),  # an outer product, few rows
+    ((2, 30, 1), (1, 4)),  # batched outer products
+    ((6, 5), (5, 1)),  # the gradient of a is an outer product
+    ((1, 4), (4, 3)),  # the gradient of b is an outer product
 ]
 
 

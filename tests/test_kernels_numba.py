@@ -45,6 +45,8 @@ CASES = {
     "N0": (3, 0, 4, 5, 2, 2, None, False, True, False),
     "L0": (0, 2, 4, 5, 1, 2, None, False, True, False),
     "wide-input-5000": (3, 2, 5000, 4, 1, 1, None, False, True, False),
+    # one input feature: the projection is a compiled outer product (not NumPy's matmul)
+    "one-feature-bi-packed": (7, 4, 1, 6, 2, 2, [4, 4, 3, 2, 2, 1, 1], False, True, False),
     "H-not-multiple-of-16": (4, 3, 5, 37, 1, 2, [3, 3, 2, 2], False, True, False),
     "split-sized": (3, 3, 6, 40, 2, 1, None, False, True, True),
     # several chunks of the layer wavefront (43 steps each for N=3), packed, dropout between
@@ -135,13 +137,14 @@ def test_long_sequence_uses_blocked_weight_gradients(dtype: str) -> None:
     compare(rnn_numba.run_backward(dispatch.VARIANTS["fused"], *args, outs, *g), expected, "fused")
 
 
+@pytest.mark.parametrize("I", [3, 1])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("relu", [False, True])
-def test_packed_layer_twins(dtype: str, reverse: bool, relu: bool) -> None:
+def test_packed_layer_twins(dtype: str, reverse: bool, relu: bool, I: int) -> None:
     rng = np.random.default_rng(7)
     sizes = np.array([4, 4, 3, 1, 1], dtype=np.int64)
-    T, I, H = int(sizes.sum()), 3, 5
+    T, H = int(sizes.sum()), 5
     x, h0 = rng.standard_normal((T, I)).astype(dtype), rng.standard_normal((4, H)).astype(dtype)
     w = [rng.standard_normal(s).astype(dtype) for s in ((H, I), (H, H), (H,), (H,))]
     out, hn = rnn_ref.packed_layer_forward(x, sizes, h0, *w, reverse, relu)

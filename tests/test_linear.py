@@ -18,13 +18,12 @@ import elman
 from conftest import TORCH, assert_close, copy_into_torch, requires_torch, to_numpy
 
 IN, OUT = 3, 2
-SHAPES = [(IN,), (4, IN), (2, 5, IN)]
 
 
-def _inputs(shape: tuple[int, ...], dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+def _inputs(shape: tuple[int, ...], dtype: Any, out: int = OUT) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(len(shape))
     x = rng.standard_normal(shape).astype(dtype)
-    g = rng.standard_normal((*shape[:-1], OUT)).astype(dtype)  # the upstream gradient
+    g = rng.standard_normal((*shape[:-1], out)).astype(dtype)  # the upstream gradient
     return x, g
 
 
@@ -63,15 +62,26 @@ def _run_torch(fc: Any, x: np.ndarray, g: np.ndarray) -> dict[str, Any]:
     return out
 
 
+# one input feature, one output (an outer product in the forward or in the input gradient:
+# matmul_arrays' broadcast form, direct for few rows and transposed for many)
+FEATURES = [(IN, OUT), (1, 6), (6, 1)]
+LEADS = [(), (4,), (2, 5), (40, 3)]
+
+
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{len(s)}d")
+@pytest.mark.parametrize("lead", LEADS, ids=lambda s: f"{len(s) + 1}d-{int(np.prod(s))}")
+@pytest.mark.parametrize("features", FEATURES, ids=lambda f: f"{f[0]}to{f[1]}")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-def test_forward_backward(dtype: Any, shape: tuple[int, ...], bias: bool) -> None:
+def test_forward_backward(
+    dtype: Any, features: tuple[int, int], lead: tuple[int, ...], bias: bool
+) -> None:
+    n_in, n_out = features
+    shape = (*lead, n_in)
     elman.manual_seed(3)
-    fc = elman.nn.Linear(IN, OUT, bias=bias, dtype=dtype)
-    x, g = _inputs(shape, dtype)
+    fc = elman.nn.Linear(n_in, n_out, bias=bias, dtype=dtype)
+    x, g = _inputs(shape, dtype, n_out)
     ours = _run_elman(fc, x, g)
-    assert ours["y"].shape == (*shape[:-1], OUT)
+    assert ours["y"].shape == (*shape[:-1], n_out)
     w = fc.weight.detach().numpy().astype(np.float64)
     b = None if fc.bias is None else fc.bias.detach().numpy().astype(np.float64)
     reference = _numpy_reference(x.astype(np.float64), w, b, g.astype(np.float64))
@@ -79,7 +89,8 @@ def test_forward_backward(dtype: Any, shape: tuple[int, ...], bias: bool) -> Non
     for key, expected in reference.items():
         assert_close(ours[key], expected.astype(dtype), f"numpy reference {key}")
     if TORCH is not None:
-        torch_fc = TORCH.nn.Linear(IN, OUT, bias=bias, dtype=getattr(TORCH, np.dtype(dtype).name))
+        tdtype = getattr(TORCH, np.dtype(dtype).name)
+        torch_fc = TORCH.nn.Linear(n_in, n_out, bias=bias, dtype=tdtype)
         theirs = _run_torch(copy_into_torch(fc, torch_fc), x, g)
         for key in reference:
             assert_close(ours[key], theirs[key], f"torch {key}")

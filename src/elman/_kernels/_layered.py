@@ -14,7 +14,7 @@ import numpy as np
 from numba import config as numba_config
 
 from ._blas import gemm_pointers
-from ._nb_ops import DOT, GEMM, OUTER
+from ._nb_ops import DOT, GEMM, OUTER, outer_into
 from ._nb_recur import (
     gather_prev,
     recur_backward,
@@ -42,6 +42,7 @@ __all__ = [
     "recur_backward_in",
     "layered_forward",
     "layered_backward",
+    "project",
 ]
 
 Weights = Sequence[tuple[np.ndarray, np.ndarray, Any, Any]]
@@ -102,6 +103,15 @@ def recur_backward_in(
         recur_backward(*args)
 
 
+def project(matmul: Any, x: np.ndarray, w_ih: np.ndarray, out: np.ndarray) -> None:
+    """out = x @ w_ih.T, the input projection of every step (one feature: a compiled loop)."""
+    one_dtype = x.dtype == w_ih.dtype == out.dtype
+    if x.shape[1] == 1 and one_dtype and not numba_config.DISABLE_JIT:
+        outer_into(x[:, 0], _C(w_ih[:, 0]), out)
+    else:
+        matmul(x, w_ih.T, out)
+
+
 def _cat_w_ih(ws: Weights) -> np.ndarray:
     return ws[0][0] if len(ws) == 1 else np.concatenate([w[0] for w in ws])  # (D*H, In)
 
@@ -128,7 +138,7 @@ def layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=
     while layer < num_layers:
         ws = weights[layer * D : (layer + 1) * D]
         out = outs[layer]
-        matmul(layer_in, _cat_w_ih(ws).T, out)  # every step's projection, (T, D*H)
+        project(matmul, layer_in, _cat_w_ih(ws), out)  # every step's projection, (T, D*H)
         biases = _bias(ws, H, x.dtype)
         if pairs and D == 2:  # the two directions side by side
             args = (out, sizes, biases, h0[layer * 2 :], [w[1] for w in ws], relu)

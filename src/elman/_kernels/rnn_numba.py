@@ -26,6 +26,7 @@ from ._layered import (
     layered_backward,
     layered_forward,
     plain_mode,
+    project,
     recur_backward_in,
     recur_forward_in,
 )
@@ -122,7 +123,8 @@ def packed_layer_forward(
     x, h0 = _C(x), _C(h0)
     fptr = fptr_of(x.dtype)
     mode = plain_mode(choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode, fptr)
-    out = np.matmul(x, w_ih.T)  # (T, H)
+    out = np.empty((x.shape[0], w_ih.shape[0]), dtype=np.result_type(x, w_ih))
+    project(np.matmul, x, w_ih, out)  # (T, H)
     H = h0.shape[1]
     bias = np.zeros(H, dtype=x.dtype) if b_ih is None else (b_ih + b_hh).astype(x.dtype)
     hn = np.empty_like(h0)

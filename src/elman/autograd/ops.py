@@ -61,6 +61,24 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.reshape(shape)
 
 
+def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.matmul(a, b)``, with the outer-product case made fast.
+
+    When the shared dimension is 1 (``a`` (..., M, 1) against a 2-D ``b`` (1, N): a
+    ``Linear(1, H)`` forward, the input gradient of a ``Linear(H, 1)`` head, a one-feature
+    input projection), NumPy's matmul skips BLAS and runs ~10x slower than the product
+    itself; here it is the broadcast product, the same values (each output is one product).
+    With many rows it is computed transposed, so that the loop over rows is the inner one:
+    the result is then a transposed (Fortran-ordered) view.
+    """
+    if b.ndim == 2 and b.shape[0] == 1 and a.ndim >= 2 and a.shape[-1] == 1:
+        col = a[..., 0]  # (..., M)
+        if col.size >= b.shape[1]:
+            return np.moveaxis(b[0][(slice(None),) + (None,) * col.ndim] * col, 0, -1)
+        return a * b
+    return np.matmul(a, b)
+
+
 # ---- binary arithmetic ----------------------------------------------------------------
 
 
@@ -157,7 +175,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+        return matmul_arrays(a, b)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
@@ -169,9 +187,11 @@ class MatMul(Function):
         g2 = g2[..., None, :] if a.ndim == 1 else g2
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+            ga = matmul_arrays(g2, np.swapaxes(b2, -1, -2))
+            ga = unbroadcast(ga, a2.shape).reshape(a.shape)
         if ctx.needs_input_grad[1]:
-            gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+            gb = matmul_arrays(np.swapaxes(a2, -1, -2), g2)
+            gb = unbroadcast(gb, b2.shape).reshape(b.shape)
         return ga, gb
 
 

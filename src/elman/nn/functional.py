@@ -14,6 +14,7 @@ import numpy as np
 from .. import _kernels
 from ..autograd import Tensor, is_grad_enabled
 from ..autograd.function import Context, Function
+from ..autograd.ops import matmul_arrays
 from ._rnn_function import rnn
 from .functional_activation import log_softmax, softmax
 from .functional_ce import cross_entropy
@@ -46,7 +47,7 @@ class LinearFunction(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         _save(ctx, x, w)
-        y = np.matmul(x, w.T)
+        y = matmul_arrays(x, w.T)
         if b is not None:
             y += b
         return y
@@ -56,8 +57,8 @@ class LinearFunction(Function):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         g2 = g.reshape(-1, g.shape[-1])
-        dx = np.matmul(g, w) if need_x else None
-        dw = np.matmul(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None
+        dx = matmul_arrays(g, w) if need_x else None
+        dw = matmul_arrays(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None
         db = g2.sum(axis=0) if need_b else None
         return dx, dw, db
 
