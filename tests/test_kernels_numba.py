@@ -192,6 +192,42 @@ def _activate_all(x: np.ndarray, y: np.ndarray) -> None:
         y[i] = _nb_ops.tanh(x[i])
 
 
+def test_layers_around_the_rnn_keep_openblas_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linear's products and clip_grad_norm_'s dot run on OpenBLAS's calling thread when
+    OpenBLAS would thread them (its workers would then spin for ~0.1 s against the RNN's
+    second thread); small ones do not pay for the switch."""
+    import elman
+    from elman import _kernels
+
+    if not _blas.blas_threads_controllable():
+        pytest.skip("no OpenBLAS thread control")
+    seen: list[int] = []
+    real = np.matmul
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(_blas._THREADS[0]())
+        return real(*args, **kwargs)
+
+    from elman.autograd import ops
+
+    monkeypatch.setattr(ops.np, "matmul", spy)  # the module's np is numpy itself
+    threads = _blas._THREADS[0]()
+    fc = elman.nn.Linear(128, 1)
+    big = elman.tensor(np.ones((4096, 128), np.float32), requires_grad=True)  # 5e5 MACs
+    fc(big).sum().backward()
+    small = elman.tensor(np.ones((8, 128), np.float32), requires_grad=True)
+    n_big = len(seen)
+    fc(small).sum().backward()
+    monkeypatch.setattr(ops.np, "matmul", real)
+    assert n_big >= 3 and set(seen[:n_big]) == {1}
+    assert set(seen[n_big:]) == {threads}  # unchanged for small products
+    assert _blas._THREADS[0]() == threads
+    with _kernels.quiet_blas(_kernels.THREADED_DOT, _kernels.THREADED_DOT):
+        assert _blas._THREADS[0]() == 1
+    with _kernels.quiet_blas(_kernels.THREADED_DOT - 1, _kernels.THREADED_DOT):
+        assert _blas._THREADS[0]() == threads
+
+
 def test_blas_pointers_and_thread_control() -> None:
     s, d = _blas.gemm_pointers()
     if not s:

@@ -8,6 +8,7 @@ the same code paths.)
 """
 
 import os
+from contextlib import AbstractContextManager, nullcontext
 
 from .packing_ref import batch_sizes_of, packed_rows
 from .rnn_ref import (
@@ -36,6 +37,28 @@ if os.environ.get("ELMAN_DISABLE_JIT", "0") != "1":
     except ImportError:  # numba is not installed
         pass
 
+# OpenBLAS hands work to its threads from ~2.6e5 multiply-adds for a matrix product (M*N*K)
+# and from 10^4 elements for a dot product (measured on NumPy's OpenBLAS here), and the
+# threads then busy-wait for ~0.1 s of CPU, taking a core from the next RNN call's second
+# thread: an RNN + Linear head on every step trained ~1.5x slower, gradient clipping (a dot
+# over all gradients) woke them on every step.
+THREADED_PRODUCT = 1 << 18
+THREADED_DOT = 10_000
+
+
+def quiet_blas(work: int, threaded_from: int = THREADED_PRODUCT) -> AbstractContextManager[object]:
+    """A block whose NumPy BLAS calls run on the calling thread only (no OpenBLAS worker
+    woken to spin afterwards), when ``work`` (multiply-adds) is at least ``threaded_from``,
+    where OpenBLAS would use its threads; a no-op below, without the compiled kernels, or
+    without OpenBLAS's thread control."""
+    if JIT and work >= threaded_from:
+        return single_threaded_blas()
+    return nullcontext()
+
+
+if JIT:
+    from ._blas import single_threaded_blas
+
 __all__ = [
     "layer_forward",
     "layer_backward",
@@ -47,4 +70,4 @@ __all__ = [
     "stack_backward",
     "batch_sizes_of",
     "packed_rows",
-]
+]  # the kernels (quiet_blas and its thresholds are module helpers, not kernels)

@@ -47,7 +47,8 @@ class LinearFunction(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         _save(ctx, x, w)
-        y = matmul_arrays(x, w.T)
+        with _kernels.quiet_blas(x.size * w.shape[0]):
+            y = matmul_arrays(x, w.T)
         if b is not None:
             y += b
         return y
@@ -57,8 +58,9 @@ class LinearFunction(Function):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         g2 = g.reshape(-1, g.shape[-1])
-        dx = matmul_arrays(g, w) if need_x else None
-        dw = matmul_arrays(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None
+        with _kernels.quiet_blas(g.size * w.shape[1]):
+            dx = matmul_arrays(g, w) if need_x else None
+            dw = matmul_arrays(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None
         db = g2.sum(axis=0) if need_b else None
         return dx, dw, db
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ... import _kernels
 from ...autograd import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
@@ -41,7 +42,8 @@ def _vector_norm(a: np.ndarray, p: float) -> float:
     if p == 1:
         return float(x.sum())
     if p == 2:
-        return float(np.sqrt(np.dot(x, x)))
+        with _kernels.quiet_blas(x.size, _kernels.THREADED_DOT):
+            return float(np.sqrt(np.dot(x, x)))
     with np.errstate(divide="ignore", over="ignore"):  # p < 0 with zeros: inf, as torch
         return float(np.sum(x**p) ** (1.0 / p))
 
