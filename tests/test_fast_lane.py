@@ -98,6 +98,24 @@ def test_unbatched_and_long_sequences(bidirectional: bool, monkeypatch: pytest.M
             assert_close(a, b)
 
 
+@pytest.mark.parametrize("hidden, layers", [(128, 2), (256, 2), (96, 1)])
+def test_single_sequence_steps_through_the_lane(
+    hidden: int, layers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streaming shapes (one sequence, a step or a few) run fused (forward; the backward too
+    unless its block is large) and equal the general path; three steps of (256, 2 layers)
+    are past the fused threshold (layered)."""
+    elman.manual_seed(8)
+    rnn = elman.nn.RNN(8, hidden, num_layers=layers, dtype="float64")
+    runs = [_inputs(rnn, L, 1, "float64", True, seed=L) for L in (1, 3)]
+    fast = [_run(rnn, x, h, seed=2) for x, h in runs]
+    assert all(plan.fused for key, plan in rnn._fast_plans.items() if key[0][0] == 1)
+    _general(monkeypatch)
+    for got, (x, h) in zip(fast, runs, strict=True):
+        for a, b in zip(got, _run(rnn, x, h, seed=2), strict=True):
+            assert_close(a, b)
+
+
 def _one_output(rnn: Any, x: np.ndarray, which: int) -> list[np.ndarray]:
     """Backward from one output alone (0: out, 1: h_n): the other gets no gradient."""
     for p in rnn.parameters():

@@ -360,6 +360,21 @@ def test_dispatch_picks_a_known_variant_for_every_regime() -> None:
         assert v.fused or not v.fused_backward, (shape, v)
 
 
+def test_dispatch_runs_short_single_sequences_fused() -> None:
+    """One sequence of a few steps (streaming) takes the fused path, its backward too
+    unless the weight-gradient block is large; longer ones and batches the layered path."""
+    choose = dispatch._auto
+    for shape in [(1, 1, 3, 64, 1, 1), (10, 1, 8, 128, 1, 1), (1, 1, 64, 64, 3, 1)]:
+        v = choose(*shape)
+        assert v.fused and v.fused_backward, shape
+    two_wide_layers = choose(1, 1, 8, 256, 2, 1)
+    assert two_wide_layers.fused and not two_wide_layers.fused_backward
+    assert two_wide_layers.mode is _nb_ops.OUTER  # what its layered backward runs
+    for shape in [(100, 1, 3, 64, 1, 1), (40, 1, 3, 64, 1, 1), (1, 2, 3, 64, 1, 1)]:
+        assert not choose(*shape).fused, shape
+    assert not choose(1, 1, 100, 64, 1, 1).fused  # I*H > 4096: the input projection
+
+
 def test_dispatch_rules_of_the_two_thread_variants() -> None:
     """The documented choices: pairs for stacks and bidirectional layers, split for a single
     wide layer, outer for a few rows, gemm for large batches (two CPUs and BLAS control)."""

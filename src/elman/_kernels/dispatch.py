@@ -5,7 +5,11 @@ A variant is a path and a step mode:
 * path ``fused``: the whole stack in one compiled call each way, every product a loop; for
   tiny problems (H <= 32, N*H <= 128, I*H <= 4096), where per-call overhead is most of the
   time. Its backward is used while T*layers*directions <= 2048 (beyond that, the per-row
-  weight-gradient loops lose to the GEMMs of the layered backward).
+  weight-gradient loops lose to the GEMMs of the layered backward). Also for one sequence
+  (N = 1, I*H <= 4096) of a few steps: T*H^2*layers*directions <= 5e4 (H < 128) or 2e5
+  (H >= 128), where the layered path's fixed cost (Python, packing W_hh) is most of the
+  time: one step of H = 256 forward 59 -> 16 us, forward+backward 231 -> 89 us; ten steps
+  of H = 128 36 -> 19 us. Its backward there while H*max(I, D*H) + H^2 <= 65536.
 * path ``layered``: per layer, the input projection, the weight gradients and dX are single
   NumPy GEMMs over all steps; only the sequential part runs compiled, in one of these modes:
 
@@ -111,6 +115,12 @@ def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
         # tiny: loops only, one call for the whole stack (the backward too while short:
         # its per-row weight-gradient loops lose to GEMMs over many rows)
         return Variant(True, AXPY, T * num_layers * D <= 2048)
+    if N == 1 and I * H <= 4096 and T * H * H * num_layers * D <= (2e5 if H >= 128 else 5e4):
+        # one sequence, a few steps (streaming, one step a call): the layered path's fixed
+        # cost (Python, packing W_hh) outweighs the fused loops' slower steps. The fused
+        # backward while its weight-gradient block stays small (2 layers of 256: 2x slower)
+        small = H * max(I, D * H) + H * H <= 65536
+        return Variant(True, AXPY if H <= 96 else OUTER, small)
     # two threads only on calls big enough to pay for handing work over (~0.1 ms, more
     # when the other vCPU was idle): short sequences measured faster on one
     two = can_split() and T * H * H >= 3e7
