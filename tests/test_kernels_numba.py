@@ -373,6 +373,9 @@ def test_dispatch_runs_short_single_sequences_fused() -> None:
     for shape in [(100, 1, 3, 64, 1, 1), (40, 1, 3, 64, 1, 1), (1, 2, 3, 64, 1, 1)]:
         assert not choose(*shape).fused, shape
     assert not choose(1, 1, 100, 64, 1, 1).fused  # I*H > 4096: the input projection
+    wide_input = choose(1, 1, 100, 200, 1, 1)  # H >= 128: inputs up to 4H
+    assert wide_input.fused and wide_input.fused_backward
+    assert not choose(1, 1, 1000, 200, 1, 1).fused
 
 
 def test_dispatch_rules_of_the_two_thread_variants() -> None:

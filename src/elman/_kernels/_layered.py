@@ -104,12 +104,40 @@ def recur_backward_in(
 
 
 def project(matmul: Any, x: np.ndarray, w_ih: np.ndarray, out: np.ndarray) -> None:
-    """out = x @ w_ih.T, the input projection of every step (one feature: a compiled loop)."""
+    """out = x @ w_ih.T, the input projection of every step (one feature: a compiled loop).
+    ``out`` may be a block of columns of a wider array."""
     one_dtype = x.dtype == w_ih.dtype == out.dtype
     if x.shape[1] == 1 and one_dtype and not numba_config.DISABLE_JIT:
         outer_into(x[:, 0], _C(w_ih[:, 0]), out)
     else:
         matmul(x, w_ih.T, out)
+
+
+def _apart(x: np.ndarray, ws: Weights) -> bool:
+    """Whether two directions' products are cheaper apart than through a copy of their
+    weights side by side: the copy (D*H*In) outweighs reading x twice (T*In) for short
+    calls (one step of 400 units: the copy was most of the call)."""
+    return len(ws) == 2 and x.shape[0] < 2 * ws[0][0].shape[0]
+
+
+def _project_all(matmul: Any, x: np.ndarray, ws: Weights, out: np.ndarray) -> None:
+    """out (T, D*H) = x @ [W_ih of each direction].T."""
+    if _apart(x, ws):
+        H = ws[0][0].shape[0]
+        for d, w in enumerate(ws):
+            project(matmul, x, w[0], out[:, d * H : (d + 1) * H])
+    else:
+        project(matmul, x, _cat_w_ih(ws), out)
+
+
+def _input_grad(matmul: Any, delta: np.ndarray, ws: Weights) -> np.ndarray:
+    """delta (T, D*H) @ [W_ih of each direction]: the layer input's gradient (T, In)."""
+    if not _apart(delta, ws):
+        return matmul(delta, _cat_w_ih(ws))
+    H = ws[0][0].shape[0]
+    g = matmul(delta[:, :H], ws[0][0])
+    g += delta[:, H:] @ ws[1][0]
+    return g
 
 
 def _cat_w_ih(ws: Weights) -> np.ndarray:
@@ -138,7 +166,7 @@ def layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=
     while layer < num_layers:
         ws = weights[layer * D : (layer + 1) * D]
         out = outs[layer]
-        project(matmul, layer_in, _cat_w_ih(ws), out)  # every step's projection, (T, D*H)
+        _project_all(matmul, layer_in, ws, out)  # every step's projection, (T, D*H)
         biases = _bias(ws, H, x.dtype)
         if pairs and D == 2:  # the two directions side by side
             args = (out, sizes, biases, h0[layer * 2 :], [w[1] for w in ws], relu)
@@ -245,6 +273,6 @@ def layered_backward(
             k, cols = layer * D + d, slice(d * H, (d + 1) * H)
             dw_hh = _dw_hh(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1)
             grads[k] = (dw_ih[cols], dw_hh, db[cols])
-        g_in = matmul(delta, _cat_w_ih(ws))  # (T, In): summed over directions
+        g_in = _input_grad(matmul, delta, ws)  # (T, In): summed over directions
         g = g_in if layer == 0 or masks is None else g_in * masks[layer - 1]
     return g, dh0, grads

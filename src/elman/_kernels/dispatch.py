@@ -6,10 +6,12 @@ A variant is a path and a step mode:
   tiny problems (H <= 32, N*H <= 128, I*H <= 4096), where per-call overhead is most of the
   time. Its backward is used while T*layers*directions <= 2048 (beyond that, the per-row
   weight-gradient loops lose to the GEMMs of the layered backward). Also for one sequence
-  (N = 1, I*H <= 4096) of a few steps: T*H^2*layers*directions <= 5e4 (H < 128) or 2e5
-  (H >= 128), where the layered path's fixed cost (Python, packing W_hh) is most of the
-  time: one step of H = 256 forward 59 -> 16 us, forward+backward 231 -> 89 us; ten steps
-  of H = 128 36 -> 19 us. Its backward there while H*max(I, D*H) + H^2 <= 65536.
+  (N = 1) of a few steps: T*H^2*layers*directions <= 5e4 with I*H <= 4096 (H < 128), or
+  <= 2e5 with I <= 4H (H >= 128), where the layered path's fixed cost (Python, packing
+  W_hh) is most of the time: one step of H = 256 forward 59 -> 16 us, forward+backward
+  231 -> 89 us; ten steps of H = 128 36 -> 19 us; one step of (100 -> 200) 35 -> 15 us.
+  Its backward there while H*max(I, D*H) + H^2 <= 1e5 (2 layers of 200 or 256: 2-4x
+  slower fused).
 * path ``layered``: per layer, the input projection, the weight gradients and dX are single
   NumPy GEMMs over all steps; only the sequential part runs compiled, in one of these modes:
 
@@ -115,11 +117,14 @@ def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
         # tiny: loops only, one call for the whole stack (the backward too while short:
         # its per-row weight-gradient loops lose to GEMMs over many rows)
         return Variant(True, AXPY, T * num_layers * D <= 2048)
-    if N == 1 and I * H <= 4096 and T * H * H * num_layers * D <= (2e5 if H >= 128 else 5e4):
+    wide = H >= 128  # the layered path packs W_hh per call (the outer products) from here
+    inputs_ok = I <= 4 * H if wide else I * H <= 4096
+    if N == 1 and inputs_ok and T * H * H * num_layers * D <= (2e5 if wide else 5e4):
         # one sequence, a few steps (streaming, one step a call): the layered path's fixed
         # cost (Python, packing W_hh) outweighs the fused loops' slower steps. The fused
-        # backward while its weight-gradient block stays small (2 layers of 256: 2x slower)
-        small = H * max(I, D * H) + H * H <= 65536
+        # backward while its weight-gradient block stays small (beyond ~1e5 elements, e.g.
+        # 2 layers of 256, it ran 2-4x slower)
+        small = H * max(I, D * H) + H * H <= 100_000
         return Variant(True, AXPY if H <= 96 else OUTER, small)
     # two threads only on calls big enough to pay for handing work over (~0.1 ms, more
     # when the other vCPU was idle): short sequences measured faster on one
