@@ -391,11 +391,14 @@ def test_dispatch_rules_of_the_two_thread_variants() -> None:
     single = choose(3000, 3, 16, 400, 1, 1)
     assert single.mode is dispatch.SPLIT and not single.pairs
     assert choose(3000, 3, 16, 128, 1, 1).mode is _nb_ops.OUTER
-    for shape in [(25600, 128, 64, 512, 1, 1), (6400, 64, 32, 256, 2, 1), (4000, 8, 16, 512, 1, 1)]:
+    wide_shapes = [(25600, 128, 64, 512, 1, 1), (6400, 64, 32, 256, 2, 1), (4000, 8, 16, 512, 1, 1)]
+    wide_shapes += [(32000, 32, 16, 128, 1, 1), (3200, 32, 16, 200, 1, 1)]  # from N=16, H=128
+    for shape in wide_shapes:
         wide = choose(*shape)  # the batch halves with the outer products
         assert wide.mode is _nb_ops.OUTER and wide.rows and wide.one_blas_thread, shape
+    assert not choose(1600, 32, 16, 128, 1, 1).rows  # 2.6e7 multiply-adds: one thread
     if _blas.gemm_pointers()[0]:
-        mid = choose(32000, 32, 16, 128, 1, 1)
+        mid = choose(32000, 32, 16, 96, 1, 1)  # H < 128: rows on BLAS
         assert mid.mode is _nb_ops.GEMM and mid.rows and mid.one_blas_thread
         assert not choose(4000, 4, 16, 128, 1, 1).rows
         assert not choose(1600, 32, 1, 32, 1, 1).rows  # too small to hand over

@@ -21,14 +21,16 @@ A variant is a path and a step mode:
   - ``dot``: row-blocked dot-product loops (what ``outer`` runs as without compiled code);
   - ``gemm``: NumPy's BLAS called from the kernel once per step (the other N >= 2);
   - ``rows``: the batch split in two halves, one per thread (the sequences are independent:
-    no exchange at all), NumPy's BLAS held at one thread meanwhile, on calls of
-    T*H*H >= 2e8 (smaller ones lost to the hand-over, e.g. (50, 32, 1, 32) or
-    (100, 16, 16, 256)). Each thread runs its rows with the ``outer`` products for
-    H >= 256 and N >= 8 (six rows a pass, see :mod:`._nb_simd`; ahead of every other
-    variant there: (500, 8, 16, 512) forward+backward 39 ms as ``split`` -> 30,
-    (1000, 32, 16, 256) 100 as rows on BLAS -> 70, (200, 64, 16, 512) 107 -> 89), else
-    with a single-threaded BLAS call per step (N >= 16 where ``pairs`` is not chosen:
-    (1000, 32, 16, 128) 32.7 -> 22 ms against ``gemm``; ties the ``outer`` rows there);
+    no exchange at all), NumPy's BLAS held at one thread meanwhile. Each thread runs its
+    rows with the ``outer`` products (six rows a pass, see :mod:`._nb_simd`) for N >= 16
+    and H >= 128 on calls of T*H*H >= 5e7 (a sweep of N 16-64, H 128-256, 25-200 steps:
+    (100, 32, 16, 200) forward+backward 7.1 ms on one thread -> 5.4, (200, 32, 16, 128)
+    6.8 -> 4.8, (100, 64, 16, 128) 7.0 -> 4.8; level with rows on BLAS for long
+    sequences of H = 128), and for N >= 8 and H >= 256 on calls of T*H*H >= 2e8 (ahead
+    of every other variant there: (500, 8, 16, 512) forward+backward 39 ms as ``split``
+    -> 30, (1000, 32, 16, 256) 100 as rows on BLAS -> 70, (200, 64, 16, 512) 107 -> 89);
+    with a single-threaded BLAS call per step for N >= 16, H < 128 on calls of
+    T*H*H >= 2e8 (smaller ones lost to the hand-over, e.g. (50, 32, 1, 32));
   - ``split``: the ``outer`` products on two threads, each keeping half of W_hh in its own
     cache, with NumPy's BLAS held at one thread meanwhile (N <= 32 and H >= 400, or N <= 3
     and H >= 256, where ``rows`` is not chosen: weight-streaming bound; needs two CPUs and
@@ -134,11 +136,13 @@ def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
     pairs = (D == 2 and H >= 128) or (num_layers >= 2 and N <= 16 and H >= 256)
     if N <= 32 and two and pairs:
         return Variant(False, SPLIT, False, True, True)
-    # the batch in two halves, one per thread (below ~2e8 multiply-adds per call handing
-    # over to the thread costs more): with the six-row outer products from H = 256 and
-    # N = 8 (ahead of split, gemm and rows on BLAS there), else single-threaded BLAS per step
+    # the batch in two halves, one per thread, with the six-row outer products: from
+    # N = 16, H = 128 on calls of 5e7 multiply-adds (a sweep of N 16-64, H 128-256, 25-200
+    # steps: up to 30% ahead of one thread and of rows on BLAS, a tie at 5e7-1e8 with
+    # 16 rows), from N = 8, H = 256 on calls of 2e8 (ahead of split, gemm and rows on BLAS
+    # there); else rows on single-threaded BLAS per step (N >= 16, H < 128, from 2e8)
     big = two and T * H * H >= 2e8
-    if big and N >= 8 and H >= 256:
+    if two and H >= 128 and ((N >= 16 and T * H * H >= 5e7) or (big and N >= 8 and H >= 256)):
         return Variant(False, OUTER, False, True, False, True)
     if N <= 32 and two and (H >= 400 or (N <= 3 and H >= 256)):
         return Variant(False, SPLIT, False, True, False)  # weight-streaming bound
