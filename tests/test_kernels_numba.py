@@ -47,6 +47,8 @@ CASES = {
     "wide-input-5000": (3, 2, 5000, 4, 1, 1, None, False, True, False),
     # one input feature: the projection is a compiled outer product (not NumPy's matmul)
     "one-feature-bi-packed": (7, 4, 1, 6, 2, 2, [4, 4, 3, 2, 2, 1, 1], False, True, False),
+    # one step of one sequence: the weight gradients are outer products (compiled)
+    "one-step-one-sequence-bi": (1, 1, 5, 6, 2, 2, None, False, True, False),
     "H-not-multiple-of-16": (4, 3, 5, 37, 1, 2, [3, 3, 2, 2], False, True, False),
     "split-sized": (3, 3, 6, 40, 2, 1, None, False, True, True),
     # several chunks of the layer wavefront (43 steps each for N=3), packed, dropout between

@@ -29,6 +29,7 @@ from ._layered import (
     project,
     recur_backward_in,
     recur_forward_in,
+    t_product,
 )
 from ._nb_fused import fused_backward, fused_forward
 from ._nb_recur import gather_prev
@@ -157,7 +158,8 @@ def packed_layer_backward(
     w = _C(w_hh, dtype=x.dtype)
     recur_backward_in(mode, fptr, out, g_out, 0, sizes, _C(g_hn), w, reverse, relu, delta, dh0, db)
     gather_prev(out, 0, sizes, h0, reverse, prev)
-    return delta @ w_ih, dh0, delta.T @ x, delta.T @ prev, db.astype(x.dtype)
+    dw_ih, dw_hh = t_product(np.matmul, delta, x), t_product(np.matmul, delta, prev)
+    return delta @ w_ih, dh0, dw_ih, dw_hh, db.astype(x.dtype)
 
 
 # ---- fused: one compiled call for the whole stack -------------------------------------------
