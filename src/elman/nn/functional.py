@@ -13,8 +13,8 @@ import numpy as np
 
 from .. import _kernels
 from ..autograd import Tensor, is_grad_enabled
+from ..autograd._matmul import matmul_arrays
 from ..autograd.function import Context, Function
-from ..autograd.ops import matmul_arrays
 from ._rnn_function import rnn
 from .functional_activation import log_softmax, softmax
 from .functional_ce import cross_entropy
