@@ -24,6 +24,8 @@ from .parameter import Parameter
 
 __all__ = ["RNNCell"]
 
+_WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
 
 class RNNCell(Module):
     r"""One Elman RNN step, as ``torch.nn.RNNCell``:
@@ -124,11 +126,13 @@ class RNNCell(Module):
                 f"hidden0 has inconsistent hidden_size: got {hx.shape[1]}, expected "
                 f"{self.hidden_size}"
             )
+        # (parameters looked up in their dict: attribute access goes through __getattr__)
+        params = self._parameters
+        weights = tuple(params[n] if n in params else getattr(self, n) for n in _WEIGHT_NAMES)
         # torch checks dtypes last, in the matmul ("mat1 and mat2 must have the same dtype")
-        want = self.weight_ih.dtype
+        want = weights[0].dtype
         for what, t in (("input", input), ("hx", hx)):
             if t.dtype != want:
                 raise RuntimeError(dtype_mismatch("RNNCell " + what, t.dtype, want, arg=what))
-        weights = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         out = F.rnn_cell(input, hx, weights, self.nonlinearity)
         return out.squeeze(0) if unbatched else out
