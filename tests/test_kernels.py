@@ -20,7 +20,7 @@ import pytest
 import elman
 import elman._kernels as exported
 from conftest import TORCH, assert_close, requires_torch, to_numpy, torch_rnn_like
-from elman._kernels import packing_ref, rnn_ref, stack_ref
+from elman._kernels import packing_ref, random_ref, rnn_ref, stack_ref
 
 # ---- the implementations under test -------------------------------------------------------
 
@@ -31,6 +31,7 @@ def implementations() -> dict[str, ModuleType]:
         "rnn_ref": rnn_ref,
         "stack_ref": stack_ref,
         "packing_ref": packing_ref,
+        "random_ref": random_ref,
         "exported": exported,
     }
     for info in pkgutil.iter_modules(exported.__path__):
@@ -106,6 +107,12 @@ def kernel_args(name: str, dtype: str, seed: int = 0) -> tuple[Any, ...]:
         # the packing index maps (integer-valued: dtype plays no part)
         "batch_sizes_of": (np.array([5, 3, 3, 1], dtype=np.int64),),
         "packed_rows": (sizes, np.array([2, 0, 1], dtype=np.int64), 6, dtype == "float64"),
+        # a scaled dropout mask from raw 32-bit draws (one of the dtype: 1 / (1 - p))
+        "bernoulli_values": (
+            rng.integers(0, 2**32, size=2 * 1000, dtype=np.uint64),
+            0.7,
+            np.dtype(dtype).type(1) / np.dtype(dtype).type(0.7),
+        ),
     }[name]
 
 
@@ -117,7 +124,7 @@ def as_tuple(result: Any) -> tuple[np.ndarray, ...]:
 
 
 def reference(name: str) -> Any:
-    for module in (rnn_ref, packing_ref):
+    for module in (rnn_ref, packing_ref, random_ref):
         if hasattr(module, name):
             return getattr(module, name)
     return getattr(stack_ref, name)

@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _kernels
+
 __all__ = ["DiscreteDraws", "Shape"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 Shape = int | Sequence[int]
 
@@ -82,8 +86,15 @@ class DiscreteDraws:
         dims = _check_shape(shape)
         if not 0.0 <= p <= 1.0:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-        u = self._unit(math.prod(dims), np.dtype(np.float64))
-        return (u < p).astype(dtype).reshape(dims)
+        dt = np.dtype(dtype)
+        if dt in _FLOATS:
+            return self._bernoulli(math.prod(dims), p, dt.type(1)).reshape(dims)
+        return self._bernoulli(math.prod(dims), p, np.float64(1)).astype(dt).reshape(dims)
+
+    def _bernoulli(self, n: int, p: float, one: np.generic) -> np.ndarray:
+        """n draws of :meth:`bernoulli`, ``one`` (a float32 or float64 scalar) in place of
+        each 1: a dropout mask passes 1/(1-p) and gets the scaled mask in one pass."""
+        return _kernels.bernoulli_values(self._raw32(2 * n), p, one)
 
     def randint(self, low: int, high: int, shape: Shape) -> np.ndarray:
         """Integers uniform on [low, high), bit-identical to ``torch.randint(low, high, shape)``.

@@ -11,6 +11,7 @@ import os
 from contextlib import AbstractContextManager, nullcontext
 
 from .packing_ref import batch_sizes_of, packed_rows
+from .random_ref import bernoulli_values
 from .rnn_ref import (
     cell_backward,
     cell_forward,
@@ -26,6 +27,7 @@ if os.environ.get("ELMAN_DISABLE_JIT", "0") != "1":
     try:
         from . import _jit  # noqa: F401  (sets numba's environment before numba is imported)
         from ._nb_packing import batch_sizes_of, packed_rows  # noqa: F811
+        from ._nb_random import bernoulli_values  # noqa: F811
         from .rnn_numba import (  # noqa: F811
             packed_layer_backward,
             packed_layer_forward,
@@ -70,4 +72,5 @@ __all__ = [
     "stack_backward",
     "batch_sizes_of",
     "packed_rows",
+    "bernoulli_values",
 ]  # the kernels (quiet_blas and its thresholds are module helpers, not kernels)

@@ -164,5 +164,6 @@ def _dropout_masks(
 
     if p == 1:
         return [np.zeros(shape, dtype=dtype) for _ in range(count)]
-    scale = np.asarray(1 - p, dtype=dtype)
-    return [default_generator.bernoulli(shape, 1 - p, dtype=dtype) / scale for _ in range(count)]
+    one = dtype.type(1) / dtype.type(1 - p)  # what mask / (1 - p) gives for a kept element
+    n = shape[0] * shape[1]
+    return [default_generator._bernoulli(n, 1 - p, one).reshape(shape) for _ in range(count)]
