@@ -248,12 +248,36 @@ def test_errors_are_raised_on_every_call_not_only_the_first() -> None:
     rnn(good, elman.randn(1, 2, 4))  # the cached plans stay usable
 
 
-def test_dropout_in_training_takes_the_general_path() -> None:
-    rnn = elman.nn.RNN(3, 4, num_layers=2, dropout=0.5)
-    x = elman.randn(5, 2, 3, requires_grad=True)
-    assert rnn(x)[0]._grad_fn.fn is not FusedRNNFunction
-    rnn.eval()
-    assert rnn(x)[0]._grad_fn.fn is FusedRNNFunction
+@pytest.mark.parametrize(
+    "L, N, hidden, bidirectional",
+    [(5, 2, 4, False), (6, 3, 5, True), (900, 1, 4, False), (40, 16, 64, True)],
+    ids=["fused", "fused-bi", "fused-forward-layered-backward", "layered"],
+)
+def test_dropout_in_training_through_the_lane(
+    L: int, N: int, hidden: int, bidirectional: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dropout between layers in training runs in the lane: the same masks (drawn from the
+    same stream position) and the same outputs and gradients as the general path."""
+    elman.manual_seed(9)
+    rnn = elman.nn.RNN(3, hidden, num_layers=3, dropout=0.4, bidirectional=bidirectional)
+    rnn = rnn.double()
+    x, h = _inputs(rnn, L, N, "float64", True, seed=4)
+    elman.manual_seed(21)
+    fast = _run(rnn, x, h, seed=4)
+    out, _ = rnn(elman.tensor(x, requires_grad=True))
+    assert out._grad_fn.fn is FusedRNNFunction
+    after_fast = elman.random.default_generator.get_state()
+    _general(monkeypatch)
+    elman.manual_seed(21)
+    slow = _run(rnn, x, h, seed=4)
+    out, _ = rnn(elman.tensor(x, requires_grad=True))
+    assert out._grad_fn.fn is not FusedRNNFunction
+    np.testing.assert_array_equal(after_fast, elman.random.default_generator.get_state())
+    for a, b in zip(fast, slow, strict=True):
+        assert_close(a, b)
+    rnn.eval()  # no masks: outputs no longer depend on the stream
+    with elman.no_grad():
+        assert_close(rnn(elman.tensor(x))[0], rnn(elman.tensor(x))[0])
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,10 @@ took several times that. This lane does the same work with less Python:
   views of one fresh flat buffer that the engine may keep without copying.
 
 It serves dense input (time-major, batch-first or unbatched) and packed rows (through
-``forward_packed``) without active dropout when the compiled kernels are on, whichever
-variant the dispatcher picks; anything else (dropout in training, a replaced parameter,
-``ELMAN_DISABLE_JIT=1``) returns ``None`` and the general path runs.
-Same kernels, same numbers.
+``forward_packed``), with dropout between layers in training too (the masks drawn as the
+general path draws them), when the compiled kernels are on, whichever variant the
+dispatcher picks; anything else (a replaced parameter, ``ELMAN_DISABLE_JIT=1``) returns
+``None`` and the general path runs. Same kernels, same numbers.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from .. import _kernels
 from .._kernels.flat import split_flat
 from ..autograd import Tensor, is_grad_enabled
 from ..autograd.function import Context, Function, Node
-from ._rnn_function import flat_grads
+from ._rnn_function import dropout_masks, flat_grads
 
 if TYPE_CHECKING:
     from .rnn import RNN
@@ -109,7 +109,7 @@ def _lookup(
 ) -> tuple[_Plan, np.ndarray] | None:
     """The plan for this call signature (made and remembered on first sight) and the flat
     weight buffer, or None when the lane does not apply."""
-    if not _kernels.JIT or (rnn.dropout and rnn.training and rnn.num_layers > 1):
+    if not _kernels.JIT:
         return None
     plan = rnn._fast_plans.get(key, False)
     if plan is False:
@@ -131,7 +131,7 @@ def _remember(rnn: RNN, key: Any, plan: _Plan | None) -> _Plan | None:
 def fast_forward(rnn: RNN, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor] | None:
     """``rnn(input, hx)`` through the fast lane, or ``None`` when it does not apply."""
     # _lookup inline (no closure, no tuple): on tiny problems every call here shows
-    if not _kernels.JIT or (rnn.dropout and rnn.training and rnn.num_layers > 1):
+    if not _kernels.JIT:
         return None
     x = input._data
     hx_key = hx if hx is None else (hx._data.shape, hx._data.dtype)
@@ -179,14 +179,14 @@ def _lane(
     """Run the kernels on (T, I) ``rows`` and record the graph node."""
     x = input._data
     flat = rnn._flat
+    nl = plan.num_layers
+    masks = None  # dropout between layers in training, drawn as the general path draws it
+    if rnn.dropout and rnn.training and nl > 1:
+        masks = dropout_masks(nl - 1, (rows.shape[0], plan.out_shape[-1]), rnn.dropout, x.dtype)
     if plan.fused:
-        outs, hn = fused_forward_flat(
-            rows, sizes, h0, wbuf, plan.num_layers, plan.has_bias, plan.relu
-        )
+        outs, hn = fused_forward_flat(rows, sizes, h0, wbuf, nl, plan.has_bias, plan.relu, masks)
     else:
-        outs, hn = _kernels.stack_forward(
-            rows, sizes, h0, flat.groups, plan.num_layers, plan.relu, None
-        )
+        outs, hn = _kernels.stack_forward(rows, sizes, h0, flat.groups, nl, plan.relu, masks)
     last = outs[-1].reshape(plan.out_shape)
     if plan.unbatched:
         last = last[:, 0]
@@ -204,7 +204,7 @@ def _lane(
     if True not in needs:
         return out, h_n
     ctx = Context(needs)
-    ctx.saved_tensors = (rows, h0, wbuf, outs)
+    ctx.saved_tensors = (rows, h0, wbuf, outs, masks)
     ctx.meta = (plan, x.shape, flat, sizes)
     ctx.grads_owned = True
     ctx.materialize_grads = False  # a missing g_hn is the plan's zeros, not a fresh array
@@ -228,7 +228,7 @@ class FusedRNNFunction(Function):
     def backward(ctx: Context, g_out: Any, g_hn: Any) -> tuple[Any, ...]:  # arrays or None
         plan, x_shape, flat, sizes = ctx.meta
         nl, has_bias, relu = plan.num_layers, plan.has_bias, plan.relu
-        rows, h0, wbuf, outs = ctx.saved_tensors
+        rows, h0, wbuf, outs, masks = ctx.saved_tensors
         if g_out is None:  # only h_n reached (set_materialize_grads(False) in _lane)
             g_rows = np.zeros(outs[-1].shape, dtype=rows.dtype)
         else:
@@ -240,12 +240,12 @@ class FusedRNNFunction(Function):
             g_h = _C(g_hn[:, None] if plan.unbatched else g_hn)
         if plan.fused_backward:
             dx, dh0, gbuf, _ = fused_backward_flat(
-                rows, sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h
+                rows, sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h, masks
             )
             grads = split_flat(gbuf, flat.spans)  # fresh views, disjoint
         else:  # long sequences, larger problems: the layered backward (GEMMs over all steps)
             dx, dh0, per_k = _kernels.stack_backward(
-                rows, sizes, h0, flat.groups, nl, relu, None, list(outs), g_rows, g_h
+                rows, sizes, h0, flat.groups, nl, relu, masks, list(outs), g_rows, g_h
             )
             grads = flat_grads(per_k, has_bias)
         if plan.batch_first:

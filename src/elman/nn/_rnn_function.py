@@ -18,7 +18,7 @@ from .. import _kernels
 from ..autograd import Tensor, is_grad_enabled
 from ..autograd.function import Context, Function
 
-__all__ = ["rnn", "RNNFunction", "flat_grads", "group_weights"]
+__all__ = ["rnn", "RNNFunction", "dropout_masks", "flat_grads", "group_weights"]
 
 # how the caller's input is laid out; the kernels always see packed (T, I) rows
 PACKED, TIME_MAJOR, BATCH_FIRST, UNBATCHED = "packed", "time", "batch", "unbatched"
@@ -79,7 +79,7 @@ class RNNFunction(Function):
         num_layers: int,
         has_bias: bool,
         relu: bool,
-        masks: list[np.ndarray] | None,
+        masks: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         rows, dense_sizes = _to_rows(x, layout)
         sizes = batch_sizes if dense_sizes is None else dense_sizes
@@ -142,7 +142,7 @@ def rnn(
             if layout != TIME_MAJOR and layout != BATCH_FIRST
             else (input.shape[0] * input.shape[1])
         )
-        masks = _dropout_masks(num_layers - 1, (rows, D * hx.shape[-1]), dropout_p, input.dtype)
+        masks = dropout_masks(num_layers - 1, (rows, D * hx.shape[-1]), dropout_p, input.dtype)
     return RNNFunction.apply(
         input,
         hx,
@@ -156,14 +156,13 @@ def rnn(
     )
 
 
-def _dropout_masks(
-    count: int, shape: tuple[int, int], p: float, dtype: np.dtype
-) -> list[np.ndarray]:
-    """Masks scaled by 1/(1-p), drawn in torch's order (layer after layer, time-major)."""
+def dropout_masks(count: int, shape: tuple[int, int], p: float, dtype: np.dtype) -> np.ndarray:
+    """(count, *shape) masks scaled by 1/(1-p), drawn in torch's order (layer after layer,
+    time-major): one draw of all of them gives the same bits as one draw per layer."""
     from ..random import default_generator
 
     if p == 1:
-        return [np.zeros(shape, dtype=dtype) for _ in range(count)]
+        return np.zeros((count, *shape), dtype=dtype)
     one = dtype.type(1) / dtype.type(1 - p)  # what mask / (1 - p) gives for a kept element
-    n = shape[0] * shape[1]
-    return [default_generator._bernoulli(n, 1 - p, one).reshape(shape) for _ in range(count)]
+    n = count * shape[0] * shape[1]
+    return default_generator._bernoulli(n, 1 - p, one).reshape(count, *shape)
