@@ -28,4 +28,11 @@ def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):  # BLAS may multiply an inf by its zero padding
             out = np.matmul(a2, b2)  # in lanes it discards: the results are a * b
         return out.reshape(*a.shape[:-1], N)
+    if b.ndim == 2 and a.ndim >= 2 and (b.shape[1] == 1 or a.shape[-2] == 1):
+        # a matrix-vector product: OpenBLAS's small gemv kernels can raise the invalid flag
+        # from lanes they discard (seen on (6, 5) @ (5, 1), depending on the memory beyond
+        # the arrays; NumPy reported such cases before, e.g. numpy#24067). The values are
+        # right; the flag would become a spurious warning. (torch never warns on these.)
+        with np.errstate(invalid="ignore"):
+            return np.matmul(a, b)
     return np.matmul(a, b)
