@@ -26,6 +26,7 @@ JIT = False
 if os.environ.get("ELMAN_DISABLE_JIT", "0") != "1":
     try:
         from . import _jit  # noqa: F401  (sets numba's environment before numba is imported)
+        from ._blas import single_threaded_blas
         from ._nb_packing import batch_sizes_of, packed_rows  # noqa: F811
         from ._nb_random import bernoulli_values  # noqa: F811
         from .rnn_numba import (  # noqa: F811
@@ -57,9 +58,6 @@ def quiet_blas(work: int, threaded_from: int = THREADED_PRODUCT) -> AbstractCont
         return single_threaded_blas()
     return nullcontext()
 
-
-if JIT:
-    from ._blas import single_threaded_blas
 
 __all__ = [
     "layer_forward",

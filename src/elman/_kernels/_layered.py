@@ -137,7 +137,7 @@ def _input_grad(matmul: Any, delta: np.ndarray, ws: Weights) -> np.ndarray:
         return matmul(delta, _cat_w_ih(ws))
     H = ws[0][0].shape[0]
     g = matmul(delta[:, :H], ws[0][0])
-    g += delta[:, H:] @ ws[1][0]
+    g += matmul(delta[:, H:], ws[1][0])
     return g
 
 

@@ -104,20 +104,13 @@ def _dense_plan(rnn: RNN, input: Tensor, hx: Tensor | None) -> _Plan | None:
     )  # fmt: skip
 
 
-def _lookup(
-    rnn: RNN, key: Any, make: Callable[[], _Plan | None]
-) -> tuple[_Plan, np.ndarray] | None:
-    """The plan for this call signature (made and remembered on first sight) and the flat
-    weight buffer, or None when the lane does not apply."""
-    if not _kernels.JIT:
-        return None
+def _plan_for(rnn: RNN, key: Any, make: Callable[..., _Plan | None], *args: Any) -> _Plan | None:
+    """The plan for this call signature: made (``make(*args)``, which raises for bad input
+    as the general path does) and remembered on first sight; None: the lane does not apply."""
     plan = rnn._fast_plans.get(key, False)
     if plan is False:
-        plan = _remember(rnn, key, make())  # make() raises for bad input, as the general path
-    wbuf = rnn._flat_buffer()
-    if plan is None or wbuf is None:
-        return None
-    return plan, wbuf
+        plan = _remember(rnn, key, make(*args))
+    return plan
 
 
 def _remember(rnn: RNN, key: Any, plan: _Plan | None) -> _Plan | None:
@@ -130,15 +123,11 @@ def _remember(rnn: RNN, key: Any, plan: _Plan | None) -> _Plan | None:
 
 def fast_forward(rnn: RNN, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor] | None:
     """``rnn(input, hx)`` through the fast lane, or ``None`` when it does not apply."""
-    # _lookup inline (no closure, no tuple): on tiny problems every call here shows
     if not _kernels.JIT:
         return None
     x = input._data
     hx_key = hx if hx is None else (hx._data.shape, hx._data.dtype)
-    key = (x.shape, x.dtype, hx_key, rnn.batch_first)
-    plan = rnn._fast_plans.get(key, False)
-    if plan is False:
-        plan = _remember(rnn, key, _dense_plan(rnn, input, hx))
+    plan = _plan_for(rnn, (x.shape, x.dtype, hx_key, rnn.batch_first), _dense_plan, rnn, input, hx)
     wbuf = rnn._flat_buffer()
     if plan is None or wbuf is None:
         return None
@@ -155,13 +144,15 @@ def fast_forward_packed(
 ) -> tuple[Tensor, Tensor] | None:
     """The lane for packed rows ``data`` (T, I), already checked, and hx (NL*D, N, H) in
     the packed (sorted) order: (T, D*H) rows and h_n in the packed order, or ``None``."""
+    if not _kernels.JIT:
+        return None
     x = data._data
     N = int(batch_sizes[0])
     key = ("packed", x.shape, N, x.dtype, hx if hx is None else hx._data.dtype)
-    found = _lookup(rnn, key, lambda: _make_plan(rnn, x.shape[0], N, x.dtype, x.shape[:1]))
-    if found is None:
+    plan = _plan_for(rnn, key, _make_plan, rnn, x.shape[0], N, x.dtype, x.shape[:1])
+    wbuf = rnn._flat_buffer()
+    if plan is None or wbuf is None:
         return None
-    plan, wbuf = found
     h0 = plan.zeros if hx is None else _C(hx._data)
     return _lane(rnn, wbuf, data, hx, _C(x), _C(batch_sizes, dtype=np.int64), h0, plan)
 
