@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import requires_torch
-from pt_tree import assert_same, decode, describe
 
 import elman
+from conftest import requires_torch
 from elman.io import CheckpointError
+from pt_tree import assert_same, decode, describe
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures" / "pt"

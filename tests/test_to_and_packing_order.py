@@ -7,9 +7,9 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import requires_torch
 
 import elman
+from conftest import requires_torch
 from elman.nn.utils.rnn import pack_padded_sequence
 
 

@@ -162,11 +162,8 @@ class Pickler:
             self._tensor(obj, where)
         elif type(obj) is complex:
             self._reduce("__builtin__", "complex", (obj.real, obj.imag), where)
-        elif type(obj) is bytes:
-            if obj:
-                self._reduce("_codecs", "encode", (obj.decode("latin-1"), "latin1"), where)
-            else:
-                self._reduce("__builtin__", "bytes", (), where)
+        elif type(obj) is bytes:  # as protocol 2 does, but b"" too (torch refuses bytes())
+            self._reduce("_codecs", "encode", (obj.decode("latin-1"), "latin1"), where)
             self._put(obj)
         elif type(obj) is bytearray:
             self._reduce("__builtin__", "bytearray", (obj.decode("latin-1"), "latin-1"), where)
