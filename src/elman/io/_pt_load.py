@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import CheckpointError
+from ._errors import CheckpointError, UnsafeFileError
 from ._pt_archive import LEGACY_PROTOCOL, MAGIC_NUMBER, Blob, ZipArchive, open_blob, sniff
 from ._pt_inert import InertPolicy
 from ._pt_strict import LoadPolicy
@@ -88,7 +88,11 @@ def _read_plain(stream: Any, where: str, what: str) -> Any:
     policy = InertPolicy(f"{where} ({what})")
     value = run_pickle(stream, policy)
     if policy.globals or policy.storages:
-        raise CheckpointError(f"{where}: the legacy {what} names globals; not a torch file")
+        names = ", ".join(policy.globals) or "a persistent id"
+        raise UnsafeFileError(
+            f"{where}: the legacy {what} names {names}; torch writes plain values there, "
+            "so the file was refused (nothing in it ran)"
+        )
     return value
 
 
