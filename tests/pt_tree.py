@@ -54,7 +54,7 @@ def _tensor(x: Any) -> tuple[dict[str, Any], np.ndarray, Any, int]:
     entry = {
         "dtype": arr.dtype.name,
         "shape": list(arr.shape),
-        "stride": [s // arr.itemsize for s in arr.strides] if arr.size else _c(arr.shape),
+        "stride": [s // arr.itemsize for s in arr.strides],
         "requires_grad": bool(x.requires_grad),
         "parameter": type(x).__name__ == "Parameter",
     }

@@ -168,9 +168,11 @@ class ZipArchive:
             source = blob.file if blob.file is not None else _MapReader(blob.buffer)
             with zipfile.ZipFile(source) as zf:  # type: ignore[arg-type]
                 infos = zf.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as e:
+        except Exception as e:  # noqa: BLE001 - zipfile parses untrusted bytes: any failure
+            # (BadZipFile, NotImplementedError for a bogus version, struct.error, ...) is a
+            # damaged archive; zipfile runs no code a file names
             raise CheckpointError(
-                f"{where}: not a readable zip archive ({e}; truncated?)"
+                f"{where}: not a readable zip archive ({type(e).__name__}: {e}; truncated?)"
             ) from None
         self.entries: dict[str, zipfile.ZipInfo] = {}
         for info in infos:

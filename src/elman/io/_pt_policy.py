@@ -124,6 +124,8 @@ def _device(args: tuple[Any, ...], p: Context) -> Any:
     if len(args) == 1 and type(args[0]) is str and len(args[0]) < 64:
         return args[0]
     if len(args) == 2 and type(args[0]) is str and len(args[0]) < 64 and type(args[1]) is int:
+        if not 0 <= args[1] < 128:  # torch keeps the index in an int8 (and wraps others)
+            raise CheckpointError(f"{p.where}: torch.device index {args[1]} out of range")
         return f"{args[0]}:{args[1]}"
     raise CheckpointError(f"{p.where}: torch.device rebuilt from {args!r}")
 
