@@ -67,10 +67,10 @@ def summarize(obj: Any, policy: InertPolicy) -> dict[str, Any]:
     objects: list[dict[str, Any]] = []
     values: dict[str, Any] = {}
     seen: set[int] = set()
-    stack: list[tuple[str, Any]] = [("", obj)]
+    stack: list[tuple[str, Any, bool]] = [("", obj, False)]  # path, node, inside an object
     visited = 0
     while stack and visited < _MAX_ITEMS:
-        path, node = stack.pop()
+        path, node, inside = stack.pop()
         visited += 1
         if isinstance(node, TensorInfo):
             if id(node) not in seen:  # a tensor met twice (tied, or _flat_weights) once
@@ -78,13 +78,14 @@ def summarize(obj: Any, policy: InertPolicy) -> dict[str, Any]:
                 tensors.append(_tensor_row(path, node))
             continue
         if isinstance(node, _PLAIN) or isinstance(node, (bytes, bytearray)):
-            if path and not isinstance(node, (bytes, bytearray)):
-                values[path] = node
+            if path and not inside and not isinstance(node, (bytes, bytearray)):
+                values[path] = node  # (an object's plain attributes are in its row)
             continue
         if id(node) in seen:
             continue
         seen.add(id(node))
         children: list[tuple[str, Any]] = []
+        inside = inside or isinstance(node, Call)
         if isinstance(node, Call):
             objects.append(_object_row(path, node))
             if isinstance(node.state, Mapping):
@@ -101,7 +102,7 @@ def summarize(obj: Any, policy: InertPolicy) -> dict[str, Any]:
             children += [(_join(path, k), v) for k, v in node.items()]
         elif isinstance(node, (list, tuple, set, frozenset)):
             children += [(_join(path, str(i)), v) for i, v in enumerate(node)]
-        stack.extend(reversed(children))
+        stack.extend((p, v, inside) for p, v in reversed(children))
     return {
         "globals": sorted(policy.globals),
         "refused": sorted(n for n in policy.globals if _refused(n)),
