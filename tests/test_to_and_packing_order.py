@@ -63,7 +63,8 @@ def test_packed_sequence_to() -> None:
     assert q is not p and q.data.dtype == np.float64
     assert np.array_equal(q.data.numpy(), [1.0, 3.0, 2.0])
     assert np.array_equal(q.batch_sizes.numpy(), p.batch_sizes.numpy())
-    assert p.to(np.int64) is p  # already int64
+    assert p.to(np.int64) is p and p.to("cpu", dtype=np.int64) is p  # already int64
+    assert np.array_equal(p.long().data.numpy(), p.to(np.int64).data.numpy())
 
 
 _SHAPES = [(), (3,), (0,), (3, 2), (0, 2, 3), (2, 0, 3), (2, 2, 0)]
@@ -94,6 +95,11 @@ def test_pack_padded_sequence_reports_errors_in_torchs_order(torch_or_skip) -> N
 
 
 def test_empty_input_is_reported_before_malformed_lengths() -> None:
+    # torch's own test: a (0, 1, 10) batch-first input with 4-D float "lengths"
+    with pytest.raises(RuntimeError, match="empty tensor"):
+        pack_padded_sequence(elman.randn(0, 1, 10), elman.randn(11, 14, 14, 2), True)
+    with pytest.raises(RuntimeError, match="empty tensor"):
+        pack_padded_sequence(elman.randn(0, 0), [])
     for shape in [(0,), (0, 2, 3), (2, 2, 0)]:
         for lengths in ([[1], [2]], [], [5, 7]):
             with pytest.raises(RuntimeError, match="Cannot pack empty tensors"):
