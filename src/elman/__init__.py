@@ -1,5 +1,7 @@
 """elman: PyTorch's multi-layer Elman RNN (``torch.nn.RNN``) rebuilt on NumPy."""
 
+from typing import Any
+
 from . import autograd
 from ._version import __version__
 from .autograd import (
@@ -35,12 +37,38 @@ from .autograd import (
 )
 from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
+
+def load(f: Any, *args: Any, **kwargs: Any) -> Any:
+    """Load a ``torch.save`` file without torch, safely: see :func:`elman.io.load`."""
+    from .io.pt import load as _load
+
+    return _load(f, *args, **kwargs)
+
+
+def save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
+    """Save in torch's format, for ``torch.load``: see :func:`elman.io.save`."""
+    from .io.pt import save as _save
+
+    _save(obj, f, *args, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "serialization":  # torch's module name, imported on first use
+        import importlib
+
+        return importlib.import_module(".serialization", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     "autograd",
     "nn",
     "io",
     "optim",
+    "serialization",
+    "load",
+    "save",
     "Tensor",
     "Size",
     "tensor",

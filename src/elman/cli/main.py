@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import bench, shapes, train, use
+from . import bench, convert, shapes, train, use
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_parser(sub)
     train.add_parser(sub)
     use.add_parsers(sub)
+    convert.add_parsers(sub)
     return parser
 
 
