@@ -253,3 +253,22 @@ def test_help_shows_every_task_default_and_the_exit_codes(
     top = capsys.readouterr().out
     for code in ("0 ", "1 ", "2 ", "130 "):
         assert f"\n  {code}" in top, top
+
+
+def test_text_resume_finds_its_data_and_notices_a_change(tmp_path: Path) -> None:
+    data = tmp_path / "book.txt"
+    data.write_text("the quick brown fox jumps over the lazy dog. " * 20)
+    out = tmp_path / "text"
+    flags = ["--seq-len", "8", "--hidden-size", "8", "--no-progress", "--out", str(out)]
+    elman("train", "text", "--data", str(data), *flags, "--epochs", "1")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    resumed = subprocess.run(
+        [sys.executable, "-m", "elman", "train", "text", "--out", str(out), "--resume",
+         "--epochs", "2"],
+        capture_output=True, text=True, timeout=600, cwd=elsewhere,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    data.write_text("a different book entirely, with other words in it. " * 20)
+    changed = elman("train", "text", "--out", str(out), "--resume", "--epochs", "3", check=False)
+    assert changed.returncode == 1 and "the --data file's content" in changed.stderr

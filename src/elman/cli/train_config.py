@@ -244,6 +244,7 @@ def check_data(args: argparse.Namespace) -> None:
             f"--seq-len + 1 = {args.seq_len + 1}"
         )
     args.data_sha256 = hashlib.sha256(raw).hexdigest()
+    args.data = path.resolve()  # saved absolute: --resume works from any folder
 
 
 def run_identity(args: argparse.Namespace) -> dict[str, Any]:
