@@ -20,7 +20,7 @@ from typing import Any
 from ._errors import UserError, os_reason
 from ._parser import integer, number, probability
 
-TASK_NAMES = ("adding", "sine", "text")
+TASK_NAMES = ("sine", "adding", "text")
 
 # per-task defaults: `elman train sine` with no flags finishes in about a minute
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -111,7 +111,7 @@ def _default_help(key: str) -> str:
     if key in TASK_DEFAULTS["sine"] or key in TASK_DEFAULTS["adding"]:
         shown = ", ".join(
             f"{task} {'none' if DEFAULTS[task][key] is None else DEFAULTS[task][key]}"
-            for task in ("sine", "adding", "text")
+            for task in TASK_NAMES
         )
         return f" (default: {shown})"
     value = COMMON_DEFAULTS[key]
