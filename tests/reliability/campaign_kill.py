@@ -35,6 +35,10 @@ from kill_harness import (  # noqa: E402
     start_and_kill,
 )
 
+# saves per run of CONFIG: the checkpoint before the first step, every 3 of the 30 steps and
+# at each of the 3 epochs' ends (mostly the same step); best/ and metrics.json once per epoch
+SAVES_PER_RUN = {"checkpoint": 12, "best": 3, "metrics": 3}
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -66,11 +70,12 @@ def main() -> int:
         for _ in range(args.per_run):
             if kills >= args.kills:
                 break
-            if rng.random() < 0.5:
+            if rng.random() < 0.4:
                 hit = start_and_kill(out, resume, delay=rng.uniform(0.0, duration))
             else:
                 mark = rng.choice(sorted(SAVE_MARKS))
-                hit = start_and_kill(out, resume, marks=(mark,), skip=rng.randrange(0, 12))
+                skip = rng.randrange(0, SAVES_PER_RUN[mark.split("-")[0]])
+                hit = start_and_kill(out, resume, marks=(mark,), skip=skip)
             if hit == "finished":
                 break
             kills += 1
