@@ -78,6 +78,7 @@ class Result:
     step_losses: list[float]
     epochs: list[dict[str, Any]]
     best_epoch: int
+    seconds: float = 0.0  # how long the run took, when measured
 
     @classmethod
     def read(cls, out: Path) -> Result:
