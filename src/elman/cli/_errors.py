@@ -37,7 +37,6 @@ _REASONS = {
     errno.ENOENT: "no such file or folder",
     errno.ENOTDIR: "a part of the path is a file, not a folder",
     errno.EISDIR: "it is a folder, not a file",
-    errno.EEXIST: "it already exists",
     errno.ENAMETOOLONG: "the name is too long",
 }
 
