@@ -2,7 +2,9 @@
 
 from typing import Any
 
-from . import autograd
+# _cli_boot first: Ctrl-C while the rest imports must not print a traceback in the `elman`
+# command (it does nothing in any other program)
+from . import _cli_boot, autograd  # noqa: F401
 from ._version import __version__
 from .autograd import (
     Size,
