@@ -25,6 +25,7 @@ from elman._kernels import (  # noqa: E402
     _nb_simd,
     _nb_split,
     _nb_wave,
+    _pair,
     dispatch,
     rnn_numba,
     rnn_ref,
@@ -493,7 +494,7 @@ print(elman._kernels.stack_forward is rnn_numba.stack_forward, float(x.grad.sum(
 
 def test_run_pair_reports_a_half_that_never_met() -> None:
     with pytest.raises(RuntimeError, match="did not meet"):
-        _nb_split.run_pair(lambda ok: ok, (True,), (False,))
+        _pair.run_pair(lambda ok: ok, (True,), (False,))
 
 
 # ---- packing index maps (pack_padded_sequence / pad_packed_sequence) --------------------------

@@ -1,6 +1,7 @@
 """elman: PyTorch's multi-layer Elman RNN (``torch.nn.RNN``) rebuilt on NumPy."""
 
 from . import autograd
+from ._kernels.threads import get_num_threads, set_num_threads
 from ._version import __version__
 from .autograd import (
     Size,
@@ -75,6 +76,8 @@ __all__ = [
     "initial_seed",
     "get_rng_state",
     "set_rng_state",
+    "set_num_threads",
+    "get_num_threads",
 ]
 
 from . import io, nn, optim  # noqa: E402
