@@ -346,4 +346,4 @@ def test_two_threads_on_one_core_take_turns() -> None:
     only run when it stops): each barrier hands the core over within microseconds. Before,
     each waited out a time slice spinning: 400 steps took ~100x one thread's time."""
     times = json.loads(_python(PINNED))
-    assert times["two"] < 6 * times["one"] + 0.005, times
+    assert times["two"] < 15 * times["one"] + 0.02, times  # ~4.5x here; before: ~180x

@@ -2,13 +2,14 @@
 
 Kernels that meet (:mod:`._nb_split`'s barrier, :mod:`._nb_wave`'s progress counters)
 share a ``flags`` array (:func:`new_flags`): one int64 progress slot per counter, 128 bytes
-apart, each followed by a "someone sleeps on me" mark and its waiter's spin budget, and an
-abort slot. A waiter (:func:`wait_for`) backs off in three stages so that a partner that
-is not running (a busy machine, another process on the same core) costs no CPU:
+apart, each followed by a "someone sleeps on me" mark, and an abort slot. A waiter
+(:func:`wait_for`) backs off in three stages so that a partner that is not running (a
+busy machine, another process on the same core) costs no CPU:
 
-1. spin (with the CPU's ``pause``) for up to :data:`SPINS` rounds, ~10-30 us: the normal
-   wait at a per-step barrier while both threads run, so no latency is added there (the
-   budget adapts: waits that keep outlasting it shrink it to a few rounds);
+1. spin (with the CPU's ``pause``) for :data:`SPINS` rounds, ~10-30 us: the normal wait
+   at a per-step barrier while both threads run, so no latency is added there (a budget
+   that adapted to long waits was tried: after one long wait it kept short waits off the
+   spin, and it gained little with both threads on one core);
 2. yield the core :data:`YIELDS` times (``sched_yield``): a partner waiting for this core
    runs;
 3. block: on Linux a futex wait on the slot, woken by :func:`arrive` the moment the
@@ -40,15 +41,14 @@ __all__ = ["LINE", "ABORT", "new_flags", "wait_for", "arrive", "abort_pair"]
 LINE = 16  # int64 slots per counter: 128 bytes apart, no false sharing between counters
 ABORT = 2 * LINE  # the slot that says "a half failed: stop waiting"
 SPINS = 1 << 9  # pause rounds before yielding (~27 ns each on AMD EPYC, ~45 on Intel)
-MIN_SPINS = 8  # the least a wait spins before yielding (see wait_for's adaptation)
 YIELDS = 16  # sched_yield calls before blocking
 TIMEOUT_NS = 10_000_000  # a futex wait re-checks the slots every 10 ms (a safety net)
 SLEEP_US = 50  # where there is no futex: sleeps between checks
 
 
 def new_flags() -> np.ndarray:
-    """Two counters (slots 0 and LINE, each followed by its sleeper mark and its waiter's
-    spin budget) and the abort slot."""
+    """Two counters (slots 0 and LINE, each followed by its sleeper mark) and the abort
+    slot."""
     return np.zeros(3 * LINE, dtype=np.int64)
 
 
@@ -256,28 +256,18 @@ def abort_pair(flags):
 @njit(**NOGIL)
 def wait_for(flags, slot, value):
     """Wait until flags[slot] >= value (acquire): spin, then yield, then block (see the
-    module docstring). False when the pair was aborted (the other half failed).
-
-    The spin budget adapts (kept at flags[slot + 2], written by this waiter only): a wait
-    that outlasted its spins halves the next one's budget (down to MIN_SPINS), a wait that
-    ended while spinning doubles it (up to SPINS). Both threads running: waits end in the
-    spins and the budget stays full; a partner that only runs when this thread stops (one
-    core for both, an oversubscribed machine): the core is handed over after a few rounds.
-    """
-    budget = flags[slot + 2]
-    if budget <= 0:
-        budget = SPINS
+    module docstring). False when the pair was aborted (the other half failed)."""
     rounds = 0
     while True:
         seen = _load_acquire(flags, slot)
         if seen >= value:
-            break
+            return True
         if _load_acquire(flags, ABORT) != 0:
             return False
         rounds += 1
-        if rounds <= budget:
+        if rounds <= SPINS:
             _pause()
-        elif rounds <= budget + YIELDS:
+        elif rounds <= SPINS + YIELDS:
             _yield()
         else:
             _store_seq(flags, slot + 1, 1)  # "I sleep on this slot"
@@ -285,8 +275,3 @@ def wait_for(flags, slot, value):
             if seen < value and _load_seq(flags, ABORT) == 0:
                 _block(flags, slot, seen)
             _store_seq(flags, slot + 1, 0)
-    if rounds <= budget:
-        flags[slot + 2] = min(SPINS, 2 * budget)
-    else:
-        flags[slot + 2] = max(MIN_SPINS, budget // 2)
-    return True
