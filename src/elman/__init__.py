@@ -5,6 +5,7 @@ from typing import Any
 # _cli_boot first: Ctrl-C while the rest imports must not print a traceback in the `elman`
 # command (it does nothing in any other program)
 from . import _cli_boot, autograd  # noqa: F401
+from ._kernels.threads import get_num_threads, set_num_threads
 from ._version import __version__
 from .autograd import (
     Size,
@@ -105,6 +106,8 @@ __all__ = [
     "initial_seed",
     "get_rng_state",
     "set_rng_state",
+    "set_num_threads",
+    "get_num_threads",
 ]
 
 from . import io, nn, optim  # noqa: E402
