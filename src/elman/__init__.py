@@ -10,7 +10,6 @@ from ._version import __version__
 from .autograd import (
     Size,
     Tensor,
-    arange,
     as_tensor,
     cat,
     enable_grad,
@@ -18,27 +17,59 @@ from .autograd import (
     float32,
     float64,
     from_numpy,
-    full,
     get_default_dtype,
     is_grad_enabled,
     log,
     matmul,
     maximum,
     no_grad,
-    ones,
     ones_like,
-    rand,
-    randn,
     relu,
     set_grad_enabled,
     sigmoid,
     stack,
     tanh,
-    tensor,
-    zeros,
     zeros_like,
 )
-from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .autograd.compat_functions import (
+    LEGACY_CLASSES,
+    Variable,
+    abs,
+    arange,
+    argmax,
+    argmin,
+    clamp,
+    empty,
+    eq,
+    equal,
+    eye,
+    flip,
+    full,
+    is_tensor,
+    max,
+    mean,
+    min,
+    mm,
+    multinomial,
+    numel,
+    ones,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    round,
+    sort,
+    sqrt,
+    sum,
+    tensor,
+    topk,
+    where,
+    zeros,
+)
+from .autograd.device import DTYPE_NAMES, device, inference_mode, is_inference_mode_enabled
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
 
 def load(f: Any, *args: Any, **kwargs: Any) -> Any:
@@ -55,7 +86,21 @@ def save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
     _save(obj, f, *args, **kwargs)
 
 
+def get_default_device() -> device:
+    """``device('cpu')``: elman's only device."""
+    return device("cpu")
+
+
+def set_default_device(dev: Any) -> None:
+    """Accepts the CPU (or None); any other device raises, elman being CPU-only."""
+    from .autograd.compat_functions import check_cpu
+
+    check_cpu(dev)
+
+
 def __getattr__(name: str) -> Any:
+    if name in ("log_softmax", "softmax"):  # torch's top-level spellings of the functional
+        return getattr(nn.functional, name)
     if name == "serialization":  # torch's module name, imported on first use
         import importlib
 
@@ -108,6 +153,50 @@ __all__ = [
     "set_rng_state",
     "set_num_threads",
     "get_num_threads",
+    "Generator",
+    "device",
+    "get_default_device",
+    "set_default_device",
+    "inference_mode",
+    "is_inference_mode_enabled",
+    "Variable",
+    "empty",
+    "eye",
+    "randperm",
+    "randint",
+    "rand_like",
+    "randn_like",
+    "multinomial",
+    "where",
+    "flip",
+    "argmax",
+    "argmin",
+    "max",
+    "min",
+    "sum",
+    "mean",
+    "sqrt",
+    "abs",
+    "round",
+    "clamp",
+    "topk",
+    "sort",
+    "eq",
+    "equal",
+    "mm",
+    "numel",
+    "is_tensor",
+    "cuda",
+    "accelerator",
+    "backends",
+    "utils",
+    *DTYPE_NAMES,
+    *LEGACY_CLASSES,
 ]
 
-from . import io, nn, optim  # noqa: E402
+from . import accelerator, backends, cuda, io, nn, optim, utils  # noqa: E402
+
+# torch's dtype names (torch.long, torch.float, ...) and legacy tensor types (torch.LongTensor):
+# set last, as module attributes, so that the builtins float/int/bool stay usable above
+globals().update(DTYPE_NAMES)
+globals().update(LEGACY_CLASSES)

@@ -60,6 +60,8 @@ class Generator(DiscreteDraws):
     Args:
         seed (int, optional): initial seed, any int in ``[-2**63, 2**64)``.
             Default: ``None``, torch's default seed 67280421310721.
+        device: ``"cpu"`` (or a CPU ``device``), torch's only argument; a string or device
+            given first is taken as the device, as ``torch.Generator("cpu")``.
 
     Example::
 
@@ -68,7 +70,13 @@ class Generator(DiscreteDraws):
         array([0.4962566 , 0.7682218 , 0.08847743], dtype=float32)
     """
 
-    def __init__(self, seed: SupportsIndex | None = None) -> None:
+    def __init__(self, seed: Any = None, device: Any = None) -> None:
+        if isinstance(seed, str) or type(seed).__name__ == "device":  # torch's Generator("cpu")
+            seed, device = None, seed
+        if device is not None and str(device) not in ("cpu", "cpu:0"):
+            raise RuntimeError(
+                f"elman runs on the CPU only: Generator device must be 'cpu', got {str(device)!r}"
+            )
         self._bitgen = np.random.MT19937()
         self.manual_seed(DEFAULT_SEED if seed is None else seed)
 

@@ -1,5 +1,6 @@
 """Autograd: Tensor, Function, the backward engine, grad mode and gradcheck."""
 
+from .compat_functions import Variable
 from .creation import (
     arange,
     as_tensor,
@@ -66,4 +67,5 @@ __all__ = [
     "gradcheck",
     "GradcheckError",
     "unbroadcast",
+    "Variable",
 ]

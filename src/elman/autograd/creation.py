@@ -57,7 +57,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
             arr = arr.astype(get_default_dtype())
     if dtype is not None:
         arr = arr.astype(resolve_dtype(dtype), copy=False)
-    return Tensor(arr, requires_grad=requires_grad)
+    return Tensor._make(arr, requires_grad=requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None) -> Tensor:
@@ -66,7 +66,7 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
         return data
     if isinstance(data, np.ndarray):
         arr = data if dtype is None else data.astype(resolve_dtype(dtype), copy=False)
-        return Tensor(arr)
+        return Tensor._make(arr)
     return tensor(data, dtype=dtype)
 
 
@@ -74,12 +74,14 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """Wrap an ndarray without copying: changes to one show in the other."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    return Tensor(array)
+    return Tensor._make(array)
 
 
 def _filled(value: float, size: Sequence[Any], dtype: Any, requires_grad: bool) -> Tensor:
     shape = _shape_args(size)
-    return Tensor(np.full(shape, value, dtype=resolve_dtype(dtype)), requires_grad=requires_grad)
+    return Tensor._make(
+        np.full(shape, value, dtype=resolve_dtype(dtype)), requires_grad=requires_grad
+    )
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -98,12 +100,16 @@ def full(size: Sequence[int], fill_value: float, dtype: Any = None) -> Tensor:
 
 def zeros_like(t: Any, dtype: Any = None) -> Tensor:
     arr = np.asarray(t)
-    return Tensor(np.zeros(arr.shape, dtype=arr.dtype if dtype is None else resolve_dtype(dtype)))
+    return Tensor._make(
+        np.zeros(arr.shape, dtype=arr.dtype if dtype is None else resolve_dtype(dtype))
+    )
 
 
 def ones_like(t: Any, dtype: Any = None) -> Tensor:
     arr = np.asarray(t)
-    return Tensor(np.ones(arr.shape, dtype=arr.dtype if dtype is None else resolve_dtype(dtype)))
+    return Tensor._make(
+        np.ones(arr.shape, dtype=arr.dtype if dtype is None else resolve_dtype(dtype))
+    )
 
 
 def randn(
@@ -114,7 +120,7 @@ def randn(
 
     gen = default_generator if generator is None else generator
     arr = gen.normal(_shape_args(size), 0.0, 1.0, dtype=resolve_dtype(dtype, floating_only=True))
-    return Tensor(arr, requires_grad=requires_grad)
+    return Tensor._make(arr, requires_grad=requires_grad)
 
 
 def rand(
@@ -125,7 +131,7 @@ def rand(
 
     gen = default_generator if generator is None else generator
     arr = gen.uniform(_shape_args(size), 0.0, 1.0, dtype=resolve_dtype(dtype, floating_only=True))
-    return Tensor(arr, requires_grad=requires_grad)
+    return Tensor._make(arr, requires_grad=requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
@@ -136,7 +142,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
         arr = arr.astype(resolve_dtype(dtype))
     elif arr.dtype == np.float64:
         arr = arr.astype(get_default_dtype())
-    return Tensor(arr)
+    return Tensor._make(arr)
 
 
 def _tensors(seq: Any, name: str) -> list[Tensor]:
@@ -144,7 +150,7 @@ def _tensors(seq: Any, name: str) -> list[Tensor]:
         raise TypeError(f"{name}(): argument 'tensors' must be a tuple or list of Tensors")
     if not seq:
         raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
-    return [t if isinstance(t, Tensor) else Tensor(np.asarray(t)) for t in seq]
+    return [t if isinstance(t, Tensor) else Tensor._make(np.asarray(t)) for t in seq]
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:

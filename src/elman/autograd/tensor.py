@@ -11,6 +11,7 @@ from . import function
 from ._format import format_tensor
 from .dtypes import get_default_dtype
 from .grad_mode import is_grad_enabled
+from .tensor_compat import TensorCompat, legacy_array
 from .tensor_methods import TensorMethods, _index
 
 __all__ = ["Tensor", "Size"]
@@ -32,7 +33,7 @@ class Size(tuple):
         return int(np.prod(self, dtype=np.int64))
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, TensorCompat):
     """A multi-dimensional array that can record operations for automatic differentiation.
 
     Create tensors with :func:`elman.tensor`, :func:`elman.zeros`, :func:`elman.randn` or
@@ -55,7 +56,21 @@ class Tensor(TensorMethods):
     _requires_grad = False
     grad: Tensor | None = None
 
-    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+    def __init__(self, *data: Any, requires_grad: bool = False) -> None:
+        """torch's legacy constructor: ``Tensor(data)`` copies a list, number, ndarray or
+        tensor into the default dtype (float32, whatever ``data``'s dtype), ``Tensor(*sizes)``
+        makes a zero-filled float32 tensor of that shape, ``Tensor()`` an empty one. (Code
+        inside elman builds tensors with :meth:`_make`, which keeps the array's dtype.)"""
+        self._init(legacy_array(data), requires_grad)
+
+    @classmethod
+    def _make(cls, data: Any, requires_grad: bool = False) -> Tensor:
+        """A leaf around ``np.asarray(data)``, keeping its dtype (no copy of an ndarray)."""
+        t = cls.__new__(cls)
+        t._init(data, requires_grad)
+        return t
+
+    def _init(self, data: Any, requires_grad: bool) -> None:
         self._data = np.asarray(data)  # _grad_fn, _out_index, grad: the class defaults
         if requires_grad:
             if self._data.dtype.kind not in "fc":  # torch's creation-time wording

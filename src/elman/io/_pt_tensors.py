@@ -242,7 +242,7 @@ def rebuild_tensor(
     arr = np.lib.stride_tricks.as_strided(view, shape=size, strides=tuple(s * item for s in stride))
     if requires_grad and arr.dtype.kind not in "fc":
         raise CheckpointError(f"{where}: a tensor of dtype {dtype} cannot require grad")
-    return Tensor(arr, requires_grad=requires_grad)
+    return Tensor._make(arr, requires_grad=requires_grad)
 
 
 def _stored_itemsize(dtype: str) -> int:

@@ -160,7 +160,7 @@ class TreeDecoder:
             if tag == "__scalar__":
                 self._made[key] = arr[()]
             elif tag == "__tensor__":
-                self._made[key] = Tensor(arr, requires_grad=requires_grad)
+                self._made[key] = Tensor._make(arr, requires_grad=requires_grad)
             else:
                 self._made[key] = arr
         return self._made[key]

@@ -91,11 +91,11 @@ def as_input(value: Any) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
-        return Tensor(value)
+        return Tensor._make(value)
     if hasattr(value, "__array__") or hasattr(value, "numpy"):
         from .module import to_ndarray
 
-        return Tensor(to_ndarray(value))
+        return Tensor._make(to_ndarray(value))
     if isinstance(value, (list, tuple, numbers.Number)):
         return tensor(value)
     raise TypeError(f"expected a Tensor, ndarray or list, got {type(value).__name__}")

@@ -20,6 +20,7 @@ from .functional_activation import log_softmax, softmax
 from .functional_ce import cross_entropy
 from .functional_embedding import embedding
 from .functional_loss import l1_loss, mse_loss
+from .functional_nll import binary_cross_entropy_with_logits, nll_loss, one_hot
 
 __all__ = [
     "linear",
@@ -34,6 +35,10 @@ __all__ = [
     "mse_loss",
     "l1_loss",
     "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy_with_logits",
+    "one_hot",
+    "sigmoid",
 ]
 
 
@@ -125,6 +130,10 @@ def dropout(
 
 def tanh(input: Tensor) -> Tensor:
     return input.tanh()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return input.sigmoid()
 
 
 def relu(input: Tensor) -> Tensor:

@@ -27,7 +27,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty(0, dtype=np.float32)
         arr = data._data if isinstance(data, Tensor) else np.asarray(data)
-        super().__init__(arr, requires_grad=requires_grad)
+        self._init(arr, requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

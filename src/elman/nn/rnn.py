@@ -321,7 +321,9 @@ class RNN(Module):
             batch = (input.shape[0 if self.batch_first else 1],)
         if hx is None:
             D = 2 if self.bidirectional else 1
-            hx = Tensor(np.zeros((self.num_layers * D, *batch, self.hidden_size), input.dtype))
+            hx = Tensor._make(
+                np.zeros((self.num_layers * D, *batch, self.hidden_size), input.dtype)
+            )
         return self._run(input, hx, layout, None)
 
     def _run(

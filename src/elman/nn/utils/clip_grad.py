@@ -74,7 +74,7 @@ def get_total_norm(
     ts = _as_list(tensors)
     p = float(norm_type)
     if not ts:
-        return Tensor(np.asarray(0.0, dtype=np.float32))
+        return Tensor._make(np.asarray(0.0, dtype=np.float32))
     dtype = np.result_type(*(t.dtype for t in ts))
     # each norm is rounded to its tensor's dtype before they are stacked, as in torch
     norms = np.array([t.dtype.type(_vector_norm(t._data, p)) for t in ts], dtype=dtype)  # (K,)
@@ -85,7 +85,7 @@ def get_total_norm(
             "cannot be clipped. To disable this error and scale the gradients by the "
             "non-finite norm anyway, set `error_if_nonfinite=False`"
         )
-    return Tensor(total)
+    return Tensor._make(total)
 
 
 def clip_grads_with_norm_(

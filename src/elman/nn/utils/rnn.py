@@ -60,7 +60,7 @@ def invert_permutation(permutation: Any) -> Tensor | None:
         raise RuntimeError(
             f"invert_permutation: expected a permutation of 0..N-1, got {perm.tolist()}"
         )
-    return Tensor(_inverse(perm))
+    return Tensor._make(_inverse(perm))
 
 
 def _inverse(perm: np.ndarray) -> np.ndarray:
@@ -112,12 +112,12 @@ class PackedSequence(_PackedBase):
     ) -> PackedSequence:
         if batch_sizes is None:
             raise ValueError("PackedSequence needs batch_sizes; build it with pack_padded_sequence")
-        bs = Tensor(_int_array(batch_sizes))
-        srt = None if sorted_indices is None else Tensor(_int_array(sorted_indices))
+        bs = Tensor._make(_int_array(batch_sizes))
+        srt = None if sorted_indices is None else Tensor._make(_int_array(sorted_indices))
         if unsorted_indices is None:
             uns = invert_permutation(srt)
         else:
-            uns = Tensor(_int_array(unsorted_indices))
+            uns = Tensor._make(_int_array(unsorted_indices))
         data_t = data if isinstance(data, Tensor) else as_input(data)
         return super().__new__(cls, data_t, bs, srt, uns)
 
@@ -295,9 +295,9 @@ def pack_padded_sequence(
     order = _NO_ORDER if order is None else order
     src, pad = _kernels.packed_rows(batch_sizes, order, total, batch_first)
     data = _Pack.apply(x, src, pad)
-    srt = None if sorted_idx is None else Tensor(sorted_idx)
-    uns = None if sorted_idx is None else Tensor(_inverse(sorted_idx))
-    packed = tuple.__new__(PackedSequence, (data, Tensor(batch_sizes), srt, uns))
+    srt = None if sorted_idx is None else Tensor._make(sorted_idx)
+    uns = None if sorted_idx is None else Tensor._make(_inverse(sorted_idx))
+    packed = tuple.__new__(PackedSequence, (data, Tensor._make(batch_sizes), srt, uns))
     packed._checked = True  # right by construction: RNN.forward does not check it again
     return packed
 
@@ -354,7 +354,7 @@ def pad_packed_sequence(
     data = sequence.data
     shape = (batch, max_len) if batch_first else (max_len, batch)  # (no transpose node)
     padded = _Unpack.apply(data, dst, pad, (*shape, *data.shape[1:]), padding_value)
-    return padded, Tensor(lengths)
+    return padded, Tensor._make(lengths)
 
 
 def pack_sequence(sequences: Sequence[Any], enforce_sorted: bool = True) -> PackedSequence:
