@@ -30,7 +30,7 @@ from conftest import TORCH, requires_torch
 E = SimpleNamespace(
     nn=elman.nn,
     dt=np.dtype,
-    z=lambda *shape, dtype="float32": elman.Tensor(np.zeros(shape, dtype)),
+    z=lambda *shape, dtype="float32": elman.from_numpy(np.zeros(shape, dtype)),
 )
 T = (
     None

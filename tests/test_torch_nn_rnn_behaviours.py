@@ -202,12 +202,12 @@ def test_non_contiguous_inputs_and_packed_lengths(
         xi = (
             lib.from_numpy(x).requires_grad_(True)
             if lib is torch
-            else elman.Tensor(x, requires_grad=True)
+            else elman.from_numpy(x).requires_grad_(True)
         )
         hi = (
             lib.from_numpy(hx).requires_grad_(True)
             if lib is torch
-            else elman.Tensor(hx, requires_grad=True)
+            else elman.from_numpy(hx).requires_grad_(True)
         )
         inp = xi
         if variable_len:

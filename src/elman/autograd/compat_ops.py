@@ -18,17 +18,17 @@ __all__ = ["Clamp", "Flip", "Where", "TakeAlong", "Diag", "Round"]
 
 
 class Clamp(Function):
-    """``min(max(x, lo), hi)``; NaN stays NaN."""
+    """``min(max(x, lo), hi)``; NaN stays NaN (and gets a zero gradient, as in torch)."""
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
         keep = np.ones(a.shape, dtype=bool)
         out = a
         if lo is not None:
-            keep &= ~(a < lo)
+            keep &= a >= lo  # NaN gets no gradient, as torch's mask
             out = np.where(a < lo, np.asarray(lo, a.dtype), out)
         if hi is not None:
-            keep &= ~(a > hi)
+            keep &= a <= hi
             out = np.where(a > hi, np.asarray(hi, a.dtype), out)
         ctx.save_for_backward(keep)
         return np.asarray(out, dtype=a.dtype)

@@ -368,7 +368,8 @@ class MaxDim(Function):
                     "Specify the reduction dim with the 'dim' argument."
                 )
             value = a.max()
-            ctx.save_for_backward(a == value)
+            # a NaN maximum: the gradient goes to the NaNs (a == NaN is never true)
+            ctx.save_for_backward(np.isnan(a) if value != value else a == value)
             return np.asarray(value)
         axis = wrap_dim(dim, a.ndim)
         src = a.reshape(1) if a.ndim == 0 else a

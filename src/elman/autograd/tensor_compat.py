@@ -107,11 +107,11 @@ class TensorCompat:
         ``dtype`` (a dtype, a legacy class such as ``torch.LongTensor`` or its name)."""
         if dtype is None:
             return type_name(self._data.dtype)
-        if isinstance(dtype, str) and dtype.startswith("torch."):
-            dtype = dtype[len("torch.") :]
         legacy = getattr(dtype, "legacy_dtype", None)  # torch.LongTensor & co
-        if isinstance(dtype, str) and dtype in LEGACY_TYPES:
-            legacy = LEGACY_TYPES[dtype]
+        if isinstance(dtype, str):  # only the full legacy names, as torch
+            if not (dtype.startswith("torch.") and dtype[len("torch.") :] in LEGACY_TYPES):
+                raise ValueError(f"invalid type: '{dtype}'")
+            legacy = LEGACY_TYPES[dtype[len("torch.") :]]
         return self._t().to(legacy if legacy is not None else dtype)
 
     def type_as(self, other: Tensor) -> Tensor:

@@ -51,8 +51,10 @@ def nll_loss(
     """
     red = reduction_of(reduction, size_average, reduce)
     x, t = as_input(input), as_input(target)
-    if t.dtype != np.int64:
-        raise RuntimeError(f"expected scalar type Long but found {_torch_type(t.dtype)}")
+    if t.dtype not in (np.int64, np.uint8):
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {_torch_type(t.dtype)}"
+        )
     out_shape = tuple(t.shape)
     if x.ndim == 1:
         x, t = x.reshape(1, -1), t.reshape(1)
@@ -65,7 +67,7 @@ def nll_loss(
     C = x.shape[1]
     if x.ndim > 2:  # (N, C, d...) -> (N * d..., C)
         x = x.permute(0, *range(2, x.ndim), 1).reshape(-1, C)
-    ts = t._data.reshape(-1)
+    ts = t._data.reshape(-1).astype(np.int64)
     keep = ts != ignore_index
     bad = ts[keep & ((ts < 0) | (ts >= C))]
     if bad.size:
