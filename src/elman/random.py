@@ -80,6 +80,11 @@ class Generator(DiscreteDraws):
         self._bitgen = np.random.MT19937()
         self.manual_seed(DEFAULT_SEED if seed is None else seed)
 
+    @property
+    def device(self) -> str:
+        """``"cpu"``: elman's generators are CPU generators."""
+        return "cpu"
+
     # ---- seeding and state ----
 
     def manual_seed(self, seed: SupportsIndex) -> Generator:

@@ -358,6 +358,13 @@ class Module(StateDictMixin):
     def cpu(self) -> Module:
         return self
 
+    def cuda(self, device: Any = None) -> Module:
+        raise RuntimeError("elman runs on the CPU only: Module.cuda() has no GPU to move to")
+
+    def type(self, dst_type: Any) -> Module:
+        """Cast to a dtype or a legacy type (``torch.DoubleTensor``), as ``Module.type``."""
+        return self.to(getattr(dst_type, "legacy_dtype", dst_type))
+
     # ---- printing -----------------------------------------------------------------------
 
     def extra_repr(self) -> str:
