@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from ..autograd.compat_ops import TakeAlong
 from ..autograd.function import Context, Function
 from ._checks import as_input
 from .functional_loss import reduction_of
@@ -75,15 +74,35 @@ def nll_loss(
     safe = np.where(keep, ts, 0)
     w = np.ones(C, x.dtype) if weight is None else np.asarray(as_input(weight)._data, x.dtype)
     wn = (w[safe] * keep).astype(x.dtype)  # (M,)
-    picked = TakeAlong.apply(x, safe[:, None], 1).reshape(-1)  # (M,)
-    losses = -picked * Tensor._wrap(wn)
-    if red == "none":
-        return losses.reshape(out_shape)
-    total = losses.sum()
-    if red == "sum":
-        return total
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / Tensor._wrap(np.asarray(wn.sum(dtype=x.dtype)))
+    out = _NLL.apply(x, safe, wn, red)
+    return out.reshape(out_shape) if red == "none" else out
+
+
+class _NLL(Function):
+    """One node: ``-x[m, t_m] * w_m``, reduced; the gradient goes to the picked entries."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, t: np.ndarray, wn: np.ndarray, red: str) -> np.ndarray:
+        rows = np.arange(x.shape[0])
+        losses = -x[rows, t] * wn  # (M,)
+        ctx.shape, ctx.red, ctx.t = x.shape, red, t
+        if red == "none":
+            ctx.scale = wn
+            return losses
+        total = losses.sum(dtype=x.dtype)
+        if red == "sum":
+            ctx.scale = wn
+            return np.asarray(total)
+        denom = wn.sum(dtype=x.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0 / 0 = nan
+            ctx.scale = wn / denom
+            return np.asarray(total / denom)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None, None, None]:
+        out = np.zeros(ctx.shape, dtype=g.dtype)
+        out[np.arange(ctx.shape[0]), ctx.t] = -g * ctx.scale
+        return out, None, None, None
 
 
 class _BCEWithLogits(Function):

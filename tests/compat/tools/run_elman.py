@@ -71,6 +71,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("prefixes", nargs="*")
     parser.add_argument("--full", action="store_true")
+    parser.add_argument("--markdown", action="store_true", help="print docs/compat.md's table rows")
     args = parser.parse_args()
     expected = json.loads(EXPECTED.read_text())
     mode = "full" if args.full else "quick"
@@ -88,6 +89,11 @@ def main() -> int:
             status = "DIFF" if bad else "ok"
             detail = " ".join(f"{k}={got.get(k)} (torch {want['metrics'].get(k)})" for k in bad)
         counts[status] += 1
+        if args.markdown:
+            shown = "; ".join(f"{k}={v:.8g}" for k, v in (got or {}).items()) or detail
+            same = {"ok": "yes", "DIFF": "differs: " + detail, "FAIL": "no"}[status]
+            print(f"| `{script.name}` | {same} | {shown} | {seconds:.1f} / {want['seconds']:.1f} |")
+            continue
         print(
             f"{status:4} {script.name} {seconds:.1f}s (torch {want['seconds']:.1f}s) {detail}",
             flush=True,
