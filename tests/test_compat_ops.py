@@ -2,12 +2,15 @@
 gradients (float64 gradcheck), NaN positions and error types.
 
 Each case is a lambda run on elman and on torch with the same inputs (the tinygrad pattern):
-``check(fn, *arrays)`` compares every output and, for float inputs, the gradients of
-``(out * weights).sum()``.
+``run_side`` gives every output and, for float inputs, the gradients of
+``sum(out * ramp)``; ``compare`` checks them. torch's float64 results are also committed
+(tests/fixtures/compat_ops_golden.npz, made by make_compat_fixtures.py), so the cases are
+checked without torch too.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +20,7 @@ import elman
 from elman.autograd import gradcheck
 
 RNG = np.random.default_rng(15)
+GOLDEN = dict(np.load(Path(__file__).parent / "fixtures" / "compat_ops_golden.npz"))
 
 
 def _outs(value: Any) -> list[Any]:
@@ -25,35 +29,36 @@ def _outs(value: Any) -> list[Any]:
     return [value]
 
 
-def check(torch: Any, fn: Any, *arrays: np.ndarray, grad: bool = True) -> None:
-    """Run ``fn(lib, *tensors)`` on elman and torch; compare outputs and input gradients."""
-    ours_in = [elman.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
-    theirs_in = [torch.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
-    ours, theirs = _outs(fn(elman, *ours_in)), _outs(fn(torch, *theirs_in))
-    assert len(ours) == len(theirs)
-    for o, t in zip(ours, theirs, strict=True):
-        if not hasattr(t, "detach"):  # a Python value (equal, ...)
-            assert o == t
-            continue
-        expected = t.detach().numpy()
-        assert o.shape == tuple(expected.shape)
-        assert o.dtype == expected.dtype, (o.dtype, expected.dtype)
-        np.testing.assert_allclose(o.detach().numpy(), expected, rtol=1e-6, atol=1e-7)
-    if not grad:
-        return
-    floats = [(o, t) for o, t in zip(ours, theirs, strict=True) if hasattr(t, "grad_fn")]
-    floats = [(o, t) for o, t in floats if t.grad_fn is not None]
-    if not floats:
-        return
-    total_o = sum((o * elman.tensor(np.linspace(1, 2, o.numel()).reshape(o.shape).astype(o.dtype))).sum() for o, _ in floats)  # noqa: E501
-    total_t = sum((t * torch.tensor(np.linspace(1, 2, t.numel()).reshape(t.shape).astype(o.dtype.name if hasattr(o.dtype, "name") else o.dtype))).sum() for o, t in floats)  # noqa: E501
-    total_o.backward()
-    total_t.backward()
-    for a, b in zip(ours_in, theirs_in, strict=True):
-        if b.grad is None:
-            assert a.grad is None or not np.any(a.grad.numpy())
-            continue
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-6, atol=1e-7)
+def run_side(lib: Any, fn: Any, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """``fn(lib, *tensors)`` on one library: each output as an array (``out0``, ``out1``...;
+    Python values as 0-d arrays) and the input gradients of ``sum(out * ramp)`` over the
+    outputs that require grad (``grad0``...; absent when no output does)."""
+    inputs = [lib.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    outs = _outs(fn(lib, *inputs))
+    result = {}
+    for i, o in enumerate(outs):
+        result[f"out{i}"] = o.detach().numpy() if hasattr(o, "detach") else np.asarray(o)
+    grads = [o for o in outs if getattr(o, "requires_grad", False)]
+    if grads:
+        total = 0
+        for o in grads:
+            ramp = np.linspace(1, 2, o.numel()).reshape(tuple(o.shape))
+            total = total + (o * lib.tensor(ramp.astype(result["out0"].dtype))).sum()
+        total.backward()
+        for i, t in enumerate(inputs):
+            if t.grad is not None:
+                result[f"grad{i}"] = t.grad.numpy()
+    return result
+
+
+def compare(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> None:
+    """Same keys, shapes, dtypes; values within 1e-6 (NaN where theirs is NaN)."""
+    assert sorted(ours) == sorted(theirs)
+    for key, expected in theirs.items():
+        got = ours[key]
+        assert got.shape == expected.shape, key
+        assert got.dtype == expected.dtype, (key, got.dtype, expected.dtype)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7, err_msg=key)
 
 
 X = RNG.standard_normal((3, 5))
@@ -106,21 +111,38 @@ CASES = {
     "mm": (lambda m, x: m.mm(x, x.t()), X),
     "masked_fill": (lambda m, x: x.masked_fill(x > 0.5, -1.0), X),
     "eq_ne": (lambda m, x: (x.eq(x), x.ne(0), m.eq(x, x.t().t()), x.gt(0), x.le(0)), X),
-    "int_ops": (lambda m, i: (i.flip(1), i.sort(descending=True), i.topk(2), i.min(1), m.where(i > 2, i, 0)), I),  # noqa: E501
+    "int_ops": (
+        lambda m, i: (
+            i.flip(1),
+            i.sort(descending=True),
+            i.topk(2),
+            i.min(1),
+            m.where(i > 2, i, 0),
+        ),
+        I,
+    ),  # noqa: E501
     "int_clamp": (lambda m, i: (i.clamp(2, 5), i.diag(), i.argmin(1), i.narrow(0, 1, 1)), I),
 }
 
 
+def case_inputs(name: str, dtype: str) -> list[np.ndarray]:
+    arr = CASES[name][1]
+    return [arr.astype(dtype) if arr.dtype.kind == "f" else arr]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_matches_torch(torch_or_skip: Any, name: str) -> None:
-    fn, arr = CASES[name]
-    check(torch_or_skip, fn, arr)
+def test_matches_torch(torch_or_skip: Any, name: str, dtype: str) -> None:
+    fn = CASES[name][0]
+    inputs = case_inputs(name, dtype)
+    compare(run_side(elman, fn, inputs), run_side(torch_or_skip, fn, inputs))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_matches_torch_float32(torch_or_skip: Any, name: str) -> None:
-    fn, arr = CASES[name]
-    check(torch_or_skip, fn, arr.astype(np.float32) if arr.dtype.kind == "f" else arr)
+def test_matches_torchs_golden(name: str) -> None:
+    """torch's float64 results, committed (tests/fixtures/compat_ops_golden.npz)."""
+    golden = {k.split("/", 1)[1]: v for k, v in GOLDEN.items() if k.split("/", 1)[0] == name}
+    compare(run_side(elman, CASES[name][0], case_inputs(name, "float64")), golden)
 
 
 GRADCHECK = {
