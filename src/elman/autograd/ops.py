@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels.special import power, relu_backward, sign, tanh_ref
 from ._matmul import matmul_arrays
 from .dtypes import get_default_dtype, result_type
 from .function import Context, Function
@@ -117,7 +118,8 @@ class Div(Function):
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
         a, b = ctx.saved_tensors
         ga = unbroadcast(g / b, np.shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-g * a / (b * b), np.shape(b)) if ctx.needs_input_grad[1] else None
+        # torch's div_tensor_other_backward: -g * ((a / b) / b)
+        gb = unbroadcast(-g * ((a / b) / b), np.shape(b)) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -128,18 +130,23 @@ class Pow(Function):
     def forward(ctx: Context, a: np.ndarray, p: float) -> np.ndarray:
         a = promote(a, p)[0]  # an int tensor to a float power computes in float32
         ctx.save_for_backward(a, p)
-        return np.power(a, p)
+        return power(a, p)  # torch's kernel: sqrt for 0.5 (NaN at -inf), x * x for 2, ...
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, None]:
         a, p = ctx.saved_tensors
         if p == 0:  # d(x**0)/dx is 0 everywhere, also at x = 0 where x**-1 is inf
             return np.zeros_like(a), None
-        return g * p * np.power(a, p - 1), None
+        return g * (p * power(a, p - 1)), None  # torch's pow_backward, same order
 
 
 class Maximum(Function):
-    """Elementwise maximum; ties split the gradient evenly, as torch does."""
+    """Elementwise maximum (NaN if either is NaN); ties split the gradient evenly, as torch.
+
+    The gradient is torch's selection, not a product with a 0/1 weight: ``g / 2`` at ties,
+    0 to the smaller side, ``g`` otherwise, so a NaN pair gives both sides ``g`` (neither
+    compares smaller) and an inf ``g`` gives 0, not NaN, to the smaller side.
+    """
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
@@ -150,8 +157,11 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
         a, b = ctx.saved_tensors
-        wa = (a > b) + 0.5 * (a == b)
-        return unbroadcast(g * wa, np.shape(a)), unbroadcast(g * (1 - wa), np.shape(b))
+        zero = g.dtype.type(0)
+        tie = np.where(a == b, g / 2, g)
+        ga = np.where(a < b, zero, tie)
+        gb = np.where(a > b, zero, tie)
+        return unbroadcast(ga, np.shape(a)), unbroadcast(gb, np.shape(b))
 
 
 class MatMul(Function):
@@ -194,7 +204,7 @@ class Neg(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
-        y = np.tanh(floating(a))
+        y = tanh_ref(floating(a))  # exactly +-1 where torch's is (see _kernels.special)
         ctx.save_for_backward(y)
         return y
 
@@ -216,7 +226,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
         (y,) = ctx.saved_tensors
-        return g * (y > 0)
+        return relu_backward(g, y)  # torch's threshold_backward: a select, NaN y passes g
 
 
 class Sigmoid(Function):
@@ -270,7 +280,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
         (a,) = ctx.saved_tensors
-        return g * np.sign(a)
+        return g * sign(a)  # torch's sgn: 0 at NaN (NumPy's sign gives NaN)
 
 
 class Sqrt(Function):
@@ -368,7 +378,9 @@ class MaxDim(Function):
                     "Specify the reduction dim with the 'dim' argument."
                 )
             value = a.max()
-            ctx.save_for_backward(a == value)
+            # torch's evenly_distribute_backward: the gradient shared by the maxima, or by
+            # the NaNs when the max is NaN (a == NaN would select nothing)
+            ctx.save_for_backward(np.isnan(a) if np.isnan(value) else a == value)
             return np.asarray(value)
         axis = wrap_dim(dim, a.ndim)
         src = a.reshape(1) if a.ndim == 0 else a
@@ -382,8 +394,10 @@ class MaxDim(Function):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray, *_: Any) -> tuple[np.ndarray, None, None]:
         (saved,) = ctx.saved_tensors
-        if ctx.dim is None:
-            return g * saved / np.count_nonzero(saved), None, None
+        if ctx.dim is None:  # zeros, and g / count where selected (no inf * 0 elsewhere)
+            out = np.zeros(saved.shape, dtype=g.dtype)
+            out[saved] = g / g.dtype.type(np.count_nonzero(saved))
+            return out, None, None
         shape = ctx.shape or (1,)
         axis = wrap_dim(ctx.dim, len(ctx.shape))
         out = np.zeros(shape, dtype=g.dtype)
