@@ -1,4 +1,4 @@
-"""Differentiable elementwise, reduction, shape and linear-algebra operations.
+"""Differentiable elementwise and linear-algebra operations (reductions: :mod:`.reduce_ops`).
 
 Each Function's forward and backward sit side by side; broadcasting is undone in
 :func:`unbroadcast` only.
@@ -67,6 +67,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 class Add(Function):
+    backward_name = "AddBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         ctx.shapes = (np.shape(a), np.shape(b))
@@ -79,6 +81,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    backward_name = "SubBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         ctx.shapes = (np.shape(a), np.shape(b))
@@ -91,6 +95,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    backward_name = "MulBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         a, b = promote(a, b)
@@ -106,6 +112,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    backward_name = "DivBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         a, b = promote(a, b)
@@ -125,6 +133,8 @@ class Div(Function):
 
 class Pow(Function):
     """``a ** p`` for a Tensor ``a`` and a Python number ``p``."""
+
+    backward_name = "PowBackward0"
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, p: float) -> np.ndarray:
@@ -148,6 +158,8 @@ class Maximum(Function):
     compares smaller) and an inf ``g`` gives 0, not NaN, to the smaller side.
     """
 
+    backward_name = "MaximumBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         a, b = promote(a, b)
@@ -165,6 +177,8 @@ class Maximum(Function):
 
 
 class MatMul(Function):
+    backward_name = "UnsafeViewBackward0"  # batched; see matmul() for the others
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(a, b)
@@ -192,6 +206,8 @@ class MatMul(Function):
 
 
 class Neg(Function):
+    backward_name = "NegBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         return np.negative(a)
@@ -202,6 +218,8 @@ class Neg(Function):
 
 
 class Tanh(Function):
+    backward_name = "TanhBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         y = tanh_ref(floating(a))  # exactly +-1 where torch's is (see _kernels.special)
@@ -217,6 +235,8 @@ class Tanh(Function):
 class Relu(Function):
     """max(x, 0); the derivative at 0 is 0, as in torch."""
 
+    backward_name = "ReluBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         y = np.maximum(a, 0).astype(a.dtype, copy=False)
@@ -230,6 +250,8 @@ class Relu(Function):
 
 
 class Sigmoid(Function):
+    backward_name = "SigmoidBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         a = floating(a)
@@ -246,6 +268,8 @@ class Sigmoid(Function):
 
 
 class Exp(Function):
+    backward_name = "ExpBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         y = np.exp(floating(a))
@@ -259,6 +283,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    backward_name = "LogBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         a = floating(a)
@@ -272,6 +298,8 @@ class Log(Function):
 
 
 class Abs(Function):
+    backward_name = "AbsBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(a)
@@ -284,6 +312,8 @@ class Abs(Function):
 
 
 class Sqrt(Function):
+    backward_name = "SqrtBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         y = np.sqrt(floating(a))
@@ -297,6 +327,8 @@ class Sqrt(Function):
 
 
 class Cast(Function):
+    backward_name = "ToCopyBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, dtype: np.dtype) -> np.ndarray:
         ctx.src = a.dtype
@@ -308,6 +340,8 @@ class Cast(Function):
 
 
 class Clone(Function):
+    backward_name = "CloneBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         return np.array(a, copy=True)
@@ -317,90 +351,22 @@ class Clone(Function):
         return g
 
 
-# ---- reductions -------------------------------------------------------------------------
+# torch names some ops by their arguments: the same Functions under those names
+class Mm(MatMul):
+    backward_name = "MmBackward0"
 
 
-def _axes(dim: Any, ndim: int) -> tuple[int, ...]:
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    axes = tuple(wrap_dim(d, ndim) for d in dims)
-    return axes if ndim else ()  # a 0-d tensor reduces over dim 0 or -1 to itself
+class Mv(MatMul):
+    backward_name = "MvBackward0"
 
 
-class Sum(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, dim: Any = None, keepdim: bool = False) -> np.ndarray:
-        ctx.shape = a.shape
-        ctx.axes = _axes(dim, a.ndim)
-        ctx.keepdim = keepdim
-        # integer and bool sums are int64 (a count, for a mask), as in torch
-        dtype = a.dtype if a.dtype.kind in "fc" else np.dtype(np.int64)
-        return np.asarray(a.sum(axis=ctx.axes, keepdims=keepdim, dtype=dtype))
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None, None]:
-        if not ctx.keepdim and ctx.shape:
-            g = np.expand_dims(g, ctx.axes)
-        return np.broadcast_to(g, ctx.shape).copy(), None, None
+class Dot(MatMul):
+    backward_name = "DotBackward0"
 
 
-class Mean(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, dim: Any = None, keepdim: bool = False) -> np.ndarray:
-        ctx.shape = a.shape
-        ctx.axes = _axes(dim, a.ndim)
-        ctx.keepdim = keepdim
-        ctx.count = int(np.prod([a.shape[i] for i in ctx.axes])) if a.ndim else 1
-        return np.asarray(a.mean(axis=ctx.axes, keepdims=keepdim), dtype=a.dtype)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None, None]:
-        if not ctx.keepdim and ctx.shape:
-            g = np.expand_dims(g, ctx.axes)
-        return np.broadcast_to(g / ctx.count, ctx.shape).copy(), None, None
+_MATMULS: dict[tuple[int, int], type[MatMul]] = {(2, 2): Mm, (2, 1): Mv, (1, 1): Dot}
 
 
-class MaxDim(Function):
-    """Max over one dim, returning (values, indices); or over all, returning the value.
-
-    Over one dim the gradient goes to the index returned (the first maximum, as torch's CPU
-    kernel picks); over all elements it is shared evenly by ties, as in torch.
-    """
-
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, dim: int | None, keepdim: bool) -> Any:
-        ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
-        if dim is None:
-            if a.size == 0:
-                raise RuntimeError(
-                    "max(): Expected reduction dim to be specified for input.numel() == 0. "
-                    "Specify the reduction dim with the 'dim' argument."
-                )
-            value = a.max()
-            # torch's evenly_distribute_backward: the gradient shared by the maxima, or by
-            # the NaNs when the max is NaN (a == NaN would select nothing)
-            ctx.save_for_backward(np.isnan(a) if np.isnan(value) else a == value)
-            return np.asarray(value)
-        axis = wrap_dim(dim, a.ndim)
-        src = a.reshape(1) if a.ndim == 0 else a
-        idx = np.expand_dims(np.argmax(src, axis=axis), axis)
-        ctx.save_for_backward(idx)
-        vals = np.take_along_axis(src, idx, axis=axis)
-        if not keepdim or a.ndim == 0:
-            vals, idx = np.squeeze(vals, axis=axis), np.squeeze(idx, axis=axis)
-        return vals, idx.astype(np.int64, copy=False)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray, *_: Any) -> tuple[np.ndarray, None, None]:
-        (saved,) = ctx.saved_tensors
-        if ctx.dim is None:  # zeros, and g / count where selected (no inf * 0 elsewhere)
-            out = np.zeros(saved.shape, dtype=g.dtype)
-            out[saved] = g / g.dtype.type(np.count_nonzero(saved))
-            return out, None, None
-        shape = ctx.shape or (1,)
-        axis = wrap_dim(ctx.dim, len(ctx.shape))
-        out = np.zeros(shape, dtype=g.dtype)
-        gk = g if ctx.keepdim and ctx.shape else np.expand_dims(g, axis)
-        np.put_along_axis(out, saved, gk, axis=axis)
-        return out.reshape(ctx.shape), None, None
+def matmul(a: Any, b: Any) -> Any:
+    """``a @ b`` as one graph node, named as torch names the product."""
+    return _MATMULS.get((np.ndim(a), np.ndim(b)), MatMul).apply(a, b)

@@ -103,6 +103,8 @@ def _grad_scale(reduction: str, n: int, factor: float) -> float:
 
 
 class MSELossFunction(Function):
+    backward_name = "MseLossBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, t: np.ndarray, reduction: str) -> np.ndarray:
         ctx.shapes, ctx.reduction = (x.shape, t.shape), reduction
@@ -124,6 +126,8 @@ class MSELossFunction(Function):
 
 
 class L1LossFunction(Function):
+    backward_name = "L1LossBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, t: np.ndarray, reduction: str) -> np.ndarray:
         ctx.shapes, ctx.reduction = (x.shape, t.shape), reduction
