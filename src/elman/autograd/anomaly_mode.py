@@ -187,8 +187,9 @@ def _origin(
             return rec.origin  # inherited from upstream
         shape = tuple(np.shape(raw))
         kind = "tensor" if hasattr(a, "_grad_fn") else "argument"
-        return Origin(f"a {kind} of shape {shape} that already held {held}", None, held)
-    return Origin(node.name(), stack, " and ".join(dict.fromkeys(what)))
+        return Origin(f"a {kind} of shape {shape}", None, held)
+    kinds = [k for k in ("nan", "inf") if any(k in w for w in what)]
+    return Origin(node.name(), stack, " and ".join(kinds))
 
 
 # ---- what the backward pass checks ---------------------------------------------------------
@@ -250,7 +251,7 @@ def _origin_note(node: Any) -> str:
     if origin is None:
         return ""
     if origin.stack is None:
-        return f" (elman: the forward pass received {origin.what} in {origin.name}.)"
+        return f" (elman: {origin.name} held {origin.what} when it entered the graph.)"
     where = _where(origin.stack)
     return (
         f" (elman: the forward pass first produced {origin.what} in '{origin.name}'"
