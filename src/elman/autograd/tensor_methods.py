@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 
-from . import ops, shape_ops
+from . import ops, reduce_ops, shape_ops
 from .dtypes import resolve_dtype
 
 if TYPE_CHECKING:
@@ -158,7 +158,9 @@ class TensorMethods:
         return self._self() if self._data.flags.c_contiguous else ops.Clone.apply(self)
 
     def __getitem__(self, index: Any) -> Tensor:
-        return shape_ops.GetItem.apply(self, _index(index))
+        index = _index(index)
+        op = shape_ops.Slice if shape_ops.is_basic_index(index) else shape_ops.GetItem
+        return op.apply(self, index)
 
     # ---- dtype --------------------------------------------------------------------------
 
@@ -192,10 +194,10 @@ class TensorMethods:
     # ---- math ---------------------------------------------------------------------------
 
     def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Sum.apply(self, dim, keepdim)
+        return (reduce_ops.Sum if dim is None else reduce_ops.SumDim).apply(self, dim, keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Mean.apply(self, dim, keepdim)
+        return (reduce_ops.Mean if dim is None else reduce_ops.MeanDim).apply(self, dim, keepdim)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """The largest element; with ``dim``, ``(values, indices)`` along it; with a Tensor,
@@ -203,8 +205,8 @@ class TensorMethods:
         if isinstance(dim, TensorMethods):
             return ops.Maximum.apply(self, dim)
         if dim is None:
-            return ops.MaxDim.apply(self, None, False)
-        return MaxResult(*ops.MaxDim.apply(self, dim, keepdim))
+            return reduce_ops.MaxAll.apply(self, None, False)
+        return MaxResult(*reduce_ops.MaxDim.apply(self, dim, keepdim))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
@@ -277,10 +279,10 @@ class TensorMethods:
         return ops.Pow.apply(self, p)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(self, _operand(other))
+        return ops.matmul(self, _operand(other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(_operand(other), self)
+        return ops.matmul(_operand(other), self)
 
     def _compare(self, other: Any, op: Any) -> Tensor:
         return self._wrap(np.asarray(op(self._data, np.asarray(other))))
