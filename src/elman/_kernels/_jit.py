@@ -95,3 +95,7 @@ def configure_numba() -> None:
 
 
 configure_numba()
+if JIT["cache"]:
+    from ._cache_stamp import install
+
+    install()  # a change in any kernel source recompiles every cached kernel (see there)
