@@ -196,7 +196,7 @@ def test_ctrl_c_stops_between_steps_and_resumes_exactly(
 
 
 def test_second_ctrl_c_stops_at_once_but_not_during_a_save() -> None:
-    from elman.cli.train import Interrupts
+    from elman.cli._interrupts import Interrupts
 
     with Interrupts() as interrupts:
         os.kill(os.getpid(), signal.SIGINT)
