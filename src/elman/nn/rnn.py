@@ -230,6 +230,12 @@ class RNN(Module):
         if self._flat_buffer() is None:  # to() gave the parameters new arrays
             self.flatten_parameters()
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a pickled RNN. States pickled by torch before 1.8 have no ``proj_size``;
+        it is 0, as torch's ``RNNBase.__setstate__`` sets it."""
+        super().__setstate__(state)
+        self.__dict__.setdefault("proj_size", 0)
+
     def __getstate__(self) -> dict[str, Any]:
         # the flat buffer and the fast-lane plans are caches, rebuilt after loading
         state = super().__getstate__()
