@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import EXIT_INTERRUPTED, UserError, check_memory, os_reason
+from ._errors import EXIT_INTERRUPTED, EXIT_TERMINATED, UserError, check_memory, os_reason
 from ._outdir import OutFolder, clear_run, inspect
 from ._report import versus
 from .train_config import (
@@ -90,26 +90,44 @@ def evaluate(run: Run, batch: int = 256) -> float:
 
 
 class Interrupts:
-    """Ctrl-C while training: the first one asks the loop to save and stop after the
-    current step; a second one stops at once, except during a save (then it waits)."""
+    """Ctrl-C (SIGINT) or SIGTERM (``kill``, ``docker stop``, a job scheduler) while
+    training: the first one asks the loop to save and stop after the current step; a second
+    one stops at once, except during a save (then it waits). The exit code says which:
+    130 for SIGINT, 143 (128 + 15) for SIGTERM."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.requested = False
         self.saving = False
-        self._previous: Any = None
+        self.by: int = signal.SIGINT
+        self._previous: dict[int, Any] = {}
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_TERMINATED if self.by == signal.SIGTERM else EXIT_INTERRUPTED
+
+    @property
+    def word(self) -> str:
+        return "terminated (SIGTERM)" if self.by == signal.SIGTERM else "interrupted"
 
     def __enter__(self) -> Interrupts:
-        self._previous = signal.getsignal(signal.SIGINT)
-        if self._previous is not signal.SIG_IGN:  # (a background job ignores SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
+        for signum in self.SIGNALS:
+            previous = signal.getsignal(signum)
+            self._previous[signum] = previous
+            if previous is not signal.SIG_IGN:  # (a background job ignores SIGINT)
+                signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested and not self.saving:
             raise KeyboardInterrupt
+        if not self.requested:
+            self.by = signum
         self.requested = True
 
     @contextmanager
@@ -251,10 +269,10 @@ def run(args: argparse.Namespace) -> int:
             return _interrupted(state, interrupts)
         except KeyboardInterrupt:
             print(
-                f"elman train: interrupted again: stopped without saving; {state.kept()}",
+                f"elman train: {interrupts.word} again: stopped without saving; {state.kept()}",
                 file=sys.stderr,
             )
-            return EXIT_INTERRUPTED
+            return interrupts.exit_code
     try:
         return _report(state)
     except KeyboardInterrupt:
@@ -377,11 +395,11 @@ def _interrupted(state: Run, interrupts: Interrupts) -> int:
         write_metrics(state)
     sys.stdout.flush()
     print(
-        f"elman train: interrupted at step {state.step}: checkpoint saved in "
+        f"elman train: {interrupts.word} at step {state.step}: checkpoint saved in "
         f"{state.args.out / 'checkpoint'}; continue with --resume",
         file=sys.stderr,
     )
-    return EXIT_INTERRUPTED
+    return interrupts.exit_code
 
 
 def _report(state: Run) -> int:
