@@ -1,5 +1,11 @@
 """Autograd: Tensor, Function, the backward engine, grad mode and gradcheck."""
 
+from .anomaly_mode import (
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from .compat_functions import Variable
 from .creation import (
     arange,
@@ -66,6 +72,10 @@ __all__ = [
     "is_grad_enabled",
     "gradcheck",
     "GradcheckError",
+    "detect_anomaly",
+    "set_detect_anomaly",
+    "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled",
     "unbroadcast",
     "Variable",
 ]

@@ -192,7 +192,7 @@ def log(x: Tensor) -> Tensor:
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
-    return ops.MatMul.apply(a, b)
+    return ops.matmul(a, b)
 
 
 def maximum(a: Tensor, b: Tensor) -> Tensor:

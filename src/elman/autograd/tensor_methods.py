@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 
-from . import ops, shape_ops
+from . import ops, reduce_ops, shape_ops
 from .dtypes import resolve_dtype
 
 if TYPE_CHECKING:
@@ -52,9 +52,11 @@ def _is_device(value: Any) -> bool:
 
 def _to_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, bool]:
     """``(dtype or None, copy)`` from torch's ``Tensor.to`` arguments."""
-    for k in kwargs:
+    for k, v in kwargs.items():
         if k not in _TO_KEYWORDS:
             raise TypeError(f"to() received an invalid combination of arguments: '{k}'")
+        if k in ("non_blocking", "copy") and not isinstance(v, bool):
+            raise TypeError(f"to() received an invalid combination of arguments: {k}={v!r}")
     rest = list(args)
     dtype = kwargs.get("dtype")
     device = kwargs.get("device")
@@ -62,7 +64,9 @@ def _to_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, bool]:
         dtype = rest.pop(0)._data.dtype
     elif rest and (rest[0] is None or _is_device(rest[0])):  # to(device, dtype, ...)
         device = rest.pop(0)
-        if rest and not isinstance(rest[0], bool):
+        if rest:  # the dtype's place: to("cpu", True) is an error, as in torch
+            if isinstance(rest[0], bool):
+                raise TypeError(f"to() received an invalid combination of arguments: {args!r}")
             dtype = rest.pop(0)
     elif rest and not isinstance(rest[0], bool):  # to(dtype, non_blocking, copy)
         dtype = rest.pop(0)
@@ -158,7 +162,9 @@ class TensorMethods:
         return self._self() if self._data.flags.c_contiguous else ops.Clone.apply(self)
 
     def __getitem__(self, index: Any) -> Tensor:
-        return shape_ops.GetItem.apply(self, _index(index))
+        index = _index(index)
+        op = shape_ops.Slice if shape_ops.is_basic_index(index) else shape_ops.GetItem
+        return op.apply(self, index)
 
     # ---- dtype --------------------------------------------------------------------------
 
@@ -192,10 +198,10 @@ class TensorMethods:
     # ---- math ---------------------------------------------------------------------------
 
     def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Sum.apply(self, dim, keepdim)
+        return (reduce_ops.Sum if dim is None else reduce_ops.SumDim).apply(self, dim, keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Mean.apply(self, dim, keepdim)
+        return (reduce_ops.Mean if dim is None else reduce_ops.MeanDim).apply(self, dim, keepdim)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """The largest element; with ``dim``, ``(values, indices)`` along it; with a Tensor,
@@ -203,8 +209,8 @@ class TensorMethods:
         if isinstance(dim, TensorMethods):
             return ops.Maximum.apply(self, dim)
         if dim is None:
-            return ops.MaxDim.apply(self, None, False)
-        return MaxResult(*ops.MaxDim.apply(self, dim, keepdim))
+            return reduce_ops.MaxAll.apply(self, None, False)
+        return MaxResult(*reduce_ops.MaxDim.apply(self, dim, keepdim))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
@@ -277,10 +283,10 @@ class TensorMethods:
         return ops.Pow.apply(self, p)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(self, _operand(other))
+        return ops.matmul(self, _operand(other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(_operand(other), self)
+        return ops.matmul(_operand(other), self)
 
     def _compare(self, other: Any, op: Any) -> Tensor:
         return self._wrap(np.asarray(op(self._data, np.asarray(other))))

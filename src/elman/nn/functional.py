@@ -49,6 +49,8 @@ def _save(ctx: Context, *arrays: Any) -> None:
 
 
 class LinearFunction(Function):
+    backward_name = "AddmmBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         _save(ctx, x, w)
@@ -70,6 +72,10 @@ class LinearFunction(Function):
         return dx, dw, db
 
 
+class LinearNoBias(LinearFunction):
+    backward_name = "MmBackward0"
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` as one graph node."""
     if input.shape[-1:] != weight.shape[-1:]:
@@ -78,7 +84,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"({int(np.prod(input.shape[:-1]))}x{input.shape[-1]} and "
             f"{weight.shape[1]}x{weight.shape[0]})"
         )
-    return LinearFunction.apply(input, weight, bias)
+    return (LinearFunction if bias is not None else LinearNoBias).apply(input, weight, bias)
 
 
 def dropout(
@@ -141,6 +147,8 @@ def relu(input: Tensor) -> Tensor:
 
 
 class RNNCellFunction(Function):
+    backward_name = "TanhBackward0"  # torch's cell ends in its activation; relu: below
+
     @staticmethod
     def forward(
         ctx: Context,
@@ -165,6 +173,10 @@ class RNNCellFunction(Function):
         return dx, dh, dw_ih, dw_hh, db, db
 
 
+class ReluCellFunction(RNNCellFunction):
+    backward_name = "ReluBackward0"  # torch's cell ends in its activation
+
+
 def rnn_cell(
     input: Tensor,
     hx: Tensor,
@@ -173,4 +185,6 @@ def rnn_cell(
 ) -> Tensor:
     """One step for (N, I) input and (N, H) state; ``weights`` = (w_ih, w_hh, b_ih, b_hh)."""
     w_ih, w_hh, b_ih, b_hh = weights
-    return RNNCellFunction.apply(input, hx, w_ih, w_hh, b_ih, b_hh, relu=nonlinearity == "relu")
+    relu = nonlinearity == "relu"
+    fn = ReluCellFunction if relu else RNNCellFunction
+    return fn.apply(input, hx, w_ih, w_hh, b_ih, b_hh, relu=relu)

@@ -119,6 +119,8 @@ def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
 
 
 class _PadSequence(Function):
+    backward_name = "PadSequenceBackward0"
+
     @staticmethod
     def forward(ctx: Context, *seqs: np.ndarray, pad: Any, left: bool) -> np.ndarray:
         lengths = [len(s) for s in seqs]
