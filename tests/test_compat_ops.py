@@ -109,6 +109,8 @@ CASES = {
     "div_name": (lambda m, x: (x.div(2.0), x.mul(x), x.add(x, alpha=2), x.sub(1)), X),
     "sum_mean_sqrt": (lambda m, x: (m.sum(x), m.mean(x, 1), m.sqrt(x * x)), X),
     "mm": (lambda m, x: m.mm(x, x.t()), X),
+    "rpow": (lambda m, x: (2**x, 0.5**x, 3.0 ** (x * 0)), X),
+    "rpow_int": (lambda m, i: 2**i, I),
     "masked_fill": (lambda m, x: x.masked_fill(x > 0.5, -1.0), X),
     "eq_ne": (lambda m, x: (x.eq(x), x.ne(0), m.eq(x, x.t().t()), x.gt(0), x.le(0)), X),
     "int_ops": (
@@ -156,6 +158,7 @@ GRADCHECK = {
     "norm": lambda x: x.norm(dim=0),
     "narrow_split": lambda x: x.narrow(1, 1, 3) * x.split(2, 1)[0].sum(),
     "masked_fill": lambda x: x.masked_fill(x > 0.5, 2.0),
+    "rpow": lambda x: 2.5**x,
 }
 
 

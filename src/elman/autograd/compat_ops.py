@@ -14,7 +14,7 @@ import numpy as np
 from .function import Context, Function
 from .ops import unbroadcast, wrap_dim
 
-__all__ = ["Clamp", "Flip", "Where", "TakeAlong", "Diag", "Round"]
+__all__ = ["Clamp", "Flip", "Where", "TakeAlong", "Diag", "Round", "RPow"]
 
 
 class Clamp(Function):
@@ -105,6 +105,22 @@ class Diag(Function):
         rows, cols = (n, n + ctx.k) if ctx.k >= 0 else (n - ctx.k, n)
         out[rows, cols] = g
         return out, None
+
+
+class RPow(Function):
+    """``base ** x`` for a number ``base``: gradient ``base ** x * ln(base)``."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, base: float) -> np.ndarray:
+        out = np.power(x.dtype.type(base), x)
+        ctx.save_for_backward(out)
+        ctx.log_base = np.log(x.dtype.type(base)) if base > 0 else np.nan
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
+        (out,) = ctx.saved_tensors
+        return g * out * ctx.log_base, None
 
 
 class Round(Function):

@@ -257,6 +257,18 @@ class TensorCompat(TensorSelect):
             )
         )  # noqa: E501
 
+    def __rpow__(self, base: Any) -> Tensor:
+        """``2 ** x``: a number raised to this tensor (float for an integer tensor)."""
+        from . import compat_ops
+        from .dtypes import result_type
+
+        if isinstance(base, bool) or not isinstance(base, (int, float, np.number)):
+            return NotImplemented
+        dt = result_type(self._data, base)  # torch's promotion: 2 ** int64 stays int64
+        if dt.kind not in "fc":
+            return self._t()._wrap(np.power(dt.type(base), self._data.astype(dt)))
+        return compat_ops.RPow.apply(self._t().to(dt), float(base))
+
     def neg(self) -> Tensor:
         return -self._t()
 
