@@ -113,6 +113,11 @@ def test_devices_answer_for_a_cpu_only_world(torch_or_skip: Any) -> None:
         elman.set_default_device("cuda")
     with pytest.raises(RuntimeError, match="CPU only"):
         elman.Generator(device="cuda")
+    assert x.is_cuda is False
+    with pytest.raises(RuntimeError, match="CPU only"):
+        x.cuda()
+    with pytest.raises(RuntimeError, match="CPU only"):
+        nn.Linear(2, 2).cuda()
 
 
 def test_creation_keywords_match_torch(torch_or_skip: Any) -> None:

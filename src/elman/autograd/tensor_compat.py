@@ -78,6 +78,15 @@ class TensorCompat(TensorSelect):
             return format(self._data.item(), spec)
         return object.__format__(self, spec)
 
+    # ---- device (CPU only) ----
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def cuda(self, device: Any = None, non_blocking: bool = False, **_: Any) -> Tensor:
+        raise RuntimeError("elman runs on the CPU only: Tensor.cuda() has no GPU to move to")
+
     # ---- dtype ----
 
     def int(self) -> Tensor:
