@@ -72,6 +72,11 @@ def main() -> int:
     parser.add_argument("prefixes", nargs="*")
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--markdown", action="store_true", help="print docs/compat.md's table rows")
+    parser.add_argument(
+        "--versus-torch",
+        action="store_true",
+        help="also run each script under torch right before it (same load): both times",
+    )
     args = parser.parse_args()
     expected = json.loads(EXPECTED.read_text())
     mode = "full" if args.full else "quick"
@@ -81,6 +86,10 @@ def main() -> int:
     counts = {"ok": 0, "DIFF": 0, "FAIL": 0}
     for script in scripts:
         want = expected[script.name][mode]
+        if args.versus_torch:
+            from run_corpus import run as run_torch
+
+            want = run_torch(script, quick=not args.full)
         got, err, seconds = run_on_elman(script, quick=not args.full)
         if got is None:
             status, detail = "FAIL", err
