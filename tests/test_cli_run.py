@@ -89,12 +89,19 @@ def test_missing_import_name_and_module(tmp_path: Path) -> None:
     )
 
 
-def test_outside_purpose_says_why(tmp_path: Path) -> None:
-    proc = run(tmp_path, "import torch.nn as nn\nlstm = nn.LSTM(3, 4)\n")
+@pytest.mark.parametrize(
+    "code,line",
+    [
+        ("import torch.nn as nn\nlstm = nn.LSTM(3, 4)\n", 2),
+        ("from torch.nn import GRU\n", 1),
+    ],
+)
+def test_outside_purpose_says_why(tmp_path: Path, code: str, line: int) -> None:
+    proc = run(tmp_path, code)
     assert proc.returncode == 1
-    line = proc.stderr.strip()
-    assert "script.py:2: torch.nn.LSTM is not available in elman" in line
-    assert "outside elman's purpose" in line
+    text = proc.stderr.strip()
+    assert f"script.py:{line}: torch.nn." in text and "is not available in elman (" in text
+    assert "outside elman's purpose" in text and len(text.splitlines()) == 1
 
 
 @pytest.mark.parametrize("ext", ["torchvision", "torchtext.data"])

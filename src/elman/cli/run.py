@@ -122,13 +122,30 @@ def missing_name(exc: BaseException) -> str | None:
         start = text.find("'") + 1
         name = text[start : text.find("'", start)] if start else "?"
         module = "torch" + exc.name[len("elman") :]  # type: ignore[index]
-        return f"{module}.{name} is not available in elman"
+        return f"{module}.{name} is not available in elman" + _reason(exc.name, name)
     if isinstance(exc, AttributeError) and getattr(exc, "obj", None) is not None:
         name = torch_name(exc.obj, exc.name or "")
         if name is not None:
-            reason = str(exc).split(": ", 1)[-1] if "outside elman" in str(exc) else ""
-            return f"{name} is not available in elman" + (f" ({reason})" if reason else "")
+            return f"{name} is not available in elman" + _why(exc)
     return None
+
+
+def _why(exc: AttributeError) -> str:
+    """`` (reason)`` when elman says why it lacks the name (outside its purpose), else ''."""
+    text = str(exc)
+    return f" ({text.split(': ', 1)[-1]})" if "outside elman" in text else ""
+
+
+def _reason(module: str, name: str) -> str:
+    """The reason elman gives for lacking ``module.name``: ``from torch.nn import LSTM``
+    turns the module's AttributeError into an ImportError without it."""
+    try:
+        getattr(sys.modules[module], name)
+    except AttributeError as exc:
+        return _why(exc)
+    except KeyError:
+        pass
+    return ""
 
 
 def script_line(exc: BaseException, script: str) -> int | None:
