@@ -25,8 +25,9 @@ from run_corpus import EXPECTED, SCRIPTS  # noqa: E402
 from run_elman import RTOL, compare, run_on_elman  # noqa: E402
 
 NOT_YET = {
-    "06_sine_rnncell_lbfgs.py": "needs optim.LBFGS and torch.load(weights_only=False) of a "
-    "pickled NumPy array, which elman's safe reader refuses",
+    "06_sine_rnncell_lbfgs.py": "torch.save of a NumPy array read back with "
+    "torch.load(weights_only=False): elman's safe reader refuses weights_only=False and "
+    "elman.save writes arrays as tensors (its LBFGS is there)",
 }
 EXPECTED_METRICS = json.loads(EXPECTED.read_text())
 
