@@ -322,3 +322,20 @@ def test_outside_elmans_purpose_says_so(name: str) -> None:
         getattr(nn, name)
     with pytest.raises(AttributeError, match="has no attribute 'Nonexistent'$"):
         nn.Nonexistent  # noqa: B018
+
+
+def test_library_code_never_calls_the_legacy_constructor() -> None:
+    """``Tensor(data)`` is torch's legacy constructor (float32 whatever the data): code inside
+    elman builds tensors with ``Tensor._make`` / ``_wrap``, which keep the array's dtype. A
+    stray ``Tensor(arr)`` (say from a merge) would turn int64 indices into float32."""
+    import re
+
+    src = Path(elman.__file__).parent
+    call = re.compile(r"(?<![\w.])Tensor\((?!\))")
+    offenders = []
+    for path in src.rglob("*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            code = line.split("#", 1)[0]
+            if call.search(code) and not re.search(r"class |isinstance|``|>>>|\"|'", code):
+                offenders.append(f"{path.relative_to(src)}:{number}: {line.strip()}")
+    assert not offenders, offenders
