@@ -240,6 +240,16 @@ LOSSES = [
         ),
     ),  # fmt: skip
     ("bce_none", lambda m, x, t, w: m.nn.BCEWithLogitsLoss(reduction="none")(x, x.sigmoid())),
+    (
+        "bce_pos_weight",
+        lambda m, x, t, w: m.nn.BCEWithLogitsLoss(pos_weight=w)(x * 20, (x > 0).to(x.dtype)),
+    ),  # noqa: E501
+    (
+        "bce_pos_weight_soft",
+        lambda m, x, t, w: m.nn.functional.binary_cross_entropy_with_logits(
+            x, x.detach().sigmoid(), pos_weight=w[:1], reduction="sum"
+        ),
+    ),  # fmt: skip
 ]
 
 
@@ -253,7 +263,7 @@ def test_losses_match_torch(torch_or_skip: Any, name: str, dtype: str) -> None:
     ours_x, theirs_x = elman.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     o = fn(elman, ours_x, elman.tensor(t), elman.tensor(w))
     r = fn(torch, theirs_x, torch.tensor(t), torch.tensor(w))
-    tol = {"rtol": 1e-12} if dtype == "float64" else {"rtol": 2e-6, "atol": 1e-6}
+    tol = {"rtol": 1e-12, "atol": 1e-14} if dtype == "float64" else {"rtol": 2e-6, "atol": 1e-6}
     np.testing.assert_allclose(o.detach().numpy(), r.detach().numpy(), **tol)
     o.sum().backward()
     r.sum().backward()
@@ -267,6 +277,11 @@ def test_loss_gradcheck() -> None:
     assert elman.autograd.gradcheck(lambda a: F.nll_loss(a, t, weight=w), (x,))
     y = elman.tensor(np.random.default_rng(6).random((3, 4)))
     assert elman.autograd.gradcheck(lambda a: F.binary_cross_entropy_with_logits(a, y), (x,))
+    pw = elman.tensor([0.5, 2.0, 1.0, 3.0], dtype=elman.float64)
+    assert elman.autograd.gradcheck(
+        lambda a, b: F.binary_cross_entropy_with_logits(a, b, pos_weight=pw),
+        (x, y.requires_grad_(True)),
+    )
 
 
 def test_one_hot_and_loss_errors_match_torch(torch_or_skip: Any) -> None:

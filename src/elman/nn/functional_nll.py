@@ -106,18 +106,25 @@ class _NLL(Function):
 
 
 class _BCEWithLogits(Function):
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x, y)
-        log_sig = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
-        return (1 - y) * x - log_sig
+    r""":math:`(1 - y) x - l \log\sigma(x)`, :math:`l = (p - 1) y + 1` (1 without
+    ``pos_weight`` :math:`p`)."""
 
     @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = ctx.saved_tensors
+    def forward(ctx: Context, x: np.ndarray, y: np.ndarray, pw: Any) -> np.ndarray:
+        log_sig = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+        lw = 1 if pw is None else (pw - 1) * y + 1
+        ctx.save_for_backward(x, y, log_sig)
+        ctx.pw, ctx.lw = pw, lw
+        return (1 - y) * x - lw * log_sig
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        x, y, log_sig = ctx.saved_tensors
         with np.errstate(over="ignore"):
-            sig = 1 / (1 + np.exp(-x))
-        return g * (sig - y), -g * x
+            sig_neg = 1 / (1 + np.exp(x))  # sigmoid(-x), the derivative of log sigmoid(x)
+        gx = g * ((1 - y) - ctx.lw * sig_neg)
+        gy = -g * x if ctx.pw is None else -g * (x + (ctx.pw - 1) * log_sig)
+        return gx, gy, None
 
 
 def binary_cross_entropy_with_logits(
@@ -139,14 +146,13 @@ def binary_cross_entropy_with_logits(
     """
     red = reduction_of(reduction, size_average, reduce)
     x, y = as_input(input), as_input(target)
-    if pos_weight is not None:
-        raise NotImplementedError("elman's binary_cross_entropy_with_logits has no pos_weight")
     if tuple(x.shape) != tuple(y.shape):
         raise ValueError(
             f"Target size (torch.Size({list(y.shape)})) must be the same as input size "
             f"(torch.Size({list(x.shape)}))"
         )
-    losses = _BCEWithLogits.apply(x, y.to(x.dtype))
+    pw = None if pos_weight is None else np.asarray(as_input(pos_weight)._data, x.dtype)
+    losses = _BCEWithLogits.apply(x, y.to(x.dtype), pw)
     if weight is not None:
         losses = losses * as_input(weight)
     if red == "none":
