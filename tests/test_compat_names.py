@@ -169,6 +169,8 @@ def test_random_draws_match_torch_live(torch_or_skip: Any) -> None:
         lambda m, g: m.randn(size=(2, 2), generator=g),
         lambda m, g: m.multinomial(m.rand(5, 6, generator=g), 1, generator=g),
         lambda m, g: m.multinomial(m.rand(6, generator=g), 4, generator=g),
+        lambda m, g: m.multinomial(m.rand(3, 5, generator=g), 40, True, generator=g),
+        lambda m, g: m.multinomial(m.rand(5, dtype=m.float64, generator=g), 9, True, generator=g),
     ]
     for call in calls:
         ours = call(elman, elman.Generator().manual_seed(11))

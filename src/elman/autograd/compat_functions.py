@@ -246,19 +246,30 @@ def multinomial(
     input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None
 ) -> Tensor:  # noqa: A002,E501
     """Indices drawn from the rows of ``input`` (non-negative weights), as torch's CPU
-    kernel: ``argmax`` / ``topk`` of ``input / q`` with ``q ~ Exp(1)`` drawn in float64."""
+    kernel: ``argmax`` / ``topk`` of ``input / q`` with ``q ~ Exp(1)`` drawn in float64 (one
+    sample, or without replacement); with replacement, a binary search of one float64
+    uniform per sample in the row's normalised cumulative sum."""
     w = input._data
     if w.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
+    gen = _generator(generator)
     if replacement and num_samples > 1:
-        raise NotImplementedError(
-            "elman's multinomial draws with replacement only one sample per row"
-        )
+        # torch's CPU kernel: per row, the normalised cumulative sum, then one float64
+        # uniform per sample, located by binary search
+        rows = w.reshape(-1, w.shape[-1])
+        if (rows < 0).any() or not np.isfinite(rows).all() or (rows.sum(-1) <= 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        out = np.empty((rows.shape[0], num_samples), np.int64)
+        for i, row in enumerate(rows):
+            cum = np.cumsum(row, dtype=w.dtype)
+            cum = cum / cum[-1]
+            out[i] = np.searchsorted(cum, gen.uniform(num_samples, 0.0, 1.0, dtype=np.float64))
+        return Tensor._wrap(out.reshape(*w.shape[:-1], num_samples))
     if num_samples > w.shape[-1] and not replacement:
         raise RuntimeError(
             "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
         )
-    u = _generator(generator).uniform(w.size, 0.0, 1.0, dtype=np.float64).reshape(w.shape)
+    u = gen.uniform(w.size, 0.0, 1.0, dtype=np.float64).reshape(w.shape)
     q = (-np.log1p(-u)).astype(w.dtype)
     ratio = Tensor._wrap(w / q)
     if num_samples == 1:
