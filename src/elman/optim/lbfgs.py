@@ -1,14 +1,16 @@
 """L-BFGS: quasi-Newton steps from the last ``history_size`` gradient differences, as
-``torch.optim.LBFGS`` without a line search (its default)."""
+``torch.optim.LBFGS``, with or without its strong-Wolfe line search."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..autograd import Tensor, enable_grad, no_grad
+from ._line_search import strong_wolfe
 from .optimizer import Optimizer
 
 __all__ = ["LBFGS"]
@@ -36,7 +38,8 @@ class LBFGS(Optimizer):
         tolerance_grad: first-order optimality tolerance (default: 1e-7).
         tolerance_change: tolerance on the step and the loss change (default: 1e-9).
         history_size: pairs kept (default: 100).
-        line_search_fn: None (``"strong_wolfe"`` is not implemented in elman).
+        line_search_fn: None, or ``"strong_wolfe"`` (a line search meeting the strong Wolfe
+            conditions, :mod:`elman.optim._line_search`).
 
     Example:
         >>> import elman
@@ -48,9 +51,8 @@ class LBFGS(Optimizer):
         ...     loss.backward()
         ...     return loss
         >>> _ = opt.step(closure)
-        >>> w
-        Parameter containing:
-        tensor([3., 3.], dtype=float64, requires_grad=True)
+        >>> [round(v, 6) for v in w.tolist()]
+        [3.0, 3.0]
     """
 
     def __init__(
@@ -68,11 +70,6 @@ class LBFGS(Optimizer):
             raise ValueError(f"Invalid learning rate: {lr}")
         if max_eval is None:
             max_eval = max_iter * 5 // 4
-        if line_search_fn is not None:
-            raise NotImplementedError(
-                f"elman's LBFGS has no line search: line_search_fn must be None, got "
-                f"{line_search_fn!r}"
-            )
         defaults = {
             "lr": lr,
             "max_iter": max_iter,
@@ -101,6 +98,18 @@ class LBFGS(Optimizer):
             step = d[offset : offset + n].reshape(p._data.shape)
             p._data += step * p._data.dtype.type(t)
             offset += n
+
+    def _directional(
+        self, closure: Callable[[], Any], start: list[np.ndarray], t: float, *, d: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """(loss, flat gradient) at ``start + t d``; the parameters are put back after."""
+        self._add_update(t, d)
+        with enable_grad():
+            loss = float(closure())
+        g = self._flat_grad()
+        for p, x in zip(self._params, start, strict=True):
+            p._data[...] = x
+        return loss, g
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
         """Run up to ``max_iter`` iterations; ``closure`` (required) clears the gradients,
@@ -160,14 +169,33 @@ class LBFGS(Optimizer):
                 prev_g = g.copy()
                 prev_loss = loss
                 if state["n_iter"] == 1:
-                    t = min(1.0, float(one / np.abs(g).sum())) * lr
+                    inv = one / np.abs(g).sum()  # a dtype scalar, as torch's 0-d tensor
+                    t = (inv if inv < 1.0 else 1.0) * lr
                 else:
                     t = lr
                 if g.dot(d) > -tol_change:
                     break
-                self._add_update(t, d)
                 done = False
-                if n_iter != max_iter:
+                if group["line_search_fn"] is not None:
+                    if group["line_search_fn"] != "strong_wolfe":
+                        raise RuntimeError("only 'strong_wolfe' is supported")
+                    start = [p._data.copy() for p in self._params]
+                    loss, g, t, ls_evals = strong_wolfe(
+                        functools.partial(self._directional, closure, start, d=d),
+                        t,
+                        d,
+                        loss,
+                        g,
+                        g.dot(d),
+                    )
+                    self._add_update(t, d)
+                    done = bool(np.abs(g).max() <= tol_grad)
+                    evals += ls_evals
+                    state["func_evals"] += ls_evals
+                else:
+                    self._add_update(t, d)
+                if group["line_search_fn"] is None and n_iter != max_iter:
+                    # no new evaluation after the last iteration (as torch)
                     with enable_grad():
                         loss = float(closure())
                     g = self._flat_grad()
