@@ -11,6 +11,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..autograd.dtypes import resolve_dtype
 from ..autograd.tensor import GENERATION
+from ..autograd.trace_hook import TRACER
 from ._checks import check_device
 from ._module_state import StateDictMixin, to_ndarray
 from .parameter import Parameter
@@ -76,6 +77,8 @@ class Module(StateDictMixin):
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if TRACER[0] is not None:  # elman.onnx.export is recording this call
+            return TRACER[0].module(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
     def _params_replaced(self) -> None:
