@@ -15,7 +15,8 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError('elman.onnx needs the onnx package: pip install "elman[onnx]"') from e
 
+from ._importer import ONNXModule, load
 from ._symbolic import ExportError
 from .export import export
 
-__all__ = ["export", "ExportError"]
+__all__ = ["export", "load", "ONNXModule", "ExportError"]

@@ -66,7 +66,7 @@ class Graph:
         return outs if outputs > 1 else outs[0]
 
     def add_initializer(self, name: str, array: np.ndarray) -> str:
-        self.initializers[name] = np.ascontiguousarray(array)
+        self.initializers[name] = np.require(array, requirements="C")  # (keeps 0-d arrays 0-d)
         return name
 
     def const(self, array: Any, hint: str = "const") -> str:
