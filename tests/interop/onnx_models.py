@@ -123,7 +123,7 @@ def inputs(s: dict[str, Any], N: int, T: int, rng: np.random.Generator) -> tuple
         x = rng.integers(0, s["V"], size=shape).astype(np.int64)
     else:
         x = rng.standard_normal((*shape, s["I"])).astype(dt)
-    names, args = ["x"], [elman.from_numpy(x)]
+    _names, args = ["x"], [elman.from_numpy(x)]
     kw: dict[str, Any] = {}
     if s["h0"] == "input":
         D = 2 if s["bidirectional"] else 1
@@ -191,10 +191,12 @@ def check(s: dict[str, Any], rng: np.random.Generator, runtimes: tuple[str, ...]
             got = outputs_of(loaded(*pos, **kw))
         assert len(got) == len(want)
         worst = 0.0
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             assert g.shape == w.shape, (runtime, g.shape, w.shape)
             if w.dtype.kind == "f":
-                worst = max(worst, float(np.max(np.abs(g.astype(np.float64) - w))) if w.size else 0.0)
+                worst = max(
+                    worst, float(np.max(np.abs(g.astype(np.float64) - w))) if w.size else 0.0
+                )
             else:
                 assert np.array_equal(g, w)
         errs[runtime] = worst / sc

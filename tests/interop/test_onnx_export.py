@@ -1,0 +1,224 @@
+"""elman.onnx.export: graphs that onnxruntime runs at other batch sizes and lengths than
+the traced ones, with elman's numbers; and clear errors for what cannot be exported."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pytest
+
+import elman
+import elman.nn as nn
+import elman.nn.functional as F
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+eonnx = pytest.importorskip("elman.onnx")
+
+
+def _run(model: Any, example: tuple, tests: list[tuple], **kw: Any) -> Any:
+    """Export at ``example``; for each test input compare onnxruntime with elman."""
+    buf = io.BytesIO()
+    proto = eonnx.export(model, example, buf, **kw)
+    onnx.checker.check_model(proto, full_check=True)
+    sess = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    for args in tests:
+        with elman.no_grad():
+            want = model(*args)
+        want = want if isinstance(want, tuple) else (want,)
+        got = sess.run(None, {n: a.numpy() for n, a in zip(names, args, strict=True)})
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert g.shape == w.shape
+            np.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-5)
+    return proto
+
+
+class SimpleRNN(nn.Module):
+    """The seed notebook's model, its forward unchanged (torch -> elman)."""
+
+    def __init__(self, n_inputs: int, n_hidden: int, n_outputs: int) -> None:
+        super().__init__()
+        self.D = n_inputs
+        self.M = n_hidden
+        self.K = n_outputs
+        self.rnn = nn.RNN(
+            input_size=self.D, hidden_size=self.M, nonlinearity="tanh", batch_first=True
+        )
+        self.fc = nn.Linear(self.M, self.K)
+
+    def forward(self, X: Any) -> Any:
+        h0 = elman.zeros(1, X.size(0), self.M)
+        out, _ = self.rnn(X, h0)
+        out = self.fc(out)
+        return out
+
+
+def test_seed_simple_rnn_has_a_dynamic_batch() -> None:
+    elman.manual_seed(0)
+    model = SimpleRNN(3, 5, 2).eval()
+    tests = [(elman.randn(n, t, 3),) for n, t in ((1, 10), (7, 3), (64, 25))]
+    proto = _run(model, (elman.randn(2, 10, 3),), tests)
+    assert [n.op_type for n in proto.graph.node].count("RNN") == 1
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param and dims[1].dim_param and dims[2].dim_value == 3
+    # the zeros(1, X.size(0), M) of the forward is computed from the input's shape
+    assert "ConstantOfShape" in {n.op_type for n in proto.graph.node}
+
+
+def test_static_axes_when_dynamic_axes_given() -> None:
+    elman.manual_seed(0)
+    model = SimpleRNN(3, 5, 2).eval()
+    proto = _run(
+        model,
+        (elman.randn(2, 10, 3),),
+        [(elman.randn(4, 10, 3),)],
+        input_names=["X"],
+        dynamic_axes={"X": {0: "batch"}},
+    )
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch" and dims[1].dim_value == 10
+
+
+W = np.linspace(-1, 1, 5 * 4).reshape(5, 4).astype(np.float32)
+
+OPS = {
+    "arith": lambda x: ((x * 2 + 1) / 3 - x).tanh() ** 2,
+    "rsub_neg": lambda x: -(1.0 - x).sigmoid(),
+    "unary": lambda x: x.relu().exp().log() + x.abs().sqrt(),
+    "sum_mean": lambda x: x.sum(1) + x.mean(-1, keepdim=True).sum(1),
+    "sum_all": lambda x: x.sum() * x.mean(),
+    "max_dim": lambda x: x.max(1).values + x.max(2, keepdim=True).indices.sum(1).float(),
+    "max_all": lambda x: x.max() + x,
+    "maximum": lambda x: elman.maximum(x, x * 0.5),
+    "permute": lambda x: x.permute(2, 0, 1).transpose(1, 2),
+    "reshape_sizes": lambda x: x.reshape(x.size(0), -1),
+    "view_minus1": lambda x: x.view(-1, 5),
+    "flatten": lambda x: x.flatten(1),
+    "unsqueeze_squeeze": lambda x: x.unsqueeze(1).squeeze(1).unsqueeze(-1),
+    "slices": lambda x: x[:, 1:, 2:4] + x[:, :-1, ::2][..., :2],
+    "last_step": lambda x: x[:, -1],
+    "first_of_batch": lambda x: x[0] * 1.0,
+    "none_index": lambda x: x[:, None, -1],
+    "cat_stack": lambda x: elman.cat([x, x * 2], 2).sum(2) + elman.stack([x, x], 3).sum((2, 3)),
+    "matmul_const": lambda x: x @ elman.from_numpy(W),
+    "softmax": lambda x: F.softmax(x, dim=-1) + F.log_softmax(x, dim=1),
+    "expand": lambda x: x[:, :1].expand(-1, x.size(1), -1),
+    "zeros_like": lambda x: elman.zeros_like(x) + elman.ones_like(x) + x,
+    "zeros_sizes": lambda x: elman.zeros(x.size(0), 1, 5) + x,
+    "compare_long": lambda x: (x > 0).long() + (x <= 0.5).long() * 2 + x.argmax(2, keepdim=True),
+    "detach": lambda x: x.detach() * 3,
+    "inplace": lambda x: _iadd(x),
+    "losses": lambda x: F.mse_loss(x, x * 0.5) + F.l1_loss(x, x.tanh(), reduction="sum"),
+}
+
+
+def _iadd(x: Any) -> Any:
+    y = x * 1.0
+    y += 1.0
+    y *= 2.0
+    return y
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op_runs_in_onnxruntime_at_other_sizes(name: str) -> None:
+    fn = OPS[name]
+    g = np.random.default_rng(0)
+    make = lambda n, t: elman.from_numpy(g.standard_normal((n, t, 5)).astype(np.float32))  # noqa: E731
+    _run(fn, (make(3, 4),), [(make(6, 7),), (make(1, 2),)])
+
+
+def test_embedding_rnncell_and_linear() -> None:
+    elman.manual_seed(1)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(10, 4)
+            self.cell = nn.RNNCell(4, 6, nonlinearity="relu")
+            self.fc = nn.Linear(6, 2, bias=False)
+
+        def forward(self, tokens: Any) -> Any:
+            e = self.emb(tokens)  # (N, 4)
+            h = self.cell(e)
+            return self.fc(self.cell(e, h))
+
+    model = Net().eval()
+    g = np.random.default_rng(1)
+    make = lambda n: elman.from_numpy(g.integers(0, 10, n))  # noqa: E731
+    _run(model, (make(3),), [(make(8),), (make(1),)])
+
+
+def test_rnn_node_per_layer_and_no_dropout_in_eval() -> None:
+    elman.manual_seed(2)
+    rnn = nn.RNN(3, 4, num_layers=3, dropout=0.5, bidirectional=True).eval()
+    x = elman.randn(5, 2, 3)
+    h0 = elman.randn(6, 2, 4)
+    proto = _run(rnn, (x, h0), [(elman.randn(9, 4, 3), elman.randn(6, 4, 4))])
+    rnns = [n for n in proto.graph.node if n.op_type == "RNN"]
+    assert len(rnns) == 3
+    assert all(a.s == b"bidirectional" for n in rnns for a in n.attribute if a.name == "direction")
+
+
+def test_unbatched_rnn() -> None:
+    elman.manual_seed(3)
+    rnn = nn.RNN(2, 3, 2, nonlinearity="relu").eval()
+    _run(rnn, (elman.randn(4, 2),), [(elman.randn(7, 2),)])
+
+
+# ---- errors -------------------------------------------------------------------------------
+
+
+def test_training_mode_dropout_is_refused() -> None:
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.2))
+    with pytest.raises(eonnx.ExportError, match=r"Dropout\(p=0.2\) in training mode"):
+        eonnx.export(model, elman.randn(2, 3))
+    eonnx.export(model.eval(), elman.randn(2, 3))  # eval: fine
+
+
+def test_training_mode_rnn_dropout_is_refused() -> None:
+    rnn = nn.RNN(3, 4, num_layers=2, dropout=0.3)
+    with pytest.raises(eonnx.ExportError, match=r"RNN\(dropout=0.3\) in training mode"):
+        eonnx.export(rnn, elman.randn(5, 2, 3))
+
+
+def test_functional_dropout_in_training_is_refused() -> None:
+    with pytest.raises(eonnx.ExportError, match="would be frozen"):
+        eonnx.export(lambda x: F.dropout(x, 0.5, training=True), elman.randn(4, 3))
+
+
+def test_unsupported_op_is_named_with_its_call_site() -> None:
+    def fn(x: Any) -> Any:
+        return F.cross_entropy(x, elman.tensor([0, 1]))
+
+    with pytest.raises(eonnx.ExportError, match=r"CrossEntropyFunction.*test_onnx_export.py"):
+        eonnx.export(fn, elman.randn(2, 3))
+
+
+def test_reading_values_into_python_is_refused() -> None:
+    def fn(x: Any) -> Any:
+        return x * 2 if x.sum().item() > 0 else x
+
+    with pytest.raises(eonnx.ExportError, match=r"Tensor.item\(\) reads a traced tensor"):
+        eonnx.export(fn, elman.randn(2, 3))
+
+
+def test_opset_range() -> None:
+    with pytest.raises(ValueError, match="opset_version must be in"):
+        eonnx.export(lambda x: x + 1, elman.randn(2), opset_version=9)
+    for opset in (14, 18, 22):
+        _run(lambda x: x.mean(1), (elman.randn(2, 3),), [(elman.randn(4, 3),)], opset_version=opset)
+
+
+def test_import_elman_does_not_import_onnx() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, elman; print('onnx' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "False"

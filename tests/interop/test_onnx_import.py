@@ -1,0 +1,165 @@
+"""elman.onnx.load: torch's legacy-exporter files (golden files without torch, fresh ones
+with it) give torch's outputs; exported elman models re-import and fine-tune like the
+original; malformed files give clear errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import elman
+import elman.nn as nn
+
+onnx = pytest.importorskip("onnx")
+eonnx = pytest.importorskip("elman.onnx")
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+GOLDEN = FIXTURES / "onnx"
+
+
+def _maker() -> Any:
+    spec = importlib.util.spec_from_file_location("make_onnx", FIXTURES / "make_onnx_fixtures.py")
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+CASES = ("rnn_head", "embed_relu", "packed")
+
+
+def _compare(model: Any, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
+    got = model(*[elman.from_numpy(a) for a in inputs])
+    got = got if isinstance(got, tuple) else (got,)
+    assert len(got) == len(outputs)
+    for g, w in zip(got, outputs, strict=True):
+        np.testing.assert_allclose(g.detach().numpy(), w, rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_torch_legacy_golden_files_import(case: str) -> None:
+    z = np.load(GOLDEN / "torch_golden.npz")
+    inputs = [z[k] for k in sorted(z.files) if k.startswith(f"{case}/in")]
+    outputs = [z[k] for k in sorted(z.files) if k.startswith(f"{case}/out")]
+    model = eonnx.load(GOLDEN / f"torch_{case}.onnx")
+    _compare(model, inputs, outputs)
+    rnns = [m for m in model.modules() if isinstance(m, nn.RNN)]
+    assert rnns and all("weight_ih_l0" in dict(m.named_parameters()) for m in rnns)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_torch_legacy_live(case: str, torch_or_skip: Any, tmp_path: Path) -> None:
+    path = tmp_path / f"{case}.onnx"
+    inputs, outputs = _maker().export(torch_or_skip, case, path)
+    _compare(eonnx.load(path), inputs, outputs)
+
+
+def _net(dtype: Any) -> Any:
+    elman.manual_seed(5)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = nn.RNN(3, 6, 2, batch_first=True, bidirectional=True, dtype=dtype)
+            self.fc = nn.Linear(12, 1, dtype=dtype)
+
+        def forward(self, x: Any) -> Any:
+            out, _ = self.rnn(x)
+            return self.fc(out[:, -1])
+
+    return Net()
+
+
+def test_imported_model_fine_tunes_like_the_original() -> None:
+    """20 SGD steps on the imported model equal 20 steps on the elman model (float64)."""
+    original = _net(elman.float64)
+    buf = io.BytesIO()
+    eonnx.export(original.eval(), elman.randn(2, 4, 3, dtype=elman.float64), buf)
+    imported = eonnx.load(buf.getvalue())
+    assert {n for n, _ in imported.named_parameters()} >= {"fc.weight", "fc.bias"}
+    g = np.random.default_rng(0)
+    data = [(g.standard_normal((4, 6, 3)), g.standard_normal((4, 1))) for _ in range(20)]
+    losses = {}
+    for name, model in (("original", original), ("imported", imported)):
+        model.train()
+        opt = elman.optim.SGD(model.parameters(), lr=0.05)
+        seen = []
+        for x, y in data:
+            opt.zero_grad()
+            loss = ((model(elman.from_numpy(x)) - elman.from_numpy(y)) ** 2).mean()
+            loss.backward()
+            opt.step()
+            seen.append(loss.item())
+        losses[name] = seen
+    np.testing.assert_allclose(losses["imported"], losses["original"], rtol=1e-10, atol=1e-12)
+    assert losses["original"][-1] < losses["original"][0]
+    x = elman.from_numpy(g.standard_normal((3, 5, 3)))
+    np.testing.assert_allclose(
+        imported(x).detach().numpy(), original(x).detach().numpy(), rtol=1e-10, atol=1e-12
+    )
+
+
+# ---- malformed files ------------------------------------------------------------------------
+
+
+def _exported() -> bytes:
+    buf = io.BytesIO()
+    eonnx.export(_net(elman.float32).eval(), elman.randn(2, 4, 3), buf)
+    return buf.getvalue()
+
+
+def test_truncated_file() -> None:
+    data = _exported()
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        eonnx.load(data[: len(data) // 2])
+
+
+def test_not_onnx_at_all(tmp_path: Path) -> None:
+    p = tmp_path / "x.onnx"
+    p.write_bytes(b"\x00\x01 definitely not a protobuf \xff" * 3)
+    with pytest.raises(ValueError, match="not a readable ONNX model"):
+        eonnx.load(p)
+
+
+def test_wrong_initializer_shape() -> None:
+    from onnx import numpy_helper
+
+    m = onnx.load_from_string(_exported())
+    for t in m.graph.initializer:
+        if t.name == "rnn.R_l0":  # (2, 6, 6) -> (2, 6, 5)
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t)[:, :, :5], t.name))
+    with pytest.raises(
+        ValueError, match=r"R 'rnn.R_l0' has shape \[2, 6, 5\], expected \[2, 6, 6\]"
+    ):
+        eonnx.load(m)
+
+
+def test_unknown_opset() -> None:
+    m = onnx.load_from_string(_exported())
+    m.opset_import[0].version = 99
+    with pytest.raises(ValueError, match="opset 99 is not supported"):
+        eonnx.load(m)
+
+
+def test_unsupported_op_is_listed() -> None:
+    from onnx import helper
+
+    m = onnx.load_from_string(_exported())
+    out = m.graph.output[0].name
+    m.graph.node.append(helper.make_node("Celu", [out], ["celu_out"]))
+    m.graph.node.append(helper.make_node("Erf", ["celu_out"], ["erf_out"]))
+    m.graph.output[0].name = "erf_out"
+    with pytest.raises(NotImplementedError, match=r"does not support the ONNX op\(s\) Celu, Erf"):
+        eonnx.load(m)
+
+
+def test_rnn_attributes_elman_cannot_run() -> None:
+    m = onnx.load_from_string(_exported())
+    node = next(n for n in m.graph.node if n.op_type == "RNN")
+    node.attribute.append(onnx.helper.make_attribute("clip", 3.0))
+    with pytest.raises(NotImplementedError, match="attribute clip is not supported"):
+        eonnx.load(m)
