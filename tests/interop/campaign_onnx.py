@@ -40,7 +40,7 @@ def main() -> int:
     for _ in range(a.models):
         s = M.spec(rng)
         kinds[f"{s['kind']}/{s['dtype']}"] += 1
-        runtimes = ("elman",) if s["dtype"] == "float64" else ("onnxruntime", "elman")
+        runtimes = M.runtimes_for(s)
         try:
             r = M.check(s, rng, runtimes)
             want = 0 if s["kind"] == "cell" else s["num_layers"]

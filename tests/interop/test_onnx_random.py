@@ -22,7 +22,7 @@ QUICK = 30
 def test_random_model(index: int) -> None:
     rng = np.random.default_rng(1000 + index)
     s = M.spec(rng, kind=M.KINDS[index % len(M.KINDS)])
-    runtimes = ("elman",) if s["dtype"] == "float64" else ("onnxruntime", "elman")
+    runtimes = M.runtimes_for(s)
     r = M.check(s, rng, runtimes)
     assert r["rnn_nodes"] == (0 if s["kind"] == "cell" else s["num_layers"]), s
     for runtime, err in r["errors"].items():

@@ -17,6 +17,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 
 from ._importer import ONNXModule, load
 from ._symbolic import ExportError
+from ._tools import describe
 from .export import export
 
-__all__ = ["export", "load", "ONNXModule", "ExportError"]
+__all__ = ["export", "load", "describe", "ONNXModule", "ExportError"]
