@@ -222,3 +222,31 @@ def test_import_elman_does_not_import_onnx() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_other_threads_are_not_recorded() -> None:
+    """A thread using elman while a model is traced runs as usual and leaves the graph alone."""
+    import threading
+
+    rnn = nn.RNN(2, 3).eval()
+    seen: list[Any] = []
+    started, go_on = threading.Event(), threading.Event()
+
+    def other() -> None:
+        started.set()
+        go_on.wait(30)
+        out, _ = rnn(elman.randn(4, 2, 2))  # a module call and ops, during the trace
+        seen.append(float((out * 2).sum().item()))
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    started.wait(30)
+
+    def fn(x: Any) -> Any:
+        go_on.set()
+        worker.join(30)
+        return x + 1
+
+    proto = eonnx.export(fn, elman.randn(2, 3))
+    assert len(seen) == 1
+    assert [n.op_type for n in proto.graph.node] == ["Add", "Identity"]

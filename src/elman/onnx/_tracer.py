@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -34,7 +35,8 @@ class Tracer:
         self.params = params  # id(parameter or buffer) -> (state_dict name, tensor)
         self.paths = paths  # id(module) -> its name in the model
         self.current: type = object  # the Function being emitted
-        self.depth = 0  # > 0 while a recorded op runs its own (unrecorded) insides
+        self._depth = 0  # > 0 while a recorded op runs its own (unrecorded) insides
+        self._thread = threading.get_ident()
         self._names: dict[int, str] = {}  # id(tensor) -> value name
         self._arrays: dict[int, str] = {}  # id(tensor._data) -> value name
         self._keep: list[Any] = []  # keeps ids unique while tracing
@@ -44,14 +46,21 @@ class Tracer:
 
     # ---- values -----------------------------------------------------------------------
 
+    @property
+    def depth(self) -> int:
+        """0 when ops are being recorded: in the tracing thread, outside a recorded op.
+        Other threads never record (elman calls they make while a model is traced run as
+        usual)."""
+        return self._depth if threading.get_ident() == self._thread else 1
+
     @contextlib.contextmanager
     def quiet(self) -> Iterator[None]:
         """Run elman code without recording it (the caller records the result)."""
-        self.depth += 1
+        self._depth += 1
         try:
             yield
         finally:
-            self.depth -= 1
+            self._depth -= 1
 
     def bind(self, t: Any, name: str) -> None:
         self._names[id(t)] = name
