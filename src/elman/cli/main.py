@@ -27,6 +27,7 @@ exit codes:
        occupied --out, a full disk, a loss that became NaN/inf): one line on stderr
   2    the command line is wrong (an unknown flag, a value out of range): nothing ran
   130  interrupted (Ctrl-C); 'elman train' saves a checkpoint first
+  143  'elman train' stopped by SIGTERM (kill, docker stop) after saving a checkpoint
 """
 
 
