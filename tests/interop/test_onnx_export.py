@@ -250,3 +250,11 @@ def test_other_threads_are_not_recorded() -> None:
     proto = eonnx.export(fn, elman.randn(2, 3))
     assert len(seen) == 1
     assert [n.op_type for n in proto.graph.node] == ["Add", "Identity"]
+
+
+def test_output_computed_outside_the_ops_is_refused() -> None:
+    def fn(x: Any) -> Any:
+        return elman.tensor(x) * 2  # a copy: the trace cannot follow it
+
+    with pytest.raises(eonnx.ExportError, match="output 0 does not depend on the inputs"):
+        eonnx.export(fn, elman.randn(2, 3))

@@ -143,7 +143,13 @@ def export(
         outputs = _flatten_outputs(out)
         onames = list(output_names or [])
         out_names = [onames[i] if i < len(onames) else f"output_{i}" for i in range(len(outputs))]
-        for t, oname in zip(outputs, out_names, strict=True):
+        for k, (t, oname) in enumerate(zip(outputs, out_names, strict=True)):
+            if not tracer.is_traced(t) and id(t) not in params:
+                raise ExportError(
+                    f"output {k} does not depend on the inputs as the trace saw them: it was "
+                    "computed outside elman's ops (a copy such as elman.tensor(x), NumPy on "
+                    "the data) or from constants only, and would be frozen into the graph"
+                )
             graph.nodes.append(helper.make_node("Identity", [tracer.name_of(t)], [oname]))
     finally:
         TRACER[0] = None
