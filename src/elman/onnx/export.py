@@ -77,6 +77,23 @@ def _dims(
     return [named.get(k, n) for k, n in enumerate(shape)]
 
 
+def _infer_output_dims(m: onnx.ModelProto) -> None:
+    """Name the outputs' sizes where ONNX's shape inference can (``y: [x_dim0, 5]``);
+    sizes it cannot follow stay unnamed."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(m)
+    except Exception:  # inference is a nicety here; the checker below has the last word
+        return
+    for out, inf in zip(m.graph.output, inferred.graph.output, strict=True):
+        dims = inf.type.tensor_type.shape.dim
+        if len(dims) == len(out.type.tensor_type.shape.dim):
+            for d, e in zip(out.type.tensor_type.shape.dim, dims, strict=True):
+                if e.HasField("dim_value"):
+                    d.dim_value = e.dim_value
+                elif e.dim_param and not e.dim_param.startswith("unk__"):
+                    d.dim_param = e.dim_param
+
+
 def export(
     model: Any,
     args: Any,
@@ -179,6 +196,8 @@ def export(
         producer_version=__version__,
     )
     m.ir_version = IR_VERSION
+    if not given:
+        _infer_output_dims(m)
     if check:
         onnx.checker.check_model(m, full_check=True)
     if f is not None:
