@@ -163,3 +163,41 @@ def test_rnn_attributes_elman_cannot_run() -> None:
     node.attribute.append(onnx.helper.make_attribute("clip", 3.0))
     with pytest.raises(NotImplementedError, match="attribute clip is not supported"):
         eonnx.load(m)
+
+
+@pytest.mark.parametrize("index", range(8))
+def test_torch_legacy_random_rnns(index: int, torch_or_skip: Any, tmp_path: Path) -> None:
+    """torch RNNs with random constructor options (and h0 or not), exported by torch's
+    legacy exporter at one (N, T), import and give torch's outputs at another."""
+    import warnings
+
+    torch = torch_or_skip
+    g = np.random.default_rng(index)
+    L, bidir, bf = int(g.integers(1, 4)), bool(g.random() < 0.5), bool(g.random() < 0.5)
+    D = 2 if bidir else 1
+    torch.manual_seed(index)
+    rnn = torch.nn.RNN(
+        3, 4, L, nonlinearity=str(g.choice(["tanh", "relu"])), bias=bool(g.random() < 0.7),
+        batch_first=bf, bidirectional=bidir,
+    ).eval()  # fmt: skip
+    with_h0 = bool(g.random() < 0.5)
+
+    def make(N: int, T: int) -> tuple:
+        x = torch.randn(*((N, T) if bf else (T, N)), 3)
+        return (x, torch.randn(L * D, N, 4)) if with_h0 else (x,)
+
+    names = ["x", "h0"][: 1 + with_h0]
+    axes = {"x": {0: "a", 1: "b"}, "h0": {1: "n"}}
+    path = tmp_path / "rnn.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            rnn, make(2, 3), str(path), dynamo=False, input_names=names,
+            dynamic_axes={k: v for k, v in axes.items() if k in names},
+        )  # fmt: skip
+    args = make(5, 7)
+    with torch.no_grad():
+        want = [t.numpy() for t in rnn(*args)]
+    model = eonnx.load(path)
+    assert sum(isinstance(m, nn.RNN) for m in model.modules()) == L
+    _compare(model, [a.numpy() for a in args], want)
