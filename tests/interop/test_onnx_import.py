@@ -201,3 +201,77 @@ def test_torch_legacy_random_rnns(index: int, torch_or_skip: Any, tmp_path: Path
     model = eonnx.load(path)
     assert sum(isinstance(m, nn.RNN) for m in model.modules()) == L
     _compare(model, [a.numpy() for a in args], want)
+
+
+def _rnn_model(direction: str, act: str, lengths: bool, h0: bool, layout: int = 0) -> Any:
+    """A graph of one hand-built ONNX RNN node (as another framework would write it)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    g = np.random.default_rng(len(direction) + len(act) + 2 * lengths + 4 * h0)
+    D, H, I = (2 if direction == "bidirectional" else 1), 3, 2
+    W = g.standard_normal((D, H, I)).astype(np.float32)
+    R = (0.5 * g.standard_normal((D, H, H))).astype(np.float32)
+    B = g.standard_normal((D, 2 * H)).astype(np.float32)
+    T, N = ("T", "N") if layout == 0 else ("N", "T")
+    inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, [T, N, I])]
+    names = ["X", "W", "R", "B", "", ""]
+    if lengths:
+        inputs.append(helper.make_tensor_value_info("L", TensorProto.INT32, ["N"]))
+        names[4] = "L"
+    if h0:
+        shape = [D, "N", H] if layout == 0 else ["N", D, H]
+        inputs.append(helper.make_tensor_value_info("H0", TensorProto.FLOAT, shape))
+        names[5] = "H0"
+    attrs = {"layout": layout} if layout else {}
+    node = helper.make_node(
+        "RNN", names, ["Y", "Yh"], hidden_size=H, direction=direction, activations=[act] * D,
+        **attrs,
+    )  # fmt: skip
+    y_shape = ["T", D, "N", H] if layout == 0 else ["N", "T", D, H]
+    yh_shape = [D, "N", H] if layout == 0 else ["N", D, H]
+    graph = helper.make_graph(
+        [node], "g", inputs,
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, y_shape),
+         helper.make_tensor_value_info("Yh", TensorProto.FLOAT, yh_shape)],
+        [numpy_helper.from_array(a, n) for a, n in ((W, "W"), (R, "R"), (B, "B"))],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 10
+    return model
+
+
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+@pytest.mark.parametrize("act", ["Tanh", "Relu"])
+@pytest.mark.parametrize("lengths", [False, True])
+def test_onnx_rnn_node_matches_onnxruntime(direction: str, act: str, lengths: bool) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    model = _rnn_model(direction, act, lengths, h0=True)
+    g = np.random.default_rng(1)
+    D = 2 if direction == "bidirectional" else 1
+    feeds = {"X": g.standard_normal((6, 4, 2)).astype(np.float32)}
+    if lengths:
+        feeds["L"] = np.array([6, 2, 5, 1], np.int32)
+    feeds["H0"] = g.standard_normal((D, 4, 3)).astype(np.float32)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = sess.run(None, feeds)
+    got = eonnx.load(model)(*[elman.from_numpy(v) for v in feeds.values()])
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a.detach().numpy(), b, rtol=1e-5, atol=1e-6)
+
+
+def test_onnx_rnn_layout_1_equals_layout_0() -> None:
+    """onnxruntime refuses layout=1; elman runs it as the transposed layout-0 graph."""
+    g = np.random.default_rng(2)
+    x = g.standard_normal((6, 4, 2)).astype(np.float32)  # (T, N, I)
+    lens = np.array([6, 2, 5, 1], np.int32)
+    h0 = g.standard_normal((2, 4, 3)).astype(np.float32)
+    y0, yh0 = eonnx.load(_rnn_model("bidirectional", "Tanh", True, True))(
+        elman.from_numpy(x), elman.from_numpy(lens), elman.from_numpy(h0)
+    )
+    y1, yh1 = eonnx.load(_rnn_model("bidirectional", "Tanh", True, True, layout=1))(
+        elman.from_numpy(x.transpose(1, 0, 2).copy()),
+        elman.from_numpy(lens),
+        elman.from_numpy(h0.transpose(1, 0, 2).copy()),
+    )
+    np.testing.assert_array_equal(y1.detach().numpy(), y0.detach().numpy().transpose(2, 0, 1, 3))
+    np.testing.assert_array_equal(yh1.detach().numpy(), yh0.detach().numpy().transpose(1, 0, 2))

@@ -24,7 +24,7 @@ def make_rnn(node: Any, attrs: dict[str, Any], inits: dict[str, np.ndarray]) -> 
     RNN cannot be (another activation, clip, reverse-only, computed weights)."""
     where = f"ONNX RNN node {node.name!r}"
     direction = attrs.get("direction", "forward")
-    if direction not in ("forward", "bidirectional"):
+    if direction not in ("forward", "reverse", "bidirectional"):
         raise NotImplementedError(f"{where}: direction={direction!r} is not supported")
     D = 2 if direction == "bidirectional" else 1
     acts = attrs.get("activations", ["Tanh"] * D)
@@ -67,7 +67,17 @@ def make_rnn(node: Any, attrs: dict[str, Any], inits: dict[str, np.ndarray]) -> 
             getattr(rnn, f"bias_ih_l0{sfx}")._data[...] = B[d, :H]
             getattr(rnn, f"bias_hh_l0{sfx}")._data[...] = B[d, H:]
     rnn.layout = int(attrs.get("layout", 0))
+    rnn.reverse = direction == "reverse"
     return rnn, [n for n in (w_name, r_name, b_name) if n]
+
+
+def _reversal(T: int, lengths: Any, N: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (T, N) index that reverses each sequence within its length (padding stays in
+    place): time ``t`` of sequence ``n`` reads ``len[n] - 1 - t``. It is its own inverse."""
+    lens = np.full(N, T, dtype=np.int64) if lengths is None else lengths
+    t = np.arange(T)[:, None]  # (T, 1)
+    rows = np.where(t < lens[None, :], lens[None, :] - 1 - t, t)  # (T, N)
+    return rows, np.broadcast_to(np.arange(N)[None, :], (T, N))
 
 
 def run_rnn(rnn: Any, inputs: list[Any], attrs: dict[str, Any]) -> list[Any]:
@@ -80,7 +90,13 @@ def run_rnn(rnn: Any, inputs: list[Any], attrs: dict[str, Any]) -> list[Any]:
     lengths = None if lens is None else lens._data.astype(np.int64)
     if lengths is not None and lengths.size and lengths.min() == 0:
         raise ValueError("ONNX RNN: a sequence length of 0 is not supported by elman")
+    flip = None
+    if getattr(rnn, "reverse", False):  # ONNX's reverse-only direction: run on the reversal
+        flip = _reversal(x._data.shape[0], lengths, x._data.shape[1])
+        x = x[flip]
     out, h_n = rnn(x, h0, lengths=lengths) if lengths is not None else rnn(x, h0)
+    if flip is not None:
+        out = out[flip]
     T, N = out._data.shape[:2]
     D = 2 if rnn.bidirectional else 1
     y = out.reshape(T, N, D, rnn.hidden_size).permute(0, 2, 1, 3)  # (T, D, N, H)
