@@ -188,11 +188,48 @@ def test_functional_dropout_in_training_is_refused() -> None:
 
 
 def test_unsupported_op_is_named_with_its_call_site() -> None:
-    def fn(x: Any) -> Any:
-        return F.cross_entropy(x, elman.tensor([0, 1]))
+    class Square(elman.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, a: Any) -> Any:
+            return a * a
 
-    with pytest.raises(eonnx.ExportError, match=r"CrossEntropyFunction.*test_onnx_export.py"):
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            return g
+
+    def fn(x: Any) -> Any:
+        return Square.apply(x) + 1
+
+    with pytest.raises(eonnx.ExportError, match=r"the op Square .*test_onnx_export.py:\d+ in fn"):
         eonnx.export(fn, elman.randn(2, 3))
+    with pytest.raises(eonnx.ExportError, match="no label smoothing"):
+        eonnx.export(
+            lambda x: F.cross_entropy(x, x.argmax(1), label_smoothing=0.1), elman.randn(2, 3)
+        )
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy(reduction: str) -> None:
+    w = elman.tensor([0.5, 1.0, 2.0, 1.5, 1.0])
+
+    def fn(x: Any, t: Any) -> Any:
+        a = F.cross_entropy(x[:, :, 0], t, reduction=reduction)  # (N, C)
+        b = F.cross_entropy(x, t[:, None].expand(-1, x.size(2)), weight=w[:4], reduction=reduction)
+        c = F.cross_entropy(x[0, :, 0], t[0], reduction=reduction, ignore_index=3)
+        return a, b, c
+
+    g = np.random.default_rng(0)
+
+    def make(n: int, d: int) -> tuple:
+        x = elman.from_numpy(g.standard_normal((n, 4, d)).astype(np.float32))
+        return x, elman.from_numpy(g.integers(0, 4, n))
+
+    _run(fn, make(3, 2), [make(5, 2), make(1, 2)])  # (the last axis is static by default)
+    x, t = make(6, 2)
+    buf = io.BytesIO()
+    eonnx.export(fn, make(3, 2), buf)
+    for got, want in zip(eonnx.load(buf.getvalue())(x, t), fn(x, t), strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-7)
 
 
 def test_reading_values_into_python_is_refused() -> None:

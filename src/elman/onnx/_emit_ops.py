@@ -14,10 +14,12 @@ from ..autograd import ops, reduce_ops, shape_ops
 from ..autograd.ops import wrap_dim
 from ..nn import functional as F
 from ..nn import functional_activation as FA
+from ..nn import functional_ce as FCE
 from ..nn import functional_embedding as FE
 from ..nn import functional_loss as FL
 from ._emit_index import emit_index, emit_reshape
 from ._graph import onnx_dtype
+from ._symbolic import ExportError
 
 __all__ = ["emitter_for"]
 
@@ -224,3 +226,25 @@ def _loss(tr: Any, args: Any, kw: Any, res: Any) -> str:
     if reduction == "none":
         return err  # type: ignore[no-any-return]
     return reduce(tr, "ReduceMean" if reduction == "mean" else "ReduceSum", err, None, False)
+
+
+@_on(FCE.CrossEntropyFunction)
+def _cross_entropy(tr: Any, args: Any, kw: Any, res: Any) -> str:
+    x, t, w, axis, ignore_index, reduction, eps, probs = args
+    if probs or eps:
+        raise ExportError(
+            "cross_entropy is exportable with class-index targets and no label smoothing "
+            f"(ONNX SoftmaxCrossEntropyLoss){tr.where()}"
+        )
+    g = tr.g
+    scores, labels = tr.name_of(x), tr.cast(tr.name_of(t), t.dtype, np.int64)
+    if x.ndim == 1:  # one sample: as a batch of one
+        scores = g.node("Unsqueeze", [scores, g.ints([0])])
+        labels = g.node("Unsqueeze", [labels, g.ints([0])])
+    names = [scores, labels] + ([tr.name_of(w)] if w is not None else [])
+    loss = g.node(
+        "SoftmaxCrossEntropyLoss", names, reduction=reduction, ignore_index=int(ignore_index)
+    )
+    if x.ndim == 1 and reduction == "none":
+        loss = g.node("Squeeze", [loss, g.ints([0])])
+    return loss  # type: ignore[no-any-return]

@@ -148,4 +148,15 @@ def _scatter(inputs: list[Any], attrs: dict[str, Any], op_type: str = "") -> lis
     return [const(out)]
 
 
+@op("SoftmaxCrossEntropyLoss")
+def _softmax_ce(inputs: list[Any], attrs: dict[str, Any], op_type: str = "") -> list[Any]:
+    x, labels = inputs[0], inputs[1]
+    w = inputs[2] if len(inputs) > 2 else None
+    ignore = attrs.get("ignore_index", -100)
+    loss = F.cross_entropy(
+        x, labels, weight=w, ignore_index=ignore, reduction=attrs.get("reduction", "mean")
+    )
+    return [loss, F.log_softmax(x, dim=1)]
+
+
 SUPPORTED = sorted([*OPS, "RNN"])
