@@ -241,7 +241,7 @@ class Tracer:
         if emit is None:
             raise ExportError(
                 f"elman.onnx.export cannot express the op {cls.__name__} "
-                f"({cls.backward_name or cls.__name__}){self.where()}"
+                f"({cls.backward_name or cls.__name__ + 'Backward0'}){self.where()}"
             )
         self.current = cls
         names = emit(self, args, kwargs, results)
