@@ -111,3 +111,27 @@ def test_cli_errors(runs: dict[str, Path], tmp_path: Path, capsys: Any) -> None:
     code = main(["predict", str(runs["sine"] / "best"), "--input", str(tmp_path / "x.npy"),
                  "--output", str(tmp_path / "y.npy"), "--runtime", "onnxruntime"])  # fmt: skip
     assert code == 1 and "runs .onnx files" in capsys.readouterr().err
+
+
+def test_float64_model_in_onnxruntime_is_a_clear_error(tmp_path: Path, capsys: Any) -> None:
+    import json
+
+    import elman
+    import elman.onnx
+    from elman.cli.tasks import SequenceModel
+    from elman.onnx._tools import set_metadata
+
+    config = {"task": "sine", "hidden_size": 3, "num_layers": 1, "nonlinearity": "tanh",
+              "dtype": "float64", "input_size": 1, "output_size": 2}  # fmt: skip
+    model = SequenceModel(config).eval()
+    proto = elman.onnx.export(
+        model, elman.zeros(2, 3, 1, dtype=elman.float64), None, input_names=["x"]
+    )
+    set_metadata(proto, {"elman.config": json.dumps(config)})
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    np.save(tmp_path / "x.npy", np.zeros((2, 4), np.float64))
+    args = ["predict", str(tmp_path / "m.onnx"), "--input", str(tmp_path / "x.npy"),
+            "--output", str(tmp_path / "y.npy")]  # fmt: skip
+    assert main([*args, "--runtime", "onnxruntime"]) == 1
+    assert "no float64 RNN kernel" in capsys.readouterr().err
+    assert main(args) == 0  # elman runs it

@@ -96,7 +96,13 @@ def onnxruntime_runner(f: Any) -> Any:
         data = f if isinstance(f, bytes) else _read(f).SerializeToString()
     options = ort.SessionOptions()
     options.log_severity_level = 3  # no warnings on stderr
-    sess = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    try:
+        sess = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's own exception types, as one clear error
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "RNN" in text and "implementation" in text:
+            text += " (onnxruntime has no float64 RNN kernel: export a float32 model)"
+        raise ValueError(f"onnxruntime cannot run this model: {text}") from None
     names = [i.name for i in sess.get_inputs()]
 
     def run(*arrays: np.ndarray) -> list[np.ndarray]:
