@@ -292,3 +292,13 @@ def test_output_computed_outside_the_ops_is_refused() -> None:
 
     with pytest.raises(eonnx.ExportError, match="output 0 does not depend on the inputs"):
         eonnx.export(fn, elman.randn(2, 3))
+
+
+def test_doctests() -> None:
+    import doctest
+    import importlib
+
+    for name in ("elman.onnx.export", "elman.onnx._importer"):
+        mod = importlib.import_module(name)  # (the package's `export` is the function)
+        failed, attempted = doctest.testmod(mod, raise_on_error=False, verbose=False)
+        assert attempted and not failed, mod.__name__

@@ -211,6 +211,15 @@ def load(f: Any) -> ONNXModule:
     :func:`export` writes and what torch's exporter writes for RNN, Linear and Embedding
     models (see docs/onnx.md). Raises ValueError for an unreadable or invalid file or an
     unsupported opset, NotImplementedError listing the ops it cannot run.
+
+    Example:
+        >>> import elman, elman.onnx
+        >>> proto = elman.onnx.export(elman.nn.RNN(3, 4).eval(), elman.randn(5, 2, 3))
+        >>> model = elman.onnx.load(proto)
+        >>> [name for name, _ in model.named_parameters()][:2]
+        ['rnn.l0.weight_ih_l0', 'rnn.l0.weight_hh_l0']
+        >>> model(elman.randn(7, 6, 3))[0].shape   # any length, any batch
+        elman.Size([7, 6, 4])
     """
     from . import _import_ops2  # noqa: F401  (registers the rest of the ops)
 

@@ -121,6 +121,13 @@ def export(
 
     Returns:
         the ``onnx.ModelProto`` written.
+
+    Example:
+        >>> import elman, elman.onnx
+        >>> rnn = elman.nn.RNN(3, 4, num_layers=2).eval()
+        >>> proto = elman.onnx.export(rnn, elman.randn(5, 2, 3))
+        >>> [n.op_type for n in proto.graph.node].count("RNN")
+        2
     """
     if not MIN_OPSET <= int(opset_version) <= MAX_OPSET:
         raise ValueError(
