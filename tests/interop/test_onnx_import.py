@@ -75,7 +75,12 @@ def _net(dtype: Any) -> Any:
 
 
 def test_imported_model_fine_tunes_like_the_original() -> None:
-    """20 SGD steps on the imported model equal 20 steps on the elman model (float64)."""
+    _fine_tune()
+
+
+def _fine_tune() -> Any:
+    """20 SGD steps on the imported model equal 20 steps on the elman model (float64);
+    returns (the tuned import, the .onnx bytes, an input)."""
     original = _net(elman.float64)
     buf = io.BytesIO()
     eonnx.export(original.eval(), elman.randn(2, 4, 3, dtype=elman.float64), buf)
@@ -101,6 +106,18 @@ def test_imported_model_fine_tunes_like_the_original() -> None:
     np.testing.assert_allclose(
         imported(x).detach().numpy(), original(x).detach().numpy(), rtol=1e-10, atol=1e-12
     )
+    return imported, buf.getvalue(), x
+
+
+def test_fine_tuned_import_saves_as_an_elman_checkpoint(tmp_path: Path) -> None:
+    from elman.io import load_checkpoint, save_checkpoint
+
+    tuned, onnx_bytes, x = _fine_tune()
+    save_checkpoint(tmp_path / "ckpt", model=tuned)
+    fresh = eonnx.load(onnx_bytes)  # the exported (untrained) weights
+    assert not np.array_equal(fresh(x).detach().numpy(), tuned(x).detach().numpy())
+    load_checkpoint(tmp_path / "ckpt", model=fresh, restore_rng=False)
+    np.testing.assert_array_equal(fresh(x).detach().numpy(), tuned(x).detach().numpy())
 
 
 # ---- malformed files ------------------------------------------------------------------------
