@@ -292,3 +292,14 @@ def test_onnx_rnn_layout_1_equals_layout_0() -> None:
     )
     np.testing.assert_array_equal(y1.detach().numpy(), y0.detach().numpy().transpose(2, 0, 1, 3))
     np.testing.assert_array_equal(yh1.detach().numpy(), yh0.detach().numpy().transpose(1, 0, 2))
+
+
+def test_wrong_linear_weight_shape() -> None:
+    from onnx import numpy_helper
+
+    m = onnx.load_from_string(_exported())
+    for t in m.graph.initializer:
+        if t.name == "fc.weight":  # (1, 12) -> (1, 11): no longer fits the RNN's output
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t)[:, :11], t.name))
+    with pytest.raises(ValueError, match="invalid ONNX model: .*Gemm"):
+        eonnx.load(m)

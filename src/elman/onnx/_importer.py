@@ -61,6 +61,11 @@ def _read(f: Any) -> onnx.ModelProto:
     return model
 
 
+def _short(e: Exception) -> str:
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    return " ".join(lines[:2])[:400] if lines else type(e).__name__
+
+
 def _check(model: onnx.ModelProto) -> int:
     opset = None
     for imp in model.opset_import:
@@ -75,8 +80,11 @@ def _check(model: onnx.ModelProto) -> int:
         )
     try:
         onnx.checker.check_model(model)
-    except onnx.checker.ValidationError as e:
-        raise ValueError(f"invalid ONNX model: {str(e).splitlines()[0]}") from None
+        # strict shape inference: initializers of the wrong shape (a Gemm weight that does
+        # not fit its input) fail here, before anything runs
+        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        raise ValueError(f"invalid ONNX model: {_short(e)}") from None
     missing = sorted({n.op_type for n in model.graph.node if n.op_type not in SUPPORTED})
     if missing:
         raise NotImplementedError(
