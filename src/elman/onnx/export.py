@@ -77,6 +77,15 @@ def _dims(
     return [named.get(k, n) for k, n in enumerate(shape)]
 
 
+def _output_dims(name: str, t: Tensor, dynamic: Mapping[str, Any] | None) -> list[Any]:
+    """An output's sizes: the labels ``dynamic_axes`` gives it, else left to inference."""
+    axes = (dynamic or {}).get(name)
+    if axes is None:
+        return [None] * t.ndim
+    named = axes if isinstance(axes, Mapping) else {a: f"{name}_dim{a}" for a in axes}
+    return [named.get(k) for k in range(t.ndim)]
+
+
 def _infer_output_dims(m: onnx.ModelProto) -> None:
     """Name the outputs' sizes where ONNX's shape inference can (``y: [x_dim0, 5]``);
     sizes it cannot follow stay unnamed."""
@@ -88,6 +97,8 @@ def _infer_output_dims(m: onnx.ModelProto) -> None:
         dims = inf.type.tensor_type.shape.dim
         if len(dims) == len(out.type.tensor_type.shape.dim):
             for d, e in zip(out.type.tensor_type.shape.dim, dims, strict=True):
+                if d.dim_param:  # a label from dynamic_axes
+                    continue
                 if e.HasField("dim_value"):
                     d.dim_value = e.dim_value
                 elif e.dim_param and not e.dim_param.startswith("unk__"):
@@ -189,7 +200,7 @@ def export(
         helper.make_tensor_value_info(
             n,
             onnx_dtype(t.dtype),
-            _dims(n, t, dynamic_axes, False) if given else [None] * t.ndim,
+            _output_dims(n, t, dynamic_axes),
         )
         for n, t in zip(out_names, outputs, strict=True)
     ]
@@ -203,8 +214,7 @@ def export(
         producer_version=__version__,
     )
     m.ir_version = IR_VERSION
-    if not given:
-        _infer_output_dims(m)
+    _infer_output_dims(m)
     if check:
         onnx.checker.check_model(m, full_check=True)
     if f is not None:
