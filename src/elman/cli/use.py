@@ -17,6 +17,8 @@ from ._report import versus
 from .onnx_cmd import RUNTIMES, load_onnx_model
 from .tasks import SequenceModel
 
+CHECKPOINT_HELP = "OUT/checkpoint of a training run, or a .onnx file from 'elman export'"
+
 
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
@@ -29,7 +31,7 @@ def add_parsers(sub: Any) -> None:
             "followed by L 0/1 markers -> (N, 1) sums."
         ),
     )
-    p.add_argument("checkpoint", type=Path, help="OUT/checkpoint of a training run")
+    p.add_argument("checkpoint", type=Path, help=CHECKPOINT_HELP)
     p.add_argument("--input", type=Path, required=True, help="data file (.npy or .csv)")
     p.add_argument("--output", type=Path, required=True, help="where to write (.npy or .csv)")
     _runtime_flag(p)
@@ -44,7 +46,7 @@ def add_parsers(sub: Any) -> None:
             "text file and the result is the cross-entropy in nats per character."
         ),
     )
-    e.add_argument("checkpoint", type=Path, help="OUT/checkpoint of a training run")
+    e.add_argument("checkpoint", type=Path, help=CHECKPOINT_HELP)
     e.add_argument("--input", type=Path, required=True, help="inputs (.npy/.csv) or a text file")
     e.add_argument("--target", type=Path, help="targets (.npy or .csv); not for text")
     _runtime_flag(e)
