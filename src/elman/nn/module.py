@@ -12,6 +12,7 @@ from ..autograd import Tensor
 from ..autograd.dtypes import resolve_dtype
 from ..autograd.tensor import GENERATION
 from ..autograd.tensor_methods import _to_args
+from ..autograd.trace_hook import TRACER
 from ._module_state import StateDictMixin, to_ndarray
 from .parameter import Parameter
 
@@ -74,6 +75,8 @@ class Module(StateDictMixin):
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if TRACER[0] is not None:  # elman.onnx.export is recording this call
+            return TRACER[0].module(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
     def _params_replaced(self) -> None:
