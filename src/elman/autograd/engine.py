@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._checks import allocation_error
 from .function import _TENSOR, Node
 from .grad_mode import _state
 
@@ -65,6 +66,8 @@ def run_backward(
     _state.enabled = False
     try:
         _walk(tensors, grads, retain_graph)
+    except MemoryError as e:  # a gradient too large for this machine: torch's type
+        raise allocation_error(e) from None
     finally:
         _state.enabled = prev
 

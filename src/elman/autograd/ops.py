@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import binary, check_int, check_matmul, check_no_bool_sub
 from ._matmul import matmul_arrays
 from .dtypes import get_default_dtype, result_type
 from .function import Context, Function
@@ -20,6 +21,8 @@ def wrap_dim(dim: int, ndim: int) -> int:
 
     Raises the IndexError torch raises, where NumPy would wrap or say AxisError.
     """
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        dim = check_int("dim", dim)
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(
@@ -69,7 +72,7 @@ class Add(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.add(*promote(a, b))
+        return binary(np.add, *promote(a, b))
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
@@ -81,7 +84,8 @@ class Sub(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.subtract(*promote(a, b))
+        check_no_bool_sub(a, b)
+        return binary(np.subtract, *promote(a, b))
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
@@ -94,7 +98,7 @@ class Mul(Function):
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         a, b = promote(a, b)
         ctx.save_for_backward(a, b)
-        return np.multiply(a, b)
+        return binary(np.multiply, a, b)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
@@ -111,7 +115,7 @@ class Div(Function):
         if result_type(a, b).kind != "f":  # true division of integers: the default float
             a, b = (np.asarray(x, dtype=get_default_dtype()) for x in (a, b))
         ctx.save_for_backward(a, b)
-        return np.true_divide(a, b)
+        return binary(np.true_divide, a, b)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
@@ -128,6 +132,12 @@ class Pow(Function):
     def forward(ctx: Context, a: np.ndarray, p: float) -> np.ndarray:
         a = promote(a, p)[0]  # an int tensor to a float power computes in float32
         ctx.save_for_backward(a, p)
+        if a.dtype.kind in "iu" and isinstance(p, int) and p < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if a.dtype.kind == "f" and a.dtype.itemsize < 8 and isinstance(p, float):
+            # torch raises a float32 base to the double exponent (std::pow(float, double));
+            # NumPy would round the exponent to float32 first (1e-50 -> 0, so x**1e-50 = 1)
+            return np.power(a.astype(np.float64), p).astype(a.dtype)
         return np.power(a, p)
 
     @staticmethod
@@ -145,7 +155,7 @@ class Maximum(Function):
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         a, b = promote(a, b)
         ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        return binary(np.maximum, a, b)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
@@ -158,6 +168,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(a, b)
+        check_matmul(a, b)
         return matmul_arrays(a, b)
 
     @staticmethod
@@ -184,6 +195,11 @@ class MatMul(Function):
 class Neg(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        if a.dtype == np.bool_:
+            raise RuntimeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            )
         return np.negative(a)
 
     @staticmethod
@@ -209,6 +225,8 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        if a.dtype == np.bool_:
+            raise RuntimeError("Boolean inputs not supported for relu")
         y = np.maximum(a, 0).astype(a.dtype, copy=False)
         ctx.save_for_backward(y)
         return y
@@ -264,6 +282,8 @@ class Log(Function):
 class Abs(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        if a.dtype == np.bool_:
+            raise NotImplementedError("\"abs\" not implemented for 'bool'")
         ctx.save_for_backward(a)
         return np.abs(a)
 
@@ -313,8 +333,11 @@ class Clone(Function):
 def _axes(dim: Any, ndim: int) -> tuple[int, ...]:
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     axes = tuple(wrap_dim(d, ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        d = next(d for d in axes if axes.count(d) > 1)
+        raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     return axes if ndim else ()  # a 0-d tensor reduces over dim 0 or -1 to itself
 
 
@@ -338,6 +361,11 @@ class Sum(Function):
 class Mean(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, dim: Any = None, keepdim: bool = False) -> np.ndarray:
+        if a.dtype.kind not in "fc":
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating "
+                f"point or complex dtype. Got: {a.dtype}"
+            )
         ctx.shape = a.shape
         ctx.axes = _axes(dim, a.ndim)
         ctx.keepdim = keepdim
@@ -371,6 +399,8 @@ class MaxDim(Function):
             ctx.save_for_backward(a == value)
             return np.asarray(value)
         axis = wrap_dim(dim, a.ndim)
+        if a.ndim and a.shape[axis] == 0:
+            raise IndexError(f"max(): Expected reduction dim {axis} to have non-zero size.")
         src = a.reshape(1) if a.ndim == 0 else a
         idx = np.expand_dims(np.argmax(src, axis=axis), axis)
         ctx.save_for_backward(idx)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 import numpy as np
 
 from . import ops, shape_ops
+from ._checks import binary, check_flag, check_int, type_name
 from .dtypes import resolve_dtype
 
 if TYPE_CHECKING:
@@ -23,18 +24,38 @@ __all__ = ["TensorMethods", "MaxResult"]
 
 
 def _index(index: Any) -> Any:
-    """An index with Tensors replaced by their arrays, for NumPy."""
+    """An index with Tensors replaced by their arrays, for NumPy; integers beyond int64 get
+    NumPy's out-of-bounds IndexError (NumPy would say only that they are not integers)."""
     if isinstance(index, TensorMethods):
         return index._data
     if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, TensorMethods) else i for i in index)
+        return tuple(_index(i) for i in index)
+    if isinstance(index, int) and not -(2**63) <= index < 2**63:
+        raise IndexError(f"index {index} is out of bounds (beyond the int64 range)")
+    if isinstance(index, slice):
+        for part in (index.start, index.stop, index.step):
+            if part is not None and not hasattr(part, "__index__"):
+                raise TypeError(
+                    "slice indices must be integers or None or have an __index__ method"
+                )
     return index
 
 
-def _shape_args(shape: Sequence[Any]) -> tuple[int, ...]:
-    """``f(2, 3)`` and ``f((2, 3))`` both mean the shape (2, 3), as in torch."""
+def _shape_args(shape: Sequence[Any], where: str = "", name: str = "shape") -> tuple[int, ...]:
+    """``f(2, 3)`` and ``f((2, 3))`` both mean the shape (2, 3), as in torch. With ``where``
+    (a method's name), no shape at all, or an element that is not an integer, is torch's
+    TypeError."""
+    if where and not shape:
+        raise TypeError(f'{where}() missing 1 required positional arguments: "{name}"')
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
+        shape = tuple(shape[0])
+    if where:
+        for i, n in enumerate(shape):
+            if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+                raise TypeError(
+                    f"{where}(): argument '{name}' must be tuple of ints, but found element of "
+                    f"type {type(n).__name__} at pos {i}"
+                )
     return tuple(shape)
 
 
@@ -63,25 +84,38 @@ class TensorMethods:
     # ---- shape --------------------------------------------------------------------------
 
     def reshape(self, *shape: Any) -> Tensor:
-        return shape_ops.Reshape.apply(self, _shape_args(shape))
+        return shape_ops.Reshape.apply(self, _shape_args(shape, "reshape"))
 
     def view(self, *shape: Any) -> Tensor:
-        return self.reshape(*shape)
+        """Like :meth:`reshape` (a copy where the data is not contiguous; torch refuses)."""
+        return shape_ops.Reshape.apply(self, _shape_args(shape, "view", "size"))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        check_int("start_dim", start_dim, "flatten"), check_int("end_dim", end_dim, "flatten")
         s = self._data.shape
+        a, b = ops.wrap_dim(start_dim, len(s)), ops.wrap_dim(end_dim, len(s))
         if not s:
             return self.reshape(1)
-        a, b = ops.wrap_dim(start_dim, len(s)), ops.wrap_dim(end_dim, len(s))
+        if a > b:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         return self.reshape(s[:a] + (-1,) + s[b + 1 :])
 
     def permute(self, *dims: Any) -> Tensor:
-        dims_t = _shape_args(dims)
-        return shape_ops.Permute.apply(
-            self, tuple(ops.wrap_dim(d, self._data.ndim) for d in dims_t)
-        )
+        dims_t = _shape_args(dims, "permute", "dims")
+        ndim = self._data.ndim
+        if len(dims_t) != ndim:
+            raise RuntimeError(
+                f"permute(sparse_coo): number of dimensions in the tensor input does not match "
+                f"the length of the desired ordering of dimensions i.e. input.dim() = {ndim} is "
+                f"not equal to len(dims) = {len(dims_t)}"
+            )
+        wrapped = tuple(ops.wrap_dim(d, ndim) for d in dims_t)
+        if len(set(wrapped)) != len(wrapped):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return shape_ops.Permute.apply(self, wrapped)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
+        check_int("dim0", dim0, "transpose"), check_int("dim1", dim1, "transpose")
         order = list(range(self._data.ndim))
         d0, d1 = ops.wrap_dim(dim0, self._data.ndim), ops.wrap_dim(dim1, self._data.ndim)
         if self._data.ndim:
@@ -101,22 +135,24 @@ class TensorMethods:
 
     def unsqueeze(self, dim: int) -> Tensor:
         d = ops.wrap_dim(dim, self._data.ndim + 1)
+        if self._data.ndim == 0 and dim not in (0, -1):
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [-1, 0], but got {dim})"
+            )
         return self.reshape(self._data.shape[:d] + (1,) + self._data.shape[d:])
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
+    def squeeze(self, dim: Any = None) -> Tensor:
+        """Drop dims of size 1: all of them, ``dim``, or each dim of a tuple ``dim``."""
         s = self._data.shape
         if dim is None:
             return self.reshape(tuple(n for n in s if n != 1))
-        d = ops.wrap_dim(dim, len(s))
-        if not s or s[d] != 1:
-            return self.reshape(s)
-        return self.reshape(s[:d] + s[d + 1 :])
+        dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+        drop = {ops.wrap_dim(d, len(s)) for d in dims}
+        return self.reshape(tuple(n for i, n in enumerate(s) if not (i in drop and n == 1)))
 
     def expand(self, *shape: Any) -> Tensor:
-        target = _shape_args(shape)
-        lead = len(target) - self._data.ndim
-        full = tuple(self._data.shape[i - lead] if n == -1 else n for i, n in enumerate(target))
-        return shape_ops.Expand.apply(self, full)
+        target = _shape_args(shape, "expand", "size")
+        return shape_ops.Expand.apply(self, _expanded(self._data.shape, target))
 
     def contiguous(self) -> Tensor:
         return self._self() if self._data.flags.c_contiguous else ops.Clone.apply(self)
@@ -154,24 +190,40 @@ class TensorMethods:
     # ---- math ---------------------------------------------------------------------------
 
     def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Sum.apply(self, dim, keepdim)
+        return ops.Sum.apply(self, dim, check_flag("keepdim", keepdim, "sum"))
 
     def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Mean.apply(self, dim, keepdim)
+        return ops.Mean.apply(self, dim, check_flag("keepdim", keepdim, "mean"))
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """The largest element; with ``dim``, ``(values, indices)`` along it; with a Tensor,
         the elementwise maximum (as torch's three overloads)."""
         if isinstance(dim, TensorMethods):
             return ops.Maximum.apply(self, dim)
+        keepdim = check_flag("keepdim", keepdim, "max")
         if dim is None:
             return ops.MaxDim.apply(self, None, False)
         return MaxResult(*ops.MaxDim.apply(self, dim, keepdim))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        keepdim = check_flag("keepdim", keepdim, "argmax")
+        if dim is not None:
+            check_int("dim", dim, "argmax")  # (the argument's type first, as torch)
+        a = self._data
+        if a.dtype == np.bool_:
+            raise RuntimeError("argmax(): does not support bool input")
         if dim is None:
-            return self._wrap(np.asarray(np.argmax(self._data)))
-        return self._wrap(np.argmax(self._data, axis=dim, keepdims=keepdim))
+            if a.size == 0:
+                raise IndexError(
+                    "argmax(): Expected reduction dim to be specified for input.numel() == 0."
+                )
+            return self._wrap(np.asarray(np.argmax(a)))
+        axis = ops.wrap_dim(dim, a.ndim)
+        if a.ndim == 0:
+            return self._wrap(np.zeros((), dtype=np.int64))
+        if a.shape[axis] == 0:
+            raise IndexError(f"argmax(): Expected reduction dim {axis} to have non-zero size.")
+        return self._wrap(np.argmax(a, axis=axis, keepdims=keepdim))
 
     def tanh(self) -> Tensor:
         return ops.Tanh.apply(self)
@@ -198,33 +250,45 @@ class TensorMethods:
         return self.__pow__(exponent)
 
     def matmul(self, other: Any) -> Tensor:
+        if not isinstance(other, (TensorMethods, np.ndarray, list, tuple)):
+            raise TypeError(
+                f"matmul(): argument 'other' (position 1) must be Tensor, not {type_name(other)}"
+            )
         return self.__matmul__(other)
 
     # ---- operators ----------------------------------------------------------------------
 
     def __add__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self, _operand(other))
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Add.apply(self, o)
 
     def __radd__(self, other: Any) -> Tensor:
-        return ops.Add.apply(_operand(other), self)
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Add.apply(o, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self, _operand(other))
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Sub.apply(self, o)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(_operand(other), self)
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Sub.apply(o, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self, _operand(other))
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Mul.apply(self, o)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(_operand(other), self)
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Mul.apply(o, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(self, _operand(other))
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Div.apply(self, o)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(_operand(other), self)
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Div.apply(o, self)
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -234,18 +298,30 @@ class TensorMethods:
 
     def __pow__(self, exponent: Any) -> Tensor:
         p = _operand(exponent)
+        if p is NotImplemented:
+            return p  # type: ignore[no-any-return]
         if not isinstance(p, (int, float)):
             raise TypeError("tensor ** tensor is not supported; use a Python number exponent")
         return ops.Pow.apply(self, p)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(self, _operand(other))
+        o = _operand(other)
+        if o is NotImplemented or not isinstance(o, TensorMethods):  # numbers: as torch
+            return NotImplemented  # type: ignore[no-any-return]
+        return ops.MatMul.apply(self, o)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(_operand(other), self)
+        o = _operand(other)
+        if o is NotImplemented or not isinstance(o, TensorMethods):
+            return NotImplemented  # type: ignore[no-any-return]
+        return ops.MatMul.apply(o, self)
 
     def _compare(self, other: Any, op: Any) -> Tensor:
-        return self._wrap(np.asarray(op(self._data, np.asarray(other))))
+        o = _operand(other)
+        if o is NotImplemented:
+            return o  # type: ignore[no-any-return]
+        a, b = ops.promote(self._data, _array(o))  # torch's promotion (a bool tensor and a
+        return self._wrap(np.asarray(binary(op, a, b)))  # float compare as float32)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
@@ -266,12 +342,56 @@ class TensorMethods:
         return self._compare(other, np.greater_equal)
 
 
-def _operand(x: Any) -> Any:
-    """Tensors pass through; Python numbers stay scalars (keep the tensor's dtype)."""
-    if isinstance(x, np.generic):  # NumPy scalars act like Python numbers, as in torch
-        return x.item()  # (checked first: np.float64 is a subclass of float)
-    if isinstance(x, (TensorMethods, int, float, bool)):
-        return x
-    from .tensor import Tensor  # here, not at the top: tensor.py imports this module
+def _array(x: Any) -> Any:
+    return x._data if isinstance(x, TensorMethods) else x
 
-    return Tensor._wrap(np.asarray(x))  # ndarrays and lists: constants, as torch.as_tensor
+
+def _expanded(shape: tuple[int, ...], target: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape ``expand(*target)`` gives, with torch's errors: -1 keeps a size; new
+    leading sizes come first; other sizes must equal the existing one or expand a 1."""
+    lead = len(target) - len(shape)
+    if lead < 0:
+        raise RuntimeError(
+            f"expand({list(shape)}, size={list(target)}): the number of sizes provided "
+            f"({len(target)}) must be greater or equal to the number of dimensions in the "
+            f"tensor ({len(shape)})"
+        )
+    out = []
+    for i, n in enumerate(target):
+        have = shape[i - lead] if i >= lead else None
+        if n == -1 and have is None:
+            raise RuntimeError(
+                f"The expanded size of the tensor (-1) isn't allowed in a leading, "
+                f"non-existing dimension {i}"
+            )
+        n = have if n == -1 else n
+        if n < 0 or (have is not None and have != 1 and have != n):
+            raise RuntimeError(
+                f"The expanded size of the tensor ({n}) must match the existing size ({have}) "
+                f"at non-singleton dimension {i}.  Target sizes: {list(target)}.  Tensor "
+                f"sizes: {list(shape)}"
+            )
+        out.append(int(n))
+    return tuple(out)
+
+
+def _operand(x: Any) -> Any:
+    """Tensors pass through; Python numbers stay scalars (keep the tensor's dtype); NumPy
+    arrays and numeric lists become constants (as torch.as_tensor). Anything else (strings,
+    None, objects) is ``NotImplemented``, so that Python raises its TypeError (or ``==``
+    compares identities), as for torch."""
+    if isinstance(x, TensorMethods):
+        return x
+    if isinstance(x, np.generic):  # NumPy scalars act like Python numbers, as in torch
+        if isinstance(x, np.bool_):
+            return float(x)  # (torch takes np.True_ as the number 1.0 here)
+        return x.item() if x.dtype.kind in "biufc" else NotImplemented
+    if isinstance(x, (int, float, complex)):
+        return x
+    if isinstance(x, (np.ndarray, list, tuple)):
+        arr = np.asarray(x)
+        if arr.dtype.kind in "biufc":
+            from .tensor import Tensor  # here, not at the top: tensor.py imports this module
+
+            return Tensor._wrap(arr)
+    return NotImplemented

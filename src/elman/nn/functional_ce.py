@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, is_grad_enabled
+from ..autograd._checks import check_int
 from ..autograd.function import Context, Function
 from ..autograd.ops import promote
 from ._checks import as_input
@@ -247,6 +248,7 @@ def cross_entropy(
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
     reduction = reduction_of(reduction)
+    ignore_index = check_int("ignore_index", ignore_index, "cross_entropy_loss")
     x, t = as_input(input), as_input(target)
     if x.ndim == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
@@ -265,11 +267,13 @@ def cross_entropy(
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
     else:
-        _check_class_target(x, t)
+        if x.ndim > 1:  # torch checks the batch size first, except for unbatched input
+            _check_class_target(x, t)
         if t.dtype.kind not in "iu":
             raise RuntimeError(
                 f"expected target dtype to be an integer type such as int64, but got {t.dtype}"
             )
+        _check_class_target(x, t)
     w = _check_weight(weight, x, probs)
     if not probs:
         _check_targets_in_range(t._data, x.shape[axis], ignore_index)

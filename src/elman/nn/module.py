@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
+from ..autograd._checks import allocation_error
 from ..autograd.dtypes import resolve_dtype
 from ..autograd.tensor import GENERATION
 from ._checks import check_device
@@ -64,7 +65,10 @@ class Module(StateDictMixin):
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        try:
+            return self.forward(*args, **kwargs)
+        except MemoryError as e:  # an output too large for this machine: torch's type
+            raise allocation_error(e) from None
 
     def _params_replaced(self) -> None:
         """Called after ``to()`` has replaced parameter arrays (the RNN re-flattens)."""

@@ -74,6 +74,30 @@ def _cast_state(param: Tensor, value: Any, key: Any = None) -> Any:
     return copy.deepcopy(value)
 
 
+# the per-parameter buffers of elman's optimizers: each has its parameter's shape
+_PARAM_SHAPED = (
+    "momentum_buffer",
+    "exp_avg",
+    "exp_avg_sq",
+    "max_exp_avg_sq",
+    "square_avg",
+    "grad_avg",
+    "sum",
+)
+
+
+def _check_state_shapes(param: Tensor, state: dict[str, Any], index: Any) -> None:
+    """A loaded buffer of the wrong shape is refused at load time (torch fails at the next
+    step, deep in its arithmetic)."""
+    for key in _PARAM_SHAPED:
+        value = state.get(key)
+        if isinstance(value, Tensor) and value._data.shape != param._data.shape:
+            raise RuntimeError(
+                f"loaded state dict has '{key}' of shape {tuple(value._data.shape)} for "
+                f"parameter {index}, whose shape is {tuple(param._data.shape)}"
+            )
+
+
 def _state_key(key: Any, id_map: dict[Any, Tensor]) -> Any:
     # a checkpoint format with string keys ("0") still maps onto the parameters
     if isinstance(key, str) and key.isdigit() and int(key) in id_map:
@@ -326,6 +350,8 @@ class Optimizer:
             if k in id_map:
                 param = id_map[k]
                 state[param] = _cast_state(param, value)
+                if isinstance(state[param], dict):
+                    _check_state_shapes(param, state[param], key)
             else:  # state not tied to a parameter is kept as is, as in torch
                 state[k] = value
         for group, saved in zip(groups, saved_groups, strict=True):

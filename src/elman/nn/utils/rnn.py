@@ -10,7 +10,7 @@ rejected, and no function mutates its input (torch's ``unpad_sequence`` transpos
 
 from __future__ import annotations
 
-import operator
+import math
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any, NamedTuple
@@ -20,9 +20,16 @@ import numpy as np
 from ... import _kernels
 from ..._kernels import packing_ref
 from ...autograd import Tensor
+from ...autograd._checks import check_allocation, check_flag, check_int
 from ...autograd.function import Context, Function
 from .._checks import as_input
-from ._padding import _int_array, _lengths_array, pad_sequence, unpad_sequence
+from ._padding import (
+    _int_array,
+    _lengths_array,
+    check_padding_value,
+    pad_sequence,
+    unpad_sequence,
+)
 from ._stdsort import argsort_descending
 
 __all__ = [
@@ -54,6 +61,9 @@ def invert_permutation(permutation: Any) -> Tensor | None:
     """
     if permutation is None:
         return None
+    given = np.asarray(permutation)
+    if given.size and given.dtype.kind not in "iu":  # torch: scatter() refuses it
+        raise RuntimeError("invert_permutation: expected an integer permutation (int32/int64)")
     perm = _int_array(permutation)
     if perm.ndim != 1 or not np.array_equal(np.sort(perm), np.arange(perm.size)):
         # torch scatters anyway and leaves uninitialised memory in the result
@@ -245,8 +255,10 @@ def pack_padded_sequence(
         >>> packed.data, packed.batch_sizes, packed.sorted_indices
         (tensor([4, 1, 3, 5, 2, 6]), tensor([3, 2, 1]), tensor([2, 0, 1]))
     """
+    lens = _int_array(lengths)  # torch's order: convert the lengths, check the flag, then
+    batch_first = check_flag("batch_first", batch_first, "_pack_padded_sequence")
+    lens = _lengths_array(lens)  # their rank, then the input
     x = as_input(input)
-    lens = _lengths_array(lengths)
     if x.ndim == 0:
         raise IndexError("Dimension specified as 1 but tensor has no dimensions")
     if x.ndim == 1:
@@ -325,16 +337,21 @@ def pad_packed_sequence(
     """
     bs = sequence.batch_sizes.numpy()
     max_len = len(bs)
+    # torch's order: total_length compared first, then the types of the arguments
+    if isinstance(total_length, (int, float, np.number)) and total_length < max_len:
+        raise ValueError(
+            "Expected total_length to be at least the length of the longest sequence in "
+            f"input, but got total_length={total_length} and max sequence length being "
+            f"{max_len}"
+        )
+    batch_first = check_flag("batch_first", batch_first, "_pad_packed_sequence")
+    check_padding_value(padding_value, "_pad_packed_sequence")
     if total_length is not None:
-        total_length = operator.index(total_length)  # TypeError for a float, as torch
-        if total_length < max_len:
-            raise ValueError(
-                "Expected total_length to be at least the length of the longest sequence in "
-                f"input, but got total_length={total_length} and max sequence length being "
-                f"{max_len}"
-            )
-        max_len = total_length
+        max_len = check_int("total_length", total_length, "_pad_packed_sequence")
     batch = int(bs[0])
+    data = sequence.data
+    nbytes = max_len * batch * math.prod(data.shape[1:]) * data.dtype.itemsize
+    check_allocation(nbytes, f"the padded batch of {max_len} steps")
     # built by the library: the compiled maps; by hand: the reference (IndexError when bad)
     maps = _kernels if sequence._checked else packing_ref
     lengths = maps.batch_sizes_of(bs)  # steps per packed column (both sorted, longest first)
@@ -344,7 +361,6 @@ def pad_packed_sequence(
     dst, pad = maps.packed_rows(bs, order, max_len, batch_first)
     if unsorted is not None:
         lengths = lengths[unsorted.numpy()]
-    data = sequence.data
     shape = (batch, max_len) if batch_first else (max_len, batch)  # (no transpose node)
     padded = _Unpack.apply(data, dst, pad, (*shape, *data.shape[1:]), padding_value)
     return padded, Tensor(lengths)
