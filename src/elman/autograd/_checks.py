@@ -68,11 +68,29 @@ def check_scalar(name: str, value: Any, dtype: Any, where: str) -> Any:
     dt = np.dtype(dtype)
     if dt.kind != "c" and isinstance(value, (complex, np.complexfloating)):
         raise RuntimeError(f"value cannot be converted to type {dt} without overflow")
+    if dt.kind in "iu" and not isinstance(value, (bool, np.bool_)):
+        check_integer_range(np.asarray(value), dt)
     if dt.kind == "f" and isinstance(value, (int, float, np.number)):
         v = float(value)
         if math.isfinite(v) and abs(v) > float(np.finfo(dt).max):
             raise RuntimeError(f"value cannot be converted to type {dt} without overflow")
     return value
+
+
+def check_integer_range(values: np.ndarray, dt: np.dtype) -> None:
+    """Numbers about to be cast to an integer dtype: finite and within its range, as torch's
+    checked conversion (which lets negative integers wrap into unsigned types: -2 -> 254)."""
+    if values.dtype.kind not in "biuf" or values.size == 0:
+        return
+    info = np.iinfo(dt)
+    floating = values.dtype.kind == "f"  # (only integers wrap; a float must be in range)
+    lo = -int(info.max) if dt.kind == "u" and not floating else int(info.min)
+    with np.errstate(invalid="ignore"):
+        v = values.astype(np.float64) if values.dtype.kind == "f" else values
+        bad = ~np.isfinite(v) if values.dtype.kind == "f" else np.zeros(v.shape, bool)
+        bad |= (v < lo) | (v > int(info.max))
+    if bad.any():
+        raise RuntimeError(f"value cannot be converted to type {dt} without overflow")
 
 
 def check_int(name: str, value: Any, where: str = "") -> int:

@@ -13,6 +13,7 @@ from ._checks import (
     check_allocation,
     check_flag,
     check_int,
+    check_integer_range,
     check_scalar,
     check_shape,
     type_name,
@@ -61,7 +62,11 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     requires_grad = check_flag("requires_grad", requires_grad, "tensor")
     arr = check_data(data, copy=True)
     if dtype is not None:
-        arr = arr.astype(resolve_dtype(dtype), copy=False)
+        dt = resolve_dtype(dtype)
+        if dt.kind in "iu" and not isinstance(data, (np.ndarray, Tensor)):
+            check_integer_range(arr, dt)  # Python numbers: torch's checked conversion
+        with np.errstate(invalid="ignore"):  # an array's NaN cast to int: as torch, silently
+            arr = arr.astype(dt, copy=False)
     return Tensor(arr, requires_grad=requires_grad)
 
 

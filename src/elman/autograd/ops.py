@@ -121,7 +121,8 @@ class Div(Function):
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
         a, b = ctx.saved_tensors
         ga = unbroadcast(g / b, np.shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-g * a / (b * b), np.shape(b)) if ctx.needs_input_grad[1] else None
+        # torch's order, -g * ((a / b) / b): b * b underflows to 0 for |b| ~ 1e-30 in float32
+        gb = unbroadcast(-g * ((a / b) / b), np.shape(b)) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
