@@ -25,6 +25,7 @@ from elman._kernels import (  # noqa: E402
     _nb_simd,
     _nb_split,
     _nb_wave,
+    _pair,
     dispatch,
     rnn_numba,
     rnn_ref,
@@ -430,11 +431,27 @@ def test_avx512_environment_respects_the_user(monkeypatch: pytest.MonkeyPatch) -
         assert "+avx512f" in env["NUMBA_CPU_FEATURES"]
 
 
-def test_cache_dir_falls_back_to_the_user_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _jit._cache_dir() is None or os.access(os.path.dirname(_jit.__file__), os.W_OK) is False
-    monkeypatch.setattr(_jit.os, "access", lambda path, mode: False)
-    monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
-    assert _jit._cache_dir() == os.path.join("/somewhere", "elman", "numba")
+def test_cache_dir_falls_back_to_the_user_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """The first folder a file can be created in (a path under a regular file never can,
+    even for root); the read-only installs themselves: tests/reliability."""
+    from elman._kernels._cache_dir import choose_cache_dir
+
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    in_tree = str(tmp_path / "pkg" / "__pycache__")
+    assert choose_cache_dir("", "", in_tree) == (None, True, "")
+    user = str(tmp_path / "xdg" / "elman" / "numba")
+    assert choose_cache_dir("", "", str(blocked / "__pycache__")) == (user, True, "")
+    simd = choose_cache_dir("", "32", in_tree)  # another vector width: never beside the sources
+    assert simd == (str(tmp_path / "xdg" / "elman" / "numba-simd32"), True, "")
+    mine = str(tmp_path / "mine")
+    assert choose_cache_dir(mine, "", in_tree) == (mine, True, "")
+    assert choose_cache_dir(mine, "16", in_tree).path == os.path.join(mine, "simd16")
+    moved = choose_cache_dir(str(blocked / "numba"), "", in_tree)
+    assert moved.path is None and "NUMBA_CACHE_DIR" in moved.warning
 
 
 def _run(code: str, **env: str | None) -> str:
@@ -477,7 +494,7 @@ print(elman._kernels.stack_forward is rnn_numba.stack_forward, float(x.grad.sum(
 
 def test_run_pair_reports_a_half_that_never_met() -> None:
     with pytest.raises(RuntimeError, match="did not meet"):
-        _nb_split.run_pair(lambda ok: ok, (True,), (False,))
+        _pair.run_pair(lambda ok: ok, (True,), (False,))
 
 
 # ---- packing index maps (pack_padded_sequence / pad_packed_sequence) --------------------------

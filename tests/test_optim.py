@@ -376,13 +376,19 @@ def test_defaults_groups_and_repr() -> None:
         "weight_decay": 0,
         "nesterov": False,
         "maximize": False,
+        "foreach": None,  # torch's implementation switches, in torch's order
+        "differentiable": False,
+        "fused": None,
     }
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
     assert opt.param_groups[1]["params"][0] is model.bias and opt.param_groups[1]["momentum"] == 0.9
-    assert repr(opt).splitlines()[:4] == [
+    assert repr(opt).splitlines()[:7] == [
         "SGD (",
         "Parameter Group 0",
         "    dampening: 0",
+        "    differentiable: False",
+        "    foreach: None",
+        "    fused: None",
         "    lr: 0.1",
     ]
     named = optim.Adam(model.named_parameters())

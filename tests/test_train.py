@@ -68,36 +68,6 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path: Path) -> Non
     assert [e["val_loss"] for e in b["epochs"]] == [e["val_loss"] for e in a["epochs"]]
 
 
-def test_ctrl_c_saves_a_checkpoint(tmp_path: Path) -> None:
-    out = tmp_path / "int"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "elman",
-            "train",
-            "sine",
-            "--out",
-            str(out),
-            "--epochs",
-            "500",
-            "--checkpoint-every",
-            "0",
-            *SINE,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(4)
-    proc.send_signal(signal.SIGINT)
-    stdout, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    assert "checkpoint saved" in stdout
-    resumed = elman_cmd("train", "sine", "--out", str(out), "--epochs", "1", "--resume", *SINE)
-    assert "resuming" in resumed.stdout
-
-
 def test_predict_and_evaluate_a_sine_checkpoint(tmp_path: Path) -> None:
     out = tmp_path / "sine"
     elman_cmd("train", "sine", "--out", str(out), "--epochs", "2", *SINE)

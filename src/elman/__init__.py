@@ -1,6 +1,11 @@
 """elman: PyTorch's multi-layer Elman RNN (``torch.nn.RNN``) rebuilt on NumPy."""
 
-from . import autograd
+from typing import Any
+
+# _cli_boot first: Ctrl-C while the rest imports must not print a traceback in the `elman`
+# command (it does nothing in any other program)
+from . import _cli_boot, autograd  # noqa: F401
+from ._kernels.threads import get_num_threads, set_num_threads
 from ._version import __version__
 from .autograd import (
     Size,
@@ -35,12 +40,38 @@ from .autograd import (
 )
 from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
+
+def load(f: Any, *args: Any, **kwargs: Any) -> Any:
+    """Load a ``torch.save`` file without torch, safely: see :func:`elman.io.load`."""
+    from .io.pt import load as _load
+
+    return _load(f, *args, **kwargs)
+
+
+def save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
+    """Save in torch's format, for ``torch.load``: see :func:`elman.io.save`."""
+    from .io.pt import save as _save
+
+    _save(obj, f, *args, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "serialization":  # torch's module name, imported on first use
+        import importlib
+
+        return importlib.import_module(".serialization", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     "autograd",
     "nn",
     "io",
     "optim",
+    "serialization",
+    "load",
+    "save",
     "Tensor",
     "Size",
     "tensor",
@@ -75,6 +106,8 @@ __all__ = [
     "initial_seed",
     "get_rng_state",
     "set_rng_state",
+    "set_num_threads",
+    "get_num_threads",
 ]
 
 from . import io, nn, optim  # noqa: E402

@@ -19,8 +19,7 @@ import ctypes
 import glob
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,8 @@ __all__ = [
     "NO_TRANS",
     "TRANS",
     "single_threaded_blas",
+    "hold_one_thread",
+    "release_one_thread",
     "blas_threads_controllable",
 ]
 
@@ -131,27 +132,82 @@ def blas_threads_controllable() -> bool:
     return bool(_THREADS)
 
 
-@contextmanager
-def single_threaded_blas() -> Iterator[bool]:
+class _Hold:
+    """The process-wide hold of OpenBLAS at one thread, counted across Python threads: the
+    first holder saves the count and sets 1, the last one restores it. Another thread's
+    exit never restores the count while a call still holds it (a per-call set/restore
+    did: a concurrent call's products then ran threaded, and OpenBLAS's threaded products
+    sum in another order, so its results changed with the timing of other threads)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # guards the two fields only, never held for long
+        self.holders = 0
+        self.saved = 1
+
+    def after_fork_in_child(self) -> None:
+        """Only the forking thread lives on in a child: holds of the parent's other threads
+        end here (the count they saved is restored)."""
+        if self.holders and self.saved != 1 and _THREADS:
+            _THREADS[1](self.saved)
+        self.lock = threading.Lock()
+        self.holders = 0
+
+
+_HOLD = _Hold()
+if hasattr(os, "register_at_fork"):  # a consistent snapshot: the lock is held only briefly
+    os.register_at_fork(
+        before=lambda: _HOLD.lock.acquire(),
+        after_in_parent=lambda: _HOLD.lock.release(),
+        after_in_child=_HOLD.after_fork_in_child,
+    )
+
+
+def hold_one_thread() -> bool:
+    """Start holding NumPy's OpenBLAS at one thread (see :class:`single_threaded_blas`);
+    False when it cannot be controlled. Each True needs one :func:`release_one_thread`."""
+    if _POINTERS is None:
+        gemm_pointers()
+    if not _THREADS:
+        return False
+    hold = _HOLD
+    with hold.lock:
+        if hold.holders == 0:
+            hold.saved = saved = _THREADS[0]()
+            if saved != 1:
+                _THREADS[1](1)
+        hold.holders += 1
+    return True
+
+
+def release_one_thread() -> None:
+    """End one :func:`hold_one_thread`; the last holder restores OpenBLAS's count."""
+    hold = _HOLD
+    with hold.lock:
+        if hold.holders == 0:  # held before a fork, released in the child
+            return
+        hold.holders -= 1
+        if hold.holders == 0 and hold.saved != 1:
+            _THREADS[1](hold.saved)
+
+
+class single_threaded_blas:  # noqa: N801 - used as a function: ``with single_threaded_blas():``
     """Run NumPy's OpenBLAS on one thread inside the block; yields False when it cannot.
 
-    Kernels that run their own second thread use this: OpenBLAS's workers busy-wait for a
-    while after each multi-threaded call and would take that thread's core. (Process-wide
-    while the block runs; the previous count is restored on exit.)
+    Every layered kernel call holds it (see :mod:`.threads`): elman runs its products on
+    its own threads, and OpenBLAS's workers, which busy-wait for ~0.1 s of CPU after each
+    threaded call, are never woken by elman to take those threads' cores. Process-wide and
+    counted: OpenBLAS is back at its previous count when the last block in any thread ends.
     """
-    gemm_pointers()
-    if not _THREADS:
-        yield False
-        return
-    f_get, f_set = _THREADS
-    before = f_get()
-    if before != 1:
-        f_set(1)
-    try:
-        yield True
-    finally:
-        if before != 1:
-            f_set(before)
+
+    __slots__ = ("held",)
+
+    def __enter__(self) -> bool:
+        self.held = hold_one_thread()
+        return self.held
+
+    def __exit__(self, *exc: object) -> None:
+        if self.held:
+            release_one_thread()
 
 
 def _find() -> tuple[int, int]:

@@ -4,11 +4,16 @@ Importing this module configures numba *before* numba is imported (numba reads i
 environment once, at import); when numba is already imported, or the user set a variable,
 nothing is changed:
 
-* ``NUMBA_CACHE_DIR``: compiled kernels are cached (``cache=True``) next to the sources; when
-  the package directory is not writable they go to ``$XDG_CACHE_HOME/elman/numba``
-  (default ``~/.cache/elman/numba``). With ``ELMAN_SIMD_BYTES`` set (another vector layout,
-  see :mod:`._nb_vec`) they go to ``.../elman/numba-simd<bytes>`` (or a ``simd<bytes>``
-  folder of the user's ``NUMBA_CACHE_DIR``): Numba's cache key does not see that setting.
+* ``NUMBA_CACHE_DIR``: compiled kernels are cached (``cache=True``) in the first folder that
+  can really be written to of: the user's ``NUMBA_CACHE_DIR``, the package's ``__pycache__``,
+  ``$XDG_CACHE_HOME/elman/numba`` (default ``~/.cache/elman/numba``), a private per-user
+  temporary folder; with none, ``cache=False`` (compiled in every process). Falling back
+  from the user's folder, to the temporary one or to no cache gives one warning; import
+  never fails for lack of a writable folder (:mod:`._cache_dir`). With ``ELMAN_SIMD_BYTES``
+  set (another vector layout, see :mod:`._nb_vec`) they go to ``.../elman/numba-simd<bytes>``
+  (or a ``simd<bytes>`` folder of the user's ``NUMBA_CACHE_DIR``): Numba's cache key does not
+  see that setting. When Numba is already imported, only a setting that would make Numba
+  fail is changed (``numba.config.CACHE_DIR``, or ``cache=False``).
 * ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES``: on hosts with AVX-512, LLVM is told the host's
   own name and features minus ``prefer-256-bit``, so loops use 512-bit vectors (LLVM's
   default for these CPUs is 256-bit; the kernels run up to 2x faster). Derived from the
@@ -21,6 +26,9 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
+
+from ._cache_dir import choose_cache_dir
 
 __all__ = ["JIT", "NOGIL", "configure_numba"]
 
@@ -31,17 +39,9 @@ JIT = {"cache": True, "fastmath": True, "error_model": "numpy", "boundscheck": F
 NOGIL = {**JIT, "nogil": True}  # kernels that run on two Python threads at once
 
 
-def _cache_dir() -> str | None:
-    here = os.path.dirname(os.path.abspath(__file__))
-    pycache = os.path.join(here, "__pycache__")
-    if os.access(pycache if os.path.isdir(pycache) else here, os.W_OK):
-        return None
-    return os.path.join(_user_cache(), "numba")
-
-
-def _user_cache() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "elman")
+def _in_tree() -> str:
+    """Numba's default cache folder for the kernels: ``__pycache__`` beside the sources."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
 
 
 def _avx512_env() -> dict[str, str]:
@@ -62,19 +62,31 @@ def _avx512_env() -> dict[str, str]:
 
 
 def configure_numba() -> None:
-    """Set numba's environment for elman's kernels, unless numba is already imported."""
-    if "numba" in sys.modules:
-        return
+    """Set numba's environment for elman's kernels (before numba is imported), and make sure
+    the kernels' cache has a writable folder (or is off) either way."""
+    imported = "numba" in sys.modules
     width = os.environ.get("ELMAN_SIMD_BYTES", "")  # another vector layout: its compiled
-    if "NUMBA_CACHE_DIR" not in os.environ:  # kernels must not meet the default ones
-        cache = _cache_dir()
-        if width:
-            cache = os.path.join(_user_cache(), f"numba-simd{width}")
-        if cache is not None:
-            os.environ["NUMBA_CACHE_DIR"] = cache
-    elif width:
-        os.environ["NUMBA_CACHE_DIR"] = os.path.join(os.environ["NUMBA_CACHE_DIR"], f"simd{width}")
-    os.environ.update(_avx512_env())
+    # kernels must not meet the default ones
+    if imported:
+        from numba.core import config
+        from numba.misc.appdirs import AppDirs
+
+        configured = config.CACHE_DIR
+        numba_user = AppDirs(appname="numba", appauthor=False).user_cache_dir
+    else:
+        configured, numba_user = os.environ.get("NUMBA_CACHE_DIR", ""), ""
+    choice = choose_cache_dir(configured, "" if imported else width, _in_tree(), numba_user)
+    if choice.warning:
+        warnings.warn(choice.warning, RuntimeWarning, stacklevel=2)
+    if not choice.cache:
+        JIT["cache"] = NOGIL["cache"] = False
+    elif choice.path is not None and choice.path != configured:
+        if imported:
+            config.CACHE_DIR = choice.path
+        else:
+            os.environ["NUMBA_CACHE_DIR"] = choice.path
+    if not imported:
+        os.environ.update(_avx512_env())
 
 
 configure_numba()

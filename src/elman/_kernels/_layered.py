@@ -8,6 +8,7 @@ recurrences). :mod:`.rnn_numba` calls :func:`layered_forward` / :func:`layered_b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -27,12 +28,12 @@ from ._nb_split import (
     matmul2,
     rows_recur_backward,
     rows_recur_forward,
-    run_pair,
     split_recur_backward,
     split_recur_forward,
 )
 from ._nb_wave import wave_pair_forward
-from .dispatch import SPLIT
+from ._pair import run_pair
+from .dispatch import SPLIT, can_split
 from .stack_ref import layer_input
 
 __all__ = [
@@ -48,6 +49,23 @@ __all__ = [
 
 Weights = Sequence[tuple[np.ndarray, np.ndarray, Any, Any]]
 _C = np.ascontiguousarray
+
+
+# Products of all steps (input projections, weight gradients, dX) of a one-thread variant
+# run on the two threads from here: OpenBLAS is held at one thread in every layered call
+# (see .threads), and below this the hand-over to the helper (~20-100 us) is not repaid.
+TWO_THREAD_PRODUCT = 1 << 25
+
+
+def _products(two_threads: bool, work: int) -> Any:
+    """The matmul for the products of all steps, the largest ``work`` multiply-adds: split
+    between the two threads (all of them for a two-thread variant; big ones otherwise,
+    when two threads are allowed)."""
+    if two_threads:
+        return matmul2
+    if work >= TWO_THREAD_PRODUCT and can_split():
+        return partial(matmul2, min_work=TWO_THREAD_PRODUCT)
+    return np.matmul
 
 
 def fptr_of(dtype: np.dtype) -> int:
@@ -159,7 +177,7 @@ def layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=
     mode = _mode(mode, fptr)
     pairs = pairs and mode is SPLIT
     rows = rows and (mode is GEMM or mode is OUTER)
-    matmul = matmul2 if mode is SPLIT or rows else np.matmul
+    matmul = _products(mode is SPLIT or rows, x.shape[0] * D * H * max(x.shape[1], D * H))
     outs = np.empty((num_layers, x.shape[0], D * H), dtype=x.dtype)
     hn = np.empty_like(h0)
     layer_in = x
@@ -257,7 +275,7 @@ def layered_backward(
     mode = _mode(mode, fptr)
     pairs = pairs and mode is SPLIT and D == 2
     rows = rows and (mode is GEMM or mode is OUTER)
-    matmul = matmul2 if mode is SPLIT or rows else np.matmul
+    matmul = _products(mode is SPLIT or rows, T * D * H * max(x.shape[1], D * H))
     dh0 = np.empty_like(h0)
     grads: list[Any] = [None] * NLD
     g = g_out

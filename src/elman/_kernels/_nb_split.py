@@ -12,24 +12,16 @@ computes its columns of ``dh = delta_t @ W_hh`` from the whole delta_t.
 :func:`rows_recur_forward` / :func:`rows_recur_backward` split the batch instead: each thread
 runs the GEMM-mode recurrence of its own sequences, with no exchange at all.
 
-Threads are plain Python threads running ``nogil`` kernels (no numba threading layer, so no
-second thread pool to spin). Both halves must run at the same time: :func:`run_pair` starts
-the second one on a persistent helper thread, and callers only use this path when the
-process may run on at least two CPUs.
+Both halves must run at the same time: :func:`._pair.run_pair` starts the second one on a
+persistent helper thread (re-created after a fork), and callers only use this path when
+elman may run two threads (:mod:`.threads`). The barrier spins only briefly, then yields
+and blocks (:func:`._nb_wait.wait_for`), so a half whose partner is not running costs no CPU.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
 import numpy as np
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit
 
 from ._jit import NOGIL
 from ._nb_ops import OUTER, WIDE, act_delta, activate
@@ -44,64 +36,25 @@ from ._nb_recur import (
     step_width,
 )
 from ._nb_simd import mm_outer_rows, outer_width, pack_columns
+from ._nb_wait import LINE, arrive, new_flags, wait_for
+from ._pair import run_pair
 
 __all__ = [
     "split_recur_forward",
     "split_recur_backward",
     "rows_recur_forward",
     "rows_recur_backward",
-    "run_pair",
     "matmul2",
-    "wait_for",
-    "two_cpus",
 ]
 
 _C = np.ascontiguousarray
-LINE = 16  # int64 slots per flag (128 bytes apart: no false sharing between the two flags)
-SPIN_LIMIT = 1 << 31
-
-
-@intrinsic
-def _load_acquire(typingctx, arr, idx):
-    sig = types.int64(arr, idx)
-
-    def codegen(context, builder, sig, args):
-        ary = context.make_array(sig.args[0])(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [args[1]])
-        return builder.load_atomic(ptr, ordering="acquire", align=8)
-
-    return sig, codegen
-
-
-@intrinsic
-def _store_release(typingctx, arr, idx, val):
-    sig = types.void(arr, idx, val)
-
-    def codegen(context, builder, sig, args):
-        ary = context.make_array(sig.args[0])(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [args[1]])
-        builder.store_atomic(args[2], ptr, ordering="release", align=8)
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-@njit(**NOGIL)
-def wait_for(flags, slot, value):
-    """Spin until flags[slot] >= value (acquire). False when the other thread never gets
-    there (it failed to start): after ~2^31 spins, seconds, rather than hanging."""
-    spins = 0
-    while _load_acquire(flags, slot) < value:
-        spins += 1
-        if spins > SPIN_LIMIT:
-            return False
-    return True
 
 
 @njit(**NOGIL)
 def _barrier(flags, c, step):
-    """Publish 'thread c finished ``step``' and wait until the other thread has too."""
-    _store_release(flags, c * LINE, step)
+    """Publish 'thread c finished ``step``' and wait until the other thread has too
+    (False: the pair was aborted, see :func:`._nb_wait.wait_for`)."""
+    arrive(flags, c * LINE, step)
     return wait_for(flags, (1 - c) * LINE, step)
 
 
@@ -179,32 +132,6 @@ def split_backward(
 
 # ---- running the two halves ----------------------------------------------------------------
 
-_POOL: list[ThreadPoolExecutor] = []
-_LOCK = threading.Lock()
-
-
-def two_cpus() -> bool:
-    """Whether this process may run two threads at once."""
-    try:
-        return len(os.sched_getaffinity(0)) >= 2
-    except AttributeError:  # pragma: no cover - not Linux
-        return (os.cpu_count() or 1) >= 2
-
-
-def run_pair(kernel: Callable[..., Any], args0: tuple, args1: tuple) -> None:
-    """kernel(*args1) on the helper thread while kernel(*args0) runs on this one.
-
-    Kernels that meet at a barrier return False when the other half never arrived.
-    """
-    with _LOCK:  # one pair at a time: the helper thread is shared
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(1, thread_name_prefix="elman-split"))
-        future = _POOL[0].submit(kernel, *args1)
-        ok = kernel(*args0)
-        ok1 = future.result()
-    if ok is False or ok1 is False:
-        raise RuntimeError("elman: the two threads of a split kernel did not meet")
-
 
 def split_point(H: int) -> int:
     """Where thread 1's units start: a multiple of 16 (whole cache lines of float32)."""
@@ -224,14 +151,14 @@ def split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn):
     j1 = split_point(H)
     hbuf = np.zeros((2, N, Hp), dtype=out.dtype)
     hbuf[:, :, :H] = h0
-    flags = np.zeros(2 * LINE, dtype=np.int64)
+    flags = new_flags()
     off = _offsets(sizes)
 
     def half(c: int, j0: int, j1: int) -> tuple:
         P = pack_columns(w_hh[j0:j1].T, out.dtype)
         return (c, out, c0, j0, j1 - j0, sizes, off, bias, P, reverse, relu, hbuf, flags)
 
-    run_pair(split_forward, half(0, 0, j1), half(1, j1, H))
+    run_pair(split_forward, half(0, 0, j1), half(1, j1, H), flags)
     hn[...] = h0
     last_states(out, c0, sizes, off, reverse, hn)
 
@@ -242,7 +169,7 @@ def split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh
     Hp = (H + 31) // 32 * 32
     k1 = split_point(H)
     dzbuf = np.zeros((2, N, Hp), dtype=out.dtype)
-    flags = np.zeros(2 * LINE, dtype=np.int64)
+    flags = new_flags()
     off = _offsets(sizes)
     blocks = ((0, k1), (k1, H))
     dh = []  # private blocks of dh, padded to the packed width
@@ -257,7 +184,7 @@ def split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh
         args = (c, out, g, c0, k0, k1_ - k0, sizes, off, P, reverse, relu, dh[c])
         return (*args, dzbuf, delta, db, flags)
 
-    run_pair(split_backward, half(0), half(1))
+    run_pair(split_backward, half(0), half(1), flags)
     for c, (k0, k1_) in enumerate(blocks):
         dh0[:, k0:k1_] = dh[c][:, : k1_ - k0]
 
@@ -335,8 +262,11 @@ def rows_recur_backward(
     dh0[...] = dh
 
 
-def matmul2(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``np.matmul(a, b, out)`` with the rows of ``a`` split between the two threads.
+def matmul2(
+    a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, min_work: float = 0
+) -> np.ndarray:
+    """``np.matmul(a, b, out)`` with the rows of ``a`` split between the two threads, for
+    products of at least ``min_work`` multiply-adds (smaller ones run on this thread).
 
     Used inside :func:`._blas.single_threaded_blas`: each half is one single-threaded BLAS
     call, so no BLAS worker is woken that would keep spinning afterwards.
@@ -344,7 +274,7 @@ def matmul2(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.n
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
     m = a.shape[0] // 2
-    if m < 64:
+    if m < 64 or a.shape[0] * a.shape[1] * b.shape[1] < min_work:
         return np.matmul(a, b, out=out)
     run_pair(np.matmul, (a[:m], b, out[:m]), (a[m:], b, out[m:]))
     return out

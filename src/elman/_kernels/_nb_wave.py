@@ -9,9 +9,10 @@ has finished. Layer ``l + 1``'s input projection of each chunk is one GEMM, its 
 columns shared between the two threads, so both threads do the same work per chunk
 (recurrence + half a projection).
 
-Thread 0 never waits; thread 1 waits on two progress counters (release/acquire atomics):
-"layer l done through chunk k" and "thread 0's half of chunk k's projection done". A busy
-sibling core therefore delays the pair by its own lost time only, not at every step.
+Thread 0 never waits; thread 1 waits on two progress counters (:func:`._nb_wait.wait_for`:
+spin, yield, then block until woken): "layer l done through chunk k" and "thread 0's half
+of chunk k's projection done". A busy sibling core therefore delays the pair by its own
+lost time only, not at every step.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from ._jit import NOGIL
 from ._nb_ops import OUTER, copy2
 from ._nb_recur import forward_steps, offsets, step_width
 from ._nb_simd import mm_outer, pack_columns
-from ._nb_split import LINE, _store_release, run_pair, split_point, wait_for
+from ._nb_split import split_point
+from ._nb_wait import LINE, arrive, new_flags, wait_for
+from ._pair import run_pair
 
 __all__ = ["wave_pair_forward", "chunk_steps"]
 
@@ -84,9 +87,9 @@ def wave_forward(
         r0, m = off[t0], off[t1] - off[t0]
         if c == 0:
             forward_steps(out0, 0, sizes[t0:t1], off[t0:t1], bias, h, z, W, WT, False, relu, mode)
-            _store_release(flags, 0, k + 1)
+            arrive(flags, 0, k + 1)
             _project(fptr, out0, mask, scratch, r0, m, WcT, Pc, out1, p0)
-            _store_release(flags, LINE, k + 1)
+            arrive(flags, LINE, k + 1)
         else:
             if not wait_for(flags, 0, k + 1):
                 return False
@@ -116,7 +119,7 @@ def wave_pair_forward(out0, out1, sizes, biases, h0, w_hh, w_ih1, mask, relu, fp
     L = len(sizes)
     S = chunk_steps(N)
     bounds = np.append(np.arange(0, L, S, dtype=np.int64), np.int64(L))
-    flags = np.zeros(2 * LINE, dtype=np.int64)
+    flags = new_flags()
     p = split_point(H)
     m = np.empty((0, 0), dtype=out0.dtype) if mask is None else np.ascontiguousarray(mask)
     states = [np.array(h, dtype=out0.dtype, order="C") for h in h0]
@@ -128,6 +131,6 @@ def wave_pair_forward(out0, out1, sizes, biases, h0, w_hh, w_ih1, mask, relu, fp
         args = (c, out0, out1, sizes, bounds, biases[c], states[c], P, P, relu, OUTER)
         return (*args, m, wct, Pc, rows.start or 0, fptr, flags)
 
-    run_pair(wave_forward, part(0, slice(0, p)), part(1, slice(p, H)))
+    run_pair(wave_forward, part(0, slice(0, p)), part(1, slice(p, H)), flags)
     copy2(hn[0], states[0])
     copy2(hn[1], states[1])

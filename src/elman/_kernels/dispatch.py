@@ -32,9 +32,8 @@ A variant is a path and a step mode:
     with a single-threaded BLAS call per step for N >= 16, H < 128 on calls of
     T*H*H >= 2e8 (smaller ones lost to the hand-over, e.g. (50, 32, 1, 32));
   - ``split``: the ``outer`` products on two threads, each keeping half of W_hh in its own
-    cache, with NumPy's BLAS held at one thread meanwhile (N <= 32 and H >= 400, or N <= 3
-    and H >= 256, where ``rows`` is not chosen: weight-streaming bound; needs two CPUs and
-    OpenBLAS thread control);
+    cache (N <= 32 and H >= 400, or N <= 3 and H >= 256, where ``rows`` is not chosen:
+    weight-streaming bound);
   - ``pairs``: as ``split``, except that independent recurrences run side by side, one per
     thread, each with its whole W_hh in its core's cache and no exchange at every step:
     the two directions of a bidirectional layer (forward and backward passes), and the
@@ -45,14 +44,16 @@ A variant is a path and a step mode:
     ``split``, ``outer`` and ``gemm`` on every such shape measured).
 
 Two-thread variants need T*H*H >= 3e7 (shorter calls measured faster on one thread: e.g.
-(20, 3, 16, 400, 2) 2.1 ms on two, 0.9-1.0 on one). The thresholds come from measurements
-on a 2-vCPU AVX-512 (Emerald Rapids) VM
+(20, 3, 16, 400, 2) 2.1 ms on two, 0.9-1.0 on one), two threads allowed
+(:func:`.threads.kernel_threads`: ``elman.set_num_threads``, ``OMP_NUM_THREADS``, the
+affinity mask) and control of NumPy's OpenBLAS threads (held at one in every layered call).
+The thresholds come from measurements on a 2-vCPU AVX-512 (Emerald Rapids) VM
 (2026-12-06: 1000 steps, N in 1..32, H in 128..512, one and two layers; ``elman bench``
 with ``ELMAN_KERNEL_VARIANT``, see docs/performance.md).
 ``ELMAN_KERNEL_VARIANT`` (``fused``, ``layered-axpy``, ``layered-dot``, ``layered-outer``,
 ``layered-gemm``, ``layered-split``, ``layered-pairs``, ``layered-rows``,
 ``layered-rows-outer``) forces one, read
-once at import.
+once at import (with one thread allowed, a two-thread one runs as its one-thread counterpart).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ from numba import config
 
 from ._blas import blas_threads_controllable, gemm_pointers
 from ._nb_ops import AXPY, DOT, GEMM, OUTER
-from ._nb_split import two_cpus
+from .threads import kernel_threads
 
 __all__ = ["Variant", "VARIANTS", "choose"]
 
@@ -78,7 +79,7 @@ class Variant(NamedTuple):
     fused: bool  # forward: the whole stack in one call
     mode: Any  # AXPY, DOT, OUTER, GEMM or SPLIT: the recurrence of the layered path
     fused_backward: bool = False
-    one_blas_thread: bool = False  # NumPy's BLAS single-threaded meanwhile (SPLIT's GEMMs)
+    one_blas_thread: bool = False  # runs on elman's two threads (see .threads, ._pair)
     pairs: bool = False  # SPLIT: independent recurrences side by side (see the docstring)
     rows: bool = False  # GEMM or OUTER: the batch split between two threads (one_blas_thread)
 
@@ -103,17 +104,39 @@ FORCED = _forced()  # read once: choose() runs on every RNN call
 
 
 def choose(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
-    """The variant for T packed rows, batch N, I inputs, hidden H."""
-    return FORCED or _auto(T, N, I, H, num_layers, D)
+    """The variant for T packed rows, batch N, I inputs, hidden H. With one thread allowed
+    (:func:`.threads.kernel_threads`) no two-thread variant runs, a forced one included
+    (it runs as its one-thread counterpart)."""
+    two = kernel_threads() >= 2 and _compiled_with_blas_control()  # can_split(), inlined
+    if FORCED is not None:
+        return FORCED if two or not FORCED.one_blas_thread else _one_thread(FORCED)
+    return _auto_for(T, N, I, H, num_layers, D, two)
+
+
+def _one_thread(v: Variant) -> Variant:
+    return Variant(v.fused, OUTER if v.mode is SPLIT else v.mode, v.fused_backward)
 
 
 def can_split() -> bool:
-    """The two-thread recurrence needs two CPUs and control of NumPy's BLAS threads."""
-    return not config.DISABLE_JIT and two_cpus() and blas_threads_controllable()
+    """The two-thread variants need two threads allowed (:mod:`.threads`: set_num_threads,
+    OMP_NUM_THREADS, the affinity mask), compiled code and control of NumPy's BLAS threads."""
+    return kernel_threads() >= 2 and _compiled_with_blas_control()
+
+
+@lru_cache(maxsize=1)
+def _compiled_with_blas_control() -> bool:
+    return not config.DISABLE_JIT and blas_threads_controllable()
+
+
+def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
+    """The automatic choice with the current thread count."""
+    return _auto_for(T, N, I, H, num_layers, D, can_split())
 
 
 @lru_cache(maxsize=256)
-def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
+def _auto_for(T: int, N: int, I: int, H: int, num_layers: int, D: int, split: bool) -> Variant:
+    """The automatic choice; ``split``: two threads may run (part of the cache key, so a
+    change of :func:`.threads.set_num_threads` is seen)."""
     gemm = bool(gemm_pointers()[0])
     if H <= 32 and N * H <= 128 and I * H <= 4096:
         # tiny: loops only, one call for the whole stack (the backward too while short:
@@ -130,7 +153,7 @@ def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
         return Variant(True, AXPY if H <= 96 else OUTER, small)
     # two threads only on calls big enough to pay for handing work over (~0.1 ms, more
     # when the other vCPU was idle): short sequences measured faster on one
-    two = can_split() and T * H * H >= 3e7
+    two = split and T * H * H >= 3e7
     # two directions: measured ahead of split and gemm from H = 128 (N <= 32); layer
     # pairs: from H = 256 (N <= 16)
     pairs = (D == 2 and H >= 128) or (num_layers >= 2 and N <= 16 and H >= 256)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import _jit  # noqa: F401  (numba's environment: see _jit; the package imports it first)
-from ._blas import single_threaded_blas
+from ._blas import hold_one_thread, release_one_thread, single_threaded_blas
 from ._layered import (
     fptr_of,
     layered_backward,
@@ -88,10 +88,12 @@ def run_forward(variant: Variant, x, batch_sizes, h0, weights, num_layers, relu,
     args = (x, sizes, h0, weights, num_layers, relu, masks, variant.mode)
     if variant.fused:  # (no BLAS call at all)
         return _fused_forward(*args)
-    if variant.one_blas_thread:
-        with single_threaded_blas():
-            return layered_forward(*args, variant.pairs, variant.rows)
-    return layered_forward(*args)
+    held = hold_one_thread()  # OpenBLAS on this thread: elman's own threads only (.threads)
+    try:
+        return layered_forward(*args, variant.pairs, variant.rows)
+    finally:
+        if held:
+            release_one_thread()
 
 
 def run_backward(
@@ -103,10 +105,12 @@ def run_backward(
     args = (x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, variant.mode)
     if variant.fused_backward:
         return _fused_backward(*args)
-    if variant.one_blas_thread:
-        with single_threaded_blas():
-            return layered_backward(*args, variant.pairs, variant.rows)
-    return layered_backward(*args)
+    held = hold_one_thread()
+    try:
+        return layered_backward(*args, variant.pairs, variant.rows)
+    finally:
+        if held:
+            release_one_thread()
 
 
 def packed_layer_forward(
@@ -121,6 +125,11 @@ def packed_layer_forward(
     relu: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Compiled :func:`.rnn_ref.packed_layer_forward`: out (T, H), h_n (N, H)."""
+    with single_threaded_blas():
+        return _packed_layer_forward(x, batch_sizes, h0, w_ih, w_hh, b_ih, b_hh, reverse, relu)
+
+
+def _packed_layer_forward(x, batch_sizes, h0, w_ih, w_hh, b_ih, b_hh, reverse, relu):
     x, h0 = _C(x), _C(h0)
     fptr = fptr_of(x.dtype)
     mode = plain_mode(choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode, fptr)
@@ -149,6 +158,12 @@ def packed_layer_backward(
     relu: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Compiled :func:`.rnn_ref.packed_layer_backward`: dx, dh0, dW_ih, dW_hh, db."""
+    with single_threaded_blas():
+        args = (x, batch_sizes, h0, w_ih, w_hh, out, g_out, g_hn, reverse, relu)
+        return _packed_layer_backward(*args)
+
+
+def _packed_layer_backward(x, batch_sizes, h0, w_ih, w_hh, out, g_out, g_hn, reverse, relu):
     x, h0, out, g_out = _C(x), _C(h0), _C(out), _C(g_out)
     fptr = fptr_of(x.dtype)
     mode = plain_mode(choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode, fptr)

@@ -8,6 +8,7 @@ Every method here builds a graph node through an op of :mod:`.ops`; what a Tenso
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
@@ -57,6 +58,41 @@ def _shape_args(shape: Sequence[Any], where: str = "", name: str = "shape") -> t
                     f"type {type(n).__name__} at pos {i}"
                 )
     return tuple(shape)
+
+
+_DEVICE = re.compile(r"(cpu|cuda|mps|meta|xpu|xla|hip|privateuseone)(:\d+)?")
+_CPU = re.compile(r"cpu(:0)?")
+_TO_KEYWORDS = ("dtype", "device", "non_blocking", "copy", "memory_format")
+
+
+def _is_device(value: Any) -> bool:
+    if isinstance(value, str):
+        return _DEVICE.fullmatch(value) is not None
+    return type(value).__name__ == "device"  # a torch.device, without importing torch
+
+
+def _to_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, bool]:
+    """``(dtype or None, copy)`` from torch's ``Tensor.to`` arguments."""
+    for k in kwargs:
+        if k not in _TO_KEYWORDS:
+            raise TypeError(f"to() received an invalid combination of arguments: '{k}'")
+    rest = list(args)
+    dtype = kwargs.get("dtype")
+    device = kwargs.get("device")
+    if rest and isinstance(rest[0], TensorMethods):  # to(other, non_blocking, copy)
+        dtype = rest.pop(0)._data.dtype
+    elif rest and (rest[0] is None or _is_device(rest[0])):  # to(device, dtype, ...)
+        device = rest.pop(0)
+        if rest and not isinstance(rest[0], bool):
+            dtype = rest.pop(0)
+    elif rest and not isinstance(rest[0], bool):  # to(dtype, non_blocking, copy)
+        dtype = rest.pop(0)
+    if len(rest) > 2 or not all(isinstance(v, bool) for v in rest):
+        raise TypeError(f"to() received an invalid combination of arguments: {args!r}")
+    if device is not None and not _CPU.fullmatch(str(device)):
+        raise ValueError(f"elman runs on the CPU only: device must be 'cpu', got {device!r}")
+    copy = bool(kwargs.get("copy", rest[1] if len(rest) > 1 else False))
+    return (None if dtype is None else resolve_dtype(dtype)), copy
 
 
 class MaxResult(NamedTuple):
@@ -162,15 +198,17 @@ class TensorMethods:
 
     # ---- dtype --------------------------------------------------------------------------
 
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Tensor:
-        if isinstance(dtype, str) and dtype == "cpu":
-            dtype = kwargs.get("dtype", args[0] if args else None)
-            if dtype is None:
-                return self._self()
-        target = resolve_dtype(dtype)
-        if target == self._data.dtype:
-            return self._self()
-        return ops.Cast.apply(self, target)
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """This tensor with another dtype, as torch's three overloads: ``to(dtype)``,
+        ``to(device=None, dtype=None)`` and ``to(other)`` (other's dtype), each with
+        ``non_blocking`` and ``copy``. The device must be the CPU (``"cpu"`` or a
+        ``torch.device`` printing so). Returns ``self`` when nothing changes, unless
+        ``copy=True``.
+        """
+        dtype, copy = _to_args(args, kwargs)
+        if dtype is None or np.dtype(dtype) == self._data.dtype:
+            return ops.Clone.apply(self) if copy else self._self()
+        return ops.Cast.apply(self, resolve_dtype(dtype))
 
     def float(self) -> Tensor:
         return self.to(np.float32)

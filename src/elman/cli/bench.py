@@ -15,6 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ._errors import UserError, check_output_file, os_reason
+from ._parser import integer, number
+
 # (L, N, H_in, H, num_layers, bidirectional, regime): the table of the speed issue
 DEFAULT_SHAPES: list[tuple[int, int, int, int, int, bool, str]] = [
     (10, 2, 5000, 4, 1, False, "overhead"),
@@ -45,19 +48,22 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--shape",
         action="append",
+        type=parse_shape,
         metavar="L,N,I,H,LAYERS[,bi]",
         help="a shape to time (repeatable); default: the 9 shapes of the speed table",
     )
-    p.add_argument("--repeat", type=int, default=7, help="timed repetitions per shape (>= 5)")
+    p.add_argument(
+        "--repeat", type=integer(5), default=7, help="timed repetitions per shape (>= 5)"
+    )
     p.add_argument(
         "--min-time",
-        type=float,
+        type=number(0.0),
         default=0.002,
         help="seconds each repetition lasts at least (tiny shapes loop inside a repetition)",
     )
     p.add_argument(
         "--settle",
-        type=float,
+        type=number(0.0),
         default=0.02,
         help=(
             "seconds of pause, then one untimed call, before each timed block: the thread "
@@ -75,7 +81,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--no-torch", action="store_true", help="time elman alone")
     p.add_argument("--skip-fb", action="store_true", help="time the forward pass only")
     p.add_argument("--json", type=Path, default=Path("bench.json"), help="where to write results")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=integer(0, 2**63 - 1), default=0)
     p.set_defaults(run=run)
 
 
@@ -292,14 +298,8 @@ def machine_info(torch: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.repeat < 5:
-        raise SystemExit("elman bench: --repeat must be at least 5")
-    if not args.settle >= 0:
-        raise SystemExit("elman bench: --settle must be a number of seconds >= 0")
-    try:
-        shapes = [parse_shape(s) for s in args.shape] if args.shape else DEFAULT_SHAPES
-    except argparse.ArgumentTypeError as exc:
-        raise SystemExit(f"elman bench: {exc}") from None
+    check_output_file(args.json, "--json")
+    shapes = args.shape or DEFAULT_SHAPES
     torch = None
     if not args.no_torch:
         try:
@@ -337,7 +337,12 @@ def run(args: argparse.Namespace) -> int:
         "settle_s": args.settle,
         "results": results,
     }
-    args.json.write_text(json.dumps(payload, indent=1))
+    from elman.io._atomic import atomic_write_file
+
+    try:
+        atomic_write_file(args.json, json.dumps(payload, indent=1).encode())
+    except OSError as exc:
+        raise UserError(f"cannot write --json {args.json}: {os_reason(exc)}") from None
     print(f"medians (min–max) of {args.repeat} interleaved repetitions; JSON: {args.json}")
     return 0
 

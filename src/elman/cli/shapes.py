@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ._errors import UserError, check_memory
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
@@ -48,10 +50,23 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+def _check_sizes(args: argparse.Namespace) -> None:
+    """Refuse sizes whose arrays cannot fit in memory (the OS would kill the process)."""
+    D = 2 if args.bidirectional else 1
+    I, H, L, N = args.input_size, args.hidden_size, args.seq_len, max(args.batch_size, 1)
+    if min(I, H, L, args.num_layers) <= 0:
+        return  # the RNN's own checks say what is wrong
+    params = D * (H * I + H * H + 2 * H) + (args.num_layers - 1) * D * (H * D * H + H * H + 2 * H)
+    values = params + L * N * I + L * N * D * H * (args.num_layers + 1)
+    # float64 draws behind float32 randn, plus the outputs: a generous 3 copies
+    check_memory(3 * 8 * values, "these sizes")
+
+
 def run(args: argparse.Namespace) -> int:
     import elman
 
     elman.manual_seed(args.seed)
+    _check_sizes(args)
     try:
         rnn = elman.nn.RNN(
             input_size=args.input_size,
@@ -65,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             dtype=args.dtype,
         )
     except (TypeError, ValueError) as exc:
-        raise SystemExit(f"elman shapes: {exc}") from None
+        raise UserError(str(exc)) from None
     rnn.eval()
     D = 2 if args.bidirectional else 1
     if args.unbatched:
@@ -86,6 +101,6 @@ def run(args: argparse.Namespace) -> int:
         with elman.no_grad():
             output, hn = rnn(x, h0)
     except (RuntimeError, ValueError) as exc:
-        raise SystemExit(f"elman shapes: {exc}") from None
+        raise UserError(str(exc)) from None
     print(f"output : {output.shape}  //  hn : {hn.shape}")
     return 0

@@ -70,7 +70,7 @@ class Task:
     name = ""
     many_to_one = True
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, vocab: str | None = None) -> None:
         self.args = args
 
     def model_config(self) -> dict[str, Any]:
@@ -103,7 +103,7 @@ class SineTask(Task):
 
     name = "sine"
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, vocab: str | None = None) -> None:
         super().__init__(args)
         rng = np.random.default_rng(args.seed)
         n, length, horizon = args.series, args.seq_len, args.horizon
@@ -149,7 +149,7 @@ class AddingTask(Task):
 
     name = "adding"
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, vocab: str | None = None) -> None:
         super().__init__(args)
         self.steps_per_epoch = args.eval_every
         self.val = adding_batch(np.random.default_rng([args.seed, 10**9]), 1000, args.seq_len)
@@ -195,14 +195,8 @@ class TextTask(Task):
 
     def __init__(self, args: argparse.Namespace, vocab: str | None = None) -> None:
         super().__init__(args)
-        if args.data is None:
-            raise SystemExit("elman train text: --data FILE is required (a UTF-8 text file)")
+        # train_config.check_data has checked the file: UTF-8, longer than --seq-len + 1
         text = Path(args.data).read_text(encoding="utf-8")
-        if len(text) < args.seq_len + 2:
-            raise SystemExit(
-                f"elman train text: {args.data} has {len(text)} characters; it needs more than "
-                f"--seq-len + 1 = {args.seq_len + 1}"
-            )
         self.vocab = vocab or "".join(sorted(set(text)))
         lookup = {c: i for i, c in enumerate(self.vocab)}
         codes = np.array([lookup.get(c, 0) for c in text], dtype=np.int64)

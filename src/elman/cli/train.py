@@ -1,55 +1,42 @@
-"""``elman train``: train a built-in task, with checkpoints, metrics and a progress bar."""
+"""``elman train``: train a built-in task, with checkpoints, metrics and a progress bar.
+
+The run's life: check the flags and the --out folder; build the task and model; write a
+checkpoint before the first step (so a kill at any moment can be resumed); train, saving
+every ``--checkpoint-every`` steps and at every epoch's end (best weights first, then the
+checkpoint, then metrics.json). Ctrl-C is honoured between two steps (never inside one) and
+saves; a second Ctrl-C stops at once. A loss or weights that become NaN/inf stop the run
+with the last good checkpoint left in place.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
+import signal
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
 
-from .tasks import TASKS, SequenceModel, Task
-
-# per-task defaults: `elman train sine` with no flags finishes in about a minute here
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "sine": dict(
-        epochs=40,
-        batch_size=32,
-        lr=3e-3,
-        hidden_size=32,
-        num_layers=1,
-        seq_len=40,
-        nonlinearity="tanh",
-        clip=1.0,
-        optimizer="adam",
-    ),
-    "adding": dict(
-        epochs=40,
-        batch_size=32,
-        lr=1e-3,
-        hidden_size=100,
-        num_layers=1,
-        seq_len=100,
-        nonlinearity="relu",
-        clip=1.0,
-        optimizer="adam",
-        stop_below=0.002,
-    ),
-    "text": dict(
-        epochs=10,
-        batch_size=32,
-        lr=2e-3,
-        hidden_size=256,
-        num_layers=1,
-        seq_len=64,
-        nonlinearity="tanh",
-        clip=1.0,
-        optimizer="adam",
-    ),
-}
+from ._errors import EXIT_INTERRUPTED, UserError, check_memory, os_reason
+from ._outdir import OutFolder, clear_run, inspect
+from ._report import versus
+from .train_config import (
+    CHANGEABLE,
+    add_arguments,
+    check_data,
+    differences,
+    flag_name,
+    memory_estimate,
+    resolve,
+    run_identity,
+)
+from .train_state import Run, plot, write_metrics
 
 
 def add_parser(sub: Any) -> None:
@@ -61,198 +48,15 @@ def add_parser(sub: Any) -> None:
             "'sine' forecasts noisy sums of sine waves (vs the last-value baseline); "
             "'adding' is the adding problem (vs always answering 1); 'text' is a "
             "character-level language model on --data FILE (vs character frequencies). "
-            "Writes OUT/checkpoint (safetensors weights + state), OUT/metrics.json and "
-            "OUT/loss.png (with matplotlib). Ctrl-C saves a checkpoint; --resume continues "
-            "exactly where the run stopped. Unset options take per-task defaults."
+            "Writes OUT/checkpoint (the last state), OUT/best (the weights of the best "
+            "validation loss), OUT/metrics.json and OUT/loss.png (with matplotlib). "
+            "Ctrl-C saves a checkpoint; --resume continues exactly where the run stopped, "
+            "with the run's own flags (only --epochs, --stop-below, --checkpoint-every and "
+            "--no-progress may change). Unset flags take the per-task defaults shown below."
         ),
     )
-    p.add_argument("task", choices=sorted(TASKS), help="what to train")
-    p.add_argument("--out", type=Path, help="output directory (default: runs/TASK)")
-    p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    p.add_argument("--epochs", type=int, help="epochs (adding: evaluations, --eval-every apart)")
-    p.add_argument("--batch-size", type=int, help="sequences per step")
-    p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument(
-        "--optimizer", choices=("adam", "adamw", "sgd", "rmsprop", "adagrad"), help="optimizer"
-    )
-    p.add_argument("--momentum", type=float, default=0.9, help="momentum for sgd/rmsprop")
-    p.add_argument("--weight-decay", type=float, default=0.0, help="weight decay")
-    p.add_argument("--clip", type=float, help="clip the gradient norm to this (0: off)")
-    p.add_argument("--hidden-size", type=int, help="RNN hidden size")
-    p.add_argument("--num-layers", type=int, help="stacked RNN layers")
-    p.add_argument("--nonlinearity", choices=("tanh", "relu"), help="RNN activation")
-    p.add_argument(
-        "--init",
-        choices=("default", "identity"),
-        default="default",
-        help="'identity': the IRNN recipe (W_hh = I, zero biases, small W_ih)",
-    )
-    p.add_argument("--dropout", type=float, default=0.0, help="dropout between RNN layers")
-    p.add_argument("--seq-len", type=int, help="time steps per example")
-    p.add_argument("--seed", type=int, default=0, help="seed for data, weights and dropout")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument(
-        "--checkpoint-every", type=int, default=200, help="also save every N steps (0: per epoch)"
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--stop-below", type=float, help="stop once the validation loss is below this")
-    # task-specific
-    p.add_argument("--horizon", type=int, default=5, help="sine: values to forecast")
-    p.add_argument("--series", type=int, default=2000, help="sine: number of series")
-    p.add_argument("--noise", type=float, default=0.05, help="sine: noise std")
-    p.add_argument("--eval-every", type=int, default=500, help="adding: steps per evaluation")
-    p.add_argument("--data", type=Path, help="text: a UTF-8 text file to learn")
-    p.add_argument("--embed-size", type=int, default=32, help="text: character embedding size")
+    add_arguments(p)
     p.set_defaults(run=run)
-
-
-def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
-    for key, value in DEFAULTS[args.task].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    if args.out is None:
-        args.out = Path("runs") / args.task
-    return args
-
-
-def make_optimizer(args: argparse.Namespace, params: Any) -> Any:
-    from elman import optim
-
-    wd = args.weight_decay
-    if args.optimizer == "adam":
-        return optim.Adam(params, lr=args.lr, weight_decay=wd)
-    if args.optimizer == "adamw":
-        return optim.AdamW(params, lr=args.lr, weight_decay=wd)
-    if args.optimizer == "sgd":
-        return optim.SGD(params, lr=args.lr, momentum=args.momentum, weight_decay=wd)
-    if args.optimizer == "rmsprop":
-        return optim.RMSprop(params, lr=args.lr, momentum=args.momentum, weight_decay=wd)
-    return optim.Adagrad(params, lr=args.lr, weight_decay=wd)
-
-
-def evaluate(model: SequenceModel, task: Task, batch: int = 256) -> float:
-    import elman
-
-    x, y = task.validation()
-    model.eval()
-    total, count = 0.0, 0
-    with elman.no_grad():
-        for i in range(0, len(x), batch):
-            pred, _ = model(elman.tensor(x[i : i + batch]))
-            n = len(x[i : i + batch])
-            total += float(task.loss(pred, y[i : i + batch]).item()) * n
-            count += n
-    model.train()
-    return total / count
-
-
-class Run:
-    """The state of one training run: what a checkpoint holds besides weights."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        import elman
-
-        self.args = args
-        if args.task == "text" and args.resume:
-            vocab = _saved_vocab(args.out)
-            self.task: Task = TASKS["text"](args, vocab=vocab)
-        else:
-            self.task = TASKS[args.task](args)
-        elman.manual_seed(args.seed)
-        self.config = self.task.model_config()
-        self.model = SequenceModel(self.config)
-        self.optimizer = make_optimizer(args, self.model.parameters())
-        self.epoch, self.position, self.step = 0, 0, 0
-        self.loss_sum, self.loss_count = 0.0, 0
-        self.history: list[dict[str, Any]] = []
-        self.step_losses: list[float] = []
-        self.baseline = self.task.baseline()
-        self.elapsed = 0.0
-
-    def extra(self) -> dict[str, Any]:
-        return {
-            "config": self.config,
-            "args": {
-                k: (str(v) if isinstance(v, Path) else v)
-                for k, v in vars(self.args).items()
-                if k != "run"
-            },
-            "epoch": self.epoch,
-            "position": self.position,
-            "step": self.step,
-            "loss_sum": self.loss_sum,
-            "loss_count": self.loss_count,
-            "history": self.history,
-            "step_losses": self.step_losses,
-            "baseline": self.baseline,
-            "elapsed": self.elapsed,
-        }
-
-    def save(self) -> None:
-        from elman.io import save_checkpoint
-
-        save_checkpoint(
-            self.args.out / "checkpoint",
-            model=self.model,
-            optimizer=self.optimizer,
-            extra=self.extra(),
-        )
-
-    def restore(self) -> None:
-        from elman.io import load_checkpoint
-
-        path = self.args.out / "checkpoint"
-        from elman.io import CheckpointError
-
-        try:
-            extra = load_checkpoint(path, restore_rng=False)["extra"]
-            if extra["config"] != self.config:
-                raise SystemExit(
-                    "elman train: --resume with a different model configuration than the saved "
-                    f"run ({path}); use the same flags or another --out"
-                )
-            load_checkpoint(path, model=self.model, optimizer=self.optimizer)
-        except FileNotFoundError:
-            raise SystemExit(
-                f"elman train: --resume, but there is no checkpoint at {path}"
-            ) from None
-        except CheckpointError as exc:
-            raise SystemExit(f"elman train: cannot resume from {path}: {exc}") from None
-        for key in (
-            "epoch",
-            "position",
-            "step",
-            "loss_sum",
-            "loss_count",
-            "history",
-            "step_losses",
-            "elapsed",
-        ):
-            setattr(self, key, extra[key])
-
-
-def _saved_vocab(out: Path) -> str | None:
-    try:
-        meta = json.loads((out / "checkpoint" / "meta.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return _find_key(meta, "vocab")
-
-
-def _find_key(tree: Any, key: str) -> Any:
-    if isinstance(tree, dict):
-        if key in tree and isinstance(tree[key], str):
-            return tree[key]
-        for v in tree.values():
-            found = _find_key(v, key)
-            if found is not None:
-                return found
-    elif isinstance(tree, list):
-        for v in tree:
-            found = _find_key(v, key)
-            if found is not None:
-                return found
-    return None
 
 
 def train_step(run: Run, x: np.ndarray, y: np.ndarray) -> float:
@@ -269,129 +73,315 @@ def train_step(run: Run, x: np.ndarray, y: np.ndarray) -> float:
     return float(loss.item())
 
 
-def write_metrics(run: Run) -> None:
-    out = run.args.out
-    payload = {
-        "task": run.args.task,
-        "baseline": run.baseline,
-        "baseline_kind": (run.task.baseline.__doc__ or "").strip(),
-        "epochs": run.history,
-        "step_losses": run.step_losses,
-        "seconds": run.elapsed,
-    }
-    tmp = out / "metrics.json.tmp"
-    tmp.write_text(json.dumps(payload, indent=1))
-    tmp.replace(out / "metrics.json")
+def evaluate(run: Run, batch: int = 256) -> float:
+    import elman
+
+    x, y = run.task.validation()
+    run.model.eval()
+    total, count = 0.0, 0
+    with elman.no_grad():
+        for i in range(0, len(x), batch):
+            pred, _ = run.model(elman.tensor(x[i : i + batch]))
+            n = len(x[i : i + batch])
+            total += float(run.task.loss(pred, y[i : i + batch]).item()) * n
+            count += n
+    run.model.train()
+    return total / count
 
 
-def plot(run: Run) -> str | None:
-    try:
-        import matplotlib
+class Interrupts:
+    """Ctrl-C while training: the first one asks the loop to save and stop after the
+    current step; a second one stops at once, except during a save (then it waits)."""
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return "loss.png skipped: matplotlib is not installed (pip install 'elman[plot]')"
-    epochs = [h["epoch"] for h in run.history]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(epochs, [h["train_loss"] for h in run.history], label="train")
-    ax.plot(epochs, [h["val_loss"] for h in run.history], label="validation")
-    ax.axhline(run.baseline, color="gray", linestyle="--", label="baseline")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_yscale("log")
-    ax.set_title(f"elman train {run.args.task}")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(run.args.out / "loss.png", dpi=100)
-    plt.close(fig)
-    return None
+    def __init__(self) -> None:
+        self.requested = False
+        self.saving = False
+        self._previous: Any = None
+
+    def __enter__(self) -> Interrupts:
+        self._previous = signal.getsignal(signal.SIGINT)
+        if self._previous is not signal.SIG_IGN:  # (a background job ignores SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested and not self.saving:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    @contextmanager
+    def save_window(self) -> Iterator[None]:
+        self.saving = True
+        try:
+            yield
+        finally:
+            self.saving = False
+
+
+class _Stop(Exception):
+    """Ctrl-C was honoured at a step boundary."""
+
+
+def prepare(args: argparse.Namespace) -> tuple[argparse.Namespace, OutFolder]:
+    """Resolve the flags against the defaults or the saved run and check the --out folder."""
+    out = inspect(args.out if args.out is not None else _default_out(args))
+    args.out = out.path
+    if args.resume and args.overwrite:
+        raise UserError("--resume continues the run in --out, --overwrite replaces it: pick one")
+    if args.resume:
+        if out.kind != "run":
+            raise UserError(_no_run_to_resume(out))
+        saved = out.saved or {}
+        flags = saved.get("args", {})
+        if flags.get("task", args.task) != args.task:
+            raise UserError(
+                f"--resume: {out.path} holds a {flags['task']} run, not {args.task}; "
+                f"use 'elman train {flags['task']} --resume' or another --out"
+            )
+        args = resolve(args, flags)
+        check_data(args)
+        conflicts = differences(saved.get("run", {}), run_identity(args))
+        if conflicts:
+            raise UserError(
+                f"--resume keeps the run's own configuration, and {out.path} was trained with "
+                + "; ".join(conflicts)
+                + f" (only {', '.join(flag_name(k) for k in CHANGEABLE)} may change); "
+                "start a new run with another --out, or --overwrite"
+            )
+        return args, out
+    args = resolve(args)
+    check_data(args)
+    if out.kind == "run" and not args.overwrite:
+        raise UserError(_occupied(out, args))
+    if out.kind == "broken" and not args.overwrite:
+        raise UserError(
+            f"{out.path} holds a run that cannot be continued ({out.problem}); "
+            "--overwrite replaces it, or choose another --out"
+        )
+    if out.kind == "foreign" and not args.overwrite:
+        raise UserError(
+            f"--out {out.path} already holds other files ({', '.join(out.foreign[:3])}); "
+            "choose a new or empty folder (or --overwrite to write elman's files among them)"
+        )
+    return args, out
+
+
+def _default_out(args: argparse.Namespace) -> Path:
+    return Path("runs") / args.task
+
+
+def _no_run_to_resume(out: OutFolder) -> str:
+    if out.kind == "broken":
+        return f"cannot resume from {out.path}: {out.problem}"
+    if out.kind == "foreign":
+        return f"--resume: {out.path} holds no elman run (it holds {', '.join(out.foreign[:3])})"
+    return (
+        f"--resume: there is no checkpoint in {out.path} (the run stopped before its first "
+        "save, or never started); run the command without --resume"
+    )
+
+
+def _occupied(out: OutFolder, args: argparse.Namespace) -> str:
+    saved = out.saved or {}
+    flags = saved.get("args", {})
+    done, total = saved.get("epoch", 0), flags.get("epochs", "?")
+    if flags.get("task") != args.task:
+        what = f"a {flags.get('task')} run"
+    else:
+        diff = differences(saved.get("run", {}), run_identity(args))
+        if not diff:
+            return (
+                f"{out.path} already holds this run ({done} of {total} epochs done); continue "
+                "it with --resume (add --epochs N to change its length), or start it again "
+                "with --overwrite"
+            )
+        what = "a different run (" + "; ".join(diff[:4]) + ")"
+    return f"{out.path} holds {what}; choose another --out, or --overwrite to replace it"
 
 
 def run(args: argparse.Namespace) -> int:
-    args = fill_defaults(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    state = Run(args)
+    args, out = prepare(args)
+    check_memory(memory_estimate(args), "these sizes")
+    vocab = None
     if args.resume:
-        state.restore()
-        print(f"resuming {args.task} at epoch {state.epoch + 1}, step {state.step}")
+        vocab = (out.saved or {}).get("config", {}).get("vocab")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        if args.overwrite:
+            clear_run(args.out)
+    except OSError as exc:
+        raise UserError(f"cannot create --out {args.out}: {os_reason(exc)}") from None
+    state = Run(args, vocab=vocab)
+    with Interrupts() as interrupts:
+        if args.resume:
+            state.restore()
+            if not _check_resume_length(state):
+                return _report(state)  # the report again: metrics.json, loss.png
+            _say(None, f"resuming {args.task} at epoch {state.epoch + 1}, step {state.step}")
+        else:
+            with interrupts.save_window():
+                state.save()  # before any step: a kill from now on can be resumed
+        try:
+            # overflow to inf/NaN is handled by the checks of the loop, not warned about
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                _loop(state, interrupts)
+        except _Stop:
+            return _interrupted(state, interrupts)
+        except KeyboardInterrupt:
+            print(
+                f"elman train: interrupted again: stopped without saving; {state.kept()}",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
+    try:
+        return _report(state)
+    except KeyboardInterrupt:
+        print(
+            f"elman train: interrupted after training finished; {args.out / 'checkpoint'} and "
+            f"{args.out / 'best'} are complete (--resume writes the report again)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+
+
+def _check_resume_length(state: Run) -> bool:
+    """False when the resumed run has nothing left to do (it is reported as it is)."""
+    if state.epoch > state.args.epochs:
+        raise UserError(
+            f"--epochs {state.args.epochs}: the run in {state.args.out} has done "
+            f"{state.epoch} epochs already; give more to train it longer"
+        )
+    if not state.finished():
+        return True
+    if state.epoch >= state.args.epochs:
+        why = f"its {state.epoch} epochs are done; --epochs N (more) trains it longer"
+    else:
+        why = (
+            f"its validation loss went below --stop-below {state.args.stop_below}; a lower "
+            "--stop-below trains it longer"
+        )
+    print(f"the run in {state.args.out} is already finished: {why}")
+    return False
+
+
+def _loop(state: Run, interrupts: Interrupts) -> None:
     from tqdm import tqdm
 
-    task = state.task
-    total = args.epochs * task.steps_per_epoch
+    args, task = state.args, state.task
+    show = not args.no_progress and sys.stderr.isatty()
     bar = tqdm(
-        total=total,
+        total=args.epochs * task.steps_per_epoch,
         initial=state.step,
-        disable=args.no_progress,
+        disable=not show,
         unit="step",
         dynamic_ncols=True,
         desc=args.task,
+        file=sys.stderr,
     )
     started = time.perf_counter() - state.elapsed
     try:
-        while state.epoch < args.epochs:
+        while not state.finished():
+            if interrupts.requested:
+                raise _Stop
             while state.position < task.steps_per_epoch:
                 x, y = task.batch(state.epoch, state.position)
                 loss = train_step(state, x, y)
                 if not math.isfinite(loss):
-                    raise SystemExit(
-                        f"elman train: the loss became {loss} at step {state.step}; try a lower "
-                        "--lr or --clip"
-                    )
+                    raise UserError(state.nan_message(f"the loss became {loss}"))
                 state.position += 1
                 state.step += 1
                 state.loss_sum += loss
                 state.loss_count += 1
                 state.step_losses.append(loss)
                 bar.update(1)
-                bar.set_postfix(epoch=state.epoch + 1, loss=f"{loss:.4g}")
+                if show:
+                    bar.set_postfix(epoch=state.epoch + 1, loss=f"{loss:.4g}", refresh=False)
                 if args.checkpoint_every and state.step % args.checkpoint_every == 0:
                     state.elapsed = time.perf_counter() - started
-                    state.save()
-            val = evaluate(state.model, task)
-            state.history.append(
-                {
-                    "epoch": state.epoch + 1,
-                    "step": state.step,
-                    "train_loss": state.loss_sum / max(state.loss_count, 1),
-                    "val_loss": val,
-                    "baseline": state.baseline,
-                }
-            )
-            state.epoch, state.position = state.epoch + 1, 0
-            state.loss_sum, state.loss_count = 0.0, 0
-            state.elapsed = time.perf_counter() - started
-            state.save()
-            write_metrics(state)
-            bar.write(
-                f"epoch {state.epoch}/{args.epochs}: train {state.history[-1]['train_loss']:.5g}"
-                f"  val {val:.5g}  baseline {state.baseline:.5g}"
-            )
-            if args.stop_below is not None and val < args.stop_below:
-                bar.write(f"validation loss {val:.5g} < --stop-below {args.stop_below}: done")
-                break
-    except KeyboardInterrupt:
-        bar.close()
+                    with interrupts.save_window():
+                        state.save()
+                if interrupts.requested:
+                    raise _Stop
+            _end_epoch(state, interrupts, started, bar if show else None)
+    finally:
         state.elapsed = time.perf_counter() - started
+        bar.close()
+
+
+def _end_epoch(state: Run, interrupts: Interrupts, started: float, bar: Any) -> None:
+    val = evaluate(state)
+    if not math.isfinite(val):
+        raise UserError(state.nan_message(f"the validation loss became {val}"))
+    state.history.append(
+        {
+            "epoch": state.epoch + 1,
+            "step": state.step,
+            "train_loss": state.loss_sum / max(state.loss_count, 1),
+            "val_loss": val,
+            "baseline": state.baseline,
+        }
+    )
+    state.epoch, state.position = state.epoch + 1, 0
+    state.loss_sum, state.loss_count = 0.0, 0
+    state.elapsed = time.perf_counter() - started
+    with interrupts.save_window():
+        if state.best is state.history[-1]:
+            state.save_best()  # first: a kill before the checkpoint redoes this epoch
         state.save()
         write_metrics(state)
-        print(
-            f"\ninterrupted: checkpoint saved in {args.out / 'checkpoint'}; "
-            f"continue with the same command and --resume"
-        )
-        return 130
-    bar.close()
-    write_metrics(state)  # also when a resumed run had nothing left to do
+    best = "  (best so far)" if state.best is state.history[-1] else ""
+    _say(
+        bar,
+        f"epoch {state.epoch}/{state.args.epochs}: train {state.history[-1]['train_loss']:.5g}"
+        f"  val {val:.5g}  baseline {state.baseline:.5g}{best}",
+    )
+    stop = state.args.stop_below
+    if stop is not None and val < stop:
+        _say(bar, f"validation loss {val:.5g} < --stop-below {stop}: done")
+
+
+def _say(bar: Any, line: str) -> None:
+    if bar is not None:
+        bar.write(line)
+    else:
+        print(line, flush=True)
+
+
+def _interrupted(state: Run, interrupts: Interrupts) -> int:
+    with interrupts.save_window():
+        if state.saved_step != state.step:
+            state.save()
+        write_metrics(state)
+    sys.stdout.flush()
+    print(
+        f"elman train: interrupted at step {state.step}: checkpoint saved in "
+        f"{state.args.out / 'checkpoint'}; continue with --resume",
+        file=sys.stderr,
+    )
+    return EXIT_INTERRUPTED
+
+
+def _report(state: Run) -> int:
+    args = state.args
+    write_metrics(state)
     note = plot(state)
-    final = state.history[-1]["val_loss"] if state.history else float("nan")
+    best = state.best
+    if best is None:  # cannot happen: --epochs >= 1
+        return 0
+    last = state.history[-1]
     print(
-        f"done in {state.elapsed:.1f} s: validation loss {final:.5g}, baseline "
-        f"{state.baseline:.5g} ({state.baseline / final:.1f}x better)"
+        f"done in {state.elapsed:.1f} s: best validation loss {best['val_loss']:.5g} at epoch "
+        f"{best['epoch']} of {last['epoch']}"
+        + ("" if best is last else f" (last epoch: {last['val_loss']:.5g})")
+        + f", {versus(best['val_loss'], state.baseline)}"
     )
-    print(
-        f"wrote {args.out / 'checkpoint'}, {args.out / 'metrics.json'}"
-        + ("" if note else f", {args.out / 'loss.png'}")
-    )
+    files = [args.out / "checkpoint", args.out / "best", args.out / "metrics.json"]
+    if note is None:
+        files.append(args.out / "loss.png")
+    print(f"wrote {', '.join(str(f) for f in files)}")
     if note:
         print(note)
     return 0

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._errors import UserError, check_output_file, first_line, os_reason
+from ._parser import integer, number
+from ._report import versus
 from .tasks import SequenceModel
 
 
@@ -47,45 +53,123 @@ def add_parsers(sub: Any) -> None:
         description="Generate characters from a checkpoint trained with 'elman train text'.",
     )
     s.add_argument("checkpoint", type=Path, help="OUT/checkpoint of 'elman train text'")
-    s.add_argument("--length", type=int, default=300, help="characters to generate")
+    s.add_argument("--length", type=integer(0, 10**7), default=300, help="characters to generate")
     s.add_argument("--prime", default="", help="text to start from")
-    s.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (> 0)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the sampling")
+    s.add_argument(
+        "--temperature", type=number(above=0.0), default=0.8, help="sampling temperature (> 0)"
+    )
+    s.add_argument("--seed", type=integer(0, 2**63 - 1), default=0, help="seed of the sampling")
     s.set_defaults(run=run_sample)
 
 
 def load_model(path: Path) -> SequenceModel:
+    """The model of a checkpoint written by ``elman train`` (OUT/checkpoint or OUT/best)."""
     from elman.io import CheckpointError, load_checkpoint
 
-    if not path.exists():
-        raise SystemExit(f"elman: no checkpoint at {path}")
+    if not path.exists() and not path.parent.exists():
+        raise UserError(f"no checkpoint at {path}")
+    if (path / "checkpoint").is_dir() and not (path / "meta.json").exists():
+        raise UserError(
+            f"{path} is a training run's folder; give {path / 'best'} (the best epoch) or "
+            f"{path / 'checkpoint'} (the last)"
+        )
     try:
         extra = load_checkpoint(path, restore_rng=False)["extra"]
-        model = SequenceModel(extra["config"])
+        with warnings.catch_warnings():  # construction warnings are about training
+            warnings.simplefilter("ignore")
+            model = SequenceModel(extra["config"])
         load_checkpoint(path, model=model, restore_rng=False)
-    except (CheckpointError, KeyError) as exc:
-        raise SystemExit(f"elman: cannot use {path}: {exc}") from None
+    except FileNotFoundError:
+        raise UserError(f"no checkpoint at {path}") from None
+    except (CheckpointError, KeyError, TypeError) as exc:
+        raise UserError(f"cannot use {path}: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {os_reason(exc)}") from None
     model.eval()
     return model
 
 
-def read_array(path: Path) -> np.ndarray:
+def read_array(path: Path, flag: str) -> np.ndarray:
+    """A numeric array from a .npy file or a CSV file of numbers (one example per row)."""
     if not path.exists():
-        raise SystemExit(f"elman: no file {path}")
-    if path.suffix == ".npy":
-        return np.load(path, allow_pickle=False)
-    if path.suffix == ".csv":
-        return np.loadtxt(path, delimiter=",", ndmin=2)
-    raise SystemExit(f"elman: {path} must be .npy or .csv")
+        raise UserError(f"{flag} {path}: no such file")
+    if path.is_dir():
+        raise UserError(f"{flag} {path} is a folder; give a .npy or .csv file")
+    if path.suffix not in (".npy", ".csv"):
+        raise UserError(f"{flag} {path} must be a .npy or .csv file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{flag} {path}: cannot read it: {os_reason(exc)}") from None
+    array = _parse_npy(raw, path, flag) if path.suffix == ".npy" else _parse_csv(raw, path, flag)
+    if array.dtype.kind not in "biuf":
+        raise UserError(f"{flag} {path} holds {array.dtype} values, not numbers")
+    if array.ndim == 0 or len(array) == 0:
+        raise UserError(f"{flag} {path} holds no examples")
+    return array
+
+
+def _parse_npy(raw: bytes, path: Path, flag: str) -> np.ndarray:
+    if not raw.startswith(b"\x93NUMPY"):
+        raise UserError(f"{flag} {path} is not a .npy file (it lacks the .npy header)")
+    try:
+        return np.load(io.BytesIO(raw), allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise UserError(
+                f"{flag} {path} holds Python objects (pickled), which elman never loads"
+            ) from None
+        raise UserError(f"{flag} {path} is not a valid .npy file ({first_line(exc)})") from None
+    except (OSError, EOFError) as exc:
+        raise UserError(f"{flag} {path} is not a valid .npy file ({first_line(exc)})") from None
+
+
+def _parse_csv(raw: bytes, path: Path, flag: str) -> np.ndarray:
+    """Rows of comma-separated numbers; blank lines are skipped."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{flag} {path} is not a text CSV file (byte {exc.start})") from None
+    rows = []
+    for line, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        try:
+            values = [float(cell) for cell in row]
+        except ValueError:
+            shown = ",".join(row)[:40]
+            hint = "; remove the header row" if not rows else ""
+            raise UserError(f"{flag} {path}: row {line} ({shown!r}) is not numbers{hint}") from None
+        if rows and len(values) != len(rows[0]):
+            raise UserError(
+                f"{flag} {path}: row {line} has {len(values)} values, the first row "
+                f"{len(rows[0])}; every row must have the same number"
+            )
+        rows.append(values)
+    if not rows:
+        raise UserError(f"{flag} {path} holds no rows")
+    return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
 
 
 def write_array(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` to a .npy or .csv file, atomically (a full disk leaves no half file)."""
+    from elman.io._atomic import atomic_write_file
+
+    buffer = io.BytesIO()
     if path.suffix == ".npy":
-        np.save(path, array)
-    elif path.suffix == ".csv":
-        np.savetxt(path, array.reshape(len(array), -1), delimiter=",", fmt="%.8g")
+        np.save(buffer, array)
     else:
-        raise SystemExit(f"elman: {path} must be .npy or .csv")
+        np.savetxt(buffer, array.reshape(len(array), -1), delimiter=",", fmt="%.8g")
+    try:
+        atomic_write_file(path, buffer.getvalue())
+    except OSError as exc:
+        raise UserError(f"cannot write --output {path}: {os_reason(exc)}") from None
+
+
+def check_output(path: Path) -> None:
+    check_output_file(path, "--output")
+    if path.suffix not in (".npy", ".csv"):
+        raise UserError(f"--output {path} must end in .npy or .csv")
 
 
 def _inputs(model: SequenceModel, raw: np.ndarray) -> np.ndarray:
@@ -98,8 +182,8 @@ def _inputs(model: SequenceModel, raw: np.ndarray) -> np.ndarray:
         raw = np.stack([raw[:, :half], raw[:, half:]], axis=-1)
     expected = config["input_size"]
     if raw.ndim != 3 or raw.shape[-1] != expected:
-        raise SystemExit(
-            f"elman: the {config['task']} model wants (N, L, {expected}) inputs, got {raw.shape}"
+        raise UserError(
+            f"--input: the {config['task']} model wants (N, L, {expected}) inputs, got {raw.shape}"
         )
     return raw.astype(dtype)
 
@@ -116,10 +200,11 @@ def _predict(model: SequenceModel, x: np.ndarray, batch: int = 256) -> np.ndarra
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    check_output(args.output)
     model = load_model(args.checkpoint)
     if model.config["task"] == "text":
-        raise SystemExit("elman predict: use 'elman sample' for text checkpoints")
-    pred = _predict(model, _inputs(model, read_array(args.input)))
+        raise UserError("use 'elman sample' (or 'elman evaluate') for text checkpoints")
+    pred = _predict(model, _inputs(model, read_array(args.input, "--input")))
     write_array(args.output, pred)
     print(f"wrote {len(pred)} predictions of shape {pred.shape[1:]} to {args.output}")
     return 0
@@ -128,33 +213,61 @@ def run_predict(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.checkpoint)
     if model.config["task"] == "text":
+        if args.target is not None:
+            raise UserError("--target is not for text checkpoints: --input is the text itself")
         return _evaluate_text(model, args.input)
     if args.target is None:
-        raise SystemExit("elman evaluate: --target is required for this checkpoint")
-    x = _inputs(model, read_array(args.input))
-    y = read_array(args.target).reshape(len(x), -1)
+        raise UserError(f"--target is required for a {model.config['task']} checkpoint")
+    x = _inputs(model, read_array(args.input, "--input"))
+    y = _targets(model, read_array(args.target, "--target"), len(x))
     pred = _predict(model, x)
-    mse = float(np.mean((pred - y) ** 2))
+    mse = float(np.mean((pred.astype(np.float64) - y) ** 2))
     print(f"MSE {mse:.6g} on {len(x)} examples")
     if model.config["task"] == "sine":
-        naive = float(np.mean((y - x[:, -1, :]) ** 2))
-        print(f"naive last-value baseline {naive:.6g} ({naive / mse:.1f}x worse)")
+        naive = float(np.mean((y - x[:, -1, :].astype(np.float64)) ** 2))
+        print(f"the model is {versus(mse, naive, 'the last-value forecast')}")
     else:
-        print(f"always-1 baseline {float(np.mean((y - 1) ** 2)):.6g}")
+        naive = float(np.mean((y - 1.0) ** 2))
+        print(f"the model is {versus(mse, naive, 'always answering 1')}")
     return 0
+
+
+def _targets(model: SequenceModel, y: np.ndarray, n: int) -> np.ndarray:
+    """(N, outputs) targets: one row per example, as many values as the model forecasts."""
+    outputs = model.config["output_size"]
+    if y.ndim == 1 and outputs == 1:
+        y = y[:, None]
+    if y.shape != (n, outputs):
+        raise UserError(
+            f"--target has shape {y.shape}, but the {model.config['task']} model gives "
+            f"{outputs} value(s) for each of the {n} examples of --input: expected ({n}, "
+            f"{outputs})"
+        )
+    return y.astype(np.float64)
 
 
 def _evaluate_text(model: SequenceModel, path: Path) -> int:
     import elman
     from elman.nn.functional import cross_entropy
 
+    if not path.exists():
+        raise UserError(f"--input {path}: no such file")
+    if path.is_dir():
+        raise UserError(f"--input {path} is a folder; give a UTF-8 text file")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(
+            f"--input {path} is not UTF-8 text; a text checkpoint is evaluated on a text file"
+        ) from None
+    except OSError as exc:
+        raise UserError(f"--input {path}: cannot read it: {os_reason(exc)}") from None
     vocab = model.config["vocab"]
     lookup = {c: i for i, c in enumerate(vocab)}
-    text = path.read_text(encoding="utf-8")
     unknown = sorted({c for c in text if c not in lookup})
     codes = np.array([lookup[c] for c in text if c in lookup], dtype=np.int64)
     if len(codes) < 2:
-        raise SystemExit(f"elman evaluate: {path} has fewer than 2 known characters")
+        raise UserError(f"--input {path} has fewer than 2 characters the model knows")
     with elman.no_grad():
         logits, _ = model(elman.tensor(codes[None, :-1]))
         ce = float(cross_entropy(logits[0], elman.tensor(codes[1:])).item())
@@ -169,9 +282,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
     model = load_model(args.checkpoint)
     if model.config["task"] != "text":
-        raise SystemExit("elman sample: the checkpoint is not a text model")
-    if args.temperature <= 0:
-        raise SystemExit("elman sample: --temperature must be > 0")
+        raise UserError(f"{args.checkpoint} is a {model.config['task']} model, not a text one")
     vocab = model.config["vocab"]
     lookup = {c: i for i, c in enumerate(vocab)}
     prime = [lookup[c] for c in args.prime if c in lookup] or [0]

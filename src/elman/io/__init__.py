@@ -1,4 +1,9 @@
-"""Weights and training state in and out: safetensors files and crash-safe checkpoints.
+"""Weights and training state in and out: torch's .pt files, safetensors files and
+crash-safe checkpoints.
+
+* :func:`load` / :func:`save` (also ``elman.load`` / ``elman.save``): torch's ``.pt``/``.pth``
+  files, without torch. The reader executes nothing a file names (an allowlist; files that
+  ask for more raise :class:`UnsafeFileError`); :func:`describe` lists what a file holds.
 
 * :func:`save_weights` / :func:`load_weights`: one standard safetensors file holding a
   state dict, which torch loads with ``safetensors.torch.load_file``; torch-written
@@ -16,10 +21,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._errors import CheckpointError
+from ._errors import CheckpointError, UnsafeFileError
 
 if TYPE_CHECKING:
     from .checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
+    from .pt import describe, load, save
     from .safetensors_io import load_weights, save_weights
 
 __all__ = [
@@ -28,7 +34,11 @@ __all__ = [
     "save_weights",
     "load_weights",
     "CheckpointError",
+    "UnsafeFileError",
     "FORMAT_VERSION",
+    "load",
+    "save",
+    "describe",
 ]
 
 # Imported on first use so that `import elman` does not pay for json, hashlib, pathlib, ...
@@ -38,6 +48,9 @@ _LAZY = {
     "FORMAT_VERSION": ".checkpoint",
     "save_weights": ".safetensors_io",
     "load_weights": ".safetensors_io",
+    "load": ".pt",
+    "save": ".pt",
+    "describe": ".pt",
 }
 
 

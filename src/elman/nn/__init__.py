@@ -1,7 +1,12 @@
 """Neural-network layers: Module, Parameter, RNN, RNNCell, Linear, layers, losses, init,
 functional and utils."""
 
-from . import functional, init, utils
+from . import (
+    functional,
+    init,
+    modules,  # noqa: E402,I001  (torch's module paths; needs the classes above)
+    utils,
+)
 from .layers import Dropout, Embedding, Identity, Sequential
 from .linear import Linear
 from .loss import CrossEntropyLoss, L1Loss, MSELoss
@@ -26,4 +31,5 @@ __all__ = [
     "functional",
     "init",
     "utils",
+    "modules",
 ]

@@ -21,6 +21,18 @@ __all__ = ["Module", "to_ndarray"]
 
 _DEVICE_NAMES = ("cpu", "cuda", "mps", "meta", "xpu", "xla", "hip")
 
+# torch's bookkeeping in a pickled module's state that elman has no use for (torch.save(model)
+# files carry them; they hold hooks, which elman.load refuses when non-empty)
+_TORCH_ONLY_STATE = frozenset(
+    {
+        "_non_persistent_buffers_set",
+        "_is_full_backward_hook",
+        "_compiled_call_impl",
+        "_flat_weights",  # elman's RNN derives it from the parameters
+        "_flat_weight_refs",
+    }
+)
+
 
 def _typename(value: Any) -> str:
     """``int``, ``numpy.ndarray``, ``elman.Tensor``: how messages name a value's type."""
@@ -72,6 +84,29 @@ class Module(StateDictMixin):
 
     def _params_replaced(self) -> None:
         """Called after ``to()`` has replaced parameter arrays (the RNN re-flattens)."""
+
+    # ---- pickling (elman.save(model), elman.load with an allowlist, copy) ----------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The attributes to pickle: ``__dict__`` (subclasses drop their caches)."""
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore pickled attributes, from elman or from ``torch.save(model)``.
+
+        torch's hook dictionaries and bookkeeping are dropped; registries missing from an
+        old state start empty. Subclasses rebuild their caches in :meth:`_params_replaced`.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"{type(self).__name__} state must be a dict, got {type(state)}")
+        kept = {k: v for k, v in state.items() if k not in _TORCH_ONLY_STATE and "_hooks" not in k}
+        self.__dict__.update(kept)
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store not in self.__dict__:
+                object.__setattr__(self, store, OrderedDict())
+        self.__dict__.setdefault("training", True)
+        GENERATION[0] += 1
+        self._params_replaced()
 
     # ---- registration -------------------------------------------------------------------
 

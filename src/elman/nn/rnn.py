@@ -236,8 +236,18 @@ class RNN(Module):
         return new
 
     def _params_replaced(self) -> None:
+        if "_fast_plans" not in self.__dict__:  # unpickled: the caches were not saved
+            self._fast_plans = {}
+            self._flat = None
         if self._flat_buffer() is None:  # to() gave the parameters new arrays
             self.flatten_parameters()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the flat buffer and the fast-lane plans are caches, rebuilt after loading
+        state = super().__getstate__()
+        state.pop("_flat", None)
+        state.pop("_fast_plans", None)
+        return state
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from . import _ops
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_implementation
 
 __all__ = ["Adagrad"]
 
@@ -61,8 +61,11 @@ class Adagrad(Optimizer):
         weight_decay: float = 0,
         initial_accumulator_value: float = 0,
         eps: float = 1e-10,
+        foreach: bool | None = None,
         *,
         maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -82,8 +85,10 @@ class Adagrad(Optimizer):
             "eps": eps,
             "weight_decay": weight_decay,
             "initial_accumulator_value": initial_accumulator_value,
-            "maximize": maximize,
         }
+        impl = check_implementation(foreach, False, differentiable, fused)
+        defaults.update(foreach=impl["foreach"], maximize=maximize)
+        defaults.update(differentiable=impl["differentiable"], fused=impl["fused"])
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:

@@ -14,7 +14,7 @@ import numpy as np
 from ..autograd import Tensor, enable_grad
 from ..autograd.dtypes import get_default_dtype
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "check_implementation"]
 
 StateDict = dict[str, Any]
 
@@ -96,6 +96,32 @@ def _check_state_shapes(param: Tensor, state: dict[str, Any], index: Any) -> Non
                 f"loaded state dict has '{key}' of shape {tuple(value._data.shape)} for "
                 f"parameter {index}, whose shape is {tuple(param._data.shape)}"
             )
+
+
+def check_implementation(
+    foreach: bool | None = None,
+    capturable: bool = False,
+    differentiable: bool = False,
+    fused: bool | None = None,
+) -> dict[str, Any]:
+    """torch's implementation switches, checked: elman has one implementation (torch's
+    single-tensor "for-loop" arithmetic), so ``foreach`` is recorded only, and
+    ``capturable`` (CUDA graphs), ``differentiable`` (autograd through the step) and
+    ``fused`` (fused kernels) must stay off. Returned in the order torch's param groups
+    list them, for the state dict's layout."""
+    if foreach not in (None, True, False):
+        raise TypeError(f"foreach must be None or a bool, got {foreach!r}")
+    for name, value in (("capturable", capturable), ("differentiable", differentiable)):
+        if value:
+            raise ValueError(f"{name}=True is not supported by elman (CPU, no CUDA graphs)")
+    if fused:
+        raise ValueError("fused=True is not supported by elman (one implementation)")
+    return {
+        "foreach": foreach,
+        "capturable": capturable,
+        "differentiable": bool(differentiable),
+        "fused": fused,
+    }
 
 
 def _state_key(key: Any, id_map: dict[Any, Tensor]) -> Any:
@@ -366,6 +392,9 @@ class Optimizer:
         """Bring a loaded state up to date, as torch's ``__setstate__``: options missing from
         old dicts take their defaults, and a numeric ``step`` becomes a tensor."""
         for group in self.param_groups:
+            for key, default in self.defaults.items():  # options older dicts lack
+                if default is not required:
+                    group.setdefault(key, default)
             for p in group["params"]:
                 p_state = self.state.get(p)
                 if p_state and "step" in p_state and not isinstance(p_state["step"], Tensor):

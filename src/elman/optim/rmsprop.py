@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from . import _ops
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_implementation
 
 __all__ = ["RMSprop"]
 
@@ -67,7 +67,10 @@ class RMSprop(Optimizer):
         momentum: float = 0,
         centered: bool = False,
         *,
+        capturable: bool = False,
+        foreach: bool | None = None,
         maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -86,8 +89,10 @@ class RMSprop(Optimizer):
             "eps": eps,
             "centered": centered,
             "weight_decay": weight_decay,
-            "maximize": maximize,
         }
+        impl = check_implementation(foreach, capturable, differentiable)
+        defaults.update(capturable=impl["capturable"], foreach=impl["foreach"])
+        defaults.update(maximize=maximize, differentiable=impl["differentiable"])
         super().__init__(params, defaults)
 
     def _after_load(self) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from . import _ops
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_implementation
 
 __all__ = ["SGD"]
 
@@ -64,6 +64,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -79,6 +82,8 @@ class SGD(Optimizer):
             "nesterov": nesterov,
             "maximize": maximize,
         }
+        impl = check_implementation(foreach, False, differentiable, fused)
+        defaults.update((k, impl[k]) for k in ("foreach", "differentiable", "fused"))
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)

@@ -143,8 +143,10 @@ class PackedSequence(_PackedBase):
         out._checked = self._checked
         return out
 
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> PackedSequence:
-        data = self.data.to(dtype, *args, **kwargs)
+    def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
+        """``self.data.to(*args, **kwargs)`` in a PackedSequence (``self`` when the data
+        did not change); the index tensors keep their dtype, as in torch."""
+        data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
         return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
@@ -257,14 +259,18 @@ def pack_padded_sequence(
     """
     lens = _int_array(lengths)  # torch's order: convert the lengths, check the flag, then
     batch_first = check_flag("batch_first", batch_first, "_pack_padded_sequence")
-    lens = _lengths_array(lens)  # their rank, then the input
     x = as_input(input)
+    # the empty input, the batch_first transpose, the lengths' rank, then the batch dimension
+    # (an empty input with malformed lengths is "empty" first)
+    if x.numel() == 0:
+        raise RuntimeError("Cannot pack empty tensors.")
+    if batch_first and x.ndim < 2:
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+    lens = _lengths_array(lens)
     if x.ndim == 0:
         raise IndexError("Dimension specified as 1 but tensor has no dimensions")
     if x.ndim == 1:
         raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
-    if x.numel() == 0:
-        raise RuntimeError("Cannot pack empty tensors.")
     batch_dim = 0 if batch_first else 1
     batch, total = x.shape[batch_dim], x.shape[1 - batch_dim]
     if lens.size != batch:

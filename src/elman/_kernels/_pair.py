@@ -1,0 +1,138 @@
+"""The thread hand-over: two halves of one kernel on two threads.
+
+:func:`run_pair` runs ``kernel(*args1)`` on a persistent helper thread while
+``kernel(*args0)`` runs on the calling thread (plain Python threads running ``nogil``
+kernels: no Numba threading layer, no second pool). One pair runs at a time in a process:
+concurrent calls from several Python threads queue for the helper (they block, they do
+not spin), so elman never has more than two threads of its own running. Halves that wait
+for each other do it as :mod:`._nb_wait` says (spin briefly, yield, block); a half that
+raises aborts the pair, which releases the other, and the error is raised here.
+
+After ``os.fork()`` the child has no helper thread (only the forking thread survives) and
+may hold a copy of a lock that another thread held: a fork handler gives the child a new
+lock and a helper made on first use, so forked children (``multiprocessing``'s default
+on Linux before Python 3.14) run the two-thread kernels too.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._nb_wait import LINE, abort_pair, arrive, new_flags, wait_for
+
+__all__ = ["LINE", "new_flags", "wait_for", "arrive", "abort_pair", "run_pair"]
+
+
+# ---- the helper thread -------------------------------------------------------------------------
+
+
+class _Job:
+    """One half on the helper thread; ``done`` is released when it has returned or raised."""
+
+    __slots__ = ("kernel", "args", "flags", "result", "error", "done")
+
+    def __init__(self, kernel: Callable[..., Any], args: tuple, flags: np.ndarray | None):
+        self.kernel, self.args, self.flags = kernel, args, flags
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Lock()
+        self.done.acquire()
+
+    def run(self) -> None:
+        try:
+            self.result = self.kernel(*self.args)
+        except BaseException as exc:  # handed to the caller, which raises it
+            self.error = exc
+            if self.flags is not None:
+                abort_pair(self.flags)
+        finally:
+            self.done.release()
+
+    def join(self) -> None:
+        """Wait for the half to end, even through KeyboardInterrupt (it ends promptly once
+        aborted: barrier kernels stop waiting, the others finish their share)."""
+        interrupted: BaseException | None = None
+        while True:
+            try:
+                self.done.acquire()
+                break
+            except BaseException as exc:  # e.g. Ctrl-C while waiting
+                interrupted = exc
+                if self.flags is not None:
+                    abort_pair(self.flags)
+        if interrupted is not None:
+            raise interrupted
+
+
+class _Helper:
+    """A daemon thread running one job at a time from a queue."""
+
+    def __init__(self) -> None:
+        self.jobs: list[_Job] = []
+        self.ready = threading.Semaphore(0)
+        self.thread = threading.Thread(target=self._loop, name="elman-pair", daemon=True)
+        self.thread.start()
+
+    def submit(self, job: _Job) -> None:
+        self.jobs.append(job)
+        self.ready.release()
+
+    def _loop(self) -> None:
+        while True:
+            self.ready.acquire()
+            self.jobs.pop(0).run()
+
+
+class _State:
+    """The per-process state: replaced in a forked child (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # one pair at a time: the helper is shared
+        self.helper: _Helper | None = None
+
+
+_STATE = _State()
+
+
+def _after_fork_in_child() -> None:
+    global _STATE
+    _STATE = _State()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def run_pair(
+    kernel: Callable[..., Any], args0: tuple, args1: tuple, flags: np.ndarray | None = None
+) -> None:
+    """kernel(*args1) on the helper thread while kernel(*args0) runs on this one.
+
+    ``flags``: the pair's :func:`new_flags` when the halves wait for each other, so that a
+    half that raises releases the other (which then returns False); the first error is
+    raised here once both halves have ended. A half that returns False without an error
+    (it was released without one) is reported as a RuntimeError.
+    """
+    state = _STATE
+    with state.lock:
+        if state.helper is None:
+            state.helper = _Helper()
+        job = _Job(kernel, args1, flags)
+        state.helper.submit(job)
+        try:
+            ok = kernel(*args0)
+        except BaseException:
+            if flags is not None:
+                abort_pair(flags)
+            job.join()
+            raise
+        job.join()
+    if job.error is not None:
+        raise job.error
+    if ok is False or job.result is False:
+        raise RuntimeError("elman: the two threads of a split kernel did not meet")
