@@ -290,6 +290,15 @@ def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
 
 
 @njit(**{**JIT, "inline": "always"})
+def _lead(M, size):
+    """M's leading dimension for BLAS: its row stride in elements, or its width when it
+    has one row. NumPy gives a one-row array any row stride (0 for ``h[:, None]``, even
+    after ``np.ascontiguousarray``), BLAS rejects a leading dimension below the width (it
+    then prints an error and computes nothing), though it never steps a row there."""
+    return M.strides[0] // size if M.shape[0] > 1 else max(M.shape[1], 1)
+
+
+@njit(**{**JIT, "inline": "always"})
 def gemm(fptr, transb, m, n, k, A, a0, ac, B, accumulate, C, c0, cc):
     """C[c0:c0+m, cc:cc+n] (+)= A[a0:a0+m, ac:ac+k] @ op(B), alpha = 1.
 
@@ -301,6 +310,6 @@ def gemm(fptr, transb, m, n, k, A, a0, ac, B, accumulate, C, c0, cc):
     beta = C.dtype.type(1) if accumulate else C.dtype.type(0)
     a_ptr = A.ctypes.data + a0 * A.strides[0] + ac * size
     c_ptr = C.ctypes.data + c0 * C.strides[0] + cc * size
-    lda, ldb, ldc = A.strides[0] // size, B.strides[0] // size, C.strides[0] // size
+    lda, ldb, ldc = _lead(A, size), _lead(B, size), _lead(C, size)
     one = C.dtype.type(1)
     _call_gemm(fptr, transb, m, n, k, one, a_ptr, lda, B.ctypes.data, ldb, beta, c_ptr, ldc)

@@ -33,9 +33,13 @@ from ._cache_dir import choose_cache_dir
 __all__ = ["JIT", "NOGIL", "configure_numba"]
 
 # error_model='numpy': no ZeroDivisionError branches, so loops with a division vectorise.
-# fastmath: FMA contraction and reassociation (reductions vectorise); the float32 tanh below
-# is the only approximation, and its error (~1e-7 absolute) is far inside the tolerances.
-JIT = {"cache": True, "fastmath": True, "error_model": "numpy", "boundscheck": False}
+# fastmath: only FMA contraction and reassociation (reductions vectorise), never LLVM's
+# nnan/ninf (``fastmath=True`` includes them): with those the compiler may assume no NaN or
+# inf and fold ``max(nan, 0)`` to 0 or ``0 * x`` to 0, while NaN and inf are results that
+# must come out where torch's do. The float32 tanh of ._nb_ops is the only approximation
+# (~1e-7 absolute, exactly +-1 where torch's is).
+FASTMATH = {"contract", "reassoc"}
+JIT = {"cache": True, "fastmath": FASTMATH, "error_model": "numpy", "boundscheck": False}
 NOGIL = {**JIT, "nogil": True}  # kernels that run on two Python threads at once
 
 

@@ -102,11 +102,30 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
                 t = L - 1 - step if d == 1 else step
                 for i in range(sizes[t]):
                     row = off[t] + i
-                    for j in range(H):
-                        s = out[row, c0 + j]
-                        for kk in range(H):
-                            s += h[i, kk] * w_hh[j, kk]
-                        out[row, c0 + j] = (s if s > zero else zero) if relu else tanh(s)
+                    # a loop per activation (each compiles tighter); tanh from H = 8 in a
+                    # loop of its own, where it vectorises (H = 16: 1.37 -> 1.0 ms for 2000
+                    # steps of 4 rows; inline below: H = 4 0.71 -> 0.74 ms, separate 0.95)
+                    if relu:
+                        for j in range(H):
+                            s = out[row, c0 + j]
+                            for kk in range(H):
+                                s += h[i, kk] * w_hh[j, kk]
+                            # relu keeps NaN (``s < 0`` is false for it), as torch's does
+                            out[row, c0 + j] = zero if s < zero else s
+                    elif H < 8:
+                        for j in range(H):
+                            s = out[row, c0 + j]
+                            for kk in range(H):
+                                s += h[i, kk] * w_hh[j, kk]
+                            out[row, c0 + j] = tanh(s)
+                    else:
+                        for j in range(H):
+                            s = out[row, c0 + j]
+                            for kk in range(H):
+                                s += h[i, kk] * w_hh[j, kk]
+                            out[row, c0 + j] = s
+                        for j in range(H):
+                            out[row, c0 + j] = tanh(out[row, c0 + j])
                     for j in range(H):
                         h[i, j] = out[row, c0 + j]
             copy2(hn[k], h)
@@ -162,7 +181,8 @@ def fused_backward(
                     for j in range(H):
                         v = out[row, c0 + j]
                         a = dh[i, j] + g[row, c0 + j]
-                        delta[row, j] = (a if v > zero else zero) if relu else a * (one - v * v)
+                        # relu: torch's threshold_backward, a select (see act_delta)
+                        delta[row, j] = (zero if v <= zero else a) if relu else a * (one - v * v)
                     for kk in range(H):
                         dh[i, kk] = zero
                     for j in range(H):

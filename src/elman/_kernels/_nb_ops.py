@@ -24,6 +24,7 @@ from numba.extending import overload
 
 from ._jit import JIT
 from ._nb_simd import mm_outer_rows, mm_wide_rows
+from .special import TANH32_ONE, TANH64_ONE, tanh_ref
 
 INLINE = {**JIT, "inline": "always"}
 
@@ -35,7 +36,7 @@ INLINE = {**JIT, "inline": "always"}
 AXPY, DOT, GEMM, OUTER = np.int8(0), np.int16(1), np.int32(2), np.uint16(4)
 WIDE = np.uint8(5)
 
-# Eigen's float32 tanh: an odd 13/6 rational function, clamped where tanh rounds to +-1.
+# Eigen's float32 tanh: an odd 13/6 rational function of x clamped to +-7.9 (0.99999976).
 _C = 7.90531110763549805
 _A = (
     -2.76076847742355e-16,
@@ -50,27 +51,36 @@ _B = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.893525
 
 
 def tanh(x):  # the Python twin, used when NUMBA_DISABLE_JIT=1
-    return np.tanh(x)
+    return tanh_ref(np.asarray(x))
 
 
 def _tanh32(x):
     f = np.float32
-    x = min(max(x, f(-_C)), f(_C))
-    x2 = x * x
+    c = min(max(x, f(-_C)), f(_C))  # (NaN passes through min and max)
+    x2 = c * c
     p = x2 * f(_A[0]) + f(_A[1])
     p = p * x2 + f(_A[2])
     p = p * x2 + f(_A[3])
     p = p * x2 + f(_A[4])
     p = p * x2 + f(_A[5])
-    p = (p * x2 + f(_A[6])) * x
+    p = (p * x2 + f(_A[6])) * c
     q = x2 * f(_B[0]) + f(_B[1])
     q = q * x2 + f(_B[2])
     q = q * x2 + f(_B[3])
-    return p / q
+    y = p / q
+    # exactly +-1 from torch's threshold on (Eigen's clamp alone stops at 0.99999976), so
+    # that 1 - h^2 is 0 where torch's is: an inf gradient then gives NaN there, as in
+    # torch. One select; NaN fails the test and stays NaN.
+    return np.copysign(f(1), x) if abs(x) >= f(TANH32_ONE) else y
 
 
 def _tanh64(x):
-    return np.tanh(x)
+    # libm's tanh is exactly +-1 from |x| = 19.0615474653985 (correctly rounded), torch's
+    # from TANH64_ONE, 7e-11 later: the largest value under 1 in between, as torch
+    y = np.tanh(x)
+    if abs(y) == 1.0 and abs(x) < TANH64_ONE:
+        return np.copysign(0.9999999999999999, x)
+    return y
 
 
 @overload(tanh, jit_options=INLINE)
@@ -114,11 +124,13 @@ def outer_into(col, row, out):
 
 @njit(**INLINE)
 def activate(a, n, relu):
-    """a[:n] = act(a[:n]) in place; a is a 1-D contiguous row."""
+    """a[:n] = act(a[:n]) in place; a is a 1-D contiguous row. ReLU keeps NaN (as torch's
+    clamp_min does): ``0 if v < 0 else v`` is false for NaN, so NaN passes."""
     if relu:
         zero = a.dtype.type(0)
         for j in range(n):
-            a[j] = max(a[j], zero)
+            v = a[j]
+            a[j] = zero if v < zero else v
     else:
         for j in range(n):
             a[j] = tanh(a[j])
@@ -126,12 +138,15 @@ def activate(a, n, relu):
 
 @njit(**INLINE)
 def act_delta(dz, g, h, n, relu):
-    """dz[:n] = (dz[:n] + g[:n]) * act'(.), read from the output h: 1 - h^2, or h > 0."""
+    """dz[:n] = (dz[:n] + g[:n]) * act'(.), read from the output h: ``* (1 - h^2)`` for
+    tanh; for relu torch's threshold_backward, ``0 if h <= 0 else dz + g``: a select, not a
+    product, so an inf gradient where h <= 0 gives 0 (not inf * 0 = NaN), and a NaN h
+    passes the gradient on (NaN <= 0 is false)."""
     one = dz.dtype.type(1)
     zero = dz.dtype.type(0)
     if relu:
         for j in range(n):
-            dz[j] = (dz[j] + g[j]) if h[j] > zero else zero
+            dz[j] = zero if h[j] <= zero else dz[j] + g[j]
     else:
         for j in range(n):
             dz[j] = (dz[j] + g[j]) * (one - h[j] * h[j])

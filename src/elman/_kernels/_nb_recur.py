@@ -12,6 +12,10 @@ own; OUTER takes the packed matrix of :mod:`._nb_simd` and a padded scratch), an
 reading and writing the layer arrays in place (no state copies).
 
 Bias gradients are summed here too: per step, then in float64 blocks of 256 steps.
+
+NaN and inf flow as in torch: the activations and their derivatives are those of
+:mod:`._nb_ops` (relu keeps NaN; its derivative is a select), and no product skips a zero
+(0 * inf is NaN here as in BLAS and torch).
 """
 
 from __future__ import annotations

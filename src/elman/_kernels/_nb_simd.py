@@ -19,7 +19,8 @@ vectors, 24 accumulators for six rows), 32 with AVX2 and 16 otherwise (16 regist
 so the accumulators of six rows still fit). ``ELMAN_SIMD_BYTES`` (16, 32 or 64) overrides the width
 (tests run the narrower layouts on any host).
 These kernels need compiled code (no ``NUMBA_DISABLE_JIT``): callers fall back to the loop
-forms of :mod:`._nb_ops` there.
+forms of :mod:`._nb_ops` there. The padding columns may receive NaN (an inf in x times a
+zero of the padding); nothing reads them back.
 """
 
 from __future__ import annotations

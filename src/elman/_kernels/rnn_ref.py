@@ -17,8 +17,10 @@ Backpropagation through time, with upstream gradients ``g_out`` (L, N, H) and ``
     \partial h_{t-1} = \delta_t W_{hh}
 
 where :math:`\sigma'` is read from the output (``1 - h^2`` for tanh, ``h > 0`` for relu, so
-relu'(0) = 0). The weight gradients do not depend on the order, so each is ONE GEMM after
-the loop: ``dW_ih = Δᵀ X``, ``dW_hh = Δᵀ H_prev``, ``db = Σ Δ``, ``dX = Δ W_ih``.
+relu'(0) = 0; for relu the product is torch's select, ``0 if h <= 0 else g``, so NaN and
+inf go where torch's go: see :mod:`.special`). The weight gradients do not depend on the
+order, so each is ONE GEMM after the loop: ``dW_ih = Δᵀ X``, ``dW_hh = Δᵀ H_prev``,
+``db = Σ Δ``, ``dX = Δ W_ih``.
 
 Shapes: L = sequence length, N = batch, I = input features, H = hidden size.
 """
@@ -26,6 +28,8 @@ Shapes: L = sequence length, N = batch, I = input features, H = hidden size.
 from __future__ import annotations
 
 import numpy as np
+
+from .special import relu_backward, tanh_ref
 
 __all__ = [
     "layer_forward",
@@ -41,14 +45,16 @@ __all__ = [
 
 def _activate(z: np.ndarray, relu: bool) -> np.ndarray:
     if relu:
-        return np.maximum(z, 0, out=z)
-    return np.tanh(z, out=z)
+        return np.maximum(z, 0, out=z)  # NaN stays NaN, as in torch
+    return tanh_ref(z, out=z)
 
 
-def _act_grad(h: np.ndarray, relu: bool) -> np.ndarray:
+def _act_backward(g: np.ndarray, h: np.ndarray, relu: bool) -> np.ndarray:
+    """g * act'(z), read from the output h: torch's threshold_backward for relu (a select:
+    0 where h <= 0, else g), ``g * (1 - h^2)`` for tanh."""
     if relu:
-        return (h > 0).astype(h.dtype)
-    return 1 - h * h
+        return relu_backward(g, h)
+    return g * (1 - h * h)
 
 
 def offsets_of(batch_sizes: np.ndarray) -> np.ndarray:
@@ -153,7 +159,7 @@ def packed_layer_backward(
     for s in range(L):
         t = s if reverse else L - 1 - s
         b, o = int(batch_sizes[t]), int(off[t])
-        dz = (dh[:b] + g_out[o : o + b]) * _act_grad(out[o : o + b], relu)
+        dz = _act_backward(dh[:b] + g_out[o : o + b], out[o : o + b], relu)
         delta[o : o + b] = dz
         dh[:b] = np.matmul(dz, w_hh)
     h_prev = packed_previous_states(out, batch_sizes, h0, reverse)
@@ -249,5 +255,5 @@ def cell_backward(
     relu: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of one step: dx (N, I), dh (N, H), dW_ih, dW_hh, db."""
-    dz = g * _act_grad(h_new, relu)
+    dz = _act_backward(g, h_new, relu)
     return dz @ w_ih, dz @ w_hh, dz.T @ x, dz.T @ h, dz.sum(axis=0)

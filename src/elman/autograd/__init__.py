@@ -1,5 +1,11 @@
 """Autograd: Tensor, Function, the backward engine, grad mode and gradcheck."""
 
+from .anomaly_mode import (
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from .creation import (
     arange,
     as_tensor,
@@ -65,5 +71,9 @@ __all__ = [
     "is_grad_enabled",
     "gradcheck",
     "GradcheckError",
+    "detect_anomaly",
+    "set_detect_anomaly",
+    "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled",
     "unbroadcast",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import ops, shape_ops
+from ._args import _shape_args
 from ._checks import (
     check_allocation,
     check_flag,
@@ -21,7 +22,6 @@ from ._checks import (
 from ._data import check_data
 from .dtypes import get_default_dtype, resolve_dtype
 from .tensor import Tensor
-from .tensor_methods import _shape_args
 
 __all__ = [
     "tensor",
@@ -304,7 +304,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             raise TypeError(
                 f"matmul(): argument '{name}' (position {i}) must be Tensor, not {type_name(x)}"
             )
-    return ops.MatMul.apply(a, b)
+    return ops.matmul(a, b)
 
 
 def maximum(a: Tensor, b: Tensor) -> Tensor:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._checks import allocation_error
+from .anomaly_mode import MODE as ANOMALY
+from .anomaly_mode import checked_backward, roots_of_backward
 from .function import _TENSOR, Node
 from .grad_mode import _state
 
@@ -65,7 +67,11 @@ def run_backward(
     prev = _state.enabled  # grad mode off for the whole walk (as no_grad, ~1 µs cheaper)
     _state.enabled = False
     try:
-        _walk(tensors, grads, retain_graph)
+        if ANOMALY[0]:
+            with roots_of_backward(tensors):
+                _walk(tensors, grads, retain_graph)
+        else:
+            _walk(tensors, grads, retain_graph)
     except MemoryError as e:  # a gradient too large for this machine: torch's type
         raise allocation_error(e) from None
     finally:
@@ -193,9 +199,12 @@ def _call_backward(node: Node, outs: list[Any]) -> tuple[Any, ...]:
         ]
     else:
         full = outs
-    in_grads = node.fn.backward(ctx, *full)
-    if not isinstance(in_grads, tuple):
-        in_grads = (in_grads,)
+    if ANOMALY[0]:  # the checks and the forward traceback of anomaly mode
+        in_grads = checked_backward(node, full)
+    else:
+        in_grads = node.fn.backward(ctx, *full)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
     if len(in_grads) != len(node.edges):
         raise RuntimeError(
             f"function {node.name()} returned an incorrect number of gradients "

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._checks import allocation_error
+from .anomaly_mode import MODE as ANOMALY
+from .anomaly_mode import record as record_anomaly
 from .grad_mode import is_grad_enabled
 
 __all__ = ["Context", "Function", "Node"]
@@ -50,7 +52,9 @@ class Node:
     needed), a leaf Tensor (accumulate into ``.grad``), or ``(node, output_index)``.
     """
 
-    __slots__ = ("fn", "ctx", "edges", "out_meta", "__weakref__")
+    # label: a name set when the node was made (see name()); anomaly: what anomaly mode
+    # recorded (see anomaly_mode.record). Neither is set unless needed: read them with getattr.
+    __slots__ = ("fn", "ctx", "edges", "out_meta", "label", "anomaly", "__weakref__")
 
     def __init__(
         self, fn: type[Function], ctx: Context, edges: list[Any], out_meta: list[Any]
@@ -61,14 +65,27 @@ class Node:
         self.out_meta = out_meta  # [(shape, dtype)] per output, to build zero grads
 
     def name(self) -> str:
-        return f"{self.fn.__name__}Backward"
+        """torch's name of the backward function (``grad_fn``), e.g. ``MulBackward0``: the
+        node's label, else its Function's ``backward_name``, else ``<class>Backward0``."""
+        label = getattr(self, "label", None)
+        if label is not None:
+            return label  # type: ignore[no-any-return]
+        return self.fn.backward_name or f"{self.fn.__name__}Backward0"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
 
 
 class Function:
-    """Base class of differentiable operations; subclass and call ``apply``."""
+    """Base class of differentiable operations; subclass and call ``apply``.
+
+    ``backward_name`` is the name of its graph nodes (torch's, e.g. ``"MulBackward0"``;
+    default ``<class name>Backward0``). Where torch names an op by its arguments (a sum
+    over a dim is ``SumBackward1``), a subclass carries the other name and the caller
+    picks the class, so naming costs nothing per call.
+    """
+
+    backward_name = ""
 
     # Subclasses narrow these signatures (a type checker accepts that from *args, **kwargs).
     @staticmethod
@@ -111,6 +128,8 @@ class Function:
                     r._grad_fn = node
                     r._out_index = i
                     r._requires_grad = True
+            if ANOMALY[0]:
+                record_anomaly(node, args, raw, [r._data for r in results])
         return tuple(results) if multiple else results[0]
 
 

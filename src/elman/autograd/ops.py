@@ -1,4 +1,4 @@
-"""Differentiable elementwise, reduction, shape and linear-algebra operations.
+"""Differentiable elementwise and linear-algebra operations (reductions: :mod:`.reduce_ops`).
 
 Each Function's forward and backward sit side by side; broadcasting is undone in
 :func:`unbroadcast` only.
@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels.special import power, relu_backward, sign, tanh_ref
 from ._checks import binary, check_int, check_matmul, check_no_bool_sub
 from ._matmul import matmul_arrays
 from .dtypes import get_default_dtype, result_type
@@ -69,6 +70,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 class Add(Function):
+    backward_name = "AddBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         ctx.shapes = (np.shape(a), np.shape(b))
@@ -81,6 +84,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    backward_name = "SubBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         ctx.shapes = (np.shape(a), np.shape(b))
@@ -94,6 +99,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    backward_name = "MulBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         a, b = promote(a, b)
@@ -109,6 +116,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    backward_name = "DivBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         a, b = promote(a, b)
@@ -129,28 +138,33 @@ class Div(Function):
 class Pow(Function):
     """``a ** p`` for a Tensor ``a`` and a Python number ``p``."""
 
+    backward_name = "PowBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, p: float) -> np.ndarray:
         a = promote(a, p)[0]  # an int tensor to a float power computes in float32
         ctx.save_for_backward(a, p)
         if a.dtype.kind in "iu" and isinstance(p, int) and p < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if a.dtype.kind == "f" and a.dtype.itemsize < 8 and isinstance(p, float):
-            # torch raises a float32 base to the double exponent (std::pow(float, double));
-            # NumPy would round the exponent to float32 first (1e-50 -> 0, so x**1e-50 = 1)
-            return np.power(a.astype(np.float64), p).astype(a.dtype)
-        return np.power(a, p)
+        return power(a, p)  # torch's kernel: sqrt for 0.5 (NaN at -inf), x * x for 2, ...
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, None]:
         a, p = ctx.saved_tensors
         if p == 0:  # d(x**0)/dx is 0 everywhere, also at x = 0 where x**-1 is inf
             return np.zeros_like(a), None
-        return g * p * np.power(a, p - 1), None
+        return g * (p * power(a, p - 1)), None  # torch's pow_backward, same order
 
 
 class Maximum(Function):
-    """Elementwise maximum; ties split the gradient evenly, as torch does."""
+    """Elementwise maximum (NaN if either is NaN); ties split the gradient evenly, as torch.
+
+    The gradient is torch's selection, not a product with a 0/1 weight: ``g / 2`` at ties,
+    0 to the smaller side, ``g`` otherwise, so a NaN pair gives both sides ``g`` (neither
+    compares smaller) and an inf ``g`` gives 0, not NaN, to the smaller side.
+    """
+
+    backward_name = "MaximumBackward0"
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
@@ -161,11 +175,16 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
         a, b = ctx.saved_tensors
-        wa = (a > b) + 0.5 * (a == b)
-        return unbroadcast(g * wa, np.shape(a)), unbroadcast(g * (1 - wa), np.shape(b))
+        zero = g.dtype.type(0)
+        tie = np.where(a == b, g / 2, g)
+        ga = np.where(a < b, zero, tie)
+        gb = np.where(a > b, zero, tie)
+        return unbroadcast(ga, np.shape(a)), unbroadcast(gb, np.shape(b))
 
 
 class MatMul(Function):
+    backward_name = "UnsafeViewBackward0"  # batched; see matmul() for the others
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(a, b)
@@ -194,6 +213,8 @@ class MatMul(Function):
 
 
 class Neg(Function):
+    backward_name = "NegBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         if a.dtype == np.bool_:
@@ -209,9 +230,11 @@ class Neg(Function):
 
 
 class Tanh(Function):
+    backward_name = "TanhBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
-        y = np.tanh(floating(a))
+        y = tanh_ref(floating(a))  # exactly +-1 where torch's is (see _kernels.special)
         ctx.save_for_backward(y)
         return y
 
@@ -224,6 +247,8 @@ class Tanh(Function):
 class Relu(Function):
     """max(x, 0); the derivative at 0 is 0, as in torch."""
 
+    backward_name = "ReluBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         if a.dtype == np.bool_:
@@ -235,10 +260,12 @@ class Relu(Function):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
         (y,) = ctx.saved_tensors
-        return g * (y > 0)
+        return relu_backward(g, y)  # torch's threshold_backward: a select, NaN y passes g
 
 
 class Sigmoid(Function):
+    backward_name = "SigmoidBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         a = floating(a)
@@ -255,6 +282,8 @@ class Sigmoid(Function):
 
 
 class Exp(Function):
+    backward_name = "ExpBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         y = np.exp(floating(a))
@@ -268,6 +297,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    backward_name = "LogBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         a = floating(a)
@@ -281,6 +312,8 @@ class Log(Function):
 
 
 class Abs(Function):
+    backward_name = "AbsBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         if a.dtype == np.bool_:
@@ -291,10 +324,12 @@ class Abs(Function):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> np.ndarray:
         (a,) = ctx.saved_tensors
-        return g * np.sign(a)
+        return g * sign(a)  # torch's sgn: 0 at NaN (NumPy's sign gives NaN)
 
 
 class Sqrt(Function):
+    backward_name = "SqrtBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         y = np.sqrt(floating(a))
@@ -308,6 +343,8 @@ class Sqrt(Function):
 
 
 class Cast(Function):
+    backward_name = "ToCopyBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, dtype: np.dtype) -> np.ndarray:
         ctx.src = a.dtype
@@ -319,6 +356,8 @@ class Cast(Function):
 
 
 class Clone(Function):
+    backward_name = "CloneBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
         return np.array(a, copy=True)
@@ -328,96 +367,22 @@ class Clone(Function):
         return g
 
 
-# ---- reductions -------------------------------------------------------------------------
+# torch names some ops by their arguments: the same Functions under those names
+class Mm(MatMul):
+    backward_name = "MmBackward0"
 
 
-def _axes(dim: Any, ndim: int) -> tuple[int, ...]:
-    if dim is None:
-        return tuple(range(ndim))
-    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-    axes = tuple(wrap_dim(d, ndim) for d in dims)
-    if len(set(axes)) != len(axes):
-        d = next(d for d in axes if axes.count(d) > 1)
-        raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
-    return axes if ndim else ()  # a 0-d tensor reduces over dim 0 or -1 to itself
+class Mv(MatMul):
+    backward_name = "MvBackward0"
 
 
-class Sum(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, dim: Any = None, keepdim: bool = False) -> np.ndarray:
-        ctx.shape = a.shape
-        ctx.axes = _axes(dim, a.ndim)
-        ctx.keepdim = keepdim
-        # integer and bool sums are int64 (a count, for a mask), as in torch
-        dtype = a.dtype if a.dtype.kind in "fc" else np.dtype(np.int64)
-        return np.asarray(a.sum(axis=ctx.axes, keepdims=keepdim, dtype=dtype))
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None, None]:
-        if not ctx.keepdim and ctx.shape:
-            g = np.expand_dims(g, ctx.axes)
-        return np.broadcast_to(g, ctx.shape).copy(), None, None
+class Dot(MatMul):
+    backward_name = "DotBackward0"
 
 
-class Mean(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, dim: Any = None, keepdim: bool = False) -> np.ndarray:
-        if a.dtype.kind not in "fc":
-            raise RuntimeError(
-                "mean(): could not infer output dtype. Input dtype must be either a floating "
-                f"point or complex dtype. Got: {a.dtype}"
-            )
-        ctx.shape = a.shape
-        ctx.axes = _axes(dim, a.ndim)
-        ctx.keepdim = keepdim
-        ctx.count = int(np.prod([a.shape[i] for i in ctx.axes])) if a.ndim else 1
-        return np.asarray(a.mean(axis=ctx.axes, keepdims=keepdim), dtype=a.dtype)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None, None]:
-        if not ctx.keepdim and ctx.shape:
-            g = np.expand_dims(g, ctx.axes)
-        return np.broadcast_to(g / ctx.count, ctx.shape).copy(), None, None
+_MATMULS: dict[tuple[int, int], type[MatMul]] = {(2, 2): Mm, (2, 1): Mv, (1, 1): Dot}
 
 
-class MaxDim(Function):
-    """Max over one dim, returning (values, indices); or over all, returning the value.
-
-    Over one dim the gradient goes to the index returned (the first maximum, as torch's CPU
-    kernel picks); over all elements it is shared evenly by ties, as in torch.
-    """
-
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, dim: int | None, keepdim: bool) -> Any:
-        ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
-        if dim is None:
-            if a.size == 0:
-                raise RuntimeError(
-                    "max(): Expected reduction dim to be specified for input.numel() == 0. "
-                    "Specify the reduction dim with the 'dim' argument."
-                )
-            value = a.max()
-            ctx.save_for_backward(a == value)
-            return np.asarray(value)
-        axis = wrap_dim(dim, a.ndim)
-        if a.ndim and a.shape[axis] == 0:
-            raise IndexError(f"max(): Expected reduction dim {axis} to have non-zero size.")
-        src = a.reshape(1) if a.ndim == 0 else a
-        idx = np.expand_dims(np.argmax(src, axis=axis), axis)
-        ctx.save_for_backward(idx)
-        vals = np.take_along_axis(src, idx, axis=axis)
-        if not keepdim or a.ndim == 0:
-            vals, idx = np.squeeze(vals, axis=axis), np.squeeze(idx, axis=axis)
-        return vals, idx.astype(np.int64, copy=False)
-
-    @staticmethod
-    def backward(ctx: Context, g: np.ndarray, *_: Any) -> tuple[np.ndarray, None, None]:
-        (saved,) = ctx.saved_tensors
-        if ctx.dim is None:
-            return g * saved / np.count_nonzero(saved), None, None
-        shape = ctx.shape or (1,)
-        axis = wrap_dim(ctx.dim, len(ctx.shape))
-        out = np.zeros(shape, dtype=g.dtype)
-        gk = g if ctx.keepdim and ctx.shape else np.expand_dims(g, axis)
-        np.put_along_axis(out, saved, gk, axis=axis)
-        return out.reshape(ctx.shape), None, None
+def matmul(a: Any, b: Any) -> Any:
+    """``a @ b`` as one graph node, named as torch names the product."""
+    return _MATMULS.get((np.ndim(a), np.ndim(b)), MatMul).apply(a, b)

@@ -17,6 +17,8 @@ __all__ = ["Reshape", "Permute", "Expand", "GetItem", "Cat", "Stack"]
 
 
 class Reshape(Function):
+    backward_name = "ViewBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         ctx.shape = a.shape
@@ -33,6 +35,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    backward_name = "PermuteBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
         ctx.dims = dims
@@ -44,6 +48,8 @@ class Permute(Function):
 
 
 class Expand(Function):
+    backward_name = "ExpandBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         ctx.shape = a.shape
@@ -54,12 +60,14 @@ class Expand(Function):
         return unbroadcast(g, ctx.shape), None
 
 
-def _is_basic_index(index: Any) -> bool:
+def is_basic_index(index: Any) -> bool:
     items = index if isinstance(index, tuple) else (index,)
     return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
 
 
 class GetItem(Function):
+    backward_name = "IndexBackward0"  # advanced indexing; basic: Slice
+
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, index: Any) -> np.ndarray:
         ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
@@ -68,14 +76,20 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
         out = np.zeros(ctx.shape, dtype=ctx.dtype)
-        if _is_basic_index(ctx.index):
+        if is_basic_index(ctx.index):
             out[ctx.index] = g
         else:  # advanced indices may repeat an element: accumulate
             np.add.at(out, ctx.index, g)
         return out, None
 
 
+class Slice(GetItem):
+    backward_name = "SliceBackward0"  # integers and slices only (as torch, by name)
+
+
 class Cat(Function):
+    backward_name = "CatBackward0"
+
     @staticmethod
     def forward(ctx: Context, *arrays: np.ndarray, dim: int = 0) -> np.ndarray:
         dim = wrap_dim(dim, arrays[0].ndim)
@@ -90,6 +104,8 @@ class Cat(Function):
 
 
 class Stack(Function):
+    backward_name = "StackBackward0"
+
     @staticmethod
     def forward(ctx: Context, *arrays: np.ndarray, dim: int = 0) -> np.ndarray:
         ctx.dim = wrap_dim(dim, arrays[0].ndim + 1)

@@ -8,12 +8,13 @@ from typing import Any
 import numpy as np
 
 from . import function
+from ._args import _index, _operand
 from ._checks import broadcast_shapes, check_flag, check_scalar, type_name
 from ._format import format_tensor
 from .dtypes import get_default_dtype
 from .grad_mode import is_grad_enabled
 from .ops import wrap_dim
-from .tensor_methods import TensorMethods, _index, _operand
+from .tensor_methods import TensorMethods
 
 __all__ = ["Tensor", "Size"]
 

@@ -29,8 +29,10 @@ import numpy as np
 from .. import _kernels
 from .._kernels.flat import split_flat
 from ..autograd import Tensor, is_grad_enabled
+from ..autograd.anomaly_mode import MODE as ANOMALY
+from ..autograd.anomaly_mode import record as record_anomaly
 from ..autograd.function import Context, Function, Node
-from ._rnn_function import dropout_masks, flat_grads
+from ._rnn_function import dropout_masks, flat_grads, rnn_node_name
 
 if TYPE_CHECKING:
     from .rnn import RNN
@@ -202,9 +204,15 @@ def _lane(
     edges: list[Any] = [_edge(input) if needs[0] else None, _edge(hx) if needs[1] else None]
     edges += [p if p._requires_grad else None for p in flat.params]
     node = Node(FusedRNNFunction, ctx, edges, [(last.shape, x.dtype), (plan.hn_shape, x.dtype)])
+    node.label = rnn_node_name(plan.relu)
     out._grad_fn = h_n._grad_fn = node
     h_n._out_index = 1
     out._requires_grad = h_n._requires_grad = True
+    if ANOMALY[0]:
+        params = flat.params
+        args = [input, hx, *params]
+        arrays = [x, None if hx is None else hx._data, *[p._data for p in params]]
+        record_anomaly(node, args, arrays, [out._data, h_n._data])
     return out, h_n
 
 

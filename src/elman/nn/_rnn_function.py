@@ -65,8 +65,16 @@ def flat_grads(per_k: Sequence[tuple[Any, Any, Any]], has_bias: bool) -> list[An
     return out
 
 
+def rnn_node_name(relu: bool) -> str:
+    """The RNN node's name: torch's ATen op (``rnn_tanh`` / ``rnn_relu``) as a backward
+    function name (on CPU torch records the stack as many small nodes instead)."""
+    return "RnnReluBackward0" if relu else "RnnTanhBackward0"
+
+
 class RNNFunction(Function):
     """Forward and BPTT of every layer and direction of an Elman RNN in one node."""
+
+    backward_name = rnn_node_name(False)
 
     @staticmethod
     def forward(
@@ -107,6 +115,10 @@ class RNNFunction(Function):
         return (dx, dh0[:, 0] if layout == UNBATCHED else dh0, *flat_grads(grads, has_bias))
 
 
+class ReluRNNFunction(RNNFunction):
+    backward_name = rnn_node_name(True)
+
+
 def rnn(
     input: Tensor,
     hx: Tensor,
@@ -143,7 +155,8 @@ def rnn(
             else (input.shape[0] * input.shape[1])
         )
         masks = dropout_masks(num_layers - 1, (rows, D * hx.shape[-1]), dropout_p, input.dtype)
-    return RNNFunction.apply(
+    fn = ReluRNNFunction if nonlinearity == "relu" else RNNFunction
+    return fn.apply(
         input,
         hx,
         *flat_weights,

@@ -47,6 +47,8 @@ def _save(ctx: Context, *arrays: Any) -> None:
 
 
 class LinearFunction(Function):
+    backward_name = "AddmmBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         _save(ctx, x, w)
@@ -68,6 +70,10 @@ class LinearFunction(Function):
             dw = matmul_arrays(g2.T, x.reshape(rows, x.shape[-1])) if need_w else None
         db = unbroadcast(g, ctx.bias_shape) if need_b else None  # (a bias may broadcast)
         return dx, dw, db
+
+
+class LinearNoBias(LinearFunction):
+    backward_name = "MmBackward0"
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -96,7 +102,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{weight.shape[-1]}x{weight.shape[0] if weight.ndim == 2 else 1})"
         )
     if weight.ndim == 1:  # a vector of weights: one output feature, dropped (as torch)
-        out1 = LinearFunction.apply(input, weight.reshape(1, -1), None).squeeze(-1)
+        out1 = LinearNoBias.apply(input, weight.reshape(1, -1), None).squeeze(-1)
         return out1 if bias is None else out1 + bias
     if bias is not None:
         out = (*input.shape[:-1], *weight.shape[:-1])
@@ -107,7 +113,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                 f"{max(len(out) - 1, 0)}.  Target sizes: {list(out)}.  Tensor sizes: "
                 f"{list(bias.shape)}"
             )
-    return LinearFunction.apply(input, weight, bias)
+    return (LinearFunction if bias is not None else LinearNoBias).apply(input, weight, bias)
 
 
 def dropout(
@@ -194,6 +200,8 @@ def relu(input: Tensor) -> Tensor:
 
 
 class RNNCellFunction(Function):
+    backward_name = "TanhBackward0"  # torch's cell ends in its activation; relu: below
+
     @staticmethod
     def forward(
         ctx: Context,
@@ -218,6 +226,10 @@ class RNNCellFunction(Function):
         return dx, dh, dw_ih, dw_hh, db, db
 
 
+class ReluCellFunction(RNNCellFunction):
+    backward_name = "ReluBackward0"  # torch's cell ends in its activation
+
+
 def rnn_cell(
     input: Tensor,
     hx: Tensor,
@@ -226,4 +238,6 @@ def rnn_cell(
 ) -> Tensor:
     """One step for (N, I) input and (N, H) state; ``weights`` = (w_ih, w_hh, b_ih, b_hh)."""
     w_ih, w_hh, b_ih, b_hh = weights
-    return RNNCellFunction.apply(input, hx, w_ih, w_hh, b_ih, b_hh, relu=nonlinearity == "relu")
+    relu = nonlinearity == "relu"
+    fn = ReluCellFunction if relu else RNNCellFunction
+    return fn.apply(input, hx, w_ih, w_hh, b_ih, b_hh, relu=relu)

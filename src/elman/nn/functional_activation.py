@@ -31,6 +31,8 @@ def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 class LogSoftmaxFunction(Function):
+    backward_name = "LogSoftmaxBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
         y = log_softmax_array(x, axis)
@@ -46,6 +48,8 @@ class LogSoftmaxFunction(Function):
 
 
 class SoftmaxFunction(Function):
+    backward_name = "SoftmaxBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
         if x.shape[axis] == 0:

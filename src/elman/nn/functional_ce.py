@@ -58,6 +58,8 @@ class CrossEntropyFunction(Function):
     """``forward(x, target, weight, axis, ignore_index, reduction, eps, probs)``; the class
     axis ``axis`` of ``x``; ``target`` holds class indices, or probabilities when ``probs``."""
 
+    backward_name = "NllLossBackward0"
+
     @staticmethod
     def forward(
         ctx: Context,

@@ -19,6 +19,8 @@ __all__ = ["embedding", "EmbeddingFunction", "check_padding_idx"]
 
 
 class EmbeddingFunction(Function):
+    backward_name = "EmbeddingBackward0"
+
     @staticmethod
     def forward(
         ctx: Context, weight: np.ndarray, indices: np.ndarray, padding_idx: int, scale: bool

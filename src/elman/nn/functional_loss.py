@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels.special import sign
 from ..autograd import Tensor
 from ..autograd._checks import check_no_bool_sub
 from ..autograd.function import Context, Function
@@ -107,6 +108,8 @@ def _grad_scale(reduction: str, n: int, factor: float) -> float:
 
 
 class MSELossFunction(Function):
+    backward_name = "MseLossBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, t: np.ndarray, reduction: str) -> np.ndarray:
         ctx.shapes, ctx.reduction = (x.shape, t.shape), reduction
@@ -128,12 +131,14 @@ class MSELossFunction(Function):
 
 
 class L1LossFunction(Function):
+    backward_name = "L1LossBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, t: np.ndarray, reduction: str) -> np.ndarray:
         ctx.shapes, ctx.reduction = (x.shape, t.shape), reduction
         x, t = _floating_pair("l1_loss", x, t)
         d = x - t  # broadcast: (*)
-        ctx.save_for_backward(np.sign(d))
+        ctx.save_for_backward(sign(d))  # torch's sgn: 0 (not NaN) where d is NaN
         return apply_reduction(np.abs(d), reduction)
 
     @staticmethod

@@ -135,6 +135,8 @@ def _check_pad_shapes(shapes: list[tuple[int, ...]]) -> None:
 
 
 class _PadSequence(Function):
+    backward_name = "PadSequenceBackward0"
+
     @staticmethod
     def forward(ctx: Context, *seqs: np.ndarray, pad: Any, left: bool) -> np.ndarray:
         lengths = [len(s) for s in seqs]

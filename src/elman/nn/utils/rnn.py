@@ -190,6 +190,8 @@ class _Pack(Function):
     """Gather rows of a padded (A, B, *) batch into packed (sum(lengths), *) rows: packed row
     r is row ``src[r]`` of the batch flattened to (A * B, *); rows ``pad`` are padding."""
 
+    backward_name = "PackPaddedSequenceBackward0"
+
     @staticmethod
     def forward(ctx: Context, padded: np.ndarray, src: np.ndarray, pad: np.ndarray) -> Any:
         ctx.shape, ctx.src, ctx.pad = padded.shape, src, pad
@@ -213,6 +215,8 @@ def _scatter(data: np.ndarray, dst: np.ndarray, pad: np.ndarray, shape: Any, fil
 class _Unpack(Function):
     """Scatter packed rows into an (A, B, *) array filled with ``padding_value``: packed row
     r goes to row ``dst[r]`` of the array flattened to (A * B, *); rows ``pad`` are padding."""
+
+    backward_name = "PadPackedSequenceBackward0"
 
     @staticmethod
     def forward(
