@@ -33,7 +33,7 @@ def test_lengths_beyond_int64_are_a_value_error():
         lambda: elman.nn.Linear(10**6, 10**7),
         lambda: elman.nn.Embedding(10**12, 10),
         lambda: elman.zeros(10**12),
-        lambda: elman.ones(2**40, 2**40),
+        lambda: elman.ones(2**30, 2**30),
         lambda: elman.randn(10**13),
         lambda: elman.full((10**12,), 1.0),
         lambda: elman.arange(10**15),
@@ -94,6 +94,10 @@ def test_numpy_bool_bidirectional_builds_what_torch_builds():
 @pytest.mark.parametrize(
     ("call", "exc", "text"),
     [
+        (lambda: elman.zeros(0, 2**62), RuntimeError, "Stride calculation overflowed"),
+        (lambda: elman.zeros(0, 2**62, 4), RuntimeError, "Stride calculation overflowed"),
+        (lambda: elman.ones(2**40, 2**40), RuntimeError, "Storage size calculation overflowed"),
+        (lambda: elman.ones(2**62, 4, 0), RuntimeError, "Storage size calculation overflowed"),
         (lambda: elman.arange(0, 5, 0), RuntimeError, "step must be nonzero"),
         (lambda: elman.arange(5, 0), RuntimeError, "inconsistent with step sign"),
         (lambda: elman.arange(float("nan")), RuntimeError, "unsupported range"),

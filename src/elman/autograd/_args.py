@@ -33,6 +33,13 @@ def _index(index: Any) -> Any:
         return index._data
     if isinstance(index, tuple):
         return tuple(_index(i) for i in index)
+    if isinstance(index, (str, bytes)) or (
+        isinstance(index, list) and np.asarray(index).dtype.kind in "USO"
+    ):
+        raise TypeError(
+            "only integers, slices (`:`), ellipsis (`...`), None and integer or boolean tensors "
+            f"are valid indices (got {type(index).__name__})"
+        )
     if isinstance(index, int) and not -(2**63) <= index < 2**63:
         raise IndexError(f"index {index} is out of bounds (beyond the int64 range)")
     if isinstance(index, slice):
@@ -59,6 +66,15 @@ def _shape_args(shape: Sequence[Any], where: str = "", name: str = "shape") -> t
                     f"{where}(): argument '{name}' must be tuple of ints, but found element of "
                     f"type {type(n).__name__} at pos {i}"
                 )
+        if where in ("reshape", "view"):  # NumPy takes any negative size as -1
+            bad = [i for i, n in enumerate(shape) if n < -1]
+            if bad:
+                raise RuntimeError(
+                    f"invalid shape dimension {shape[bad[0]]} at index {bad[0]} of shape "
+                    f"{list(shape)}"
+                )
+            if sum(1 for n in shape if n == -1) > 1:
+                raise RuntimeError("only one dimension can be inferred")
     return tuple(shape)
 
 

@@ -101,6 +101,27 @@ def check_int(name: str, value: Any, where: str = "") -> int:
     return int(value)
 
 
+def check_strides(shape: list[int], itemsize: int) -> None:
+    """torch's two overflow checks on a new tensor's shape, in its order: the byte count
+    (a running unsigned 64-bit product of the sizes, times the item size, must fit int64:
+    "Storage size calculation overflowed"), then the element strides (products of the later
+    sizes, empty ones counted as 1: "Stride calculation overflowed"). NumPy's strides count
+    bytes, so an empty shape whose byte strides overflow, (0, 2**62) of float32, is refused
+    too where torch makes it (docs/differences.md)."""
+    numel, wrapped = 1, False
+    for n in shape:
+        numel *= n
+        wrapped = wrapped or numel >= 2**64
+    if wrapped or numel * itemsize > INT64_MAX:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={shape}")
+    stride = 1
+    for n in reversed(shape[1:]):
+        stride *= max(n, 1)
+        if stride * itemsize > INT64_MAX:
+            why = "" if stride > INT64_MAX else " (NumPy's strides count bytes)"
+            raise RuntimeError(f"Stride calculation overflowed with sizes={shape}{why}")
+
+
 def check_shape(size: Sequence[Any], dtype: Any, where: str) -> tuple[int, ...]:
     """A tensor shape about to be allocated: integers, none negative, and a byte count this
     machine can hold (torch: "Trying to create tensor with negative dimension", then its
@@ -121,6 +142,7 @@ def check_shape(size: Sequence[Any], dtype: Any, where: str) -> tuple[int, ...]:
         bad = next(n for n in shape if n < 0)
         raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {shape}")
     itemsize = np.dtype(dtype).itemsize
+    check_strides(shape, itemsize)
     check_allocation(math.prod(shape) * itemsize, f"a {where} tensor of shape {tuple(shape)}")
     return tuple(shape)
 

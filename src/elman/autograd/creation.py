@@ -210,12 +210,15 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     out_dt = dt or (np.dtype(np.int64) if integral else get_default_dtype())
+    if out_dt == np.int64 and not integral:  # torch's int64 path truncates the bounds first
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ValueError("step must be nonzero")
+        integral = True
     count = math.ceil((end - start) / step)  # (in double precision, as torch)
     check_allocation(count * out_dt.itemsize, f"arange({start}, {end}, {step})")
-    if out_dt.kind in "iub" and not integral:  # torch steps in integers: int(start) + i*int(step)
-        if int(step) == 0 and count > 0:
-            raise RuntimeError("step must be nonzero")
-        arr = int(start) + np.arange(count, dtype=np.int64) * int(step)
+    if out_dt.kind in "iub" and not integral:  # other integer dtypes: size from the doubles,
+        arr = int(start) + np.arange(count, dtype=np.int64) * int(step)  # integer steps
     else:
         arr = np.arange(start, end, step)
     return Tensor(arr.astype(out_dt, copy=False))

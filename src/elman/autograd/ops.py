@@ -146,6 +146,15 @@ class Pow(Function):
         ctx.save_for_backward(a, p)
         if a.dtype.kind in "iu" and isinstance(p, int) and p < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if (
+            a.dtype.kind == "f"
+            and a.dtype.itemsize < 8
+            and p not in (0, 1, 0.5, -0.5, -1, 2, 3, -2)
+        ):
+            # std::pow(float, double): NumPy would round the exponent to float32 first
+            # (1e-50 -> 0, so (-0.6) ** 1e-50 = 1 where torch gives NaN)
+            with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf as torch's, quietly
+                return np.power(a.astype(np.float64), p).astype(a.dtype)
         return power(a, p)  # torch's kernel: sqrt for 0.5 (NaN at -inf), x * x for 2, ...
 
     @staticmethod

@@ -260,6 +260,8 @@ class Tensor(TensorMethods):
 
     def __setitem__(self, index: Any, value: Any) -> None:
         src = _source(value, f"can't assign a {type_name(value)} to a {self._data.dtype} tensor")
+        if isinstance(src, (int, float, complex, np.generic)):  # torch's checked conversion
+            check_scalar("value", src, self._data.dtype, "__setitem__")
         self._check_inplace(value)
         index = _index(index)
         try:

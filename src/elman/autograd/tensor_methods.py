@@ -258,7 +258,11 @@ class TensorMethods:
 
     def __rtruediv__(self, other: Any) -> Tensor:
         o = _operand(other)
-        return o if o is NotImplemented else ops.Div.apply(o, self)
+        if o is NotImplemented:
+            return o  # type: ignore[no-any-return]
+        if isinstance(o, (int, float, complex)):  # torch: self.reciprocal() * other, whose
+            return ops.Mul.apply(ops.Div.apply(1, self), o)  # gradients differ at 0 and inf
+        return ops.Div.apply(o, self)
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -290,6 +294,10 @@ class TensorMethods:
         o = _operand(other)
         if o is NotImplemented:
             return o  # type: ignore[no-any-return]
+        if op in (np.less, np.less_equal, np.greater, np.greater_equal) and (
+            np.iscomplexobj(self._data) or np.iscomplexobj(_array(o))
+        ):
+            raise NotImplementedError(f'"{op.__name__}" not implemented for complex numbers')
         a, b = ops.promote(self._data, _array(o))  # torch's promotion (a bool tensor and a
         return self._wrap(np.asarray(binary(op, a, b)))  # float compare as float32)
 

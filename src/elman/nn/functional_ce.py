@@ -258,6 +258,11 @@ def cross_entropy(
         raise NotImplementedError(f"\"cross_entropy\" not implemented for '{x.dtype}'")
     axis = 0 if x.ndim == 1 else 1
     probs = x.shape == t.shape
+    if not isinstance(label_smoothing, (int, float, np.number)):  # (float() would read "0.1")
+        raise TypeError(
+            "cross_entropy_loss(): argument 'label_smoothing' must be float, not "
+            f"{type(label_smoothing).__name__}"
+        )
     eps = float(label_smoothing)
     if not eps <= 1.0 or eps < 0:  # torch lets a negative value through as 0
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {eps}")

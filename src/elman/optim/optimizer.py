@@ -124,6 +124,34 @@ def check_implementation(
     }
 
 
+# the options of elman's optimizers that are numbers
+_NUMERIC = (
+    "lr",
+    "momentum",
+    "dampening",
+    "weight_decay",
+    "eps",
+    "alpha",
+    "lr_decay",
+    "initial_accumulator_value",
+)
+
+
+def _check_number(name: str, value: Any, default: Any) -> None:
+    """An option that is a number must be a number (or a one-element tensor): refused when
+    the group is added, where torch fails at the first step that uses it (or, for a
+    string, may not fail at all: elman's float() would read "0.1")."""
+    if name not in _NUMERIC:
+        return
+    if isinstance(value, (int, float, np.number, np.bool_)):
+        return
+    if isinstance(value, Tensor) and value._data.size == 1 and value._data.dtype.kind in "biuf":
+        return
+    if hasattr(value, "item") and getattr(value, "numel", lambda: 0)() == 1:  # a torch tensor
+        return
+    raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+
+
 def _state_key(key: Any, id_map: dict[Any, Tensor]) -> Any:
     # a checkpoint format with string keys ("0") still maps onto the parameters
     if isinstance(key, str) and key.isdigit() and int(key) in id_map:
@@ -226,6 +254,7 @@ class Optimizer:
                     f"parameter {name}"
                 )
             param_group.setdefault(name, default)
+            _check_number(name, param_group[name], default)
 
         ids = [id(p) for p in param_group["params"]]
         if len(ids) != len(set(ids)):

@@ -95,10 +95,10 @@ def pad_sequence(
             f"{type(sequences)}"
         )
     check_padding_value(padding_value, "pad_sequence")  # (the arguments' types first)
+    batch_first = check_flag("batch_first", batch_first, "pad_sequence")
     seqs = [as_input(s) for s in sequences]
     if not seqs:
         raise RuntimeError("received an empty list of sequences")
-    batch_first = check_flag("batch_first", batch_first, "pad_sequence")
     if not isinstance(padding_side, str):
         raise TypeError(
             "pad_sequence(): argument 'padding_side' (position 4) must be str, not "
