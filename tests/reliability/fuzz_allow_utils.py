@@ -252,7 +252,7 @@ ALLOW_UTILS = [
         "ok",
         RuntimeError,
         "gradient norms are computed in float64: a huge finite gradient has a finite norm",
-        targets=r"nn\.utils\.clip_grad_norm_",
+        targets=r"nn\.utils\.(clip_grad_norm_|get_total_norm)",
         torch_msg=r"non-finite",
         when=_has(
             lambda v: (

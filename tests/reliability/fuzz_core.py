@@ -338,6 +338,10 @@ def arrays_differ(a: np.ndarray, b: np.ndarray) -> str:
         return f"shape {a.shape} != {b.shape}"
     if a.dtype.kind not in "fc":
         return "" if np.array_equal(a, b) else "values differ"
+    if a.dtype.kind == "c":  # the real and imaginary parts as two float arrays
+        return arrays_differ(a.real.copy(), b.real.copy()) or arrays_differ(
+            a.imag.copy(), b.imag.copy()
+        )
     for what, test in (("NaN", np.isnan), ("+inf", np.isposinf), ("-inf", np.isneginf)):
         if not np.array_equal(test(a), test(b)):
             return f"{what} positions differ ({int(test(a).sum())} vs {int(test(b).sum())})"

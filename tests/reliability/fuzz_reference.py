@@ -22,7 +22,8 @@ def _array(v: Any) -> np.ndarray:
 
 
 def _floats(*vs: Any) -> bool:
-    return all(isinstance(v, Arr) and v.data.dtype.kind == "f" for v in vs)
+    """Floating tensors or arrays (a list becomes the default dtype: not covered)."""
+    return all(isinstance(v, Arr) and v.data.dtype.kind == "f" and v.form != "list" for v in vs)
 
 
 def _unary(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Any], Any]:
@@ -143,7 +144,7 @@ def _softmax(log: bool) -> Callable[[Any], Any]:
 
 REFERENCES: dict[str, Callable[[Any], Any]] = {
     "elman.tanh": _unary(np.tanh),
-    "elman.relu": _unary(lambda x: np.where(x > 0, x, 0 * x)),
+    "elman.relu": _unary(lambda x: np.where((x > 0) | np.isnan(x), x, 0)),  # NaN stays NaN
     "elman.sigmoid": _unary(_sigmoid),
     "elman.exp": _unary(np.exp),
     "elman.log": _unary(np.log),

@@ -6,6 +6,7 @@ import collections
 
 import fuzz_targets_functional
 import fuzz_targets_io
+import fuzz_targets_more
 import fuzz_targets_nn
 import fuzz_targets_optim
 import fuzz_targets_packing
@@ -19,7 +20,7 @@ AREAS = {
     "functional": fuzz_targets_functional.TARGETS,
     "packing": fuzz_targets_packing.TARGETS,
     "optim": fuzz_targets_optim.TARGETS,
-    "io": fuzz_targets_io.TARGETS,
+    "io": fuzz_targets_io.TARGETS + fuzz_targets_more.TARGETS,
 }
 
 

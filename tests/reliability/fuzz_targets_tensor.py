@@ -376,3 +376,6 @@ TARGETS = [
     Target("Tensor.backward", call(FSELF, weighted((3, st.none()), (3, OTHER))), _backward),
     Target("Tensor.numpy", call(SELF), _numpy),
 ]
+for _t in TARGETS:  # int() of inf: Python's OverflowError, for floats as for torch's tensors
+    if _t.name in ("Tensor.__int__", "Tensor.__index__"):
+        _t.extra = (OverflowError,)
