@@ -85,6 +85,21 @@ def test_resume_restores_the_run_configuration(tmp_path: Path) -> None:
     assert metrics(tmp_path / "a")["step_losses"] == a["step_losses"]
 
 
+def test_the_same_finished_run_again_reports_it(tmp_path: Path) -> None:
+    """The README's main job run twice: the second time finds the same finished run in
+    --out, says so, reports it and exits 0 without training or writing weights."""
+    out = tmp_path / "a"
+    first = elman("train", "sine", *SMALL, "--epochs", "2", "--out", str(out))
+    before, losses = weights(out / "checkpoint"), metrics(out)["step_losses"]
+    again = elman("train", "sine", *SMALL, "--epochs", "2", "--out", str(out))
+    assert "already finished: its 2 epochs are done; --resume --epochs N" in again.stdout
+    assert first.stdout.splitlines()[-2].split(": ", 1)[1] in again.stdout  # the same report
+    assert weights(out / "checkpoint") == before
+    assert metrics(out)["step_losses"] == losses
+    longer = elman("train", "sine", *SMALL, "--epochs", "3", "--out", str(out), check=False)
+    assert longer.returncode == 1 and "already holds this run" in longer.stderr
+
+
 def test_overwrite_replaces_a_different_run(tmp_path: Path) -> None:
     out = tmp_path / "a"
     elman("train", "sine", *SMALL, "--epochs", "1", "--out", str(out))

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import elman
-from conftest import requires_torch
+from conftest import HAVE_TORCH, requires_torch
 from elman.io import CheckpointError
 from pt_tree import assert_same, decode, describe
 
@@ -103,7 +103,7 @@ def test_golden_file_in_process(name: str) -> None:
 
 
 @requires_torch
-@pytest.mark.parametrize("name", _generator().ALL if _spec else [])
+@pytest.mark.parametrize("name", _generator().ALL if HAVE_TORCH else ["torch-not-installed"])
 def test_live_torch_files_load_like_torch_load(name: str, tmp_path: Path, torch_or_skip) -> None:
     torch = torch_or_skip
     gen = _generator()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import elman
-from conftest import requires_torch
+from conftest import HAVE_TORCH, requires_torch
 from elman.io import UnsafeFileError
 from pt_tree import assert_same, describe
 
@@ -117,7 +117,7 @@ def test_every_module_state_dict_loads_in_torch(torch_or_skip, tmp_path: Path) -
 
 
 @requires_torch
-@pytest.mark.parametrize("name", _generator().ALL if _spec else [])
+@pytest.mark.parametrize("name", _generator().ALL if HAVE_TORCH else ["torch-not-installed"])
 def test_torch_to_elman_to_torch(name: str, torch_or_skip, tmp_path: Path) -> None:
     """A torch file through elman.load and elman.save reads back in torch as it was
     (bfloat16 as float32; devices as strings)."""

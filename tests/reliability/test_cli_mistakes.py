@@ -90,7 +90,7 @@ CASES: list[tuple[str, str, int, str]] = [
     ("no-task", "train", 2, "required: task"),
     # train: files and folders
     ("out-is-file", f"{TRAIN} --out {{tmp}}/notes.txt", 1, "is a file; give a folder"),
-    ("out-same-run", f"{TRAIN} --out {{ck}}", 1, "already holds this run"),
+    ("out-same-run-longer", f"{TRAIN} --out {{ck}} --epochs 5", 1, "already holds this run"),
     ("out-other-run", f"{TRAIN} --out {{ck}} --lr 0.1", 1, "a different run (--lr 0.003, not 0.1)"),
     ("out-other-task", "train adding --out {ck}", 1, "holds a sine run"),
     ("out-foreign-files", f"{TRAIN} --out {{tmp}}/foreign", 1, "already holds other files"),

@@ -149,7 +149,7 @@ def test_the_error_says_when_nan_came_in_with_the_data() -> None:
 
     error, _, _ = _backward_in_anomaly_mode(elman, nan_input)
     assert error is not None and "returned nan values" in error
-    assert "received nan in a tensor of shape (3,)" in error
+    assert "(elman: a tensor of shape (3,) held nan when it entered the graph.)" in error
 
 
 def test_an_error_inside_backward_is_reported_with_the_forward_traceback() -> None:

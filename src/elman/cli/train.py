@@ -155,6 +155,10 @@ def prepare(args: argparse.Namespace) -> tuple[argparse.Namespace, OutFolder]:
     args = resolve(args)
     check_data(args)
     if out.kind == "run" and not args.overwrite:
+        if _finished_same_run(out, args):
+            args.resume = True  # nothing to train: the resume path reports the run as it is
+            args.again = True
+            return args, out
         raise UserError(_occupied(out, args))
     if out.kind == "broken" and not args.overwrite:
         raise UserError(
@@ -182,6 +186,21 @@ def _no_run_to_resume(out: OutFolder) -> str:
         f"--resume: there is no checkpoint in {out.path} (the run stopped before its first "
         "save, or never started); run the command without --resume"
     )
+
+
+def _finished_same_run(out: OutFolder, args: argparse.Namespace) -> bool:
+    """Whether ``out`` holds this very run (same identity and length), finished: running
+    the same command again then reports it instead of refusing or training it again."""
+    saved = out.saved or {}
+    flags = saved.get("args", {})
+    if flags.get("task") != args.task or flags.get("epochs") != args.epochs:
+        return False
+    if differences(saved.get("run", {}), run_identity(args)):
+        return False
+    stop = flags.get("stop_below")
+    history = saved.get("history") or []
+    below = stop is not None and bool(history) and history[-1].get("val_loss", stop) < stop
+    return saved.get("epoch", 0) >= args.epochs or below
 
 
 def _occupied(out: OutFolder, args: argparse.Namespace) -> str:
@@ -256,8 +275,9 @@ def _check_resume_length(state: Run) -> bool:
         )
     if not state.finished():
         return True
+    longer = "--resume --epochs N" if getattr(state.args, "again", False) else "--epochs N"
     if state.epoch >= state.args.epochs:
-        why = f"its {state.epoch} epochs are done; --epochs N (more) trains it longer"
+        why = f"its {state.epoch} epochs are done; {longer} (more) trains it longer"
     else:
         why = (
             f"its validation loss went below --stop-below {state.args.stop_below}; a lower "
