@@ -43,6 +43,11 @@ from conftest import requires_torch
             "'check_nan' must be bool",
         ),
         (
+            lambda: elman.nn.utils.rnn.pad_sequence([], padding_side=1),
+            TypeError,
+            "'padding_side' \\(position 4\\) must be str, not int",
+        ),
+        (
             lambda: elman.nn.utils.rnn.pad_sequence([], batch_first=1),
             TypeError,
             "'batch_first' must be bool",

@@ -96,14 +96,14 @@ def pad_sequence(
         )
     check_padding_value(padding_value, "pad_sequence")  # (the arguments' types first)
     batch_first = check_flag("batch_first", batch_first, "pad_sequence")
-    seqs = [as_input(s) for s in sequences]
-    if not seqs:
-        raise RuntimeError("received an empty list of sequences")
     if not isinstance(padding_side, str):
         raise TypeError(
             "pad_sequence(): argument 'padding_side' (position 4) must be str, not "
             f"{type(padding_side).__name__}"
         )
+    seqs = [as_input(s) for s in sequences]
+    if not seqs:
+        raise RuntimeError("received an empty list of sequences")
     if padding_side not in ("left", "right"):
         raise RuntimeError(
             f"Expected padding_side to be one of left or right, but got {padding_side}."
