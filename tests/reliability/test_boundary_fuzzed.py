@@ -113,3 +113,20 @@ def test_huge_gradient_does_not_turn_centered_rmsprop_into_nan():
     w.grad = elman.tensor([1e30, -1e30, 1.0])
     opt.step()
     assert not np.isnan(w.detach().numpy()).any()
+
+
+@requires_torch
+def test_float16_gradients_are_clipped_in_float32_as_torch():
+    """A coefficient below float16's range (1e-40) is not rounded to 0 first: inf * coef
+    stays inf (it was NaN), finite gradients round once."""
+    import torch
+
+    g = [float("inf"), 1.0, 3.0e4, -2.5]
+    for max_norm, total in ((1e-40, 1.0), (0.3, 7.0)):
+        ours = elman.nn.Parameter(elman.zeros(4, dtype=np.float16))
+        theirs = torch.nn.Parameter(torch.zeros(4, dtype=torch.float16))
+        ours.grad = elman.tensor(g, dtype=np.float16)
+        theirs.grad = torch.tensor(g, dtype=torch.float16)
+        elman.nn.utils.clip_grads_with_norm_([ours], max_norm, elman.tensor(total))
+        torch.nn.utils.clip_grads_with_norm_([theirs], max_norm, torch.tensor(total))
+        np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())

@@ -130,7 +130,12 @@ def clip_grads_with_norm_(
         coef = (dt(1) / (total + dt(1e-6))) * dt(max_norm)
         coef = np.minimum(coef, dt(1.0))  # torch.clamp(max=1): nan stays nan
         for g in grads:
-            g._data *= g._data.dtype.type(coef)
+            # torch multiplies in the gradient's compute type (float32 for float16): a
+            # coefficient below float16's range stays nonzero, so inf * coef is inf, not NaN
+            if g._data.dtype == np.float16:
+                g._data[...] = (g._data.astype(np.float32) * np.float32(coef)).astype(np.float16)
+            else:
+                g._data *= g._data.dtype.type(coef)
 
 
 def clip_grad_norm_(
