@@ -3,7 +3,12 @@ side by side with torch on property-generated valid and invalid arguments. Print
 summary: cases per entry point, crashes, hangs, undocumented exception types, silent
 differences (NaN/inf cases counted apart), and the documented differences that applied.
 
-    PYTHONPATH=src python tests/reliability/campaign_fuzz.py --cases 12000 --seed 1
+    PYTHONPATH=src python tests/reliability/campaign_fuzz.py --cases 20000 --seed 1 \
+        --log runs/fuzz-seed1.jsonl
+
+With ``--log``, each target's result is appended to that file as soon as it is done, so a
+campaign stopped midway keeps what it found; the same command with ``--resume`` runs only
+the targets not in the log yet, and the summary covers all of them.
 
 Each group of targets runs in its own worker process, so that a crash (a signal, a hard
 exit) is counted rather than ending the campaign; a case has a time bound, and a worker a
@@ -27,14 +32,31 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def worker(names: list[str], per_target: int, seed: int, show: int) -> None:
-    """Run the named targets in this process; one JSON line per target on stdout."""
+def worker(names: list[str], per_target: int, seed: int, show: int, log: str) -> None:
+    """Run the named targets in this process; one JSON line per target on stdout (and
+    appended to ``log``, if given, the moment the target is done)."""
     from fuzz_targets import ALL
 
     by_name = {t.name: t for t in ALL}
     for name in names:
         print(json.dumps({"start": name}), flush=True)
-        print(json.dumps(run_one(by_name[name], per_target, seed, show)), flush=True)
+        line = json.dumps(run_one(by_name[name], per_target, seed, show))
+        if log:
+            with open(log, "a", encoding="utf-8") as f:  # one short write per line
+                f.write(line + "\n")
+        print(line, flush=True)
+
+
+def _logged(log: str) -> dict[str, Any]:
+    """The targets already done in ``log`` (a campaign stopped midway), by name."""
+    done: dict[str, Any] = {}
+    if log and os.path.exists(log):
+        with open(log, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    rec = json.loads(line)
+                    done[rec["target"]] = rec
+    return done
 
 
 def run_one(target: Any, per_target: int, seed: int, show: int) -> dict[str, Any]:
@@ -79,9 +101,11 @@ def run_one(target: Any, per_target: int, seed: int, show: int) -> dict[str, Any
         if v.kind != "ok" and len(examples) < show:
             examples.append(v.report(target.name, args))
 
+    began = time.time()
     hseed(seed)(run)()
     return {
         "target": target.name,
+        "seconds": round(time.time() - began, 2),
         "stats": dict(stats),
         "allowed": dict(allowed),
         "examples": examples,
@@ -98,7 +122,7 @@ def _groups(names: list[str], jobs: int) -> list[list[str]]:
 
 def _spawn(group: list[str], args: argparse.Namespace, per: int) -> subprocess.Popen[str]:
     cmd = [sys.executable, __file__, "--worker", ",".join(group), "--per-target", str(per)]
-    cmd += ["--seed", str(args.seed), "--show", str(args.show)]
+    cmd += ["--seed", str(args.seed), "--show", str(args.show), "--log", args.log]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -110,19 +134,24 @@ def main() -> None:
     p.add_argument("--only", default="", help="run targets whose name contains this")
     p.add_argument("--show", type=int, default=3, help="examples kept per target")
     p.add_argument("--worker-timeout", type=float, default=3600.0)
+    p.add_argument("--log", default="", help="append each target's result to this JSONL file")
+    p.add_argument("--resume", action="store_true", help="skip the targets already in --log")
     p.add_argument("--worker", default="", help=argparse.SUPPRESS)
     p.add_argument("--per-target", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        worker(args.worker.split(","), args.per_target, args.seed, args.show)
+        worker(args.worker.split(","), args.per_target, args.seed, args.show, args.log)
         return
+    if args.log and not args.resume and os.path.exists(args.log):
+        p.error(f"{args.log} exists: add --resume to continue that campaign, or remove it")
 
     from fuzz_targets import ALL
 
     names = [t.name for t in ALL if args.only in t.name]
     per = max(1, math.ceil(args.cases / max(1, len(names))))
     start = time.time()
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = _logged(args.log) if args.resume else {}
+    names = [n for n in names if n not in results]
     crashes: list[str] = []
     pending = collections.deque(_groups(names, args.jobs))
     running: list[tuple[list[str], subprocess.Popen[str], float]] = []
@@ -171,9 +200,10 @@ def summary(results: dict[str, Any], crashes: list[str], seconds: float, args: A
 
     return {
         "command": "PYTHONPATH=src python tests/reliability/campaign_fuzz.py "
-        f"--cases {args.cases} --seed {args.seed}",
+        f"--cases {args.cases} --seed {args.seed}" + (f" --log {args.log}" if args.log else ""),
+        "seconds_this_run": round(seconds, 1),
+        "seconds_in_workers": round(sum(r.get("seconds", 0.0) for r in results.values()), 1),
         "torch": os.environ.get("ELMAN_TEST_NO_TORCH", "") in ("", "0"),
-        "seconds": round(seconds, 1),
         "entry_points": len(per_entry),
         "cases": total.get("cases", 0),
         "elman_succeeded": total.get("elman_ok", 0),
