@@ -97,6 +97,14 @@ def run_one(target: Any, per_target: int, seed: int, show: int) -> dict[str, Any
             stats["numpy_warnings"] += 1  # (NumPy's overflow/invalid warnings reach users)
         if v.allowed:
             allowed[v.allowed] += 1
+        if v.slow_first:  # past the bound once (a Numba compile under load), then finished
+            stats["slow_first_run"] += 1
+            examples.append(
+                f"{target.name}: slow first run ({v.slow_first:.1f} s, again in "
+                f"{v.elman.seconds if v.elman else 0:.1f} s, then {v.kind})\n  case: {args!r}"[
+                    :2000
+                ]
+            )
         slowest[0] = max(slowest[0], v.elman.seconds if v.elman else 0.0)
         if v.kind != "ok" and len(examples) < show:
             examples.append(v.report(target.name, args))
@@ -211,6 +219,7 @@ def summary(results: dict[str, Any], crashes: list[str], seconds: float, args: A
         "both_succeeded_and_compared": total.get("both_ok", 0),
         "crashes": len(crashes),
         "hangs": count("hang"),
+        "slow_first_runs_that_finished_when_run_again": total.get("slow_first_run", 0),
         "undocumented_exception_types": count("undocumented"),
         "silent_differences": count("silent"),
         "outcome_mismatches": count("mismatch"),
