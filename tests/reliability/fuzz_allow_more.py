@@ -134,4 +134,13 @@ ALLOW_MORE = [
         "bytes; torch's count elements)",
         elman_msg=r"NumPy's strides count bytes",
     ),
+    Allow(
+        "ok",
+        TypeError,
+        "a NumPy scalar converts into an integer or bool dtype as the same value in a 0-d array "
+        "does (torch refuses NumPy float, complex and bool scalars there, and takes np.float64, "
+        "Python floats and 0-d arrays)",
+        targets=r"elman\.(tensor|as_tensor)",
+        torch_msg=r"'numpy\.\w+' object cannot be interpreted as an integer",
+    ),
 ]
