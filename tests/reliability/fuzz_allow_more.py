@@ -109,7 +109,7 @@ ALLOW_MORE = [
         "any",
         "a sequence that is not a tensor is refused before the others are looked at",
         targets=r"nn\.utils\.rnn\.",
-        elman_msg=r"expected a Tensor, ndarray or list, got NoneType",
+        elman_msg=r"expected a Tensor, ndarray or list, got \w+",
     ),
     Allow(
         TypeError,

@@ -23,6 +23,13 @@ from conftest import requires_torch
         (lambda: elman.zeros(3) >= elman.zeros(3) * 1j, NotImplementedError, "complex"),
         (lambda: elman.zeros(3)["a"], TypeError, "valid indices"),
         (lambda: elman.zeros(3)[["a"]], TypeError, "valid indices"),
+        (lambda: elman.zeros(())["a"], IndexError, "too many indices for tensor of dimension 0"),
+        (lambda: elman.zeros(3)[0, "a"], IndexError, "too many indices for tensor of dimension 1"),
+        (
+            lambda: elman.zeros(()).__setitem__("a", 1.0),
+            IndexError,
+            "too many indices for tensor of dimension 0",
+        ),
         (lambda: elman.arange(0.5, 5.7, 0.5, dtype=np.int64), ValueError, "step must be nonzero"),
         (
             lambda: elman.nn.functional.cross_entropy(

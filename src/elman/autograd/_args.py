@@ -26,16 +26,26 @@ def _tensor_type() -> Any:
     return _TENSOR[0]
 
 
-def _index(index: Any) -> Any:
+def _is_text(index: Any) -> bool:
+    return isinstance(index, (str, bytes)) or (
+        isinstance(index, list) and np.asarray(index).dtype.kind in "USO"
+    )
+
+
+def _index(index: Any, ndim: int | None = None) -> Any:
     """An index with Tensors replaced by their arrays, for NumPy; integers beyond int64 get
-    NumPy's out-of-bounds IndexError (NumPy would say only that they are not integers)."""
+    NumPy's out-of-bounds IndexError (NumPy would say only that they are not integers).
+    With ``ndim`` (the indexed tensor's), a text index is first counted as torch does: more
+    indices than dimensions is its IndexError, before the type's TypeError."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if ndim is not None and any(_is_text(p) for p in parts):
+        if sum(1 for p in parts if p is not None and p is not Ellipsis) > ndim:
+            raise IndexError(f"too many indices for tensor of dimension {ndim}")
     if isinstance(index, _tensor_type()):
         return index._data
     if isinstance(index, tuple):
         return tuple(_index(i) for i in index)
-    if isinstance(index, (str, bytes)) or (
-        isinstance(index, list) and np.asarray(index).dtype.kind in "USO"
-    ):
+    if _is_text(index):
         raise TypeError(
             "only integers, slices (`:`), ellipsis (`...`), None and integer or boolean tensors "
             f"are valid indices (got {type(index).__name__})"

@@ -263,7 +263,7 @@ class Tensor(TensorMethods):
         if isinstance(src, (int, float, complex, np.generic)):  # torch's checked conversion
             check_scalar("value", src, self._data.dtype, "__setitem__")
         self._check_inplace(value)
-        index = _index(index)
+        index = _index(index, self._data.ndim)
         try:
             self._data[index] = src
         except ValueError:

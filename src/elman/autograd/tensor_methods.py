@@ -122,7 +122,7 @@ class TensorMethods:
         return self._self() if self._data.flags.c_contiguous else ops.Clone.apply(self)
 
     def __getitem__(self, index: Any) -> Tensor:
-        index = _index(index)
+        index = _index(index, self._data.ndim)
         op = shape_ops.Slice if shape_ops.is_basic_index(index) else shape_ops.GetItem
         return op.apply(self, index)
 
