@@ -137,3 +137,52 @@ def test_float16_gradients_are_clipped_in_float32_as_torch():
         elman.nn.utils.clip_grads_with_norm_([ours], max_norm, elman.tensor(total))
         torch.nn.utils.clip_grads_with_norm_([theirs], max_norm, torch.tensor(total))
         np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@requires_torch
+def test_float32_power_backward_keeps_the_exponent_in_double():
+    """p - 1 = -1.000000000086 is not an odd integer: (-0.) ** (p - 1) is +inf and
+    (-2.) ** (p - 1) NaN, as torch's; NumPy rounded it to float32's -1."""
+    import torch
+
+    values, p = [-0.0, 0.0, -2.0, 2.0], -8.60467152213735e-11
+    ours = elman.tensor(values, dtype=np.float32, requires_grad=True)
+    theirs = torch.tensor(values, dtype=torch.float32, requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        (ours**p).sum().backward()
+    (theirs**p).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@requires_torch
+def test_embedding_max_norm_with_nan_norm_type_on_one_wide_rows():
+    """torch's norm of a one-element row is |x| even for p = nan, so max_norm=0 zeroes it."""
+    import torch
+
+    for lib in (elman, torch):
+        lib.manual_seed(0)
+    ours = elman.nn.Embedding(2, 1, max_norm=0.0, norm_type=float("nan"), dtype=np.float64)
+    theirs = torch.nn.Embedding(2, 1, max_norm=0.0, norm_type=float("nan"), dtype=torch.float64)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.from_numpy(ours.weight.detach().numpy().copy()))
+    got, want = ours(elman.tensor([0, 1])), theirs(torch.tensor([0, 1]))
+    np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+
+
+@requires_torch
+@pytest.mark.parametrize("shape", [(4, 2, 3), (2, 2, 2, 3)])
+def test_linear_with_a_1d_weight_and_a_0d_bias_on_3d_input_is_matmul_plus_bias(shape):
+    """torch computes matmul(x, w) + b there (its addmm path needs a 1-D bias); elman
+    refused it with the addmm path's error."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal(shape), rng.standard_normal(3), np.array(0.3)
+    ours = [elman.tensor(v, requires_grad=True) for v in (x, w, b)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
+    got, want = elman.nn.functional.linear(*ours), torch.nn.functional.linear(*theirs)
+    got.sum().backward()
+    want.sum().backward()
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-12)
+    for a, t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-12)

@@ -146,23 +146,27 @@ class Pow(Function):
         ctx.save_for_backward(a, p)
         if a.dtype.kind in "iu" and isinstance(p, int) and p < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if (
-            a.dtype.kind == "f"
-            and a.dtype.itemsize < 8
-            and p not in (0, 1, 0.5, -0.5, -1, 2, 3, -2)
-        ):
-            # std::pow(float, double): NumPy would round the exponent to float32 first
-            # (1e-50 -> 0, so (-0.6) ** 1e-50 = 1 where torch gives NaN)
-            with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf as torch's, quietly
-                return np.power(a.astype(np.float64), p).astype(a.dtype)
-        return power(a, p)  # torch's kernel: sqrt for 0.5 (NaN at -inf), x * x for 2, ...
+        return _pow(a, p)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, None]:
         a, p = ctx.saved_tensors
         if p == 0:  # d(x**0)/dx is 0 everywhere, also at x = 0 where x**-1 is inf
             return np.zeros_like(a), None
-        return g * (p * power(a, p - 1)), None  # torch's pow_backward, same order
+        return g * (p * _pow(a, p - 1)), None  # torch's pow_backward, same order
+
+
+def _pow(a: np.ndarray, p: float) -> np.ndarray:
+    """torch's ``a ** p`` for a Python number: its special exponents as its kernel (sqrt for
+    0.5, NaN at -inf; x * x for 2, ...), other exponents as ``std::pow(float, double)``.
+    NumPy would round a float32 array's exponent to float32 first: 1e-50 -> 0, so
+    (-0.6) ** 1e-50 = 1 where torch gives NaN; and in the backward -8.6e-11 - 1 -> -1, an
+    odd integer, so (-0.) ** (p - 1) = -inf and (-2.) ** (p - 1) = -0.5 where torch's
+    non-integer exponent gives +inf and NaN."""
+    if a.dtype.kind == "f" and a.dtype.itemsize < 8 and p not in (0, 1, 0.5, -0.5, -1, 2, 3, -2):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # as torch, quietly
+            return np.power(a.astype(np.float64), p).astype(a.dtype)
+    return power(a, p)
 
 
 class Maximum(Function):

@@ -93,8 +93,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                 f"expected m1 and m2 to have the same dtype, but got: {other.dtype} != "
                 f"{weight.dtype}"
             )
-    if weight.ndim == 1 and input.ndim >= 2 and bias is not None:
-        raise RuntimeError("mat2 must be a matrix, got 1-D tensor")  # (torch's addmm path)
+    if weight.ndim == 1 and bias is not None and _addmm_path(input, bias):
+        raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
     if input.shape[-1:] != weight.shape[-1:]:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied "
@@ -241,3 +241,12 @@ def rnn_cell(
     relu = nonlinearity == "relu"
     fn = ReluCellFunction if relu else RNNCellFunction
     return fn.apply(input, hx, w_ih, w_hh, b_ih, b_hh, relu=relu)
+
+
+def _addmm_path(input: Tensor, bias: Tensor) -> bool:
+    """Whether torch's linear takes its addmm path, which needs a 2-D weight: a 2-D input,
+    or a contiguous input of 3 or more dims with a bias of 1 or more dims (folded to 2-D);
+    otherwise it computes ``matmul(input, weight.t()) + bias``, fine with a 1-D weight."""
+    if input.ndim == 2:
+        return True
+    return input.ndim >= 3 and bias.ndim >= 1 and bool(input._data.flags.c_contiguous)

@@ -86,7 +86,10 @@ def embedding_renorm_(
     1e-7)``)."""
     rows = np.unique(indices)
     w = weight._data
-    norms = np.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)  # (R,)
+    if np.isnan(norm_type) and w.shape[1] == 1:  # torch's norm of one element is its |x|,
+        norms = np.abs(w[rows, 0].astype(np.float64))  # also for p = nan (NumPy gives nan)
+    else:
+        norms = np.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)  # (R,)
     big = norms > max_norm
     scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
     with no_grad():
