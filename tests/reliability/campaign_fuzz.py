@@ -189,7 +189,19 @@ def main() -> None:
                     f"worker for {group} ended with {proc.returncode} in {current}: "
                     f"{err.strip()[-2000:]}"
                 )
-    print(json.dumps(summary(results, crashes, time.time() - start, args), indent=1))
+    result = summary(results, crashes, time.time() - start, args)
+    print(json.dumps(result, indent=1))
+    findings = (
+        "crashes",
+        "hangs",
+        "undocumented_exception_types",
+        "silent_differences",
+        "outcome_mismatches",
+        "exception_type_mismatches",
+        "empty_messages",
+        "harness_errors",
+    )
+    sys.exit(1 if any(result[k] for k in findings) else 0)  # (run_long.py reads the status)
 
 
 def summary(results: dict[str, Any], crashes: list[str], seconds: float, args: Any) -> Any:
