@@ -22,6 +22,7 @@ from ._checks import (
 from ._data import check_data
 from .dtypes import get_default_dtype, resolve_dtype
 from .tensor import Tensor
+from .trace_hook import TRACER
 
 __all__ = [
     "tensor",
@@ -90,10 +91,14 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _filled(value: Any, size: Sequence[Any], dtype: Any, requires_grad: Any, where: str) -> Tensor:
     requires_grad = check_flag("requires_grad", requires_grad, where, none=True)
     dt = resolve_dtype(dtype)
-    shape = check_shape(_size_args(size, where), dt, where)
+    raw = _size_args(size, where)  # (sizes read from a traced tensor are SymInts)
+    shape = check_shape(raw, dt, where)
     if dt.kind in "iu" and isinstance(value, (int, np.integer)):
         value = np.asarray(value).astype(dt)  # out of range wraps around, as torch's cast
-    return Tensor(np.full(shape, value, dtype=dt), requires_grad=requires_grad)
+    t = Tensor(np.full(shape, value, dtype=dt), requires_grad=requires_grad)
+    if TRACER[0] is not None:  # elman.onnx.export: sizes read from inputs stay symbolic
+        TRACER[0].filled(t, value, raw)
+    return t
 
 
 def _size_args(size: Sequence[Any], where: str) -> Any:
@@ -144,7 +149,10 @@ def _scalar_dtype(value: Any, where: str, name: str) -> np.dtype:
 def _like(t: Any, dtype: Any, value: int, where: str) -> Tensor:
     arr = t._data if isinstance(t, Tensor) else check_data(t, copy=False)
     dt = arr.dtype if dtype is None else resolve_dtype(dtype)
-    return Tensor(np.full(arr.shape, value, dtype=dt))
+    out = Tensor(np.full(arr.shape, value, dtype=dt))
+    if TRACER[0] is not None:  # elman.onnx.export: the shape of a traced tensor
+        TRACER[0].filled_like(out, t)
+    return out
 
 
 def zeros_like(t: Any, dtype: Any = None) -> Tensor:
