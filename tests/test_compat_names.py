@@ -137,12 +137,32 @@ def test_creation_keywords_match_torch(torch_or_skip: Any) -> None:
         lambda m: m.zeros(2, dtype=m.float64).new_ones((2, 1)),
         lambda m: m.zeros(2, dtype=m.long).new_tensor([1.9, 2.1]),
         lambda m: m.zeros(2).new_full((2,), 3.0),
+        lambda m: m.arange(-1.0, 0.0, step=0.5),
+        lambda m: m.arange(end=4),
+        lambda m: m.arange(1, end=7, step=2),
+        lambda m: m.zeros((2, m.tensor(3))),
+        lambda m: m.ones(m.tensor([2]), 3, dtype=m.long),
     ]
     for i, call in enumerate(calls):
         ours, theirs = call(elman), call(torch)
         assert ours.dtype == theirs.numpy().dtype and ours.shape == tuple(theirs.shape)
         if i != 2:  # torch.empty's values are whatever was in memory
             np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_unknown_creation_keywords_are_refused_as_torch(torch_or_skip: Any) -> None:
+    for call in (
+        lambda m: m.zeros(2, out=None, bogus=1),
+        lambda m: m.tensor([1], bogus=1),
+        lambda m: m.arange(3, bogus=1),
+        lambda m: m.randperm(3, bogus=1),
+        lambda m: m.zeros(2).new_zeros(2, bogus=1),
+        lambda m: m.zeros((2, m.tensor(3.0))),
+    ):
+        with pytest.raises(TypeError):
+            call(torch_or_skip)
+        with pytest.raises(TypeError):
+            call(elman)
 
 
 def test_random_draws_equal_torchs_golden() -> None:

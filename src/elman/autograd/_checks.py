@@ -132,6 +132,9 @@ def check_shape(size: Sequence[Any], dtype: Any, where: str) -> tuple[int, ...]:
         raise TypeError(f"{where}(): argument 'size' must be tuple of ints, not {type_name(size)}")
     shape = []
     for i, n in enumerate(size):
+        data = getattr(n, "_data", None)  # an integer tensor of one element counts, as torch
+        if isinstance(data, np.ndarray) and data.dtype.kind in "iu" and data.size == 1:
+            n = data.reshape(-1)[0]
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
             raise TypeError(
                 f"{where}(): argument 'size' must be tuple of ints, but found element of "

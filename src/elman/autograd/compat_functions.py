@@ -18,7 +18,7 @@ from . import compat_ops, creation
 from .compat_random import multinomial, rand_like, randint, randn_like, randperm
 from .dtypes import resolve_dtype
 from .tensor import Tensor
-from .tensor_compat import LEGACY_TYPES, legacy_array
+from .tensor_compat import LEGACY_TYPES, _no_extra, legacy_array
 from .tensor_methods import _shape_args
 
 __all__ = [
@@ -127,9 +127,10 @@ def full(
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
-    **_: Any,
+    **kw: Any,
 ) -> Tensor:  # noqa: E501
     """``torch.full``: the dtype follows ``fill_value`` (bool, int64, else float32)."""
+    _no_extra(kw, "full")
     check_cpu(device)
     if dtype is None:
         if isinstance(fill_value, bool):
@@ -140,19 +141,37 @@ def full(
 
 
 def tensor(
-    data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **_: Any
+    data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kw: Any
 ) -> Tensor:  # noqa: E501
     """``torch.tensor(data, dtype=None, device=None, requires_grad=False)``."""
+    _no_extra(kw, "tensor")
     check_cpu(device)
     return creation.tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
 def arange(
-    *args: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **_: Any
-) -> Tensor:  # noqa: E501
-    """``torch.arange(end)`` / ``(start, end, step=1)``: int64 for integer arguments."""
+    *args: Any,
+    start: Any = None,
+    end: Any = None,
+    step: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **kw: Any,
+) -> Tensor:
+    """``torch.arange(end)`` / ``(start, end, step=1)``, positionally or by keyword: int64
+    for integer arguments."""
     check_cpu(device)
-    return _done(creation.arange(*args, dtype=dtype), requires_grad)
+    _no_extra(kw, "arange")
+    bounds = dict(zip(("start", "end", "step"), args, strict=False))
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if value is not None:
+            if name in bounds:
+                raise TypeError(f"arange() got multiple values for argument '{name}'")
+            bounds[name] = value
+    if "end" in bounds and "start" not in bounds:
+        bounds["start"] = 0
+    return _done(creation.arange(**bounds, dtype=dtype), requires_grad)
 
 
 def randn(
@@ -189,9 +208,10 @@ def eye(
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
-    **_: Any,
+    **kw: Any,
 ) -> Tensor:  # noqa: E501
     """The ``n`` x ``m`` identity matrix (float32 unless ``dtype``)."""
+    _no_extra(kw, "eye")
     check_cpu(device)
     return _done(Tensor._make(np.eye(n, m, dtype=resolve_dtype(dtype))), requires_grad)
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from .dtypes import resolve_dtype
 from .tensor import Tensor
+from .tensor_compat import _no_extra
 from .tensor_methods import _shape_args
 
 __all__ = ["randperm", "randint", "rand_like", "randn_like", "multinomial"]
@@ -36,9 +37,10 @@ def randperm(
     dtype: Any = np.int64,
     device: Any = None,
     requires_grad: bool = False,
-    **_: Any,
+    **kw: Any,
 ) -> Tensor:  # noqa: E501
     """A random permutation of ``0..n-1``, the numbers ``torch.randperm`` gives."""
+    _no_extra(kw, "randperm")
     _check_cpu(device)
     perm = _generator(generator).randperm(n)
     return _done(Tensor._make(perm.astype(resolve_dtype(dtype), copy=False)), requires_grad)
@@ -51,9 +53,10 @@ def randint(
     dtype: Any = np.int64,
     device: Any = None,
     requires_grad: bool = False,
-    **_: Any,
+    **kw: Any,
 ) -> Tensor:  # noqa: E501
     """``torch.randint(high, size)`` or ``(low, high, size)``: int64 uniform on [low, high)."""
+    _no_extra(kw, "randint")
     _check_cpu(device)
     args_l = list(args)
     if size is None:

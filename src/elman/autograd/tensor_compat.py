@@ -56,6 +56,14 @@ def legacy_array(args: tuple[Any, ...], dtype: Any = None) -> np.ndarray:
     return arr.astype(dt)
 
 
+def _no_extra(kwargs: dict[str, Any], where: str) -> None:
+    """Refuse keywords the function does not take (torch's layout / pin_memory /
+    memory_format are accepted: they change nothing on a CPU-only strided library)."""
+    extra = set(kwargs) - {"layout", "pin_memory", "memory_format"}
+    if extra:
+        raise TypeError(f"{where}() got an unexpected keyword argument '{sorted(extra)[0]}'")
+
+
 def type_name(dtype: np.dtype) -> str:
     """``torch.FloatTensor`` style name of a dtype."""
     for name, dt in LEGACY_TYPES.items():
@@ -84,7 +92,7 @@ class TensorCompat(TensorSelect):
     def is_cuda(self) -> bool:
         return False
 
-    def cuda(self, device: Any = None, non_blocking: bool = False, **_: Any) -> Tensor:
+    def cuda(self, device: Any = None, non_blocking: bool = False, **kw: Any) -> Tensor:
         raise RuntimeError("elman runs on the CPU only: Tensor.cuda() has no GPU to move to")
 
     # ---- dtype ----
@@ -129,8 +137,9 @@ class TensorCompat(TensorSelect):
         dtype: Any = None,
         device: Any = None,
         requires_grad: bool = False,
-        **_: Any,
+        **kw: Any,
     ) -> Tensor:  # noqa: E501
+        _no_extra(kw, "new_zeros")
         return self._new(0, size, dtype, requires_grad)
 
     def new_ones(
@@ -139,8 +148,9 @@ class TensorCompat(TensorSelect):
         dtype: Any = None,
         device: Any = None,
         requires_grad: bool = False,
-        **_: Any,
+        **kw: Any,
     ) -> Tensor:  # noqa: E501
+        _no_extra(kw, "new_ones")
         return self._new(1, size, dtype, requires_grad)
 
     def new_empty(
@@ -149,8 +159,9 @@ class TensorCompat(TensorSelect):
         dtype: Any = None,
         device: Any = None,
         requires_grad: bool = False,
-        **_: Any,
+        **kw: Any,
     ) -> Tensor:  # noqa: E501
+        _no_extra(kw, "new_empty")
         return self._new(0, size, dtype, requires_grad)
 
     def new_full(
@@ -160,8 +171,9 @@ class TensorCompat(TensorSelect):
         dtype: Any = None,
         device: Any = None,
         requires_grad: bool = False,
-        **_: Any,
+        **kw: Any,
     ) -> Tensor:  # noqa: E501
+        _no_extra(kw, "new_full")
         return self._new(fill_value, (tuple(size),), dtype, requires_grad)
 
     def new_tensor(
@@ -170,8 +182,9 @@ class TensorCompat(TensorSelect):
         dtype: Any = None,
         device: Any = None,
         requires_grad: bool = False,
-        **_: Any,
+        **kw: Any,
     ) -> Tensor:  # noqa: E501
+        _no_extra(kw, "new_tensor")
         from .creation import tensor
 
         dt = self._data.dtype if dtype is None else dtype
