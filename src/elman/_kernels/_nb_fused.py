@@ -63,9 +63,13 @@ def _project_rows(src, mask, wbuf, p, H, has_bias, out, row, bias):
         q = p + d * step + H * In + H * H
         for j in range(H):
             bias[d, j] = wbuf[q + j] + wbuf[q + H + j] if has_bias else 0
-    w0 = wbuf[p : p + H * In].reshape((H, In))
-    w1 = wbuf[p + step : p + step + H * In].reshape((H, In)) if D == 2 else w0
-    b0, b1 = bias[0], bias[D - 1]
+    # both directions' W_ih side by side (D, H, In): plain indexing in the row loop (a
+    # view or a call per row costs atomic refcounts: +25% on the whole forward)
+    w = np.empty((D, H, In), dtype=out.dtype)
+    for d in range(D):
+        for j in range(H):
+            for i in range(In):
+                w[d, j, i] = wbuf[p + d * step + j * In + i]
     H4 = H - H % 4
     for r in range(T):
         if mask.shape[0] > 0:
@@ -74,32 +78,25 @@ def _project_rows(src, mask, wbuf, p, H, has_bias, out, row, bias):
         else:
             for i in range(In):
                 row[i] = src[r, i]
-        _units(row, w0, b0, H4, out, r, 0)
-        if D == 2:
-            _units(row, w1, b1, H4, out, r, H)
-
-
-@njit(**JIT)
-def _units(row, w_ih, b, H4, out, r, c0):
-    """out[r, c0:c0+H] = row @ w_ih.T + b, four units at a time (see fused_forward)."""
-    H, In = w_ih.shape
-    for j in range(0, H4, 4):
-        s0, s1, s2, s3 = b[j], b[j + 1], b[j + 2], b[j + 3]
-        for i in range(In):
-            v = row[i]
-            s0 += v * w_ih[j, i]
-            s1 += v * w_ih[j + 1, i]
-            s2 += v * w_ih[j + 2, i]
-            s3 += v * w_ih[j + 3, i]
-        out[r, c0 + j] = s0
-        out[r, c0 + j + 1] = s1
-        out[r, c0 + j + 2] = s2
-        out[r, c0 + j + 3] = s3
-    for j in range(H4, H):
-        s = b[j]
-        for i in range(In):
-            s += row[i] * w_ih[j, i]
-        out[r, c0 + j] = s
+        for d in range(D):
+            c0 = d * H
+            for j in range(0, H4, 4):
+                s0, s1, s2, s3 = bias[d, j], bias[d, j + 1], bias[d, j + 2], bias[d, j + 3]
+                for i in range(In):
+                    v = row[i]
+                    s0 += v * w[d, j, i]
+                    s1 += v * w[d, j + 1, i]
+                    s2 += v * w[d, j + 2, i]
+                    s3 += v * w[d, j + 3, i]
+                out[r, c0 + j] = s0
+                out[r, c0 + j + 1] = s1
+                out[r, c0 + j + 2] = s2
+                out[r, c0 + j + 3] = s3
+            for j in range(H4, H):
+                s = bias[d, j]
+                for i in range(In):
+                    s += row[i] * w[d, j, i]
+                out[r, c0 + j] = s
 
 
 @njit(**JIT)
