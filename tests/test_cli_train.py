@@ -93,7 +93,8 @@ def test_the_same_finished_run_again_reports_it(tmp_path: Path) -> None:
     before, losses = weights(out / "checkpoint"), metrics(out)["step_losses"]
     again = elman("train", "sine", *SMALL, "--epochs", "2", "--out", str(out))
     assert "already finished: its 2 epochs are done; --resume --epochs N" in again.stdout
-    assert first.stdout.splitlines()[-2].split(": ", 1)[1] in again.stdout  # the same report
+    (done,) = [line for line in first.stdout.splitlines() if line.startswith("done in")]
+    assert done.split(": ", 1)[1] in again.stdout  # the same report (with or without a plot)
     assert weights(out / "checkpoint") == before
     assert metrics(out)["step_losses"] == losses
     longer = elman("train", "sine", *SMALL, "--epochs", "3", "--out", str(out), check=False)
@@ -163,7 +164,14 @@ def test_weights_that_are_not_finite_are_never_saved(tmp_path: Path) -> None:
     assert load_checkpoint(args.out / "checkpoint", restore_rng=False)["extra"]["step"] == 0
 
 
-def test_ctrl_c_stops_between_steps_and_resumes_exactly(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "signum, code, word",
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")],
+)
+def test_ctrl_c_stops_between_steps_and_resumes_exactly(
+    signum: int, code: int, word: str, tmp_path: Path
+) -> None:
+    """Ctrl-C, or SIGTERM (kill, docker stop), saves at the next step boundary and stops."""
     flags = ["train", "sine", *SMALL, "--epochs", "3", "--checkpoint-every", "0"]
     elman(*flags, "--out", str(tmp_path / "whole"))
     out = tmp_path / "cut"
@@ -176,11 +184,11 @@ def test_ctrl_c_stops_between_steps_and_resumes_exactly(tmp_path: Path) -> None:
     assert proc.stdout is not None
     first = proc.stdout.readline()  # "epoch 1/3: ..." once the first epoch is saved
     assert first.startswith("epoch 1/3"), first
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert proc.returncode == code and "Traceback" not in err, err
     (line,) = err.splitlines()
-    assert "interrupted at step" in line and "checkpoint saved" in line, line
+    assert f"{word} at step" in line and "checkpoint saved" in line, line
     elman(*flags, "--out", str(out), "--resume")
     a, b = metrics(tmp_path / "whole"), metrics(out)
     assert a["step_losses"] == b["step_losses"] and a["epochs"] == b["epochs"]
@@ -188,7 +196,7 @@ def test_ctrl_c_stops_between_steps_and_resumes_exactly(tmp_path: Path) -> None:
 
 
 def test_second_ctrl_c_stops_at_once_but_not_during_a_save() -> None:
-    from elman.cli.train import Interrupts
+    from elman.cli._interrupts import Interrupts
 
     with Interrupts() as interrupts:
         os.kill(os.getpid(), signal.SIGINT)
@@ -196,9 +204,11 @@ def test_second_ctrl_c_stops_at_once_but_not_during_a_save() -> None:
         with interrupts.save_window():
             os.kill(os.getpid(), signal.SIGINT)  # waits for the save
         with pytest.raises(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)  # a SIGTERM after a Ctrl-C: at once too
             time.sleep(1)
+        assert interrupts.exit_code == 130  # the first signal names the stop
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
 def test_no_progress_bar_without_a_terminal(tmp_path: Path) -> None:

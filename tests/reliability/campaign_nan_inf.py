@@ -146,7 +146,7 @@ def _compare_or_error(got: dict[str, Any], want: dict[str, Any], dtype: str) -> 
     return compare(got, want, dtype)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=3000, help="RNN cases")
     parser.add_argument("--op-cases", type=int, default=None, help="default: 2 x --cases")
@@ -163,7 +163,7 @@ def main() -> None:
     with np.errstate(all="ignore"):
         if args.variants == REFERENCE:
             print(json.dumps(rnn_part(args.cases, args.seed, [REFERENCE], args.show, torch)))
-            return
+            return 0
         variants = _variants() if args.variants == "all" else args.variants.split(",")
         rnn = rnn_part(args.cases, args.seed, variants, args.show, torch)
         n_ops = 2 * args.cases if args.op_cases is None else args.op_cases
@@ -186,6 +186,7 @@ def main() -> None:
     )
     result["seconds"] = round(time.perf_counter() - start, 1)
     print(json.dumps(result))
+    return 1 if result["mismatches"] else 0
 
 
 def _reference(args: argparse.Namespace) -> dict[str, Any]:
@@ -199,4 +200,4 @@ def _reference(args: argparse.Namespace) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -18,9 +18,19 @@ import errno
 import os
 from pathlib import Path
 
-__all__ = ["UserError", "EXIT_DONE", "EXIT_USER", "EXIT_USAGE", "EXIT_INTERRUPTED", "os_reason"]
+__all__ = [
+    "UserError",
+    "EXIT_DONE",
+    "EXIT_USER",
+    "EXIT_USAGE",
+    "EXIT_INTERRUPTED",
+    "EXIT_TERMINATED",
+    "os_reason",
+]
 
 EXIT_DONE, EXIT_USER, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: 128 + SIGTERM: ``elman train`` stopped by SIGTERM after saving
+EXIT_TERMINATED = 143
 
 
 class UserError(Exception):

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import bench, convert, shapes, train, use
+from . import bench, convert, onnx_cmd, shapes, train, use
 from ._errors import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -27,6 +27,7 @@ exit codes:
        occupied --out, a full disk, a loss that became NaN/inf): one line on stderr
   2    the command line is wrong (an unknown flag, a value out of range): nothing ran
   130  interrupted (Ctrl-C); 'elman train' saves a checkpoint first
+  143  'elman train' stopped by SIGTERM (kill, docker stop) after saving a checkpoint
 """
 
 
@@ -46,6 +47,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     train.add_parser(sub)
     use.add_parsers(sub)
     convert.add_parsers(sub)
+    onnx_cmd.add_parser(sub)
     return parser, dict(sub.choices)
 
 

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import numpy as np
 
 from ._errors import EXIT_INTERRUPTED, UserError, check_memory, os_reason
+from ._interrupts import Interrupts
 from ._outdir import OutFolder, clear_run, inspect
 from ._report import versus
 from .train_config import (
@@ -87,38 +84,6 @@ def evaluate(run: Run, batch: int = 256) -> float:
             count += n
     run.model.train()
     return total / count
-
-
-class Interrupts:
-    """Ctrl-C while training: the first one asks the loop to save and stop after the
-    current step; a second one stops at once, except during a save (then it waits)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.saving = False
-        self._previous: Any = None
-
-    def __enter__(self) -> Interrupts:
-        self._previous = signal.getsignal(signal.SIGINT)
-        if self._previous is not signal.SIG_IGN:  # (a background job ignores SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGINT, self._previous)
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested and not self.saving:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    @contextmanager
-    def save_window(self) -> Iterator[None]:
-        self.saving = True
-        try:
-            yield
-        finally:
-            self.saving = False
 
 
 class _Stop(Exception):
@@ -251,10 +216,10 @@ def run(args: argparse.Namespace) -> int:
             return _interrupted(state, interrupts)
         except KeyboardInterrupt:
             print(
-                f"elman train: interrupted again: stopped without saving; {state.kept()}",
+                f"elman train: {interrupts.word} again: stopped without saving; {state.kept()}",
                 file=sys.stderr,
             )
-            return EXIT_INTERRUPTED
+            return interrupts.exit_code
     try:
         return _report(state)
     except KeyboardInterrupt:
@@ -377,11 +342,11 @@ def _interrupted(state: Run, interrupts: Interrupts) -> int:
         write_metrics(state)
     sys.stdout.flush()
     print(
-        f"elman train: interrupted at step {state.step}: checkpoint saved in "
+        f"elman train: {interrupts.word} at step {state.step}: checkpoint saved in "
         f"{state.args.out / 'checkpoint'}; continue with --resume",
         file=sys.stderr,
     )
-    return EXIT_INTERRUPTED
+    return interrupts.exit_code
 
 
 def _report(state: Run) -> int:

@@ -14,7 +14,10 @@ import numpy as np
 from ._errors import UserError, check_output_file, first_line, os_reason
 from ._parser import integer, number
 from ._report import versus
+from .onnx_cmd import RUNTIMES, load_onnx_model
 from .tasks import SequenceModel
+
+CHECKPOINT_HELP = "OUT/checkpoint of a training run, or a .onnx file from 'elman export'"
 
 
 def add_parsers(sub: Any) -> None:
@@ -28,9 +31,10 @@ def add_parsers(sub: Any) -> None:
             "followed by L 0/1 markers -> (N, 1) sums."
         ),
     )
-    p.add_argument("checkpoint", type=Path, help="OUT/checkpoint of a training run")
+    p.add_argument("checkpoint", type=Path, help=CHECKPOINT_HELP)
     p.add_argument("--input", type=Path, required=True, help="data file (.npy or .csv)")
     p.add_argument("--output", type=Path, required=True, help="where to write (.npy or .csv)")
+    _runtime_flag(p)
     p.set_defaults(run=run_predict)
 
     e = sub.add_parser(
@@ -42,9 +46,10 @@ def add_parsers(sub: Any) -> None:
             "text file and the result is the cross-entropy in nats per character."
         ),
     )
-    e.add_argument("checkpoint", type=Path, help="OUT/checkpoint of a training run")
+    e.add_argument("checkpoint", type=Path, help=CHECKPOINT_HELP)
     e.add_argument("--input", type=Path, required=True, help="inputs (.npy/.csv) or a text file")
     e.add_argument("--target", type=Path, help="targets (.npy or .csv); not for text")
+    _runtime_flag(e)
     e.set_defaults(run=run_evaluate)
 
     s = sub.add_parser(
@@ -62,9 +67,24 @@ def add_parsers(sub: Any) -> None:
     s.set_defaults(run=run_sample)
 
 
-def load_model(path: Path) -> SequenceModel:
-    """The model of a checkpoint written by ``elman train`` (OUT/checkpoint or OUT/best)."""
+def _runtime_flag(p: Any) -> None:
+    p.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="elman",
+        help="for a .onnx file (from 'elman export'): run it in elman or onnxruntime",
+    )
+
+
+def load_model(path: Path, runtime: str = "elman") -> SequenceModel:
+    """The model of a checkpoint written by ``elman train`` (OUT/checkpoint or OUT/best), or
+    of a ``.onnx`` file written by ``elman export`` (run by ``runtime``)."""
     from elman.io import CheckpointError, load_checkpoint
+
+    if path.suffix == ".onnx":
+        return load_onnx_model(path, runtime)  # type: ignore[return-value]
+    if runtime != "elman":
+        raise UserError(f"--runtime {runtime} runs .onnx files; {path} is a checkpoint")
 
     if not path.exists() and not path.parent.exists():
         raise UserError(f"no checkpoint at {path}")
@@ -201,7 +221,7 @@ def _predict(model: SequenceModel, x: np.ndarray, batch: int = 256) -> np.ndarra
 
 def run_predict(args: argparse.Namespace) -> int:
     check_output(args.output)
-    model = load_model(args.checkpoint)
+    model = load_model(args.checkpoint, args.runtime)
     if model.config["task"] == "text":
         raise UserError("use 'elman sample' (or 'elman evaluate') for text checkpoints")
     pred = _predict(model, _inputs(model, read_array(args.input, "--input")))
@@ -211,7 +231,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    model = load_model(args.checkpoint)
+    model = load_model(args.checkpoint, args.runtime)
     if model.config["task"] == "text":
         if args.target is not None:
             raise UserError("--target is not for text checkpoints: --input is the text itself")
@@ -280,6 +300,8 @@ def _evaluate_text(model: SequenceModel, path: Path) -> int:
 def run_sample(args: argparse.Namespace) -> int:
     import elman
 
+    if args.checkpoint.suffix == ".onnx":
+        raise UserError("'elman sample' needs a checkpoint (it carries the state between steps)")
     model = load_model(args.checkpoint)
     if model.config["task"] != "text":
         raise UserError(f"{args.checkpoint} is a {model.config['task']} model, not a text one")
