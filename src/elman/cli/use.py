@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import scale
 from ._errors import UserError, check_output_file, first_line, os_reason
 from ._parser import integer, number
 from ._report import versus
@@ -29,8 +30,25 @@ def add_parsers(sub: Any) -> None:
         ),
     )
     p.add_argument("checkpoint", type=Path, help="OUT/checkpoint of a training run")
-    p.add_argument("--input", type=Path, required=True, help="data file (.npy or .csv)")
-    p.add_argument("--output", type=Path, required=True, help="where to write (.npy or .csv)")
+    p.add_argument(
+        "--input",
+        type=Path,
+        required=True,
+        help="data file (.npy or .csv); with --workers/--scheduler: .npy files or a glob",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        required=True,
+        help="where to write (.npy or .csv); with --workers/--scheduler: a folder",
+    )
+    scale.add_dask_flags(p)
+    p.add_argument(
+        "--chunk-rows",
+        type=integer(1, 2**40),
+        help="examples per Dask task (at least 129; default: about 16 MB of input)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (Dask only)")
     p.set_defaults(run=run_predict)
 
     e = sub.add_parser(
@@ -200,6 +218,8 @@ def _predict(model: SequenceModel, x: np.ndarray, batch: int = 256) -> np.ndarra
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    if scale.uses_dask(args):
+        return scale.run_predict(args)
     check_output(args.output)
     model = load_model(args.checkpoint)
     if model.config["task"] == "text":
