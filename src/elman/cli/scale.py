@@ -43,9 +43,10 @@ def uses_dask(args: argparse.Namespace) -> bool:
 def _import_distributed() -> Any:
     try:
         import elman.distributed as dist
-    except ImportError as exc:
-        flag = "--workers/--scheduler"
-        raise UserError(f"{flag} need Dask, which is not installed: {INSTALL} ({exc})") from None
+    except ImportError:
+        raise UserError(
+            f"--workers/--scheduler need Dask, which is not installed: {INSTALL}"
+        ) from None
     return dist
 
 

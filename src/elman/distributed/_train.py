@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,13 @@ def _watch():
     os._exit(70)
 threading.Thread(target=_watch, daemon=True).start()
 from elman.cli.main import main
-sys.exit(main(sys.argv[1:]))
+try:
+    code = main(sys.argv[1:])
+except SystemExit as stop:  # argparse's usage errors (exit code 2)
+    code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(code)  # not sys.exit: the watching thread must not meet interpreter shutdown
 """
 
 
@@ -49,8 +56,9 @@ class TrainCommand:
         return args + ["--out", str(run_dir), "--no-progress"]
 
     def __call__(self, config: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
-        log, err = run_dir / "train.log", run_dir / "train.err"
-        with open(log, "wb") as out, open(err, "wb") as errors:
+        # the command's output goes to run_dir/train.log afterwards: during the run, the
+        # folder must hold nothing but elman train's own files
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errors:
             proc = subprocess.Popen(
                 [sys.executable, "-c", _CHILD, *self.argv(config, run_dir)],
                 stdin=subprocess.PIPE,
@@ -64,8 +72,12 @@ class TrainCommand:
                 if proc.poll() is None:  # this task was interrupted, not the child's own exit
                     proc.kill()
                     proc.wait()
+            out.seek(0)
+            errors.seek(0)
+            err = errors.read().decode(errors="replace")
+            (run_dir / "train.log").write_bytes(out.read() + err.encode())
         if code != 0:
-            lines = err.read_text(errors="replace").strip().splitlines()
+            lines = err.strip().splitlines()
             raise RuntimeError(lines[-1] if lines else f"elman train exited {code}")
         metrics = json.loads((run_dir / "metrics.json").read_text())
         best = metrics.get("best") or {}
