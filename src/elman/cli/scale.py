@@ -17,8 +17,8 @@ from ._errors import UserError
 from ._parser import Parser, integer, suggest
 
 INSTALL = 'pip install "elman[dask]"'
-CHUNK_BYTES = 16 * 2**20  # input bytes per task: small next to a worker's memory, big
-#                           next to a task's ~1 ms of scheduling
+CHUNK_BYTES = 32 * 2**20  # inputs and hidden states of one task: small next to a worker's
+#                           memory, big next to a task's ~1 ms of scheduling
 
 
 def add_dask_flags(p: argparse.ArgumentParser) -> None:
@@ -90,6 +90,16 @@ def load_checkpoint_model(path: str) -> Any:
     return load_model(Path(path))
 
 
+def default_chunk_rows(config: dict[str, Any], x: np.ndarray) -> int:
+    """Examples per task such that the inputs and the hidden states of all steps (the
+    larger part: H values a step and layer for 1 input value in a sine model) come to
+    about :data:`CHUNK_BYTES`."""
+    steps = x.shape[1] if x.ndim > 1 else 1
+    values = config["input_size"] + config["hidden_size"] * config["num_layers"]
+    per_row = steps * values * np.dtype(config.get("dtype", "float32")).itemsize
+    return max(1, CHUNK_BYTES // max(1, per_row))
+
+
 def input_files(pattern: str) -> list[Path]:
     """The ``.npy`` files of ``--input`` (a file or a glob pattern), sorted."""
     names = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
@@ -129,7 +139,7 @@ def run_predict(args: argparse.Namespace) -> int:
                 print(f"{final} is there already: skipped")
                 continue
             x = np.load(f, mmap_mode="r")
-            rows = args.chunk_rows or max(2, CHUNK_BYTES // max(1, x[:1].nbytes))
+            rows = args.chunk_rows or default_chunk_rows(model.config, x)
             pred, _ = dist.predict(
                 checkpoint, x, batch_first=True, chunk_rows=rows, loader=load_checkpoint_model,
                 prepare=prepare,

@@ -20,7 +20,7 @@ import dask.array as da
 import numpy as np
 
 from ._parts import write_parts
-from ._sources import NpyFile, Ragged, as_npy_file, cuts, read_rows
+from ._sources import Files, Ragged, Rows, as_npy_file, cuts, materialize, read_rows
 
 __all__ = ["predict", "write_parts"]
 
@@ -135,6 +135,7 @@ def run_dense(
     import elman
     from elman.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+    block = materialize(block)
     if prepare is not None:
         block = prepare(block)
     with elman.no_grad():
@@ -157,6 +158,7 @@ def run_ragged(
     import elman
     from elman.nn.utils.rnn import pack_sequence, unpack_sequence
 
+    flat = materialize(flat)
     if prepare is not None:
         flat = prepare(flat)
     seqs = [elman.tensor(flat[a:b]) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
@@ -166,19 +168,15 @@ def run_ragged(
     return np.concatenate(pieces), np.asarray(h.numpy())
 
 
-def read_files(paths: list[str]) -> np.ndarray:
-    """One ``.npy`` per sequence, concatenated along time (each file by memory map)."""
-    return np.concatenate([read_rows(NpyFile.open(p), 0, 0, None) for p in paths])  # type: ignore[arg-type]
-
-
 # ---- building the graph --------------------------------------------------------------------
 
 
 def _blocks(x: Any, axis: int, ranges: list[tuple[int, int]]) -> list[Any]:
-    """One lazy input block per range: a read by memory map, or a dask array's block."""
+    """One input block per range: rows of a ``.npy`` file (read by the chunk's own task),
+    or a dask array's block."""
     src = as_npy_file(x)
     if src is not None:
-        return [dask.delayed(read_rows, pure=True)(src, axis, a, b) for a, b in ranges]
+        return [Rows(src, axis, a, b) for a, b in ranges]
     arr = x if isinstance(x, da.Array) else da.from_array(np.asarray(x), chunks=-1)
     sizes = tuple(b - a for a, b in ranges)
     arr = arr.rechunk({i: (sizes if i == axis else -1) for i in range(arr.ndim)})
@@ -273,9 +271,8 @@ def _predict_ragged(
     ranges = cuts(len(x), chunk_rows)
     steps = [(int(off[a]), int(off[b])) for a, b in ranges]
     if x.files is not None:
-        blocks = [dask.delayed(read_files, pure=True)(x.files[a:b]) for a, b in ranges]
-        head_files = x.files[: min(3, len(x))]
-        head = read_files(head_files)
+        blocks = [Files(tuple(x.files[a:b])) for a, b in ranges]
+        head = Files(tuple(x.files[: min(3, len(x))])).read()
     else:
         blocks = _blocks(x.values, 0, steps)
         head = _head(x.values, 0, int(off[min(3, len(x))]))
