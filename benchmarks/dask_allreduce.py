@@ -4,7 +4,8 @@
     python benchmarks/dask_allreduce.py [--hidden 32] [--batch 32] [--seq-len 50] [--json F]
 
 * step: forward + backward + SGD update of RNN(1, H) + Linear(H, 5) on (batch, seq_len, 1),
-  median of 50 after 5 warm-up steps, in this process (one kernel thread, as a worker);
+  median of 50 after 5 warm-up steps, in this process (one kernel thread, as a worker); and
+  on half the batch (each worker's share with two data-parallel workers);
 * all-reduce over Dask: two workers each hold a gradient-sized float32 array; the sum is
   computed on one and fetched by the other (the least a synchronous step must exchange),
   median of 30 after warm-up;
@@ -51,6 +52,8 @@ def step_seconds(hidden: int, batch: int, seq_len: int) -> tuple[float, int]:
 
 
 def dask_allreduce_seconds(n_values: int) -> float:
+    from distributed import wait
+
     from elman.distributed import connect
 
     with connect(workers=2) as client:
@@ -60,7 +63,7 @@ def dask_allreduce_seconds(n_values: int) -> float:
         for i in range(35):
             ga = client.submit(np.full, n_values, i, np.float32, workers=[a], pure=False)
             gb = client.submit(np.full, n_values, i, np.float32, workers=[b], pure=False)
-            client.wait([ga, gb])
+            wait([ga, gb])
             t = time.perf_counter()
             total = client.submit(np.add, ga, gb, workers=[a], pure=False)
             back = client.submit(np.copy, total, workers=[b], pure=False)  # b gets the sum
@@ -116,6 +119,8 @@ def main() -> None:
         "parameters": n_params,
         "gradient_bytes": 4 * n_params,
         "step_ms": 1e3 * step,
+        # what each of 2 data-parallel workers would compute: half the batch
+        "step_ms_half_batch": 1e3 * step_seconds(args.hidden, args.batch // 2, args.seq_len)[0],
         "dask_allreduce_ms": 1e3 * dask_allreduce_seconds(n_params),
         "socket_roundtrip_ms": 1e3 * socket_roundtrip_seconds(4 * n_params),
     }
