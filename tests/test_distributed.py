@@ -8,6 +8,7 @@ from __future__ import annotations
 import faulthandler
 import json
 import os
+import pickle
 import signal
 import sys
 import time
@@ -100,6 +101,12 @@ def test_predict_dense_20_chunks_bit_identical(client, tmp_path):
     for source in (x, np.load(tmp_path / "x.npy", mmap_mode="r"), str(tmp_path / "x.npy")):
         out, h = ed.predict(model, source, chunk_rows=MIN_ROWS)
         assert out.numblocks[0] == 20 and h.numblocks[1] == 20
+        # the weights are one graph key that every chunk's task depends on (sent to a
+        # worker once, not with each task), and a file's data is not in the graph at all
+        graph = dict(out.__dask_graph__())
+        assert sum(str(k).startswith("elman-model-") for k in graph) == 1
+        if not isinstance(source, np.ndarray):
+            assert len(pickle.dumps(graph)) < 200_000 < x.nbytes
         got_out, got_h = _compute(client, out, h)
         assert np.array_equal(got_out, out_ref) and np.array_equal(got_h, h_ref)
 

@@ -27,6 +27,7 @@ def add_dask_flags(p: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--workers",
         type=integer(1, 4096),
+        metavar="N",
         help=f"run on a local Dask cluster of N worker processes (needs {INSTALL})",
     )
     where.add_argument(

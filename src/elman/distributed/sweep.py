@@ -119,6 +119,9 @@ def sweep(
         progress: a progress bar on stderr, one step per finished configuration.
         plot: write ``results.png``.
 
+    One sweep per ``out_dir`` at a time: a call removes the temporary folders it finds
+    there (left by workers that died).
+
     Returns:
         The records of every configuration of ``grid``, in grid order (the finished ones of
         earlier calls included; their ``"skipped"`` is True).
