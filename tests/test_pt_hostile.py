@@ -76,9 +76,15 @@ def test_the_payloads_are_live_for_an_unrestricted_unpickler(name: str, tmp_path
     sentinel = tmp_path / "SENTINEL"
     data = CASES[name][0](str(sentinel))
     pkl = zipfile.ZipFile(io.BytesIO(data)).read("archive/data.pkl")
+    # torch's own names resolve to a stand-in, so that the control runs without torch too
     code = (
         "import pickle, sys\n"
-        "u = pickle.Unpickler(sys.stdin.buffer)\n"
+        "class U(pickle.Unpickler):\n"
+        "    def find_class(self, module, name):\n"
+        "        if module.split('.')[0] == 'torch':\n"
+        "            return lambda *args, **kwargs: None\n"
+        "        return super().find_class(module, name)\n"
+        "u = U(sys.stdin.buffer)\n"
         "u.persistent_load = lambda pid: pid\n"
         "try:\n    u.load()\nexcept Exception:\n    pass\n"
     )

@@ -11,6 +11,7 @@ from . import ops, shape_ops
 from .dtypes import get_default_dtype, resolve_dtype
 from .tensor import Tensor
 from .tensor_methods import _shape_args
+from .trace_hook import TRACER
 
 __all__ = [
     "tensor",
@@ -79,7 +80,10 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 def _filled(value: float, size: Sequence[Any], dtype: Any, requires_grad: bool) -> Tensor:
     shape = _shape_args(size)
-    return Tensor(np.full(shape, value, dtype=resolve_dtype(dtype)), requires_grad=requires_grad)
+    t = Tensor(np.full(shape, value, dtype=resolve_dtype(dtype)), requires_grad=requires_grad)
+    if TRACER[0] is not None:  # elman.onnx.export: sizes read from inputs stay symbolic
+        TRACER[0].filled(t, value, shape)
+    return t
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -98,12 +102,18 @@ def full(size: Sequence[int], fill_value: float, dtype: Any = None) -> Tensor:
 
 def zeros_like(t: Any, dtype: Any = None) -> Tensor:
     arr = np.asarray(t)
-    return Tensor(np.zeros(arr.shape, dtype=arr.dtype if dtype is None else resolve_dtype(dtype)))
+    out = Tensor(np.zeros(arr.shape, dtype=arr.dtype if dtype is None else resolve_dtype(dtype)))
+    if TRACER[0] is not None:  # elman.onnx.export: the shape of a traced tensor
+        TRACER[0].filled_like(out, t)
+    return out
 
 
 def ones_like(t: Any, dtype: Any = None) -> Tensor:
     arr = np.asarray(t)
-    return Tensor(np.ones(arr.shape, dtype=arr.dtype if dtype is None else resolve_dtype(dtype)))
+    out = Tensor(np.ones(arr.shape, dtype=arr.dtype if dtype is None else resolve_dtype(dtype)))
+    if TRACER[0] is not None:  # elman.onnx.export: the shape of a traced tensor
+        TRACER[0].filled_like(out, t)
+    return out
 
 
 def randn(

@@ -16,6 +16,7 @@ import numpy as np
 from .anomaly_mode import MODE as ANOMALY
 from .anomaly_mode import record as record_anomaly
 from .grad_mode import is_grad_enabled
+from .trace_hook import TRACER
 
 __all__ = ["Context", "Function", "Node"]
 
@@ -126,6 +127,8 @@ class Function:
                     r._requires_grad = True
             if ANOMALY[0]:
                 record_anomaly(node, args, raw, [r._data for r in results])
+        if TRACER[0] is not None:  # elman.onnx.export is recording this call
+            TRACER[0].function(cls, args, kwargs, results)
         return tuple(results) if multiple else results[0]
 
 

@@ -52,9 +52,11 @@ def _is_device(value: Any) -> bool:
 
 def _to_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, bool]:
     """``(dtype or None, copy)`` from torch's ``Tensor.to`` arguments."""
-    for k in kwargs:
+    for k, v in kwargs.items():
         if k not in _TO_KEYWORDS:
             raise TypeError(f"to() received an invalid combination of arguments: '{k}'")
+        if k in ("non_blocking", "copy") and not isinstance(v, bool):
+            raise TypeError(f"to() received an invalid combination of arguments: {k}={v!r}")
     rest = list(args)
     dtype = kwargs.get("dtype")
     device = kwargs.get("device")
@@ -62,7 +64,9 @@ def _to_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, bool]:
         dtype = rest.pop(0)._data.dtype
     elif rest and (rest[0] is None or _is_device(rest[0])):  # to(device, dtype, ...)
         device = rest.pop(0)
-        if rest and not isinstance(rest[0], bool):
+        if rest:  # the dtype's place: to("cpu", True) is an error, as in torch
+            if isinstance(rest[0], bool):
+                raise TypeError(f"to() received an invalid combination of arguments: {args!r}")
             dtype = rest.pop(0)
     elif rest and not isinstance(rest[0], bool):  # to(dtype, non_blocking, copy)
         dtype = rest.pop(0)

@@ -51,7 +51,9 @@ def add_parsers(sub: Any) -> None:
             "manifest, weights and optimizer/scheduler/extra state. Nothing is executed."
         ),
     )
-    i.add_argument("file", type=Path, metavar="FILE", help="a .pt/.pth, .safetensors or folder")
+    i.add_argument(
+        "file", type=Path, metavar="FILE", help="a .pt/.pth, .safetensors, .onnx file or a folder"
+    )
     i.add_argument("--json", action="store_true", help="print the description as JSON")
     i.set_defaults(run=run_inspect)
 
@@ -331,6 +333,10 @@ def run_inspect(args: argparse.Namespace) -> int:
 
     if not args.file.exists():
         raise _fail("inspect", f"no such file or folder: {args.file}")
+    if args.file.suffix == ".onnx":
+        from .onnx_cmd import print_onnx
+
+        return print_onnx(args.file, args.json)
     try:
         desc = describe(args.file)
     except (CheckpointError, UnsafeFileError, ValueError, OSError) as exc:

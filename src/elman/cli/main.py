@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import bench, convert, scale, shapes, train, use
+from . import bench, convert, onnx_cmd, scale, shapes, train, use
 from ._errors import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -47,6 +47,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     train.add_parser(sub)
     use.add_parsers(sub)
     convert.add_parsers(sub)
+    onnx_cmd.add_parser(sub)
     scale.add_sweep_parser(sub)
     return parser, dict(sub.choices)
 

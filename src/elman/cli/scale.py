@@ -123,6 +123,11 @@ def run_predict(args: argparse.Namespace) -> int:
     dist = _import_distributed()
     from elman.distributed._parts import assemble
 
+    if getattr(args, "runtime", "elman") != "elman" or Path(args.checkpoint).suffix == ".onnx":
+        raise UserError(
+            "--workers/--scheduler run elman checkpoints in elman; run a .onnx file or "
+            "--runtime onnxruntime without them"
+        )
     files = input_files(str(args.input))
     out = Path(args.output)
     if out.suffix in (".npy", ".csv") or out.is_file():

@@ -15,7 +15,10 @@ from . import scale
 from ._errors import UserError, check_output_file, first_line, os_reason
 from ._parser import integer, number
 from ._report import versus
+from .onnx_cmd import RUNTIMES, load_onnx_model
 from .tasks import SequenceModel
+
+CHECKPOINT_HELP = "OUT/checkpoint of a training run, or a .onnx file from 'elman export'"
 
 
 def add_parsers(sub: Any) -> None:
@@ -29,7 +32,7 @@ def add_parsers(sub: Any) -> None:
             "followed by L 0/1 markers -> (N, 1) sums."
         ),
     )
-    p.add_argument("checkpoint", type=Path, help="OUT/checkpoint of a training run")
+    p.add_argument("checkpoint", type=Path, help=CHECKPOINT_HELP)
     p.add_argument(
         "--input",
         type=Path,
@@ -42,11 +45,12 @@ def add_parsers(sub: Any) -> None:
         required=True,
         help="where to write (.npy or .csv); with --workers/--scheduler: a folder",
     )
+    _runtime_flag(p)
     scale.add_dask_flags(p)
     p.add_argument(
         "--chunk-rows",
         type=integer(1, 2**40),
-        help="examples per Dask task (at least 129; default: about 16 MB of input)",
+        help="examples per Dask task (at least 129; default: ~32 MB of inputs and hidden states)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (Dask only)")
     p.set_defaults(run=run_predict)
@@ -60,9 +64,10 @@ def add_parsers(sub: Any) -> None:
             "text file and the result is the cross-entropy in nats per character."
         ),
     )
-    e.add_argument("checkpoint", type=Path, help="OUT/checkpoint of a training run")
+    e.add_argument("checkpoint", type=Path, help=CHECKPOINT_HELP)
     e.add_argument("--input", type=Path, required=True, help="inputs (.npy/.csv) or a text file")
     e.add_argument("--target", type=Path, help="targets (.npy or .csv); not for text")
+    _runtime_flag(e)
     e.set_defaults(run=run_evaluate)
 
     s = sub.add_parser(
@@ -80,9 +85,24 @@ def add_parsers(sub: Any) -> None:
     s.set_defaults(run=run_sample)
 
 
-def load_model(path: Path) -> SequenceModel:
-    """The model of a checkpoint written by ``elman train`` (OUT/checkpoint or OUT/best)."""
+def _runtime_flag(p: Any) -> None:
+    p.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="elman",
+        help="for a .onnx file (from 'elman export'): run it in elman or onnxruntime",
+    )
+
+
+def load_model(path: Path, runtime: str = "elman") -> SequenceModel:
+    """The model of a checkpoint written by ``elman train`` (OUT/checkpoint or OUT/best), or
+    of a ``.onnx`` file written by ``elman export`` (run by ``runtime``)."""
     from elman.io import CheckpointError, load_checkpoint
+
+    if path.suffix == ".onnx":
+        return load_onnx_model(path, runtime)  # type: ignore[return-value]
+    if runtime != "elman":
+        raise UserError(f"--runtime {runtime} runs .onnx files; {path} is a checkpoint")
 
     if not path.exists() and not path.parent.exists():
         raise UserError(f"no checkpoint at {path}")
@@ -226,7 +246,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if scale.uses_dask(args):
         return scale.run_predict(args)
     check_output(args.output)
-    model = load_model(args.checkpoint)
+    model = load_model(args.checkpoint, args.runtime)
     if model.config["task"] == "text":
         raise UserError("use 'elman sample' (or 'elman evaluate') for text checkpoints")
     pred = _predict(model, _inputs(model, read_array(args.input, "--input")))
@@ -236,7 +256,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    model = load_model(args.checkpoint)
+    model = load_model(args.checkpoint, args.runtime)
     if model.config["task"] == "text":
         if args.target is not None:
             raise UserError("--target is not for text checkpoints: --input is the text itself")
@@ -305,6 +325,8 @@ def _evaluate_text(model: SequenceModel, path: Path) -> int:
 def run_sample(args: argparse.Namespace) -> int:
     import elman
 
+    if args.checkpoint.suffix == ".onnx":
+        raise UserError("'elman sample' needs a checkpoint (it carries the state between steps)")
     model = load_model(args.checkpoint)
     if model.config["task"] != "text":
         raise UserError(f"{args.checkpoint} is a {model.config['task']} model, not a text one")

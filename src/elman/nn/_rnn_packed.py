@@ -55,6 +55,7 @@ def check_packed(rnn: RNN, packed: PackedSequence, hx: Tensor | None) -> None:
     "Expected hidden size" message instead of an indexing error (or, for a larger batch, no
     error at all).
     """
+    rnn._check_weights()
     data = packed.data
     want = rnn.weight_ih_l0.dtype
     if data.dtype != want:

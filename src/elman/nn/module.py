@@ -11,14 +11,13 @@ import numpy as np
 from ..autograd import Tensor
 from ..autograd.dtypes import resolve_dtype
 from ..autograd.tensor import GENERATION
-from ._checks import check_device
+from ..autograd.tensor_methods import _to_args
+from ..autograd.trace_hook import TRACER
 from ._module_state import StateDictMixin, to_ndarray
 from .parameter import Parameter
 
 __all__ = ["Module", "to_ndarray"]
 
-
-_DEVICE_NAMES = ("cpu", "cuda", "mps", "meta", "xpu", "xla", "hip")
 
 # torch's bookkeeping in a pickled module's state that elman has no use for (torch.save(model)
 # files carry them; they hold hooks, which elman.load refuses when non-empty)
@@ -76,6 +75,8 @@ class Module(StateDictMixin):
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if TRACER[0] is not None:  # elman.onnx.export is recording this call
+            return TRACER[0].module(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
     def _params_replaced(self) -> None:
@@ -319,21 +320,20 @@ class Module(StateDictMixin):
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """Cast floating parameters and buffers in place, as torch's ``Module.to``.
 
-        Takes a dtype (``elman.float64``, ``"float64"``), a device (``"cpu"`` only), or both,
-        positionally or as ``dtype=`` / ``device=``. Parameters keep their identity.
+        torch's forms: ``to(device=None, dtype=None, non_blocking=False)``,
+        ``to(dtype, non_blocking=False)`` and ``to(tensor, non_blocking=False)`` (the
+        tensor's dtype), positionally or by keyword; ``memory_format=`` is accepted (elman's
+        parameters have no memory formats). The dtype may also be a string (``"float64"``);
+        the device must be the CPU. ``copy`` is refused, as torch refuses it. Parameters keep
+        their identity; integer buffers keep their dtype.
         """
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        if kwargs:
-            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        for arg in args:
-            if isinstance(arg, str) and arg.split(":")[0] in _DEVICE_NAMES:
-                device = arg
-            elif type(arg).__name__ == "device":  # a torch.device, without importing torch
-                device = arg
-            else:
-                dtype = arg
-        check_device(device)
+        # torch's argument forms and TypeErrors, shared with Tensor.to
+        dtype, _ = _to_args(args, kwargs)
+        flags = 0  # positional non_blocking, copy: the bools that end ``args``
+        while flags < len(args) and isinstance(args[-1 - flags], bool):
+            flags += 1
+        if "copy" in kwargs or flags == 2:
+            raise RuntimeError(".to() does not accept copy argument")
         if dtype is None:
             return self
         target = resolve_dtype(dtype, floating_only=True)

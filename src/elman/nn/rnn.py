@@ -166,9 +166,27 @@ class RNN(Module):
             init.uniform_(weight, -stdv, stdv)
 
     @property
-    def _flat_weights(self) -> list[Parameter]:
+    def _flat_weights(self) -> list[Parameter | None]:
+        """The parameters in torch's order; None where one was set to None or deleted."""
         params = self._parameters  # direct lookups: this runs on every forward
-        return [params[n] for n in self._flat_weights_names]
+        return [params.get(n) for n in self._flat_weights_names]
+
+    def _check_weights(self) -> None:
+        """Every weight the RNN multiplies is there: a deleted or None weight is reported by
+        name here instead of failing inside the kernels (torch runs a deleted weight's stale
+        copy and reports a None one as "expected Tensor as element 1 in argument 2")."""
+        params = self._parameters
+        for name in self._flat_weights_names:
+            if params.get(name) is None:
+                if name in params:
+                    raise TypeError(
+                        f"RNN {name} is None; the RNN needs a Parameter there "
+                        f"(rnn.{name} = elman.nn.Parameter(...))"
+                    )
+                raise AttributeError(
+                    f"RNN has no {name} (it was deleted); assign a Parameter to rnn.{name} "
+                    "before calling the RNN"
+                )
 
     @property
     def all_weights(self) -> list[list[Parameter]]:
@@ -230,6 +248,12 @@ class RNN(Module):
         if self._flat_buffer() is None:  # to() gave the parameters new arrays
             self.flatten_parameters()
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a pickled RNN. States pickled by torch before 1.8 have no ``proj_size``;
+        it is 0, as torch's ``RNNBase.__setstate__`` sets it."""
+        super().__setstate__(state)
+        self.__dict__.setdefault("proj_size", 0)
+
     def __getstate__(self) -> dict[str, Any]:
         # the flat buffer and the fast-lane plans are caches, rebuilt after loading
         state = super().__getstate__()
@@ -258,6 +282,7 @@ class RNN(Module):
     def check_input(self, input: Tensor, hx: Tensor | None) -> None:
         """torch's checks in torch's order: ranks, dtype, features, hx shape, length, then
         the hx dtype (torch fails there in its matmul; elman says which dtype to use)."""
+        self._check_weights()
         if input.ndim not in (2, 3):
             raise ValueError(
                 f"RNN: Expected input to be 2D or 3D, got {input.ndim}D tensor instead"

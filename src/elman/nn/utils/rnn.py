@@ -21,6 +21,7 @@ from ... import _kernels
 from ..._kernels import packing_ref
 from ...autograd import Tensor
 from ...autograd.function import Context, Function
+from ...autograd.trace_hook import TRACER
 from .._checks import as_input
 from ._padding import _int_array, _lengths_array, pad_sequence, unpad_sequence
 from ._stdsort import argsort_descending
@@ -251,6 +252,9 @@ def pack_padded_sequence(
         >>> packed.data, packed.batch_sizes, packed.sorted_indices
         (tensor([4, 1, 3, 5, 2, 6]), tensor([3, 2, 1]), tensor([2, 0, 1]))
     """
+    tracer = TRACER[0]
+    if tracer is not None and not tracer.depth:  # elman.onnx.export: lengths as a graph input
+        return tracer.pack_padded(pack_padded_sequence, input, lengths, batch_first, enforce_sorted)  # type: ignore[no-any-return]
     x = as_input(input)
     lens = _int_array(lengths)
     # torch's order: the empty input, the batch_first transpose, the lengths' rank, then
@@ -334,6 +338,11 @@ def pad_packed_sequence(
         (tensor([[ 1,  2, -1, -1],
                 [ 3,  4,  5, -1]]), tensor([2, 3]))
     """
+    tracer = TRACER[0]
+    if tracer is not None and not tracer.depth:  # elman.onnx.export: the RNN's padded Y
+        return tracer.pad_packed(
+            pad_packed_sequence, sequence, batch_first, padding_value, total_length
+        )  # type: ignore[no-any-return]
     bs = sequence.batch_sizes.numpy()
     max_len = len(bs)
     if total_length is not None:
