@@ -279,3 +279,21 @@ def test_sweep_survives_a_killed_worker(client, tmp_path):
         assert r["val_loss"] == _clean(r["config"], tmp_path)
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(r["name"] for r in records)
     client.wait_for_workers(2, timeout=120)
+
+
+def test_workers_start_with_the_malloc_setting_and_one_thread(client):
+    """Dask's own pre-spawn settings stay (one OpenMP/BLAS thread, its trim threshold) and
+    MALLOC_MMAP_THRESHOLD_ joins them (docs/scaling.md: page faults)."""
+    keys = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")
+    envs = client.run(lambda: {k: os.environ.get(k) for k in keys})
+    assert (
+        list(envs.values())
+        == [
+            {
+                "MALLOC_MMAP_THRESHOLD_": "33554432",
+                "MALLOC_TRIM_THRESHOLD_": "65536",
+                "OMP_NUM_THREADS": "1",
+            }
+        ]
+        * 2
+    )
