@@ -820,7 +820,7 @@ TORCH_ERRORS: list[tuple[str, Callable[[Any, Any], Any], type, str, str | None]]
             u.pack_padded_sequence(_zeros(lib, 4, 3, 2), [4, 2, 1]), total_length=5.0
         ),
         TypeError,
-        "'float' object cannot be interpreted as an integer",
+        "_pad_packed_sequence(): argument 'total_length' must be int, not float",
         "_pad_packed_sequence(): argument 'total_length' (position 5) must be int, not float",
     ),
     (

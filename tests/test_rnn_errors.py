@@ -336,7 +336,8 @@ CONSTRUCTOR = [
         "input-size-numpy",
         lambda m: m.nn.RNN(np.int64(3), 4),
         TypeError,
-        "input_size should be of type int, got: int64",
+        "input_size should be of type int, got: numpy.int64",
+        torch=TorchDoes(TypeError, "got: int64$", "NumPy types are named with their module"),
     ),
     Case(
         "input-size-zero",

@@ -31,7 +31,9 @@ HERE = Path(__file__).resolve().parent
 
 #: name -> (full arguments, smoke arguments or None to skip it there, needs torch)
 PROFILES: dict[str, tuple[list[str], list[str] | None, bool]] = {
+    "fuzz": (["--cases", "20000", "--seed", "1"], ["--cases", "330", "--seed", "1"], True),
     "kill": (["--kills", "120", "--seed", "0"], ["--kills", "4", "--seed", "0"], False),
+    "memory": (["--budget-mb", "256"], ["--quick", "--part", "steps"], False),
     "nan_inf": (["--cases", "3000", "--seed", "0"], ["--cases", "20", "--no-reference"], True),
     "pt_mutations": (["--n", "18000", "--seed", "0"], ["--n", "200", "--seed", "0"], False),
     "threads": (["--calls", "1000"], ["--calls", "16"], False),

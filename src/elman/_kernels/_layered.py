@@ -15,6 +15,7 @@ import numpy as np
 from numba import config as numba_config
 
 from ._blas import gemm_pointers
+from ._blocks import layer_views, project_blocks, wave_blocks
 from ._nb_ops import DOT, GEMM, OUTER, outer_into
 from ._nb_recur import (
     gather_prev,
@@ -132,16 +133,16 @@ def project(matmul: Any, x: np.ndarray, w_ih: np.ndarray, out: np.ndarray) -> No
         matmul(x, w_ih.T, out)
 
 
-def _apart(x: np.ndarray, ws: Weights) -> bool:
+def _apart(rows: int, ws: Weights) -> bool:
     """Whether two directions' products are cheaper apart than through a copy of their
     weights side by side: the copy (D*H*In) outweighs reading x twice (T*In) for short
     calls (one step of 400 units: the copy was most of the call)."""
-    return len(ws) == 2 and x.shape[0] < 2 * ws[0][0].shape[0]
+    return len(ws) == 2 and rows < 2 * ws[0][0].shape[0]
 
 
 def _project_all(matmul: Any, x: np.ndarray, ws: Weights, out: np.ndarray) -> None:
     """out (T, D*H) = x @ [W_ih of each direction].T."""
-    if _apart(x, ws):
+    if _apart(x.shape[0], ws):
         H = ws[0][0].shape[0]
         for d, w in enumerate(ws):
             project(matmul, x, w[0], out[:, d * H : (d + 1) * H])
@@ -151,12 +152,29 @@ def _project_all(matmul: Any, x: np.ndarray, ws: Weights, out: np.ndarray) -> No
 
 def _input_grad(matmul: Any, delta: np.ndarray, ws: Weights) -> np.ndarray:
     """delta (T, D*H) @ [W_ih of each direction]: the layer input's gradient (T, In)."""
-    if not _apart(delta, ws):
+    if not _apart(delta.shape[0], ws):
         return matmul(delta, _cat_w_ih(ws))
     H = ws[0][0].shape[0]
     g = matmul(delta[:, :H], ws[0][0])
     g += matmul(delta[:, H:], ws[1][0])
     return g
+
+
+def _projector(matmul: Any, ws: Weights, T: int) -> Any:
+    """For :mod:`._blocks`: ``proj(a, o)``, o = a @ [W_ih of each direction].T for a block of
+    rows, the directions apart or together as :func:`_project_all` would put them for all T
+    rows, so that each row comes out as from one product over all rows."""
+    H = ws[0][0].shape[0]
+    if _apart(T, ws):
+        parts = [(w[0], slice(d * H, (d + 1) * H)) for d, w in enumerate(ws)]
+    else:
+        parts = [(_cat_w_ih(ws), slice(None))]
+    return partial(_project_parts, matmul, parts)
+
+
+def _project_parts(matmul: Any, parts: list, a: np.ndarray, o: np.ndarray) -> None:
+    for w, cols in parts:
+        project(matmul, a, w, o[:, cols])
 
 
 def _cat_w_ih(ws: Weights) -> np.ndarray:
@@ -170,22 +188,45 @@ def _bias(ws: Weights, H: int, dtype: Any) -> list[np.ndarray]:
     return [(b_ih + b_hh).astype(dtype, copy=False) for _, _, b_ih, b_hh in ws]
 
 
-def layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=False, rows=False):
+def layered_forward(
+    x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=False, rows=False, keep=True
+):
+    """Every layer's output (NL, T, D*H), as views, and h_n. ``keep=False`` (a forward whose
+    outputs no backward reads): only the last layer's, every layer in one buffer of a
+    block more than (T, D*H) (:func:`._blocks.layer_views`), and ``x`` may be (L, N, I)
+    time-major of any strides."""
     NLD, N, H = h0.shape
+    if not keep and H == 1:
+        # one output column: NumPy calls ?gemv, whose last rows of a call round apart from
+        # the same rows inside a longer call; only whole products give the same bits here
+        x = _C(x.reshape(-1, x.shape[-1]))
+        args = (x, sizes, h0, weights, num_layers, relu, masks, mode, pairs, rows)
+        outs, hn = layered_forward(*args)
+        return outs[-1:], hn
     D = NLD // num_layers
     fptr = fptr_of(x.dtype)
     mode = _mode(mode, fptr)
     pairs = pairs and mode is SPLIT
     rows = rows and (mode is GEMM or mode is OUTER)
-    matmul = _products(mode is SPLIT or rows, x.shape[0] * D * H * max(x.shape[1], D * H))
-    outs = np.empty((num_layers, x.shape[0], D * H), dtype=x.dtype)
+    T = x.shape[0] if x.ndim == 2 else x.shape[0] * x.shape[1]
+    matmul = _products(mode is SPLIT or rows, T * D * H * max(x.shape[-1], D * H))
+    if keep:
+        outs = np.empty((num_layers, T, D * H), dtype=x.dtype)
+    else:
+        outs = layer_views(T, D * H, num_layers, x.dtype)
     hn = np.empty_like(h0)
     layer_in = x
     layer = 0
     while layer < num_layers:
         ws = weights[layer * D : (layer + 1) * D]
         out = outs[layer]
-        _project_all(matmul, layer_in, ws, out)  # every step's projection, (T, D*H)
+        below = None if masks is None or layer == 0 else masks[layer - 1]
+        in_blocks = pairs and D == 1 and layer + 1 < num_layers and not keep
+        in_blocks = in_blocks and np.may_share_memory(out, outs[layer + 1])
+        if keep:
+            _project_all(matmul, layer_in, ws, out)  # every step's projection, (T, D*H)
+        elif not in_blocks:  # (the wavefront in blocks projects its lower layer itself)
+            project_blocks(_projector(matmul, ws, T), layer_in, below, out)
         biases = _bias(ws, H, x.dtype)
         if pairs and D == 2:  # the two directions side by side
             args = (out, sizes, biases, h0[layer * 2 :], [w[1] for w in ws], relu)
@@ -196,8 +237,12 @@ def layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=
             mask = None if masks is None else masks[layer]
             w_hh = (weights[layer][1], upper[1])
             bias = (biases[0], _bias([upper], H, x.dtype)[0])
-            args = (out, outs[layer + 1], sizes, bias, h0[pair], w_hh, upper[0], mask, relu)
-            wave_pair_forward(*args, fptr, hn[pair])
+            if in_blocks:  # (layer + 1 goes where layer_in was: they share the buffer rows)
+                args = (sizes, bias, h0[pair], w_hh, upper[0], mask, relu, fptr, hn[pair])
+                wave_blocks(_projector(matmul, ws, T), layer_in, below, outs[layer + 1], *args)
+            else:
+                args = (out, outs[layer + 1], sizes, bias, h0[pair], w_hh, upper[0], mask, relu)
+                wave_pair_forward(*args, fptr, hn[pair])
             layer += 1
             out = outs[layer]
         else:
@@ -207,9 +252,12 @@ def layered_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=
                 args = (out, c0, sizes, bias, h0[k], w_hh, d == 1, relu, hn[k], rows)
                 recur_forward_in(mode, fptr, *args)
         last = masks is None or layer == num_layers - 1
-        layer_in = out if last else out * masks[layer]
+        if keep:
+            layer_in = out if last else out * masks[layer]
+        else:  # (its mask is applied a block at a time by the next projection)
+            layer_in = out
         layer += 1
-    return list(outs), hn
+    return (list(outs) if keep else [out]), hn
 
 
 def _directions_forward(out, sizes, biases, h0, w_hh, relu, hn):
@@ -281,7 +329,6 @@ def layered_backward(
     g = g_out
     dense = T == N * len(sizes)
     for layer in reversed(range(num_layers)):
-        layer_in = layer_input(x, outs, masks, layer)
         ws = weights[layer * D : (layer + 1) * D]
         out = _C(outs[layer])
         delta = np.empty((T, D * H), dtype=x.dtype)
@@ -297,12 +344,21 @@ def layered_backward(
                 w_hh, cols = _C(w_hh, dtype=x.dtype), slice(c0, c0 + H)
                 args = (out, g, c0, sizes, g_hn[k], w_hh, d == 1, relu, delta, dh0[k], db[cols])
                 recur_backward_in(mode, fptr, *args, rows)
+        # each (T, D*H) array is let go as soon as it is spent (g here: a layer's incoming
+        # gradient is one of ours below the top), so that at most the saved outputs, g_out,
+        # g and delta live at once (a masked layer input only while dW_ih needs it)
+        g = args = None  # (args held g too)
+        layer_in = layer_input(x, outs, masks, layer)
         dw_ih = t_product(matmul, delta, layer_in)  # (D*H, In): both directions, one GEMM
+        layer_in = None
         db = db.astype(x.dtype)
         for d in range(D):
             k, cols = layer * D + d, slice(d * H, (d + 1) * H)
             dw_hh = _dw_hh(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1)
             grads[k] = (dw_ih[cols], dw_hh, db[cols])
-        g_in = _input_grad(matmul, delta, ws)  # (T, In): summed over directions
-        g = g_in if layer == 0 or masks is None else g_in * masks[layer - 1]
+        prev = None
+        g = _input_grad(matmul, delta, ws)  # (T, In): summed over directions
+        delta = None
+        if layer > 0 and masks is not None:
+            g *= masks[layer - 1]  # in place: g is a fresh array
     return g, dh0, grads

@@ -50,8 +50,62 @@ def _layer_input(x, outs, masks, layer, lin):
 
 
 @njit(**JIT)
-def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, hn):
-    """Fill outs (NL, T, D*H) and hn (NL*D, N, H) as :func:`.stack_ref.stack_forward` does."""
+def _project_rows(src, mask, wbuf, p, H, has_bias, out, row, bias):
+    """out[r] = (src[r] * mask[r]) @ [W_ih of each direction].T + b_ih + b_hh for every row
+    r (``mask`` of 0 rows: none); the directions' parameters lie in wbuf from p on. Each row
+    is read into ``row`` before its outputs are written, so ``src`` may be ``out`` itself
+    or share its rows (a forward that keeps one layer's output: each layer's projection
+    over the one below's). The same sums, in the same order, as :func:`fused_forward`'s."""
+    T, In = src.shape
+    D = out.shape[1] // H
+    step = H * In + H * H + (2 * H if has_bias else 0)
+    for d in range(D):  # bias (D, H): b_ih + b_hh, zeros without bias
+        q = p + d * step + H * In + H * H
+        for j in range(H):
+            bias[d, j] = wbuf[q + j] + wbuf[q + H + j] if has_bias else 0
+    # both directions' W_ih side by side (D, H, In): plain indexing in the row loop (a
+    # view or a call per row costs atomic refcounts: +25% on the whole forward)
+    w = np.empty((D, H, In), dtype=out.dtype)
+    for d in range(D):
+        for j in range(H):
+            for i in range(In):
+                w[d, j, i] = wbuf[p + d * step + j * In + i]
+    H4 = H - H % 4
+    for r in range(T):
+        if mask.shape[0] > 0:
+            for i in range(In):
+                row[i] = src[r, i] * mask[r, i]
+        else:
+            for i in range(In):
+                row[i] = src[r, i]
+        for d in range(D):
+            c0 = d * H
+            for j in range(0, H4, 4):
+                s0, s1, s2, s3 = bias[d, j], bias[d, j + 1], bias[d, j + 2], bias[d, j + 3]
+                for i in range(In):
+                    v = row[i]
+                    s0 += v * w[d, j, i]
+                    s1 += v * w[d, j + 1, i]
+                    s2 += v * w[d, j + 2, i]
+                    s3 += v * w[d, j + 3, i]
+                out[r, c0 + j] = s0
+                out[r, c0 + j + 1] = s1
+                out[r, c0 + j + 2] = s2
+                out[r, c0 + j + 3] = s3
+            for j in range(H4, H):
+                s = bias[d, j]
+                for i in range(In):
+                    s += row[i] * w[d, j, i]
+                out[r, c0 + j] = s
+
+
+@njit(**JIT)
+def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, hn, lean):
+    """Fill outs (NL, T, D*H) and hn (NL*D, N, H) as :func:`.stack_ref.stack_forward` does.
+
+    ``lean`` (a forward without a graph): outs is (1, T, D*H), the last layer's output
+    only; each layer's projection is written over the layer below's output a row at a
+    time, and ``x`` may share rows with outs[0] (see rnn_numba.fused_rows)."""
     T, I = x.shape
     NLD, N, H = h0.shape
     D = NLD // num_layers
@@ -59,13 +113,25 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
     off = _offsets(sizes)
     h = np.empty((N, H), dtype=x.dtype)
     bias = np.zeros(H, dtype=x.dtype)
-    lin = np.empty((T if masks.shape[0] > 0 else 0, D * H), dtype=x.dtype)
+    keep = not lean
+    lin = np.empty((T if keep and masks.shape[0] > 0 else 0, D * H), dtype=x.dtype)
+    xrow = np.empty(0 if keep else max(I, D * H), dtype=x.dtype)
+    biases = np.empty((0 if keep else D, H), dtype=x.dtype)
+    no_mask = np.empty((0, 0), dtype=x.dtype)
     zero = x.dtype.type(0)
     p = 0
     for layer in range(num_layers):
         In = I if layer == 0 else D * H
-        src = _layer_input(x, outs, masks, layer, lin)
-        out = outs[layer]
+        out = outs[layer if keep else 0]
+        src = x
+        if keep:
+            src = _layer_input(x, outs, masks, layer, lin)
+        else:  # every direction's projection of a row before any output of it is written
+            mask = masks[layer - 1] if layer > 0 and masks.shape[0] > 0 else no_mask
+            if layer == 0:
+                _project_rows(x, mask, wbuf, p, H, has_bias, out, xrow, biases)
+            else:
+                _project_rows(out, mask, wbuf, p, H, has_bias, out, xrow, biases)
         for d in range(D):
             k, c0 = layer * D + d, d * H
             w_ih = wbuf[p : p + H * In].reshape((H, In))
@@ -78,7 +144,7 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
             # the input projection of every step, four units at a time (four independent
             # sums); W_ih is small enough (I * H <= 4096) to stay in L1 across rows
             H4 = H - H % 4
-            for r in range(T):
+            for r in range(T if keep else 0):
                 for j in range(0, H4, 4):
                     s0, s1, s2, s3 = bias[j], bias[j + 1], bias[j + 2], bias[j + 3]
                     for i in range(In):

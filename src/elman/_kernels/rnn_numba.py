@@ -44,7 +44,8 @@ _C = np.ascontiguousarray
 
 def _plan(x: np.ndarray, h0: np.ndarray, num_layers: int) -> Variant:
     NLD, N, H = h0.shape
-    return choose(x.shape[0], N, x.shape[1], H, num_layers, NLD // num_layers)
+    T = x.shape[0] if x.ndim == 2 else x.shape[0] * x.shape[1]  # rows, or (L, N, I) steps
+    return choose(T, N, x.shape[-1], H, num_layers, NLD // num_layers)
 
 
 # ---- the public twins -----------------------------------------------------------------------
@@ -58,10 +59,12 @@ def stack_forward(
     num_layers: int,
     relu: bool,
     masks: Sequence[np.ndarray] | None,
+    keep: bool = True,
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Compiled :func:`.stack_ref.stack_forward`."""
+    """Compiled :func:`.stack_ref.stack_forward`: with ``keep=False`` the stack runs in
+    one (T, D*H) buffer (:mod:`._blocks`; the fused path: in place)."""
     variant = _plan(x, h0, num_layers)
-    return run_forward(variant, x, batch_sizes, h0, weights, num_layers, relu, masks)
+    return run_forward(variant, x, batch_sizes, h0, weights, num_layers, relu, masks, keep)
 
 
 def stack_backward(
@@ -82,15 +85,17 @@ def stack_backward(
     return run_backward(variant, *args)
 
 
-def run_forward(variant: Variant, x, batch_sizes, h0, weights, num_layers, relu, masks):
+def run_forward(variant: Variant, x, batch_sizes, h0, weights, num_layers, relu, masks, keep=True):
     """:func:`stack_forward` with the variant given (tests force each one)."""
-    x, h0, sizes = _C(x), _C(h0), _C(batch_sizes, dtype=np.int64)
+    if x.ndim == 3 and keep:  # rows: a copy unless time-major contiguous
+        x = x.reshape(-1, x.shape[-1])
+    x, h0, sizes = (_C(x) if x.ndim == 2 else x), _C(h0), _C(batch_sizes, dtype=np.int64)
     args = (x, sizes, h0, weights, num_layers, relu, masks, variant.mode)
     if variant.fused:  # (no BLAS call at all)
-        return _fused_forward(*args)
+        return _fused_forward(*args, keep)
     held = hold_one_thread()  # OpenBLAS on this thread: elman's own threads only (.threads)
     try:
-        return layered_forward(*args, variant.pairs, variant.rows)
+        return layered_forward(*args, variant.pairs, variant.rows, keep)
     finally:
         if held:
             release_one_thread()
@@ -188,6 +193,8 @@ def _pack_forward(weights: Weights, has_bias: bool, dtype: Any) -> np.ndarray:
 def _masks3(masks: Sequence[np.ndarray] | None, shape: tuple[int, int], dtype: Any) -> np.ndarray:
     if masks is None or len(masks) == 0:
         return np.empty((0, *shape), dtype=dtype)
+    if isinstance(masks, np.ndarray):  # (NL-1, T, D*H) already: no stacked copy
+        return _C(masks, dtype=dtype)
     if len(masks) == 1:
         return _C(masks[0], dtype=dtype)[None]
     return np.stack(masks).astype(dtype, copy=False)
@@ -203,15 +210,16 @@ def _stacked(outs: Sequence[np.ndarray]) -> np.ndarray:
     return np.stack(outs) if len(outs) > 1 else _C(outs[0])[None]
 
 
-def _fused_forward(x, sizes, h0, weights, num_layers, relu, masks, mode):
+def _fused_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, keep=True):
     NLD, N, H = h0.shape
-    T, DH = x.shape[0], NLD // num_layers * H
+    T, DH = len_rows(x), NLD // num_layers * H
     has_bias = weights[0][2] is not None
-    outs = np.empty((num_layers, T, DH), dtype=x.dtype)
+    outs = np.empty((num_layers if keep else 1, T, DH), dtype=x.dtype)
+    x = fused_rows(x, outs, keep)
     hn = np.empty_like(h0)
     m = _masks3(masks, (T, DH), x.dtype)
     wbuf = _pack_forward(weights, has_bias, x.dtype)
-    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn)
+    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not keep)
     return list(outs), hn
 
 
@@ -229,15 +237,38 @@ def _fused_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out,
     return dx, dh0, [(views[k * step], views[k * step + 1], db[k]) for k in range(NLD)]
 
 
-def fused_forward_flat(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks=None):
+def len_rows(x: np.ndarray) -> int:
+    """Rows of (T, I) rows or of an (L, N, I) time-major array."""
+    return x.shape[0] if x.ndim == 2 else x.shape[0] * x.shape[1]
+
+
+def fused_rows(x: np.ndarray, outs: np.ndarray, keep: bool) -> np.ndarray:
+    """x as (T, I) rows for the fused forward: (T, I) rows as they are; (L, N, I) time-major
+    as a view when contiguous, else (a batch-first input's view, ``keep`` False) copied
+    into the first I columns of ``outs[0]``, which the kernel reads a row at a time before
+    writing that row: no memory beyond the output (a separate copy when I > D*H)."""
+    if x.ndim == 2:
+        return x
+    T, I = len_rows(x), x.shape[2]
+    if x.flags.c_contiguous or I > outs.shape[2] or keep:
+        return _C(x.reshape(T, I))
+    staged = outs[0][:, :I]  # (T, I), row stride D*H
+    staged.reshape(x.shape)[...] = x
+    return staged
+
+
+def fused_forward_flat(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks=None, keep=True):
     """The fused forward on weights already flat (:mod:`.flat` layout): outs
-    (NL, T, D*H) and hn. ``x``, ``sizes``, ``h0`` and ``wbuf`` contiguous, one dtype."""
+    (NL, T, D*H) and hn. ``x``, ``sizes``, ``h0`` and ``wbuf`` contiguous, one dtype.
+    ``keep=False``: outs (1, T, D*H), the last layer's output only (see fused_forward),
+    and ``x`` may be (L, N, I) time-major of any strides (:func:`fused_rows`)."""
     NLD, N, H = h0.shape
-    T, DH = x.shape[0], NLD // num_layers * H
-    outs = np.empty((num_layers, T, DH), dtype=x.dtype)
+    T, DH = len_rows(x), NLD // num_layers * H
+    outs = np.empty((num_layers if keep else 1, T, DH), dtype=x.dtype)
+    x = fused_rows(x, outs, keep)
     hn = np.empty_like(h0)
     m = _NO_MASKS[x.dtype] if masks is None else masks
-    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn)
+    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not keep)
     return outs, hn
 
 

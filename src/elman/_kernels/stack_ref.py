@@ -35,17 +35,21 @@ def stack_forward(
     num_layers: int,
     relu: bool,
     masks: Sequence[np.ndarray] | None,
+    keep: bool = True,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Run every layer and direction.
 
     Args:
-        x: (T, I) packed input; batch_sizes: (L,) int64 non-increasing; h0: (NL*D, N, H);
-        weights, num_layers, relu, masks: see the module docstring.
+        x: (T, I) packed input, or (L, N, I) dense time-major (any strides); batch_sizes:
+        (L,) int64 non-increasing; h0: (NL*D, N, H); weights, num_layers, relu, masks: see
+        the module docstring; keep: False for a forward no backward follows: only the last
+        layer's output is returned (each layer's is dropped once the next has read it).
 
     Returns:
         outs: NL arrays (T, D*H), each layer's output before dropout (the last one is the
-        RNN's output); h_n: (NL*D, N, H).
+        RNN's output; ``keep=False``: that one only); h_n: (NL*D, N, H).
     """
+    x = x.reshape(-1, x.shape[-1])  # (T, I) rows
     D = len(weights) // num_layers
     H = h0.shape[-1]
     outs: list[np.ndarray] = []
@@ -61,6 +65,8 @@ def stack_forward(
             )
             out[:, d * H : (d + 1) * H] = o
             h_n[k] = hn
+        if not keep:
+            outs.clear()
         outs.append(out)
         layer_in = out if masks is None or layer == num_layers - 1 else out * masks[layer]
     return outs, h_n

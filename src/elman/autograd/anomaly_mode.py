@@ -32,6 +32,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._checks import check_flag
+
 __all__ = [
     "detect_anomaly",
     "set_detect_anomaly",
@@ -87,7 +89,7 @@ class detect_anomaly:
 
     def __init__(self, check_nan: bool = True) -> None:
         self.prev = MODE[0]
-        self.check_nan = check_nan
+        self.check_nan = check_flag("check_nan", check_nan, "set_anomaly_enabled")
         self.prev_check_nan = MODE[1]
         warnings.warn(
             "Anomaly Detection has been enabled. This mode will increase the runtime and "
@@ -112,6 +114,8 @@ class set_detect_anomaly:
     """
 
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        mode = check_flag("enabled", mode, "set_anomaly_enabled")  # (torch's TypeError)
+        check_nan = check_flag("check_nan", check_nan, "set_anomaly_enabled")
         self.prev = MODE[0]
         self.prev_check_nan = MODE[1]
         _set(mode, check_nan)

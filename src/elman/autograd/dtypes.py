@@ -38,6 +38,8 @@ def resolve_dtype(dtype: Any, floating_only: bool = False) -> np.dtype:
         ) from None
     if floating_only and resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"dtype must be float32 or float64, got {resolved}")
+    if resolved.kind not in "biufc":  # object, strings, dates: not tensor dtypes
+        raise TypeError(f"dtype must be a numeric NumPy dtype, got {resolved}")
     return resolved
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._checks import allocation_error
 from .anomaly_mode import MODE as ANOMALY
 from .anomaly_mode import checked_backward, roots_of_backward
 from .function import _TENSOR, Node
@@ -71,6 +72,8 @@ def run_backward(
                 _walk(tensors, grads, retain_graph)
         else:
             _walk(tensors, grads, retain_graph)
+    except MemoryError as e:  # a gradient too large for this machine: torch's type
+        raise allocation_error(e) from None
     finally:
         _state.enabled = prev
 

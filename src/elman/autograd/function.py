@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._checks import allocation_error
 from .anomaly_mode import MODE as ANOMALY
 from .anomaly_mode import record as record_anomaly
 from .grad_mode import is_grad_enabled
@@ -112,7 +113,10 @@ class Function:
                 needs.append(False)
         record = any(needs) and is_grad_enabled()
         ctx = Context(tuple(needs))
-        out = cls.forward(ctx, *raw, **kwargs)
+        try:
+            out = cls.forward(ctx, *raw, **kwargs)
+        except MemoryError as e:  # an output too large for this machine: torch's type
+            raise allocation_error(e) from None
         multiple = isinstance(out, tuple)
         outs = out if multiple else (out,)
         wrap = tensor_type._wrap

@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ._checks import check_flag
+
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -94,7 +96,7 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode: bool) -> None:
         self.prev = _state.enabled
-        self.mode = bool(mode)
+        self.mode = check_flag("enabled", mode, "set_grad_enabled")
         _state.enabled = self.mode
 
     def __enter__(self) -> None:

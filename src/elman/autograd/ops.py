@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._kernels.special import power, relu_backward, sign, tanh_ref
+from ._checks import binary, check_int, check_matmul, check_no_bool_sub
 from ._matmul import matmul_arrays
 from .dtypes import get_default_dtype, result_type
 from .function import Context, Function
@@ -21,6 +22,8 @@ def wrap_dim(dim: int, ndim: int) -> int:
 
     Raises the IndexError torch raises, where NumPy would wrap or say AxisError.
     """
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        dim = check_int("dim", dim)
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(
@@ -72,7 +75,7 @@ class Add(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.add(*promote(a, b))
+        return binary(np.add, *promote(a, b))
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
@@ -86,7 +89,8 @@ class Sub(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.subtract(*promote(a, b))
+        check_no_bool_sub(a, b)
+        return binary(np.subtract, *promote(a, b))
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
@@ -101,7 +105,7 @@ class Mul(Function):
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         a, b = promote(a, b)
         ctx.save_for_backward(a, b)
-        return np.multiply(a, b)
+        return binary(np.multiply, a, b)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
@@ -120,13 +124,13 @@ class Div(Function):
         if result_type(a, b).kind != "f":  # true division of integers: the default float
             a, b = (np.asarray(x, dtype=get_default_dtype()) for x in (a, b))
         ctx.save_for_backward(a, b)
-        return np.true_divide(a, b)
+        return binary(np.true_divide, a, b)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
         a, b = ctx.saved_tensors
         ga = unbroadcast(g / b, np.shape(a)) if ctx.needs_input_grad[0] else None
-        # torch's div_tensor_other_backward: -g * ((a / b) / b)
+        # torch's order, -g * ((a / b) / b): b * b underflows to 0 for |b| ~ 1e-30 in float32
         gb = unbroadcast(-g * ((a / b) / b), np.shape(b)) if ctx.needs_input_grad[1] else None
         return ga, gb
 
@@ -140,14 +144,29 @@ class Pow(Function):
     def forward(ctx: Context, a: np.ndarray, p: float) -> np.ndarray:
         a = promote(a, p)[0]  # an int tensor to a float power computes in float32
         ctx.save_for_backward(a, p)
-        return power(a, p)  # torch's kernel: sqrt for 0.5 (NaN at -inf), x * x for 2, ...
+        if a.dtype.kind in "iu" and isinstance(p, int) and p < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return _pow(a, p)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, None]:
         a, p = ctx.saved_tensors
         if p == 0:  # d(x**0)/dx is 0 everywhere, also at x = 0 where x**-1 is inf
             return np.zeros_like(a), None
-        return g * (p * power(a, p - 1)), None  # torch's pow_backward, same order
+        return g * (p * _pow(a, p - 1)), None  # torch's pow_backward, same order
+
+
+def _pow(a: np.ndarray, p: float) -> np.ndarray:
+    """torch's ``a ** p`` for a Python number: its special exponents as its kernel (sqrt for
+    0.5, NaN at -inf; x * x for 2, ...), other exponents as ``std::pow(float, double)``.
+    NumPy would round a float32 array's exponent to float32 first: 1e-50 -> 0, so
+    (-0.6) ** 1e-50 = 1 where torch gives NaN; and in the backward -8.6e-11 - 1 -> -1, an
+    odd integer, so (-0.) ** (p - 1) = -inf and (-2.) ** (p - 1) = -0.5 where torch's
+    non-integer exponent gives +inf and NaN."""
+    if a.dtype.kind == "f" and a.dtype.itemsize < 8 and p not in (0, 1, 0.5, -0.5, -1, 2, 3, -2):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # as torch, quietly
+            return np.power(a.astype(np.float64), p).astype(a.dtype)
+    return power(a, p)
 
 
 class Maximum(Function):
@@ -164,7 +183,7 @@ class Maximum(Function):
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         a, b = promote(a, b)
         ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        return binary(np.maximum, a, b)
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any]:
@@ -182,6 +201,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(a, b)
+        check_matmul(a, b)
         return matmul_arrays(a, b)
 
     @staticmethod
@@ -210,6 +230,11 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        if a.dtype == np.bool_:
+            raise RuntimeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            )
         return np.negative(a)
 
     @staticmethod
@@ -239,6 +264,8 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        if a.dtype == np.bool_:
+            raise RuntimeError("Boolean inputs not supported for relu")
         y = np.maximum(a, 0).astype(a.dtype, copy=False)
         ctx.save_for_backward(y)
         return y
@@ -302,6 +329,8 @@ class Abs(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        if a.dtype == np.bool_:
+            raise NotImplementedError("\"abs\" not implemented for 'bool'")
         ctx.save_for_backward(a)
         return np.abs(a)
 

@@ -17,8 +17,11 @@ from .ops import wrap_dim
 def _axes(dim: Any, ndim: int) -> tuple[int, ...]:
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     axes = tuple(wrap_dim(d, ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        d = next(d for d in axes if axes.count(d) > 1)
+        raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     return axes if ndim else ()  # a 0-d tensor reduces over dim 0 or -1 to itself
 
 
@@ -46,6 +49,11 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, dim: Any = None, keepdim: bool = False) -> np.ndarray:
+        if a.dtype.kind not in "fc":
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating "
+                f"point or complex dtype. Got: {a.dtype}"
+            )
         ctx.shape = a.shape
         ctx.axes = _axes(dim, a.ndim)
         ctx.keepdim = keepdim
@@ -83,6 +91,8 @@ class MaxDim(Function):
             ctx.save_for_backward(np.isnan(a) if np.isnan(value) else a == value)
             return np.asarray(value)
         axis = wrap_dim(dim, a.ndim)
+        if a.ndim and a.shape[axis] == 0:
+            raise IndexError(f"max(): Expected reduction dim {axis} to have non-zero size.")
         src = a.reshape(1) if a.ndim == 0 else a
         idx = np.expand_dims(np.argmax(src, axis=axis), axis)
         ctx.save_for_backward(idx)

@@ -8,10 +8,13 @@ from typing import Any
 import numpy as np
 
 from . import function
+from ._args import _index, _operand
+from ._checks import broadcast_shapes, check_flag, check_scalar, type_name
 from ._format import format_tensor
 from .dtypes import get_default_dtype
 from .grad_mode import is_grad_enabled
-from .tensor_methods import TensorMethods, _index
+from .ops import wrap_dim
+from .tensor_methods import TensorMethods
 
 __all__ = ["Tensor", "Size"]
 
@@ -90,6 +93,7 @@ class Tensor(TensorMethods):
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
+        flag = check_flag("requires_grad", flag, "requires_grad_")
         if flag and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 "only Tensors of floating point and complex dtype can require gradients"
@@ -131,7 +135,12 @@ class Tensor(TensorMethods):
         return "cpu"
 
     def size(self, dim: int | None = None) -> Any:
-        return self.shape if dim is None else self._data.shape[dim]
+        if dim is None:
+            return self.shape
+        d = wrap_dim(dim, self._data.ndim)
+        if not self._data.ndim:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return self._data.shape[d]
 
     def dim(self) -> int:
         return self._data.ndim
@@ -184,10 +193,15 @@ class Tensor(TensorMethods):
         return bool(self.item())
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar())
+
+    def _scalar(self) -> Any:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self._data.reshape(()).item()
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -218,12 +232,25 @@ class Tensor(TensorMethods):
             retain_graph: keep saved arrays so that backward can run again through the graph.
         """
         if gradient is not None and type(gradient) is not np.ndarray:
+            if not isinstance(gradient, (Tensor, list, tuple, int, float, np.generic)):
+                raise TypeError(
+                    f"gradients can be either Tensors or None, but got {type_name(gradient)}"
+                )
             gradient = [gradient]  # a Tensor, a number, a list: the engine's general form
+        retain_graph = check_flag("retain_graph", retain_graph, "backward")
         _engine_backward(self, gradient, retain_graph=retain_graph)
 
     # ---- in-place data updates (not recorded) -------------------------------------------
 
-    def _check_inplace(self) -> None:
+    def _check_inplace(self, src: Any = None) -> None:
+        if isinstance(src, Tensor) and src._requires_grad and is_grad_enabled():
+            # torch records the write and sends a gradient back to src; elman's in-place
+            # writes are not recorded, so the gradient would be lost without a word
+            raise RuntimeError(
+                "elman does not record in-place writes in the autograd graph: the value "
+                "written requires grad and its gradient would be lost. Build the tensor out of "
+                "place (elman.cat, elman.stack, arithmetic), or write under elman.no_grad()."
+            )
         if self._requires_grad and is_grad_enabled():
             if self._grad_fn is None:
                 raise RuntimeError(
@@ -232,17 +259,42 @@ class Tensor(TensorMethods):
             raise RuntimeError("in-place operations on tensors in the graph are not supported")
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._check_inplace()
-        self._data[_index(index)] = np.asarray(value)
+        src = _source(value, f"can't assign a {type_name(value)} to a {self._data.dtype} tensor")
+        if isinstance(src, (int, float, complex, np.generic)):  # torch's checked conversion
+            check_scalar("value", src, self._data.dtype, "__setitem__")
+        self._check_inplace(value)
+        index = _index(index, self._data.ndim)
+        try:
+            self._data[index] = src
+        except ValueError:
+            target = self._data[index]  # an index error is raised here, as it is
+            if np.size(src) == 1 and np.ndim(target) == 0:  # one element into one: as torch
+                self._data[index] = np.reshape(src, ())
+                return
+            raise RuntimeError(
+                f"shape mismatch: value tensor of shape {list(np.shape(src))} cannot be "
+                f"broadcast to indexing result of shape {list(np.shape(target))}"
+            ) from None
 
     def copy_(self, src: Any) -> Tensor:
-        self._check_inplace()
-        src_arr = np.asarray(src)
-        np.copyto(self._data, np.broadcast_to(src_arr, self._data.shape), casting="unsafe")
+        arr = _source(src, f"copy_(): argument 'other' must be Tensor, not {type_name(src)}")
+        self._check_inplace(src)
+        shape = broadcast_shapes(self._data.shape, np.shape(arr))  # torch's message if not
+        if shape != self._data.shape:
+            raise RuntimeError(
+                f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                f"{list(shape)}"
+            )
+        np.copyto(self._data, np.broadcast_to(arr, self._data.shape), casting="unsafe")
         return self
 
     def fill_(self, value: float) -> Tensor:
-        self._check_inplace()
+        self._check_inplace(value)
+        if isinstance(value, Tensor) and value.numel() == 1:
+            value = value.item()
+        value = check_scalar("value", value, self._data.dtype, "fill_")
+        if self._data.dtype.kind in "iu" and isinstance(value, (int, np.integer)):
+            value = np.asarray(value).astype(self._data.dtype)  # wraps around, as torch's cast
         self._data.fill(value)
         return self
 
@@ -253,13 +305,29 @@ class Tensor(TensorMethods):
         """``self (op)= other``: on the data itself, so that ``p -= lr * p.grad`` under
         ``no_grad`` updates the parameter. In-place ops are not recorded, so where the graph
         must see the op the result is out of place instead (same values and gradients)."""
+        if _operand(other) is NotImplemented:  # strings, None, objects: Python's TypeError
+            return NotImplemented  # type: ignore[no-any-return]
         other_needs = isinstance(other, Tensor) and other._requires_grad
         if is_grad_enabled() and (self._requires_grad or other_needs):
             if self._requires_grad and self._grad_fn is None:
                 self._check_inplace()  # a leaf that requires grad: torch's error
             return op(self, other)  # type: ignore[no-any-return]
         value = other._data if isinstance(other, Tensor) else other
-        ufunc(self._data, value, out=self._data, casting="same_kind")
+        try:
+            ufunc(self._data, value, out=self._data, casting="same_kind")
+        except TypeError:  # NumPy's UFuncTypeError: the result cannot be stored in place
+            if isinstance(value, (str, bytes)) or value is None:
+                raise
+            result = np.result_type(self._data, value)
+            raise RuntimeError(
+                f"result type {result} can't be cast to the desired output type {self._data.dtype}"
+            ) from None
+        except ValueError:
+            shape = broadcast_shapes(self._data.shape, np.shape(value))
+            raise RuntimeError(
+                f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                f"{list(shape)}"
+            ) from None
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -273,6 +341,20 @@ class Tensor(TensorMethods):
 
     def __itruediv__(self, other: Any) -> Tensor:
         return self._inplace(other, np.true_divide, Tensor.__truediv__)
+
+
+def _source(value: Any, refusal: str) -> Any:
+    """What may be written into a tensor: a Tensor's array, an ndarray, a number or a
+    (nested) list of numbers; anything else is torch's TypeError (``refusal``)."""
+    if isinstance(value, Tensor):
+        return value._data
+    if isinstance(value, (np.ndarray, int, float, complex, np.generic)):
+        return value
+    if isinstance(value, (list, tuple)):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "biufc":
+            return arr
+    raise TypeError(refusal)
 
 
 function._TENSOR[0] = Tensor  # Function.apply and the engine wrap results without an import

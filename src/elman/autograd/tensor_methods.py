@@ -8,74 +8,19 @@ Every method here builds a graph node through an op of :mod:`.ops`; what a Tenso
 from __future__ import annotations
 
 import builtins
-import re
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 
 from . import ops, reduce_ops, shape_ops
+from ._args import _array, _expanded, _index, _operand, _shape_args, _to_args
+from ._checks import binary, check_flag, check_int, type_name
 from .dtypes import resolve_dtype
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
 __all__ = ["TensorMethods", "MaxResult"]
-
-
-def _index(index: Any) -> Any:
-    """An index with Tensors replaced by their arrays, for NumPy."""
-    if isinstance(index, TensorMethods):
-        return index._data
-    if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, TensorMethods) else i for i in index)
-    return index
-
-
-def _shape_args(shape: Sequence[Any]) -> tuple[int, ...]:
-    """``f(2, 3)`` and ``f((2, 3))`` both mean the shape (2, 3), as in torch."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
-_DEVICE = re.compile(r"(cpu|cuda|mps|meta|xpu|xla|hip|privateuseone)(:\d+)?")
-_CPU = re.compile(r"cpu(:0)?")
-_TO_KEYWORDS = ("dtype", "device", "non_blocking", "copy", "memory_format")
-
-
-def _is_device(value: Any) -> bool:
-    if isinstance(value, str):
-        return _DEVICE.fullmatch(value) is not None
-    return type(value).__name__ == "device"  # a torch.device, without importing torch
-
-
-def _to_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, bool]:
-    """``(dtype or None, copy)`` from torch's ``Tensor.to`` arguments."""
-    for k, v in kwargs.items():
-        if k not in _TO_KEYWORDS:
-            raise TypeError(f"to() received an invalid combination of arguments: '{k}'")
-        if k in ("non_blocking", "copy") and not isinstance(v, bool):
-            raise TypeError(f"to() received an invalid combination of arguments: {k}={v!r}")
-    rest = list(args)
-    dtype = kwargs.get("dtype")
-    device = kwargs.get("device")
-    if rest and isinstance(rest[0], TensorMethods):  # to(other, non_blocking, copy)
-        dtype = rest.pop(0)._data.dtype
-    elif rest and (rest[0] is None or _is_device(rest[0])):  # to(device, dtype, ...)
-        device = rest.pop(0)
-        if rest:  # the dtype's place: to("cpu", True) is an error, as in torch
-            if isinstance(rest[0], bool):
-                raise TypeError(f"to() received an invalid combination of arguments: {args!r}")
-            dtype = rest.pop(0)
-    elif rest and not isinstance(rest[0], bool):  # to(dtype, non_blocking, copy)
-        dtype = rest.pop(0)
-    if len(rest) > 2 or not all(isinstance(v, bool) for v in rest):
-        raise TypeError(f"to() received an invalid combination of arguments: {args!r}")
-    if device is not None and not _CPU.fullmatch(str(device)):
-        raise ValueError(f"elman runs on the CPU only: device must be 'cpu', got {device!r}")
-    copy = bool(kwargs.get("copy", rest[1] if len(rest) > 1 else False))
-    return (None if dtype is None else resolve_dtype(dtype)), copy
 
 
 class MaxResult(NamedTuple):
@@ -103,25 +48,38 @@ class TensorMethods:
     # ---- shape --------------------------------------------------------------------------
 
     def reshape(self, *shape: Any) -> Tensor:
-        return shape_ops.Reshape.apply(self, _shape_args(shape))
+        return shape_ops.Reshape.apply(self, _shape_args(shape, "reshape"))
 
     def view(self, *shape: Any) -> Tensor:
-        return self.reshape(*shape)
+        """Like :meth:`reshape` (a copy where the data is not contiguous; torch refuses)."""
+        return shape_ops.Reshape.apply(self, _shape_args(shape, "view", "size"))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        check_int("start_dim", start_dim, "flatten"), check_int("end_dim", end_dim, "flatten")
         s = self._data.shape
+        a, b = ops.wrap_dim(start_dim, len(s)), ops.wrap_dim(end_dim, len(s))
         if not s:
             return self.reshape(1)
-        a, b = ops.wrap_dim(start_dim, len(s)), ops.wrap_dim(end_dim, len(s))
+        if a > b:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         return self.reshape(s[:a] + (-1,) + s[b + 1 :])
 
     def permute(self, *dims: Any) -> Tensor:
-        dims_t = _shape_args(dims)
-        return shape_ops.Permute.apply(
-            self, tuple(ops.wrap_dim(d, self._data.ndim) for d in dims_t)
-        )
+        dims_t = _shape_args(dims, "permute", "dims")
+        ndim = self._data.ndim
+        if len(dims_t) != ndim:
+            raise RuntimeError(
+                f"permute(sparse_coo): number of dimensions in the tensor input does not match "
+                f"the length of the desired ordering of dimensions i.e. input.dim() = {ndim} is "
+                f"not equal to len(dims) = {len(dims_t)}"
+            )
+        wrapped = tuple(ops.wrap_dim(d, ndim) for d in dims_t)
+        if len(set(wrapped)) != len(wrapped):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return shape_ops.Permute.apply(self, wrapped)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
+        check_int("dim0", dim0, "transpose"), check_int("dim1", dim1, "transpose")
         order = list(range(self._data.ndim))
         d0, d1 = ops.wrap_dim(dim0, self._data.ndim), ops.wrap_dim(dim1, self._data.ndim)
         if self._data.ndim:
@@ -141,28 +99,30 @@ class TensorMethods:
 
     def unsqueeze(self, dim: int) -> Tensor:
         d = ops.wrap_dim(dim, self._data.ndim + 1)
+        if self._data.ndim == 0 and dim not in (0, -1):
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [-1, 0], but got {dim})"
+            )
         return self.reshape(self._data.shape[:d] + (1,) + self._data.shape[d:])
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
+    def squeeze(self, dim: Any = None) -> Tensor:
+        """Drop dims of size 1: all of them, ``dim``, or each dim of a tuple ``dim``."""
         s = self._data.shape
         if dim is None:
             return self.reshape(tuple(n for n in s if n != 1))
-        d = ops.wrap_dim(dim, len(s))
-        if not s or s[d] != 1:
-            return self.reshape(s)
-        return self.reshape(s[:d] + s[d + 1 :])
+        dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+        drop = {ops.wrap_dim(d, len(s)) for d in dims}
+        return self.reshape(tuple(n for i, n in enumerate(s) if not (i in drop and n == 1)))
 
     def expand(self, *shape: Any) -> Tensor:
-        target = _shape_args(shape)
-        lead = len(target) - self._data.ndim
-        full = tuple(self._data.shape[i - lead] if n == -1 else n for i, n in enumerate(target))
-        return shape_ops.Expand.apply(self, full)
+        target = _shape_args(shape, "expand", "size")
+        return shape_ops.Expand.apply(self, _expanded(self._data.shape, target))
 
     def contiguous(self) -> Tensor:
         return self._self() if self._data.flags.c_contiguous else ops.Clone.apply(self)
 
     def __getitem__(self, index: Any) -> Tensor:
-        index = _index(index)
+        index = _index(index, self._data.ndim)
         op = shape_ops.Slice if shape_ops.is_basic_index(index) else shape_ops.GetItem
         return op.apply(self, index)
 
@@ -198,9 +158,11 @@ class TensorMethods:
     # ---- math ---------------------------------------------------------------------------
 
     def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        keepdim = check_flag("keepdim", keepdim, "sum")
         return (reduce_ops.Sum if dim is None else reduce_ops.SumDim).apply(self, dim, keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        keepdim = check_flag("keepdim", keepdim, "mean")
         return (reduce_ops.Mean if dim is None else reduce_ops.MeanDim).apply(self, dim, keepdim)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
@@ -208,14 +170,30 @@ class TensorMethods:
         the elementwise maximum (as torch's three overloads)."""
         if isinstance(dim, TensorMethods):
             return ops.Maximum.apply(self, dim)
+        keepdim = check_flag("keepdim", keepdim, "max")
         if dim is None:
             return reduce_ops.MaxAll.apply(self, None, False)
         return MaxResult(*reduce_ops.MaxDim.apply(self, dim, keepdim))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        keepdim = check_flag("keepdim", keepdim, "argmax")
+        if dim is not None:
+            check_int("dim", dim, "argmax")  # (the argument's type first, as torch)
+        a = self._data
+        if a.dtype == np.bool_:
+            raise RuntimeError("argmax(): does not support bool input")
         if dim is None:
-            return self._wrap(np.asarray(np.argmax(self._data)))
-        return self._wrap(np.argmax(self._data, axis=dim, keepdims=keepdim))
+            if a.size == 0:
+                raise IndexError(
+                    "argmax(): Expected reduction dim to be specified for input.numel() == 0."
+                )
+            return self._wrap(np.asarray(np.argmax(a)))
+        axis = ops.wrap_dim(dim, a.ndim)
+        if a.ndim == 0:
+            return self._wrap(np.zeros((), dtype=np.int64))
+        if a.shape[axis] == 0:
+            raise IndexError(f"argmax(): Expected reduction dim {axis} to have non-zero size.")
+        return self._wrap(np.argmax(a, axis=axis, keepdims=keepdim))
 
     def tanh(self) -> Tensor:
         return ops.Tanh.apply(self)
@@ -242,33 +220,49 @@ class TensorMethods:
         return self.__pow__(exponent)
 
     def matmul(self, other: Any) -> Tensor:
+        if not isinstance(other, (TensorMethods, np.ndarray, list, tuple)):
+            raise TypeError(
+                f"matmul(): argument 'other' (position 1) must be Tensor, not {type_name(other)}"
+            )
         return self.__matmul__(other)
 
     # ---- operators ----------------------------------------------------------------------
 
     def __add__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self, _operand(other))
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Add.apply(self, o)
 
     def __radd__(self, other: Any) -> Tensor:
-        return ops.Add.apply(_operand(other), self)
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Add.apply(o, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self, _operand(other))
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Sub.apply(self, o)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(_operand(other), self)
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Sub.apply(o, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self, _operand(other))
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Mul.apply(self, o)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(_operand(other), self)
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Mul.apply(o, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(self, _operand(other))
+        o = _operand(other)
+        return o if o is NotImplemented else ops.Div.apply(self, o)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(_operand(other), self)
+        o = _operand(other)
+        if o is NotImplemented:
+            return o  # type: ignore[no-any-return]
+        if isinstance(o, (int, float, complex)):  # torch: self.reciprocal() * other, whose
+            return ops.Mul.apply(ops.Div.apply(1, self), o)  # gradients differ at 0 and inf
+        return ops.Div.apply(o, self)
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -278,18 +272,34 @@ class TensorMethods:
 
     def __pow__(self, exponent: Any) -> Tensor:
         p = _operand(exponent)
+        if p is NotImplemented:
+            return p  # type: ignore[no-any-return]
         if not isinstance(p, (int, float)):
             raise TypeError("tensor ** tensor is not supported; use a Python number exponent")
         return ops.Pow.apply(self, p)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return ops.matmul(self, _operand(other))
+        o = _operand(other)
+        if o is NotImplemented or not isinstance(o, TensorMethods):  # numbers: as torch
+            return NotImplemented  # type: ignore[no-any-return]
+        return ops.matmul(self, o)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.matmul(_operand(other), self)
+        o = _operand(other)
+        if o is NotImplemented or not isinstance(o, TensorMethods):
+            return NotImplemented  # type: ignore[no-any-return]
+        return ops.matmul(o, self)
 
     def _compare(self, other: Any, op: Any) -> Tensor:
-        return self._wrap(np.asarray(op(self._data, np.asarray(other))))
+        o = _operand(other)
+        if o is NotImplemented:
+            return o  # type: ignore[no-any-return]
+        if op in (np.less, np.less_equal, np.greater, np.greater_equal) and (
+            np.iscomplexobj(self._data) or np.iscomplexobj(_array(o))
+        ):
+            raise NotImplementedError(f'"{op.__name__}" not implemented for complex numbers')
+        a, b = ops.promote(self._data, _array(o))  # torch's promotion (a bool tensor and a
+        return self._wrap(np.asarray(binary(op, a, b)))  # float compare as float32)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
@@ -308,14 +318,3 @@ class TensorMethods:
 
     def __ge__(self, other: Any) -> Tensor:
         return self._compare(other, np.greater_equal)
-
-
-def _operand(x: Any) -> Any:
-    """Tensors pass through; Python numbers stay scalars (keep the tensor's dtype)."""
-    if isinstance(x, np.generic):  # NumPy scalars act like Python numbers, as in torch
-        return x.item()  # (checked first: np.float64 is a subclass of float)
-    if isinstance(x, (TensorMethods, int, float, bool)):
-        return x
-    from .tensor import Tensor  # here, not at the top: tensor.py imports this module
-
-    return Tensor._wrap(np.asarray(x))  # ndarrays and lists: constants, as torch.as_tensor

@@ -10,12 +10,29 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, tensor
+from ..autograd._checks import check_allocation, type_name
+from ..autograd._data import check_data
 from ..autograd.dtypes import resolve_dtype
 
 
-def check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} should be of type bool, got: {type(value).__name__}")
+def check_bool(name: str, value: Any) -> bool:
+    """A bool flag as a Python bool; NumPy bools (``np.True_``) are taken too (torch refuses
+    them for ``bias`` and ``batch_first`` with "got: bool", and does not check
+    ``bidirectional`` at all)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} should be of type bool, got: {type_name(value)}")
+    return bool(value)
+
+
+# Python bookkeeping per Parameter (the Tensor, its ndarray view, the registry entries):
+# ~630 bytes measured; counted so that a huge num_layers is refused before its loop runs.
+PARAM_OVERHEAD = 512
+
+
+def check_parameter_memory(elements: int, count: int, dtype: Any, what: str) -> None:
+    """Refuse, before anything is allocated, parameters that could never fit in memory."""
+    nbytes = elements * np.dtype(dtype).itemsize + count * PARAM_OVERHEAD
+    check_allocation(nbytes, f"the {count} parameters of {what}")
 
 
 def check_size(name: str, value: Any, allow_zero: bool = False, integral: bool = False) -> int:
@@ -26,7 +43,7 @@ def check_size(name: str, value: Any, allow_zero: bool = False, integral: bool =
     """
     kind = numbers.Integral if integral else int
     if not isinstance(value, kind) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
+        raise TypeError(f"{name} should be of type int, got: {type_name(value)}")
     if value < 0 or (value == 0 and not allow_zero):
         bound = "zero or greater" if allow_zero else "greater than zero"
         raise ValueError(f"{name} must be {bound}")
@@ -86,19 +103,31 @@ def check_param_dtype(dtype: Any) -> np.dtype:
     return resolve_dtype(dtype, floating_only=True)
 
 
-def as_input(value: Any) -> Tensor:
-    """Tensors pass through; ndarrays keep their dtype; lists become default-dtype tensors."""
+def as_input(value: Any, where: str = "") -> Tensor:
+    """Tensors pass through; ndarrays keep their dtype; lists become default-dtype tensors.
+
+    Anything else (None, strings, ...) is a TypeError naming the function (``where``)."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
-        return Tensor(value)
+        return Tensor(check_data(value, copy=False))
     if hasattr(value, "__array__") or hasattr(value, "numpy"):
         from .module import to_ndarray
 
-        return Tensor(to_ndarray(value))
-    if isinstance(value, (list, tuple, numbers.Number)):
+        return Tensor(check_data(to_ndarray(value), copy=False))
+    if isinstance(value, (list, tuple, numbers.Number)) and not isinstance(value, bool):
         return tensor(value)
-    raise TypeError(f"expected a Tensor, ndarray or list, got {type(value).__name__}")
+    prefix = f"{where}(): argument 'input' " if where else ""
+    raise TypeError(f"{prefix}expected a Tensor, ndarray or list, got {type_name(value)}")
+
+
+def check_probability(p: Any, what: str = "dropout probability") -> float:
+    """A probability in [0, 1] (torch: ValueError; NaN is refused too)."""
+    if not isinstance(p, (numbers.Real, np.number, np.bool_)):
+        raise TypeError(f"{what} must be a number, got {type_name(p)}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{what} has to be between 0 and 1, but got {p}")
+    return float(p)
 
 
 def dtype_mismatch(what: str, got: np.dtype, want: np.dtype, arg: str = "input") -> str:

@@ -133,12 +133,14 @@ def fast_forward(rnn: RNN, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Te
     wbuf = rnn._flat_buffer()
     if plan is None or wbuf is None:
         return None
-    rows = (x.swapaxes(0, 1) if plan.batch_first else x).reshape(plan.L * plan.N, x.shape[-1])
+    # (L, N, I) time-major, a view: the kernels make rows of it (a copy for batch-first)
+    # only when the forward keeps a graph; else they re-lay it out a block at a time
+    steps = x.swapaxes(0, 1) if plan.batch_first else (x[:, None] if plan.unbatched else x)
     if hx is None:
         h0 = plan.zeros
     else:
         h0 = _C(hx._data[:, None] if plan.unbatched else hx._data)
-    return _lane(rnn, wbuf, input, hx, _C(rows), plan.sizes, h0, plan)
+    return _lane(rnn, wbuf, input, hx, steps, plan.sizes, h0, plan)
 
 
 def fast_forward_packed(
@@ -164,22 +166,36 @@ def _lane(
     wbuf: np.ndarray,
     input: Tensor,
     hx: Tensor | None,
-    rows: np.ndarray,
+    x_in: np.ndarray,
     sizes: np.ndarray,
     h0: np.ndarray,
     plan: _Plan,
 ) -> tuple[Tensor, Tensor]:
-    """Run the kernels on (T, I) ``rows`` and record the graph node."""
+    """Run the kernels on ``x_in``, (T, I) packed rows or an (L, N, I) time-major view of
+    the input, and record the graph node."""
     x = input._data
     flat = rnn._flat
     nl = plan.num_layers
+    needs = None
+    if is_grad_enabled():
+        needs = (
+            input._requires_grad,
+            hx is not None and hx._requires_grad,
+            *[p._requires_grad for p in flat.params],
+        )
+    # no node to record: nothing is saved, and the stack runs in one (T, D*H) buffer
+    keep = needs is not None and True in needs
+    rows = _C(x_in.reshape(-1, x_in.shape[-1])) if keep else x_in  # (T, I) or the view
+    T = x_in.shape[0] if x_in.ndim == 2 else x_in.shape[0] * x_in.shape[1]
     masks = None  # dropout between layers in training, drawn as the general path draws it
     if rnn.dropout and rnn.training and nl > 1:
-        masks = dropout_masks(nl - 1, (rows.shape[0], plan.out_shape[-1]), rnn.dropout, x.dtype)
+        masks = dropout_masks(nl - 1, (T, plan.out_shape[-1]), rnn.dropout, x.dtype)
     if plan.fused:
-        outs, hn = fused_forward_flat(rows, sizes, h0, wbuf, nl, plan.has_bias, plan.relu, masks)
+        args = (rows, sizes, h0, wbuf, nl, plan.has_bias, plan.relu, masks, keep)
+        outs, hn = fused_forward_flat(*args)
     else:
-        outs, hn = _kernels.stack_forward(rows, sizes, h0, flat.groups, nl, plan.relu, masks)
+        args = (rows, sizes, h0, flat.groups, nl, plan.relu, masks, keep)
+        outs, hn = _kernels.stack_forward(*args)
     last = outs[-1].reshape(plan.out_shape)
     if plan.unbatched:
         last = last[:, 0]
@@ -187,14 +203,7 @@ def _lane(
         last = last.swapaxes(0, 1)
     wrap = Tensor._wrap
     out, h_n = wrap(last), wrap(hn.reshape(plan.hn_shape) if plan.unbatched else hn)
-    if not is_grad_enabled():
-        return out, h_n
-    needs = (
-        input._requires_grad,
-        hx is not None and hx._requires_grad,
-        *[p._requires_grad for p in flat.params],
-    )
-    if True not in needs:
+    if not keep:
         return out, h_n
     ctx = Context(needs)
     ctx.saved_tensors = (rows, h0, wbuf, outs, masks)

@@ -24,8 +24,11 @@ __all__ = ["rnn", "RNNFunction", "dropout_masks", "flat_grads", "group_weights"]
 PACKED, TIME_MAJOR, BATCH_FIRST, UNBATCHED = "packed", "time", "batch", "unbatched"
 
 
-def _to_rows(x: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """(T, I) rows in time-major order, and batch_sizes for dense layouts."""
+def _to_rows(
+    x: np.ndarray, layout: str, steps: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(T, I) rows in time-major order, and batch_sizes for dense layouts. ``steps``: a
+    dense input as an (L, N, I) time-major view instead (no copy of a batch-first input)."""
     if layout == PACKED:
         return x, None
     if layout == UNBATCHED:
@@ -33,7 +36,7 @@ def _to_rows(x: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray | None]
     if layout == BATCH_FIRST:
         x = x.swapaxes(0, 1)
     L, N, I = x.shape
-    return x.reshape(L * N, I), np.full(L, N, dtype=np.int64)
+    return (x if steps else x.reshape(L * N, I)), np.full(L, N, dtype=np.int64)
 
 
 def _from_rows(rows: np.ndarray, layout: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -89,14 +92,18 @@ class RNNFunction(Function):
         relu: bool,
         masks: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        rows, dense_sizes = _to_rows(x, layout)
+        # without a graph nothing is saved: the kernels keep the last layer's output only
+        # (one (T, D*H) buffer for the stack) and re-lay a batch-first input out in blocks
+        keep = is_grad_enabled() and any(ctx.needs_input_grad)
+        rows, dense_sizes = _to_rows(x, layout, steps=not keep)
         sizes = batch_sizes if dense_sizes is None else dense_sizes
         h0 = hx[:, None] if layout == UNBATCHED else hx  # (NL*D, N, H)
         weights = group_weights(flat, has_bias)
-        outs, h_n = _kernels.stack_forward(rows, sizes, h0, weights, num_layers, relu, masks)
+        args = (rows, sizes, h0, weights, num_layers, relu, masks)
+        outs, h_n = _kernels.stack_forward(*args, keep=keep)
         ctx.meta = (layout, x.shape, sizes, num_layers, has_bias, relu, masks)
         ctx.grads_owned = True  # backward returns fresh arrays, none shared (see below)
-        if is_grad_enabled() and any(ctx.needs_input_grad):
+        if keep:
             ctx.save_for_backward(rows, h0, weights, outs)
         out = _from_rows(outs[-1], layout, x.shape)
         return out, (h_n[:, 0] if layout == UNBATCHED else h_n)

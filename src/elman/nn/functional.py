@@ -13,8 +13,11 @@ import numpy as np
 
 from .. import _kernels
 from ..autograd import Tensor, is_grad_enabled
+from ..autograd._checks import broadcast_shapes, check_flag
 from ..autograd._matmul import matmul_arrays
 from ..autograd.function import Context, Function
+from ..autograd.ops import unbroadcast
+from ._checks import as_input, check_probability
 from ._rnn_function import rnn
 from .functional_activation import log_softmax, softmax
 from .functional_ce import cross_entropy
@@ -49,6 +52,7 @@ class LinearFunction(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         _save(ctx, x, w)
+        ctx.bias_shape = None if b is None else b.shape
         with _kernels.quiet_blas(x.size * w.shape[0]):
             y = matmul_arrays(x, w.T)
         if b is not None:
@@ -59,11 +63,12 @@ class LinearFunction(Function):
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any, Any]:
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        g2 = g.reshape(-1, g.shape[-1])
+        rows = int(np.prod(g.shape[:-1]))  # (not -1: that is ambiguous for empty arrays)
+        g2 = g.reshape(rows, g.shape[-1])
         with _kernels.quiet_blas(g.size * w.shape[1]):
             dx = matmul_arrays(g, w) if need_x else None
-            dw = matmul_arrays(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None
-        db = g2.sum(axis=0) if need_b else None
+            dw = matmul_arrays(g2.T, x.reshape(rows, x.shape[-1])) if need_w else None
+        db = unbroadcast(g, ctx.bias_shape) if need_b else None  # (a bias may broadcast)
         return dx, dw, db
 
 
@@ -73,12 +78,41 @@ class LinearNoBias(LinearFunction):
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` as one graph node."""
+    input, weight = as_input(input), as_input(weight)
+    bias = None if bias is None else as_input(bias)
+    if input.ndim == 0 or weight.ndim == 0:
+        raise RuntimeError(
+            "both arguments to linear need to be at least 1D, but they are "
+            f"{input.ndim}D and {weight.ndim}D"
+        )
+    if weight.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {weight.ndim}D")
+    for other in (input, bias):
+        if other is not None and other.dtype != weight.dtype:  # torch does not promote here
+            raise RuntimeError(
+                f"expected m1 and m2 to have the same dtype, but got: {other.dtype} != "
+                f"{weight.dtype}"
+            )
+    if weight.ndim == 1 and bias is not None and _addmm_path(input, bias):
+        raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
     if input.shape[-1:] != weight.shape[-1:]:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied "
             f"({int(np.prod(input.shape[:-1]))}x{input.shape[-1]} and "
-            f"{weight.shape[1]}x{weight.shape[0]})"
+            f"{weight.shape[-1]}x{weight.shape[0] if weight.ndim == 2 else 1})"
         )
+    if weight.ndim == 1:  # a vector of weights: one output feature, dropped (as torch)
+        out1 = LinearNoBias.apply(input, weight.reshape(1, -1), None).squeeze(-1)
+        return out1 if bias is None else out1 + bias
+    if bias is not None:
+        out = (*input.shape[:-1], *weight.shape[:-1])
+        if broadcast_shapes(out, bias.shape) != out:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({out[-1] if out else 1}) must match the "
+                f"existing size ({bias.shape[-1]}) at non-singleton dimension "
+                f"{max(len(out) - 1, 0)}.  Target sizes: {list(out)}.  Tensor sizes: "
+                f"{list(bias.shape)}"
+            )
     return (LinearFunction if bias is not None else LinearNoBias).apply(input, weight, bias)
 
 
@@ -112,29 +146,57 @@ def dropout(
         >>> F.dropout(elman.ones(6), p=0.5)
         tensor([0., 0., 2., 0., 0., 0.])
     """
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    input = as_input(input)
+    p = check_probability(p)  # (first, as torch)
+    training = check_flag("train", training, "dropout")
+    inplace = bool(inplace)  # (torch takes any truthy value here)
     if not training or p == 0 or input.numel() == 0:
         return input
     if p == 1:
         noise = np.zeros((), dtype=input.dtype)
+    elif input.dtype.kind not in "fc":  # the scaled mask is floating
+        raise RuntimeError(
+            f"result type Float can't be cast to the desired output type {input.dtype}"
+        )
     else:
         from ..random import default_generator
 
         gen = default_generator if generator is None else generator
-        keep = gen.bernoulli(input.shape, 1 - p, dtype=input.dtype)
+        order = memory_order(input._data)
+        if order is None:
+            keep = gen.bernoulli(input.shape, 1 - p, dtype=input.dtype)
+        else:  # torch draws the mask in the input's memory order (its empty_like keeps strides)
+            drawn = gen.bernoulli(tuple(input.shape[i] for i in order), 1 - p, dtype=input.dtype)
+            keep = drawn.transpose(np.argsort(order))
         noise = keep / np.asarray(1 - p, dtype=input.dtype)
     if inplace:
         return input.__imul__(noise)  # in place, unless the graph must record it
     return input * noise
 
 
+def memory_order(a: np.ndarray) -> tuple[int, ...] | None:
+    """The axes of a dense, non-overlapping, non-C-contiguous array from the outermost in
+    memory to the innermost (a transposed matrix: (1, 0)); None for C-contiguous arrays and
+    for those with gaps or negative strides (torch makes those contiguous)."""
+    if a.flags.c_contiguous or a.ndim < 2:
+        return None
+    order = sorted(range(a.ndim), key=lambda i: (a.shape[i] != 1, a.strides[i]), reverse=True)
+    expected = a.itemsize
+    for i in reversed(order):
+        if a.shape[i] != 1 and a.strides[i] != expected:
+            return None
+        expected *= a.shape[i]
+    return tuple(order)
+
+
 def tanh(input: Tensor) -> Tensor:
-    return input.tanh()
+    """Elementwise tanh (NumPy arrays and lists are converted, as for the layers)."""
+    return as_input(input, "tanh").tanh()
 
 
 def relu(input: Tensor) -> Tensor:
-    return input.relu()
+    """Elementwise max(x, 0) (NumPy arrays and lists are converted, as for the layers)."""
+    return as_input(input, "relu").relu()
 
 
 class RNNCellFunction(Function):
@@ -179,3 +241,12 @@ def rnn_cell(
     relu = nonlinearity == "relu"
     fn = ReluCellFunction if relu else RNNCellFunction
     return fn.apply(input, hx, w_ih, w_hh, b_ih, b_hh, relu=relu)
+
+
+def _addmm_path(input: Tensor, bias: Tensor) -> bool:
+    """Whether torch's linear takes its addmm path, which needs a 2-D weight: a 2-D input,
+    or a contiguous input of 3 or more dims with a bias of 1 or more dims (folded to 2-D);
+    otherwise it computes ``matmul(input, weight.t()) + bias``, fine with a 1-D weight."""
+    if input.ndim == 2:
+        return True
+    return input.ndim >= 3 and bias.ndim >= 1 and bool(input._data.flags.c_contiguous)

@@ -19,13 +19,15 @@ __all__ = ["log_softmax", "softmax", "LogSoftmaxFunction", "SoftmaxFunction"]
 
 
 def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
-    """``x - log(sum(exp(x)))`` along ``axis``, shifted by the maximum as torch's kernel."""
+    """``x - log(sum(exp(x)))`` along ``axis``, as torch's kernel computes it: ``(x - m) -
+    log(sum(exp(x - m)))`` with m the maximum (``x - (m + log(...))`` would lose the log term
+    next to a huge m: float32 logits of 1e30 gave a loss of 0 instead of log 2)."""
     if x.shape[axis] == 0:
         return x.copy()
     m = np.max(x, axis=axis, keepdims=True)
     with np.errstate(invalid="ignore", over="ignore"):  # rows of ±inf give nan, as torch
-        lse = m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
-        return x - lse  # type: ignore[no-any-return]
+        shifted = x - m
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))  # type: ignore[no-any-return]
 
 
 class LogSoftmaxFunction(Function):
@@ -78,13 +80,15 @@ def _softmax_dim(name: str, ndim: int, dim: int | None, stacklevel: int) -> int:
     return wrap_dim(dim, ndim)
 
 
-def _prepare(name: str, input: Any, dtype: Any) -> Tensor:
-    x = as_input(input)
+def _prepare(name: str, input: Any, dtype: Any, dim: Any, stacklevel: int) -> tuple[Tensor, int]:
+    """The input (cast to ``dtype``) and the dim, checked in torch's order: dim, then dtype."""
+    x = as_input(input, name)
     if dtype is not None:
         x = x.to(dtype)
+    axis = _softmax_dim(name, x.ndim, dim, stacklevel + 1)
     if x.dtype.kind != "f":
         raise NotImplementedError(f"\"{name}\" not implemented for '{x.dtype}'")
-    return x
+    return x, axis
 
 
 def _apply(fn: type[Function], x: Tensor, axis: int) -> Tensor:
@@ -117,8 +121,8 @@ def log_softmax(
         >>> F.log_softmax(elman.tensor([[1.0, 2.0, 3.0]]), dim=1)
         tensor([[-2.4076, -1.4076, -0.4076]])
     """
-    x = _prepare("log_softmax", input, dtype)
-    return _apply(LogSoftmaxFunction, x, _softmax_dim("log_softmax", x.ndim, dim, _stacklevel))
+    x, axis = _prepare("log_softmax", input, dtype, dim, _stacklevel)
+    return _apply(LogSoftmaxFunction, x, axis)
 
 
 def softmax(
@@ -144,5 +148,5 @@ def softmax(
         >>> F.softmax(elman.tensor([1.0, 2.0, 3.0]), dim=0)
         tensor([0.0900, 0.2447, 0.6652])
     """
-    x = _prepare("softmax", input, dtype)
-    return _apply(SoftmaxFunction, x, _softmax_dim("softmax", x.ndim, dim, _stacklevel))
+    x, axis = _prepare("softmax", input, dtype, dim, _stacklevel)
+    return _apply(SoftmaxFunction, x, axis)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, is_grad_enabled
+from ..autograd._checks import check_int
 from ..autograd.function import Context, Function
 from ..autograd.ops import promote
 from ._checks import as_input
@@ -249,6 +250,7 @@ def cross_entropy(
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
     reduction = reduction_of(reduction)
+    ignore_index = check_int("ignore_index", ignore_index, "cross_entropy_loss")
     x, t = as_input(input), as_input(target)
     if x.ndim == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
@@ -256,6 +258,11 @@ def cross_entropy(
         raise NotImplementedError(f"\"cross_entropy\" not implemented for '{x.dtype}'")
     axis = 0 if x.ndim == 1 else 1
     probs = x.shape == t.shape
+    if not isinstance(label_smoothing, (int, float, np.number)):  # (float() would read "0.1")
+        raise TypeError(
+            "cross_entropy_loss(): argument 'label_smoothing' must be float, not "
+            f"{type(label_smoothing).__name__}"
+        )
     eps = float(label_smoothing)
     if not eps <= 1.0 or eps < 0:  # torch lets a negative value through as 0
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {eps}")
@@ -267,11 +274,13 @@ def cross_entropy(
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
     else:
-        _check_class_target(x, t)
+        if x.ndim > 1:  # torch checks the batch size first, except for unbatched input
+            _check_class_target(x, t)
         if t.dtype.kind not in "iu":
             raise RuntimeError(
                 f"expected target dtype to be an integer type such as int64, but got {t.dtype}"
             )
+        _check_class_target(x, t)
     w = _check_weight(weight, x, probs)
     if not probs:
         _check_targets_in_range(t._data, x.shape[axis], ignore_index)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..autograd._checks import check_flag
 from ..autograd.function import Context, Function
 from ._checks import as_input
 
@@ -49,6 +50,9 @@ def check_padding_idx(padding_idx: int | None, num_embeddings: int) -> int | Non
     Raises torch's AssertionError (explicitly, so it survives ``python -O``)."""
     if padding_idx is None:
         return None
+    if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, (int, np.integer)):
+        # (torch's constructor compares it, and its forward refuses it: "must be int")
+        raise TypeError(f"padding_idx must be int, not {type(padding_idx).__name__}")
     if not -num_embeddings <= padding_idx < max(num_embeddings, 1):
         raise AssertionError("Padding_idx must be within num_embeddings")
     return padding_idx + num_embeddings if padding_idx < 0 else padding_idx
@@ -82,7 +86,10 @@ def embedding_renorm_(
     1e-7)``)."""
     rows = np.unique(indices)
     w = weight._data
-    norms = np.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)  # (R,)
+    if np.isnan(norm_type) and w.shape[1] == 1:  # torch's norm of one element is its |x|,
+        norms = np.abs(w[rows, 0].astype(np.float64))  # also for p = nan (NumPy gives nan)
+    else:
+        norms = np.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)  # (R,)
     big = norms > max_norm
     scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
     with no_grad():
@@ -121,10 +128,13 @@ def embedding(
         tensor([[[3., 4.],
                  [1., 2.]]])
     """
+    weight = as_input(weight, "embedding")
     if weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
     num = weight.shape[0]
     pad = check_padding_idx(padding_idx, num)
+    scale_grad_by_freq = check_flag("scale_grad_by_freq", scale_grad_by_freq, "embedding")
+    sparse = check_flag("sparse", sparse, "embedding")
     idx = check_indices(as_input(input), num)
     if max_norm is not None:
         embedding_renorm_(weight, idx, max_norm, norm_type)

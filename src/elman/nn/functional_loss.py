@@ -13,6 +13,7 @@ import numpy as np
 
 from .._kernels.special import sign
 from ..autograd import Tensor
+from ..autograd._checks import check_no_bool_sub
 from ..autograd.function import Context, Function
 from ..autograd.ops import promote, unbroadcast
 from ._checks import as_input
@@ -91,6 +92,10 @@ def _pair(input: Any, target: Any) -> tuple[Tensor, Tensor]:
 
 
 def _floating_pair(name: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if name == "l1_loss":  # torch's l1_loss subtracts as tensors do: no bool operands there
+        check_no_bool_sub(a, b)
+    if a.shape != b.shape:  # torch broadcasts first: a 0-d operand then promotes as a full one
+        a, b = np.broadcast_arrays(a, b)
     a, b = promote(a, b)
     if a.dtype.kind != "f":
         raise NotImplementedError(f"\"{name}\" not implemented for '{a.dtype}'")

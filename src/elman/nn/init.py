@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..autograd._checks import check_scalar
 
 __all__ = [
     "uniform_",
@@ -31,6 +32,15 @@ def _gen(generator: Any) -> Any:
     return default_generator if generator is None else generator
 
 
+def _check_numbers(where: str, **values: Any) -> None:
+    """Bounds and moments are real numbers (torch: "argument 'mean' must be float")."""
+    for name, v in values.items():
+        if not isinstance(v, (int, float, np.integer, np.floating, np.bool_)):
+            raise TypeError(
+                f"{where}(): argument '{name.rstrip('_')}' must be float, not {type(v).__name__}"
+            )
+
+
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     with no_grad():
         tensor._data[...] = values
@@ -39,12 +49,14 @@ def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     """Fill ``tensor`` with U(a, b) samples, bit-identical to torch for the same seed."""
+    _check_numbers("uniform_", from_=a, to=b)
     vals = _gen(generator).uniform(tensor.shape, a, b, dtype=tensor.dtype)
     return _fill(tensor, vals)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     """Fill ``tensor`` with N(mean, std²) samples."""
+    _check_numbers("normal_", mean=mean, std=std)
     vals = _gen(generator).normal(tensor.shape, mean, std, dtype=tensor.dtype)
     return _fill(tensor, vals)
 
@@ -58,6 +70,7 @@ def ones_(tensor: Tensor) -> Tensor:
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
+    check_scalar("value", val, tensor.dtype, "fill_")
     return _fill(tensor, np.asarray(val, tensor.dtype))
 
 
@@ -80,7 +93,12 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, float) or isinstance(param, int) and not isinstance(param, bool):
+            slope = param
+        else:  # torch's rule: NumPy integers and bools are refused too
+            raise ValueError(f"negative_slope {param} not a valid number")
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
@@ -88,6 +106,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def _correct_fan(tensor: Tensor, mode: str) -> int:
+    if not isinstance(mode, str):
+        raise TypeError(f"mode must be 'fan_in' or 'fan_out', got {type(mode).__name__}")
     mode = mode.lower()
     valid_modes = ["fan_in", "fan_out"]
     if mode not in valid_modes:
@@ -124,8 +144,8 @@ def kaiming_uniform_(
     """
     if 0 in tensor.shape:
         return tensor
-    gain = calculate_gain(nonlinearity, a)
-    std = gain / math.sqrt(_correct_fan(tensor, mode))
+    fan = _correct_fan(tensor, mode)  # (before the gain, as torch)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound, generator=generator)
 
@@ -150,8 +170,8 @@ def kaiming_normal_(
     """
     if 0 in tensor.shape:
         return tensor
-    gain = calculate_gain(nonlinearity, a)
-    std = gain / math.sqrt(_correct_fan(tensor, mode))
+    fan = _correct_fan(tensor, mode)  # (before the gain, as torch)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return normal_(tensor, 0.0, std, generator=generator)
 
 
@@ -171,6 +191,8 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) ->
         True
     """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    if fan_in + fan_out == 0:  # nothing to fill (torch divides by zero here)
+        return tensor
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
     return uniform_(tensor, -a, a, generator=generator)
@@ -188,6 +210,8 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> 
         elman.Size([2, 3])
     """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    if fan_in + fan_out == 0:  # nothing to fill (torch divides by zero here)
+        return tensor
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator=generator)
 

@@ -13,7 +13,14 @@ import numpy as np
 from ..autograd import Tensor
 from . import functional as F
 from . import init
-from ._checks import as_input, check_device, check_param_dtype, check_size
+from ._checks import (
+    as_input,
+    check_device,
+    check_param_dtype,
+    check_parameter_memory,
+    check_probability,
+    check_size,
+)
 from .functional_embedding import check_padding_idx
 from .module import Module
 from .parameter import Parameter
@@ -176,8 +183,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        if p < 0 or p > 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        check_probability(p)
         self.p = p
         self.inplace = inplace
 
@@ -234,9 +240,12 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = check_size("num_embeddings", num_embeddings, True, True)
         self.embedding_dim = check_size("embedding_dim", embedding_dim, True, True)
+        self.padding_idx = check_padding_idx(padding_idx, self.num_embeddings)
         check_device(device)
         dt = check_param_dtype(dtype)
-        self.padding_idx = check_padding_idx(padding_idx, self.num_embeddings)
+        if _weight is None:
+            elements = self.num_embeddings * self.embedding_dim
+            check_parameter_memory(elements, 1, dt, "Embedding")
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq

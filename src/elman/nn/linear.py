@@ -10,7 +10,14 @@ import numpy as np
 from ..autograd import Tensor
 from . import functional as F
 from . import init
-from ._checks import as_input, check_device, check_param_dtype, check_size, dtype_mismatch
+from ._checks import (
+    as_input,
+    check_device,
+    check_param_dtype,
+    check_parameter_memory,
+    check_size,
+    dtype_mismatch,
+)
 from .module import Module
 from .parameter import Parameter
 
@@ -46,10 +53,13 @@ class Linear(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        in_features = check_size("in_features", in_features, allow_zero=True, integral=True)
+        # (out_features first: torch's first complaint comes from empty((out, in)))
         out_features = check_size("out_features", out_features, allow_zero=True, integral=True)
+        in_features = check_size("in_features", in_features, allow_zero=True, integral=True)
         check_device(device)
         dt = check_param_dtype(dtype)
+        elements = out_features * (in_features + (1 if bias else 0))
+        check_parameter_memory(elements, 2 if bias else 1, dt, "Linear")
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dt))

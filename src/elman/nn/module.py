@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
+from ..autograd._checks import allocation_error
 from ..autograd.dtypes import resolve_dtype
 from ..autograd.tensor import GENERATION
 from ..autograd.tensor_methods import _to_args
@@ -77,7 +78,10 @@ class Module(StateDictMixin):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if TRACER[0] is not None:  # elman.onnx.export is recording this call
             return TRACER[0].module(self, args, kwargs)
-        return self.forward(*args, **kwargs)
+        try:
+            return self.forward(*args, **kwargs)
+        except MemoryError as e:  # an output too large for this machine: torch's type
+            raise allocation_error(e) from None
 
     def _params_replaced(self) -> None:
         """Called after ``to()`` has replaced parameter arrays (the RNN re-flattens)."""

@@ -22,6 +22,7 @@ from ._checks import (
     check_dropout,
     check_nonlinearity,
     check_param_dtype,
+    check_parameter_memory,
     check_size,
     dtype_mismatch,
 )
@@ -53,6 +54,16 @@ def _shape_tuple(shape: tuple[int, ...]) -> str:
 
 def _shape_list(shape: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(n) for n in shape) + "]"
+
+
+def _check_rnn_memory(I: int, H: int, L: int, bias: bool, bidirectional: bool, dt: Any) -> None:
+    """The parameter count in closed form (no loop over a possibly absurd num_layers)."""
+    D = 2 if bidirectional else 1
+    per_bias = 2 * H if bias else 0
+    first = H * I + H * H + per_bias  # (H, I), (H, H), 2 x (H,)
+    later = H * D * H + H * H + per_bias  # (H, D*H), (H, H), 2 x (H,)
+    elements = D * first + (L - 1) * D * later
+    check_parameter_memory(elements, L * D * (4 if bias else 2), dt, "RNN")
 
 
 class RNN(Module):
@@ -120,14 +131,15 @@ class RNN(Module):
             name = next(iter(kwargs))
             raise TypeError(f"RNN.__init__() got an unexpected keyword argument '{name}'")
         dropout_value = check_dropout(dropout, num_layers)
-        check_bool("bias", bias)
-        check_bool("batch_first", batch_first)
+        bias = check_bool("bias", bias)
+        batch_first = check_bool("batch_first", batch_first)
         check_size("input_size", input_size)
         check_size("hidden_size", hidden_size)
         num_layers = check_size("num_layers", num_layers, integral=True)
-        check_bool("bidirectional", bidirectional)  # torch does not check this
+        bidirectional = check_bool("bidirectional", bidirectional)  # torch does not check it
         check_device(device)
         dt = check_param_dtype(dtype)
+        _check_rnn_memory(input_size, hidden_size, num_layers, bias, bidirectional, dt)
         self.mode = "RNN_RELU" if nonlinearity == "relu" else "RNN_TANH"
         self.nonlinearity = nonlinearity
         self.input_size = input_size

@@ -16,6 +16,7 @@ from ._checks import (
     check_device,
     check_nonlinearity,
     check_param_dtype,
+    check_parameter_memory,
     check_size,
     dtype_mismatch,
 )
@@ -62,10 +63,12 @@ class RNNCell(Module):
         super().__init__()
         check_size("input_size", input_size)
         check_size("hidden_size", hidden_size)
-        check_bool("bias", bias)
+        bias = check_bool("bias", bias)
         check_nonlinearity(nonlinearity)
         check_device(device)
         dt = check_param_dtype(dtype)
+        elements = hidden_size * (input_size + hidden_size + (2 if bias else 0))
+        check_parameter_memory(elements, 4 if bias else 2, dt, "RNNCell")
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bias

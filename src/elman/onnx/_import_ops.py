@@ -161,7 +161,7 @@ def _reshape(inputs: list[Any], attrs: dict[str, Any], op_type: str = "") -> lis
     x, shape = inputs[0], ints(inputs[1])
     if not attrs.get("allowzero", 0):
         shape = [x._data.shape[i] if n == 0 else n for i, n in enumerate(shape)]
-    return [const(arr(x).reshape(shape)) if is_int(x) else x.reshape(*shape)]
+    return [const(arr(x).reshape(shape)) if is_int(x) else x.reshape(tuple(shape))]
 
 
 @op("Flatten")
@@ -186,7 +186,7 @@ def _squeeze(inputs: list[Any], attrs: dict[str, Any], op_type: str = "") -> lis
         new = shape[:]
         for a in sorted(a % rank for a in axes or []):
             new.insert(a, 1)
-    return [const(arr(x).reshape(new)) if is_int(x) else x.reshape(*new)]
+    return [const(arr(x).reshape(new)) if is_int(x) else x.reshape(tuple(new))]
 
 
 @op("Concat")
@@ -229,4 +229,4 @@ def _expand(inputs: list[Any], attrs: dict[str, Any], op_type: str = "") -> list
     target = np.broadcast_shapes(x._data.shape, tuple(shape))
     if is_int(x):
         return [const(np.broadcast_to(arr(x), target).copy())]
-    return [x.expand(*target)]
+    return [x.expand(tuple(target))]

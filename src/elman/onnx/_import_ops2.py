@@ -78,7 +78,7 @@ def _reduce(inputs: list[Any], attrs: dict[str, Any], op_type: str = "") -> list
     for a in sorted(axes if axes is not None else range(x.ndim), reverse=True):
         x = x.max(a, keepdim=True).values
     if not keep:
-        x = x.reshape(*[n for i, n in enumerate(x._data.shape) if i not in set(axes or ())])
+        x = x.reshape(tuple(n for i, n in enumerate(x._data.shape) if i not in set(axes or ())))
     return [x]
 
 

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import numpy as np
 
 from ._lr_base import LRScheduler, _lrs
 from ._plateau import ReduceLROnPlateau
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"]
+
+
+def _check_period(name: str, value: Any) -> None:
+    """A period in epochs is a positive number (torch takes 0 and divides by it at a step)."""
+    if not isinstance(value, (int, float, np.integer, np.floating, np.bool_)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not value > 0:
+        raise ValueError(f"{name} must be greater than zero, got {value}")
 
 
 class StepLR(LRScheduler):
@@ -41,6 +52,7 @@ class StepLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
+        _check_period("step_size", step_size)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -130,6 +142,7 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
     ) -> None:
+        _check_period("T_max", T_max)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)

@@ -74,6 +74,30 @@ def _cast_state(param: Tensor, value: Any, key: Any = None) -> Any:
     return copy.deepcopy(value)
 
 
+# the per-parameter buffers of elman's optimizers: each has its parameter's shape
+_PARAM_SHAPED = (
+    "momentum_buffer",
+    "exp_avg",
+    "exp_avg_sq",
+    "max_exp_avg_sq",
+    "square_avg",
+    "grad_avg",
+    "sum",
+)
+
+
+def _check_state_shapes(param: Tensor, state: dict[str, Any], index: Any) -> None:
+    """A loaded buffer of the wrong shape is refused at load time (torch fails at the next
+    step, deep in its arithmetic)."""
+    for key in _PARAM_SHAPED:
+        value = state.get(key)
+        if isinstance(value, Tensor) and value._data.shape != param._data.shape:
+            raise RuntimeError(
+                f"loaded state dict has '{key}' of shape {tuple(value._data.shape)} for "
+                f"parameter {index}, whose shape is {tuple(param._data.shape)}"
+            )
+
+
 def check_implementation(
     foreach: bool | None = None,
     capturable: bool = False,
@@ -98,6 +122,34 @@ def check_implementation(
         "differentiable": bool(differentiable),
         "fused": fused,
     }
+
+
+# the options of elman's optimizers that are numbers
+_NUMERIC = (
+    "lr",
+    "momentum",
+    "dampening",
+    "weight_decay",
+    "eps",
+    "alpha",
+    "lr_decay",
+    "initial_accumulator_value",
+)
+
+
+def _check_number(name: str, value: Any, default: Any) -> None:
+    """An option that is a number must be a number (or a one-element tensor): refused when
+    the group is added, where torch fails at the first step that uses it (or, for a
+    string, may not fail at all: elman's float() would read "0.1")."""
+    if name not in _NUMERIC:
+        return
+    if isinstance(value, (int, float, np.number, np.bool_)):
+        return
+    if isinstance(value, Tensor) and value._data.size == 1 and value._data.dtype.kind in "biuf":
+        return
+    if hasattr(value, "item") and getattr(value, "numel", lambda: 0)() == 1:  # a torch tensor
+        return
+    raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
 
 
 def _state_key(key: Any, id_map: dict[Any, Tensor]) -> Any:
@@ -202,6 +254,7 @@ class Optimizer:
                     f"parameter {name}"
                 )
             param_group.setdefault(name, default)
+            _check_number(name, param_group[name], default)
 
         ids = [id(p) for p in param_group["params"]]
         if len(ids) != len(set(ids)):
@@ -352,6 +405,8 @@ class Optimizer:
             if k in id_map:
                 param = id_map[k]
                 state[param] = _cast_state(param, value)
+                if isinstance(state[param], dict):
+                    _check_state_shapes(param, state[param], key)
             else:  # state not tied to a parameter is kept as is, as in torch
                 state[k] = value
         for group, saved in zip(groups, saved_groups, strict=True):

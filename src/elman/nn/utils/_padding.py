@@ -8,20 +8,46 @@ from typing import Any
 import numpy as np
 
 from ...autograd import Tensor
+from ...autograd._checks import broadcast_shapes, check_flag
 from ...autograd.function import Context, Function
 from ...autograd.ops import unbroadcast
 from .._checks import as_input
 from .._module_state import to_ndarray
 
 
-def _int_array(value: Any) -> np.ndarray:
+def _int_array(value: Any, name: str = "lengths") -> np.ndarray:
+    """Integers as an int64 array; finite floats are truncated (torch casts float lengths).
+
+    TypeError for what is not numbers; ValueError for integers beyond int64 (torch:
+    "Overflow when unpacking long long"), RuntimeError for floats that are NaN, inf or beyond
+    int64 (torch's "value cannot be converted to type int64 without overflow").
+    """
     if isinstance(value, (list, tuple, range, int, np.integer)):
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except ValueError:  # ragged nesting
+            raise ValueError(f"{name} must be a flat sequence of integers, got {value!r}") from None
     else:
         arr = to_ndarray(value)
     if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all() or np.abs(arr).max(initial=0) >= 2.0**63:
+            raise RuntimeError(  # torch's text
+                f"value cannot be converted to type int64 without overflow: {name} {arr.tolist()}"
+            )
         arr = arr.astype(np.int64)  # torch casts float lengths too
+    if arr.dtype.kind == "O" or arr.dtype == np.uint64 and arr.max(initial=0) >= 2**63:
+        raise ValueError(f"{name} must fit in int64 (Overflow when unpacking long long)")
+    if arr.dtype.kind not in "biu":
+        raise TypeError(f"{name} must be integers, got an array of {arr.dtype}")
     return np.asarray(arr, dtype=np.int64)
+
+
+def check_padding_value(value: Any, where: str) -> None:
+    """A padding value is a number (torch: "argument 'padding_value' must be float")."""
+    if not isinstance(value, (int, float, np.number, np.bool_)):
+        raise TypeError(
+            f"{where}(): argument 'padding_value' must be float, not {type(value).__name__}"
+        )
 
 
 def _lengths_array(lengths: Any) -> np.ndarray:
@@ -68,6 +94,13 @@ def pad_sequence(
             "pad_sequence: Expected iterable for input sequences, but got arg of type: "
             f"{type(sequences)}"
         )
+    check_padding_value(padding_value, "pad_sequence")  # (the arguments' types first)
+    batch_first = check_flag("batch_first", batch_first, "pad_sequence")
+    if not isinstance(padding_side, str):
+        raise TypeError(
+            "pad_sequence(): argument 'padding_side' (position 4) must be str, not "
+            f"{type(padding_side).__name__}"
+        )
     seqs = [as_input(s) for s in sequences]
     if not seqs:
         raise RuntimeError("received an empty list of sequences")
@@ -94,28 +127,11 @@ def _check_pad_shapes(shapes: list[tuple[int, ...]]) -> None:
     trailing = tuple(shapes[0][1:])
     for src in shapes[1:]:
         dest = (src[0], *trailing)
-        if _broadcast_shape(dest, tuple(src)) != dest:
+        if broadcast_shapes(dest, tuple(src)) != dest:
             raise RuntimeError(
                 f"output with shape {list(dest)} doesn't match the broadcast shape "
-                f"{list(_broadcast_shape(dest, tuple(src)))}"
+                f"{list(broadcast_shapes(dest, tuple(src)))}"
             )
-
-
-def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-    """torch's infer_size: dimensions aligned from the right, the last mismatch reported."""
-    ndim = max(len(a), len(b))
-    out = [0] * ndim
-    for i in range(ndim - 1, -1, -1):
-        offset = ndim - 1 - i
-        size_a = a[len(a) - 1 - offset] if offset < len(a) else 1
-        size_b = b[len(b) - 1 - offset] if offset < len(b) else 1
-        if size_a != size_b and size_a != 1 and size_b != 1:
-            raise RuntimeError(
-                f"The size of tensor a ({size_a}) must match the size of tensor b ({size_b}) "
-                f"at non-singleton dimension {i}"
-            )
-        out[i] = size_b if size_a == 1 else size_a
-    return tuple(out)
 
 
 class _PadSequence(Function):

@@ -73,6 +73,8 @@ def get_total_norm(
     """
     ts = _as_list(tensors)
     p = float(norm_type)
+    if math.isnan(p):  # (torch computes something; no norm has order NaN)
+        raise ValueError("norm_type must be a number or inf, got nan")
     if not ts:
         return Tensor(np.asarray(0.0, dtype=np.float32))
     dtype = np.result_type(*(t.dtype for t in ts))
@@ -116,13 +118,24 @@ def clip_grads_with_norm_(
     if not grads:
         return
     total = np.asarray(total_norm._data if isinstance(total_norm, Tensor) else total_norm)
-    dt = total.dtype.type
+    if isinstance(total_norm, (list, tuple)) or total.size != 1 or total.dtype.kind not in "biuf":
+        raise TypeError(
+            "total_norm must be a one-element tensor or a number (from get_total_norm), got "
+            f"{type(total_norm).__name__} of shape {total.shape}"
+        )
+    total = total.reshape(())
+    dt = total.dtype.type if total.dtype.kind == "f" else np.float32
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # torch evaluates max_norm / t as t.reciprocal() * max_norm, rounding twice
         coef = (dt(1) / (total + dt(1e-6))) * dt(max_norm)
         coef = np.minimum(coef, dt(1.0))  # torch.clamp(max=1): nan stays nan
         for g in grads:
-            g._data *= g._data.dtype.type(coef)
+            # torch multiplies in the gradient's compute type (float32 for float16): a
+            # coefficient below float16's range stays nonzero, so inf * coef is inf, not NaN
+            if g._data.dtype == np.float16:
+                g._data[...] = (g._data.astype(np.float32) * np.float32(coef)).astype(np.float16)
+            else:
+                g._data *= g._data.dtype.type(coef)
 
 
 def clip_grad_norm_(

@@ -10,7 +10,7 @@ rejected, and no function mutates its input (torch's ``unpad_sequence`` transpos
 
 from __future__ import annotations
 
-import operator
+import math
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any, NamedTuple
@@ -20,10 +20,17 @@ import numpy as np
 from ... import _kernels
 from ..._kernels import packing_ref
 from ...autograd import Tensor
+from ...autograd._checks import check_allocation, check_flag, check_int
 from ...autograd.function import Context, Function
 from ...autograd.trace_hook import TRACER
 from .._checks import as_input
-from ._padding import _int_array, _lengths_array, pad_sequence, unpad_sequence
+from ._padding import (
+    _int_array,
+    _lengths_array,
+    check_padding_value,
+    pad_sequence,
+    unpad_sequence,
+)
 from ._stdsort import argsort_descending
 
 __all__ = [
@@ -55,6 +62,9 @@ def invert_permutation(permutation: Any) -> Tensor | None:
     """
     if permutation is None:
         return None
+    given = np.asarray(permutation)
+    if given.size and given.dtype.kind not in "iu":  # torch: scatter() refuses it
+        raise RuntimeError("invert_permutation: expected an integer permutation (int32/int64)")
     perm = _int_array(permutation)
     if perm.ndim != 1 or not np.array_equal(np.sort(perm), np.arange(perm.size)):
         # torch scatters anyway and leaves uninitialised memory in the result
@@ -255,10 +265,11 @@ def pack_padded_sequence(
     tracer = TRACER[0]
     if tracer is not None and not tracer.depth:  # elman.onnx.export: lengths as a graph input
         return tracer.pack_padded(pack_padded_sequence, input, lengths, batch_first, enforce_sorted)  # type: ignore[no-any-return]
+    lens = _int_array(lengths)  # torch's order: convert the lengths, check the flag, then
+    batch_first = check_flag("batch_first", batch_first, "_pack_padded_sequence")
     x = as_input(input)
-    lens = _int_array(lengths)
-    # torch's order: the empty input, the batch_first transpose, the lengths' rank, then
-    # the batch dimension (an empty input with malformed lengths is "empty" first)
+    # the empty input, the batch_first transpose, the lengths' rank, then the batch dimension
+    # (an empty input with malformed lengths is "empty" first)
     if x.numel() == 0:
         raise RuntimeError("Cannot pack empty tensors.")
     if batch_first and x.ndim < 2:
@@ -345,16 +356,21 @@ def pad_packed_sequence(
         )  # type: ignore[no-any-return]
     bs = sequence.batch_sizes.numpy()
     max_len = len(bs)
+    # torch's order: total_length compared first, then the types of the arguments
+    if isinstance(total_length, (int, float, np.number)) and total_length < max_len:
+        raise ValueError(
+            "Expected total_length to be at least the length of the longest sequence in "
+            f"input, but got total_length={total_length} and max sequence length being "
+            f"{max_len}"
+        )
+    batch_first = check_flag("batch_first", batch_first, "_pad_packed_sequence")
+    check_padding_value(padding_value, "_pad_packed_sequence")
     if total_length is not None:
-        total_length = operator.index(total_length)  # TypeError for a float, as torch
-        if total_length < max_len:
-            raise ValueError(
-                "Expected total_length to be at least the length of the longest sequence in "
-                f"input, but got total_length={total_length} and max sequence length being "
-                f"{max_len}"
-            )
-        max_len = total_length
+        max_len = check_int("total_length", total_length, "_pad_packed_sequence")
     batch = int(bs[0])
+    data = sequence.data
+    nbytes = max_len * batch * math.prod(data.shape[1:]) * data.dtype.itemsize
+    check_allocation(nbytes, f"the padded batch of {max_len} steps")
     # built by the library: the compiled maps; by hand: the reference (IndexError when bad)
     maps = _kernels if sequence._checked else packing_ref
     lengths = maps.batch_sizes_of(bs)  # steps per packed column (both sorted, longest first)
@@ -364,7 +380,6 @@ def pad_packed_sequence(
     dst, pad = maps.packed_rows(bs, order, max_len, batch_first)
     if unsorted is not None:
         lengths = lengths[unsorted.numpy()]
-    data = sequence.data
     shape = (batch, max_len) if batch_first else (max_len, batch)  # (no transpose node)
     padded = _Unpack.apply(data, dst, pad, (*shape, *data.shape[1:]), padding_value)
     return padded, Tensor(lengths)

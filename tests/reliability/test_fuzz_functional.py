@@ -1,0 +1,17 @@
+"""Differential fuzzing of the public boundary (quick part): the functional entry points.
+
+Every case runs in elman and torch; see fuzz_core.py for what is compared, fuzz_allow.py
+for the documented differences, and campaign_fuzz.py for the long run.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fuzz_pytest import fuzz, ids, targets
+
+TARGETS = targets("functional")
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=ids(TARGETS))
+def test_fuzz_functional(target):
+    fuzz(target)
