@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import bench, convert, onnx_cmd, run, shapes, train, use
+from . import bench, convert, onnx_cmd, run, scale, shapes, train, use
 from ._errors import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -48,6 +48,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     use.add_parsers(sub)
     convert.add_parsers(sub)
     onnx_cmd.add_parser(sub)
+    scale.add_sweep_parser(sub)
     run.add_parser(sub)
     return parser, dict(sub.choices)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import scale
 from ._errors import UserError, check_output_file, first_line, os_reason
 from ._parser import integer, number
 from ._report import versus
@@ -32,9 +33,26 @@ def add_parsers(sub: Any) -> None:
         ),
     )
     p.add_argument("checkpoint", type=Path, help=CHECKPOINT_HELP)
-    p.add_argument("--input", type=Path, required=True, help="data file (.npy or .csv)")
-    p.add_argument("--output", type=Path, required=True, help="where to write (.npy or .csv)")
+    p.add_argument(
+        "--input",
+        type=Path,
+        required=True,
+        help="data file (.npy or .csv); with --workers/--scheduler: .npy files or a glob",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        required=True,
+        help="where to write (.npy or .csv); with --workers/--scheduler: a folder",
+    )
     _runtime_flag(p)
+    scale.add_dask_flags(p)
+    p.add_argument(
+        "--chunk-rows",
+        type=integer(1, 2**40),
+        help="examples per Dask task (at least 129; default: ~32 MB of inputs and hidden states)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (Dask only)")
     p.set_defaults(run=run_predict)
 
     e = sub.add_parser(
@@ -211,15 +229,22 @@ def _inputs(model: SequenceModel, raw: np.ndarray) -> np.ndarray:
 def _predict(model: SequenceModel, x: np.ndarray, batch: int = 256) -> np.ndarray:
     import elman
 
+    # a short last batch joins the one before: batches under 129 examples may run kernels
+    # that round differently (see elman.distributed), and one call's numbers are the goal
+    starts = list(range(0, len(x), batch))
+    if len(starts) > 1 and len(x) - starts[-1] < 129:
+        starts.pop()
     outs = []
     with elman.no_grad():
-        for i in range(0, len(x), batch):
-            pred, _ = model(elman.tensor(x[i : i + batch]))
+        for i, stop in zip(starts, [*starts[1:], len(x)], strict=True):
+            pred, _ = model(elman.tensor(x[i:stop]))
             outs.append(pred.numpy())
     return np.concatenate(outs) if outs else np.zeros((0, model.config["output_size"]))
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    if scale.uses_dask(args):
+        return scale.run_predict(args)
     check_output(args.output)
     model = load_model(args.checkpoint, args.runtime)
     if model.config["task"] == "text":
