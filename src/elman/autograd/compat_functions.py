@@ -99,7 +99,7 @@ def _sized(size: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
 
 def zeros(
     *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kw: Any
-) -> Tensor:  # noqa: E501
+) -> Tensor:
     """``torch.zeros(*size, dtype=None, device=None, requires_grad=False)``."""
     check_cpu(device)
     return creation.zeros(*_sized(size, kw), dtype=dtype, requires_grad=requires_grad)
@@ -107,7 +107,7 @@ def zeros(
 
 def ones(
     *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kw: Any
-) -> Tensor:  # noqa: E501
+) -> Tensor:
     """``torch.ones(*size, dtype=None, device=None, requires_grad=False)``."""
     check_cpu(device)
     return creation.ones(*_sized(size, kw), dtype=dtype, requires_grad=requires_grad)
@@ -115,7 +115,7 @@ def ones(
 
 def empty(
     *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kw: Any
-) -> Tensor:  # noqa: E501
+) -> Tensor:
     """``torch.empty``: zero-filled here (torch leaves the memory uninitialised)."""
     check_cpu(device)
     return creation.zeros(*_sized(size, kw), dtype=dtype, requires_grad=requires_grad)
@@ -128,7 +128,7 @@ def full(
     device: Any = None,
     requires_grad: bool = False,
     **kw: Any,
-) -> Tensor:  # noqa: E501
+) -> Tensor:
     """``torch.full``: the dtype follows ``fill_value`` (bool, int64, else float32)."""
     _no_extra(kw, "full")
     check_cpu(device)
@@ -142,7 +142,7 @@ def full(
 
 def tensor(
     data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kw: Any
-) -> Tensor:  # noqa: E501
+) -> Tensor:
     """``torch.tensor(data, dtype=None, device=None, requires_grad=False)``."""
     _no_extra(kw, "tensor")
     check_cpu(device)
@@ -181,7 +181,7 @@ def randn(
     device: Any = None,
     requires_grad: bool = False,
     **kw: Any,
-) -> Tensor:  # noqa: E501
+) -> Tensor:
     """Samples of N(0, 1), torch's numbers for the same seed."""
     check_cpu(device)
     shape = _sized(size, kw)
@@ -195,7 +195,7 @@ def rand(
     device: Any = None,
     requires_grad: bool = False,
     **kw: Any,
-) -> Tensor:  # noqa: E501
+) -> Tensor:
     """Samples of U[0, 1), torch's numbers for the same seed."""
     check_cpu(device)
     shape = _sized(size, kw)
@@ -209,7 +209,7 @@ def eye(
     device: Any = None,
     requires_grad: bool = False,
     **kw: Any,
-) -> Tensor:  # noqa: E501
+) -> Tensor:
     """The ``n`` x ``m`` identity matrix (float32 unless ``dtype``)."""
     _no_extra(kw, "eye")
     check_cpu(device)

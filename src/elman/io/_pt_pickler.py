@@ -21,25 +21,12 @@ import numpy as np
 from ..autograd import Size, Tensor
 from ..nn.module import Module
 from ..nn.parameter import Parameter
+from ._pt_tensors import TORCH_DTYPES
 
 __all__ = ["Pickler", "torch_dtype_name"]
 
-_TORCH_NAMES = {
-    "float32": "float32",
-    "float64": "float64",
-    "float16": "float16",
-    "int8": "int8",
-    "int16": "int16",
-    "int32": "int32",
-    "int64": "int64",
-    "uint8": "uint8",
-    "uint16": "uint16",
-    "uint32": "uint32",
-    "uint64": "uint64",
-    "bool": "bool",
-    "complex64": "complex64",
-    "complex128": "complex128",
-}
+# the NumPy dtypes torch names alike (bfloat16 and the float8s have no NumPy twin to write)
+_TORCH_NAMES = {name: name for name, stored in TORCH_DTYPES.items() if stored == name}
 _BATCH = 1000
 
 
