@@ -26,7 +26,9 @@ from elman._kernels import (  # noqa: E402
     _nb_split,
     _nb_wave,
     _pair,
+    config,
     dispatch,
+    modes,
     rnn_numba,
     rnn_ref,
     stack_ref,
@@ -95,7 +97,7 @@ def compare(actual: Any, expected: Any, what: str) -> None:
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_variant_matches_reference(variant: str, case: str, dtype: str) -> None:
-    v = dispatch.VARIANTS[variant]
+    v = dispatch.variant(variant)
     args, grads = make_case(case, dtype)
     copies = [np.copy(a) for a in flat(args[:4]) if a is not None]
     outs, hn = stack_ref.stack_forward(*args)
@@ -109,7 +111,7 @@ def test_variant_matches_reference(variant: str, case: str, dtype: str) -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_backward_takes_the_forward_outputs_and_foreign_ones(variant: str) -> None:
     """outs as the forward returned them (views of one buffer) or as separate arrays."""
-    v = dispatch.VARIANTS[variant]
+    v = dispatch.variant(variant)
     args, grads = make_case("bi-2layers-masks", "float64", seed=3)
     outs, _ = rnn_numba.run_forward(v, *args)
     mine = rnn_numba.run_backward(v, *args, outs, *grads)
@@ -137,7 +139,7 @@ def test_long_sequence_uses_blocked_weight_gradients(dtype: str) -> None:
     g = (rng.standard_normal((L, H)).astype(dtype), rng.standard_normal((1, 1, H)).astype(dtype))
     outs, _ = stack_ref.stack_forward(*args)
     expected = stack_ref.stack_backward(*args, outs, *g)
-    compare(rnn_numba.run_backward(dispatch.VARIANTS["fused"], *args, outs, *g), expected, "fused")
+    compare(rnn_numba.run_backward(dispatch.variant("fused"), *args, outs, *g), expected, "fused")
 
 
 @pytest.mark.parametrize("I", [3, 1])
@@ -170,7 +172,8 @@ def test_relu_derivative_at_zero_is_zero_in_every_variant() -> None:
         None,
     )
     g = (np.ones((T, H)), np.ones((1, 2, H)))
-    for name, v in dispatch.VARIANTS.items():
+    for name in dispatch.VARIANTS:
+        v = dispatch.variant(name)
         outs, _ = rnn_numba.run_forward(v, *args)
         dx, dh0, grads = rnn_numba.run_backward(v, *args, outs, *g)
         assert not np.any(outs[0]) and not np.any(dx) and not np.any(dh0), name
@@ -309,7 +312,7 @@ for bi in (False, True):
     g = (rng.standard_normal(outs[-1].shape), rng.standard_normal(hn.shape))
     ref = stack_ref.stack_backward(*args, outs, *g)
     for name in ("layered-outer", "layered-pairs", "layered-split"):
-        v = dispatch.VARIANTS[name]
+        v = dispatch.variant(name)
         o, h = rnn_numba.run_forward(v, *args)
         assert all(np.allclose(a, b, atol=1e-10) for a, b in zip(o, outs)) and np.allclose(h, hn)
         got = rnn_numba.run_backward(v, *args, outs, *g)
@@ -359,20 +362,26 @@ def test_dispatch_picks_a_known_variant_for_every_regime() -> None:
     ]
     for shape in shapes:
         v = dispatch.choose(*shape)
-        assert any(v.mode is m for m in dispatch.MODES.values()), (shape, v)
+        assert any(v.mode is m for m in modes.MODES.values()), (shape, v)
         assert v.fused or not v.fused_backward, (shape, v)
+
+
+def _auto(*shape: int) -> Any:
+    """The rules' pick for ``shape`` with this process's facts, as a variant."""
+    blas = bool(_blas.gemm_pointers()[0])
+    return dispatch.VARIANTS[dispatch.pick(*shape, dispatch.two_threads_allowed(), blas)]
 
 
 def test_dispatch_runs_short_single_sequences_fused() -> None:
     """One sequence of a few steps (streaming) takes the fused path, its backward too
     unless the weight-gradient block is large; longer ones and batches the layered path."""
-    choose = dispatch._auto
+    choose = _auto
     for shape in [(1, 1, 3, 64, 1, 1), (10, 1, 8, 128, 1, 1), (1, 1, 64, 64, 3, 1)]:
         v = choose(*shape)
         assert v.fused and v.fused_backward, shape
     two_wide_layers = choose(1, 1, 8, 256, 2, 1)
     assert two_wide_layers.fused and not two_wide_layers.fused_backward
-    assert two_wide_layers.mode is _nb_ops.OUTER  # what its layered backward runs
+    assert two_wide_layers.mode is modes.OUTER  # what its layered backward runs
     for shape in [(100, 1, 3, 64, 1, 1), (40, 1, 3, 64, 1, 1), (1, 2, 3, 64, 1, 1)]:
         assert not choose(*shape).fused, shape
     assert not choose(1, 1, 100, 64, 1, 1).fused  # I*H > 4096: the input projection
@@ -384,29 +393,29 @@ def test_dispatch_runs_short_single_sequences_fused() -> None:
 def test_dispatch_rules_of_the_two_thread_variants() -> None:
     """The documented choices: pairs for stacks and bidirectional layers, split for a single
     wide layer, outer for a few rows, gemm for large batches (two CPUs and BLAS control)."""
-    if not dispatch.can_split():
+    if not dispatch.two_threads_allowed():
         pytest.skip("one CPU or no OpenBLAS thread control: no two-thread variants")
-    choose = dispatch._auto
+    choose = _auto
     latency = choose(15000, 3, 7, 400, 2, 1)
-    assert latency.mode is dispatch.SPLIT and latency.pairs and latency.one_blas_thread
+    assert latency.mode is modes.SPLIT and latency.pairs and latency.two_threads
     bi = choose(16000, 16, 32, 128, 2, 2)
-    assert bi.mode is dispatch.SPLIT and bi.pairs
+    assert bi.mode is modes.SPLIT and bi.pairs
     single = choose(3000, 3, 16, 400, 1, 1)
-    assert single.mode is dispatch.SPLIT and not single.pairs
-    assert choose(3000, 3, 16, 128, 1, 1).mode is _nb_ops.OUTER
+    assert single.mode is modes.SPLIT and not single.pairs
+    assert choose(3000, 3, 16, 128, 1, 1).mode is modes.OUTER
     wide_shapes = [(25600, 128, 64, 512, 1, 1), (6400, 64, 32, 256, 2, 1), (4000, 8, 16, 512, 1, 1)]
     wide_shapes += [(32000, 32, 16, 128, 1, 1), (3200, 32, 16, 200, 1, 1)]  # from N=16, H=128
     for shape in wide_shapes:
         wide = choose(*shape)  # the batch halves with the outer products
-        assert wide.mode is _nb_ops.OUTER and wide.rows and wide.one_blas_thread, shape
+        assert wide.mode is modes.WIDE and wide.rows and wide.two_threads, shape
     assert not choose(1600, 32, 16, 128, 1, 1).rows  # 2.6e7 multiply-adds: one thread
     if _blas.gemm_pointers()[0]:
         mid = choose(32000, 32, 16, 96, 1, 1)  # H < 128: rows on BLAS
-        assert mid.mode is _nb_ops.GEMM and mid.rows and mid.one_blas_thread
+        assert mid.mode is modes.GEMM and mid.rows and mid.two_threads
         assert not choose(4000, 4, 16, 128, 1, 1).rows
         assert not choose(1600, 32, 1, 32, 1, 1).rows  # too small to hand over
     short = choose(60, 3, 16, 400, 2, 1)  # 20 steps: one thread
-    assert short.mode is not dispatch.SPLIT and not short.one_blas_thread
+    assert short.mode is not modes.SPLIT and not short.two_threads
 
 
 def test_row_split_balances_the_work() -> None:
@@ -418,9 +427,9 @@ def test_row_split_balances_the_work() -> None:
 
 
 def test_avx512_environment_respects_the_user(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ELMAN_NUMBA_AVX512", "0")
+    monkeypatch.setattr(config, "NUMBA_AVX512", False)  # ELMAN_NUMBA_AVX512=0, read once
     assert _jit._avx512_env() == {}
-    monkeypatch.setenv("ELMAN_NUMBA_AVX512", "1")
+    monkeypatch.setattr(config, "NUMBA_AVX512", True)
     monkeypatch.setenv("NUMBA_CPU_NAME", "generic")
     assert _jit._avx512_env() == {}
     monkeypatch.delenv("NUMBA_CPU_NAME")

@@ -60,9 +60,7 @@ def _step(model: tuple[Any, Any, Any, Any]) -> list[np.ndarray]:
 
 
 def _name(variant: Any) -> str:
-    from elman._kernels import dispatch
-
-    return next((n for n, v in dispatch.VARIANTS.items() if v == variant), str(variant))
+    return str(variant.name)
 
 
 def worker(calls: int, threads: int) -> dict[str, Any]:

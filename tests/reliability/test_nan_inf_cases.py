@@ -27,7 +27,7 @@ if _kernels.JIT:
 def variant(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     name = request.param
     if name != "auto":
-        monkeypatch.setattr(dispatch, "FORCED", dispatch.VARIANTS[name])
+        monkeypatch.setattr(dispatch, "FORCED", name)
     return name  # type: ignore[no-any-return]
 
 

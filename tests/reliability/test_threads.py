@@ -32,7 +32,7 @@ from conftest import TORCH  # noqa: E402
 from elman._kernels import _blas, _nb_split, _pair, dispatch, rnn_numba  # noqa: E402
 from elman._kernels import threads as kthreads  # noqa: E402
 
-TWO_THREAD = [n for n, v in sorted(dispatch.VARIANTS.items()) if v.one_blas_thread]
+TWO_THREAD = [n for n, v in sorted(dispatch.VARIANTS.items()) if v.two_threads]
 DEADLINE = 120.0
 
 
@@ -110,7 +110,7 @@ out, hn = rnn(x)
 (out.sum() + hn.sum()).backward()
 names = sorted(t.name for t in threading.enumerate())
 v = dispatch.choose(600, 3, 7, 400, 2, 1)
-print(json.dumps({"helper": "elman-pair" in names, "two": bool(v.one_blas_thread),
+print(json.dumps({"helper": "elman-pair" in names, "two": bool(v.two_threads),
                   "sum": float(x.grad.sum())}))
 """
 
@@ -134,15 +134,15 @@ def test_one_thread_runs_no_two_thread_variant() -> None:
 
 def test_dispatch_sees_the_thread_count(restore_threads) -> None:
     """The cached choice is keyed by the count: changing it changes the next choice."""
-    if not dispatch._compiled_with_blas_control() or kthreads.available_cpus() < 2:
+    if not _blas._compiled_with_blas_control() or kthreads.available_cpus() < 2:
         pytest.skip("one CPU or no OpenBLAS thread control")
     shape = (15000, 3, 7, 400, 2, 1)
     elman.set_num_threads(2)
-    assert dispatch.choose(*shape).one_blas_thread
+    assert dispatch.choose(*shape).two_threads
     elman.set_num_threads(1)
-    assert not dispatch.choose(*shape).one_blas_thread and not dispatch.can_split()
+    assert not dispatch.choose(*shape).two_threads and not dispatch.two_threads_allowed()
     elman.set_num_threads(2)
-    assert dispatch.choose(*shape).one_blas_thread
+    assert dispatch.choose(*shape).two_threads
 
 
 # ---- concurrent calls are bit-identical to sequential ones -------------------------------------

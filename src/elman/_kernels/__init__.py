@@ -7,9 +7,14 @@ else the references. (With ``NUMBA_DISABLE_JIT=1`` the twins run as plain Python
 the same code paths.)
 """
 
-import os
 from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
+from .config import (
+    DISABLE_JIT,
+    THREADED_DOT,  # noqa: F401  (the threshold callers pass, re-exported)
+    THREADED_PRODUCT,
+)
 from .packing_ref import batch_sizes_of, packed_rows
 from .random_ref import bernoulli_values
 from .rnn_ref import (
@@ -22,13 +27,20 @@ from .rnn_ref import (
 )
 from .stack_ref import stack_backward, stack_forward
 
+
+def choose_variant(x: Any, h0: Any, num_layers: int) -> Any:
+    """The call's one decision of kernels (the reference has one way: None)."""
+    return None
+
+
 JIT = False
-if os.environ.get("ELMAN_DISABLE_JIT", "0") != "1":
+if not DISABLE_JIT:
     try:
         from . import _jit  # noqa: F401  (sets numba's environment before numba is imported)
         from ._blas import single_threaded_blas
         from ._nb_packing import batch_sizes_of, packed_rows  # noqa: F811
         from ._nb_random import bernoulli_values  # noqa: F811
+        from .rnn_numba import choose_for as choose_variant  # noqa: F401, F811
         from .rnn_numba import (  # noqa: F811
             packed_layer_backward,
             packed_layer_forward,
@@ -40,13 +52,9 @@ if os.environ.get("ELMAN_DISABLE_JIT", "0") != "1":
     except ImportError:  # numba is not installed
         pass
 
-# OpenBLAS hands work to its threads from ~2.6e5 multiply-adds for a matrix product (M*N*K)
-# and from 10^4 elements for a dot product (measured on NumPy's OpenBLAS here), and the
-# threads then busy-wait for ~0.1 s of CPU, taking a core from the next RNN call's second
-# thread: an RNN + Linear head on every step trained ~1.5x slower, gradient clipping (a dot
-# over all gradients) woke them on every step.
-THREADED_PRODUCT = 1 << 18
-THREADED_DOT = 10_000
+# (THREADED_PRODUCT, THREADED_DOT: where OpenBLAS would thread a product, see .config: an
+# RNN + Linear head on every step trained ~1.5x slower, gradient clipping (a dot over all
+# gradients) woke its threads on every step.)
 
 
 def quiet_blas(work: int, threaded_from: int = THREADED_PRODUCT) -> AbstractContextManager[object]:
@@ -71,4 +79,4 @@ __all__ = [
     "batch_sizes_of",
     "packed_rows",
     "bernoulli_values",
-]  # the kernels (quiet_blas and its thresholds are module helpers, not kernels)
+]  # the kernels (choose_variant, quiet_blas and its thresholds are helpers, not kernels)

@@ -20,14 +20,18 @@ import glob
 import os
 import sys
 import threading
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from llvmlite import ir
+from numba import config as numba_config
 from numba import njit, types
 from numba.extending import intrinsic
 
 from ._jit import JIT
+from .config import BLAS_IN_KERNELS
+from .threads import kernel_threads
 
 __all__ = [
     "gemm_pointers",
@@ -38,6 +42,7 @@ __all__ = [
     "hold_one_thread",
     "release_one_thread",
     "blas_threads_controllable",
+    "two_threads_allowed",
 ]
 
 NO_TRANS, TRANS = 111, 112  # CBLAS enums; CblasRowMajor = 101
@@ -130,6 +135,17 @@ def blas_threads_controllable() -> bool:
     """Whether :func:`single_threaded_blas` can set NumPy's BLAS thread count."""
     gemm_pointers()
     return bool(_THREADS)
+
+
+def two_threads_allowed() -> bool:
+    """The two-thread variants need two threads allowed (:mod:`.threads`: set_num_threads,
+    OMP_NUM_THREADS, the affinity mask), compiled code and control of NumPy's BLAS threads."""
+    return kernel_threads() >= 2 and _compiled_with_blas_control()
+
+
+@lru_cache(maxsize=1)
+def _compiled_with_blas_control() -> bool:
+    return not numba_config.DISABLE_JIT and blas_threads_controllable()
 
 
 class _Hold:
@@ -240,7 +256,7 @@ def gemm_pointers() -> tuple[int, int]:
     """Addresses of NumPy's CBLAS (sgemm, dgemm), or (0, 0) when there is none."""
     global _POINTERS
     if _POINTERS is None:
-        _POINTERS = _find() if os.environ.get("ELMAN_BLAS_IN_KERNELS", "1") != "0" else (0, 0)
+        _POINTERS = _find() if BLAS_IN_KERNELS else (0, 0)
     return _POINTERS
 
 

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ._nb_wave import chunk_steps, wave_pair_forward
+from .config import BLOCK_ELEMENTS, MIN_BLOCK_OUTPUTS, MIN_BLOCK_ROWS, WAVE_CHUNKS
 
 __all__ = [
     "BLOCK_ELEMENTS",
@@ -47,13 +48,8 @@ __all__ = [
     "wave_blocks",
 ]
 
-BLOCK_ELEMENTS = 1 << 20  # elements of a scratch block: 4 MiB of float32
-MIN_BLOCK_ROWS = 1024  # 4x the largest block seen to round differently
-# ... and at least this many outputs in each half a two-thread product makes of a block:
-# OpenBLAS rounded products of up to ~1,200 outputs (M*N; 595 rows of 2 columns, 147 of
-# 8, 18 of 64) apart from the same rows inside a longer product
-MIN_BLOCK_OUTPUTS = 1 << 14
-WAVE_CHUNKS = 64  # wavefront chunks per block: the pipeline's fill and drain cost ~1/64
+# (BLOCK_ELEMENTS, MIN_BLOCK_ROWS, MIN_BLOCK_OUTPUTS, WAVE_CHUNKS: see .config; module
+# names here, so that tests can shrink them)
 
 Project = Callable[[np.ndarray, np.ndarray], None]  # proj(a, o): o = a @ W_ih.T
 

@@ -20,6 +20,7 @@ nothing is changed:
   host at runtime, never hard-coded. ``ELMAN_NUMBA_AVX512=0`` turns this off.
 
 ``ELMAN_DISABLE_JIT=1`` (read by :mod:`elman._kernels`) keeps the NumPy reference kernels.
+Every ``ELMAN_*`` variable is read once, by :mod:`.config`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ import os
 import sys
 import warnings
 
+from . import config
 from ._cache_dir import choose_cache_dir
+from .config import SIMD_BYTES
 
 __all__ = ["JIT", "NOGIL", "configure_numba"]
 
@@ -50,7 +53,7 @@ def _in_tree() -> str:
 
 
 def _avx512_env() -> dict[str, str]:
-    if os.environ.get("ELMAN_NUMBA_AVX512", "1") == "0":
+    if not config.NUMBA_AVX512:
         return {}
     if "NUMBA_CPU_NAME" in os.environ or "NUMBA_CPU_FEATURES" in os.environ:
         return {}
@@ -70,13 +73,12 @@ def configure_numba() -> None:
     """Set numba's environment for elman's kernels (before numba is imported), and make sure
     the kernels' cache has a writable folder (or is off) either way."""
     imported = "numba" in sys.modules
-    width = os.environ.get("ELMAN_SIMD_BYTES", "")  # another vector layout: its compiled
-    # kernels must not meet the default ones
+    width = SIMD_BYTES  # another vector layout: its compiled kernels must not meet the others
     if imported:
-        from numba.core import config
+        from numba.core import config as numba_config
         from numba.misc.appdirs import AppDirs
 
-        configured = config.CACHE_DIR
+        configured = numba_config.CACHE_DIR
         numba_user = AppDirs(appname="numba", appauthor=False).user_cache_dir
     else:
         configured, numba_user = os.environ.get("NUMBA_CACHE_DIR", ""), ""
@@ -87,7 +89,7 @@ def configure_numba() -> None:
         JIT["cache"] = NOGIL["cache"] = False
     elif choice.path is not None and choice.path != configured:
         if imported:
-            config.CACHE_DIR = choice.path
+            numba_config.CACHE_DIR = choice.path
         else:
             os.environ["NUMBA_CACHE_DIR"] = choice.path
     if not imported:

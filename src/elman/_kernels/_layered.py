@@ -1,8 +1,9 @@
 """The layered path of the compiled stack: per layer, the input projection of all steps,
 the weight gradients and dX are NumPy GEMMs over all steps; only the sequential part runs
-compiled, in the step mode :mod:`.dispatch` picked (one thread: AXPY, DOT, OUTER, GEMM; two
-threads: SPLIT, the batch in two halves for GEMM ``rows``, and ``pairs`` of independent
-recurrences). :mod:`.rnn_numba` calls :func:`layered_forward` / :func:`layered_backward`.
+compiled, in the step mode of the variant :mod:`.dispatch` chose (one thread: AXPY, DOT,
+OUTER, GEMM; two threads: SPLIT, the batch in two halves (``rows``: GEMM or WIDE), and
+``pairs`` of independent recurrences). :func:`forward` / :func:`backward` are the layered
+variants' entry points.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Any
 import numpy as np
 from numba import config as numba_config
 
-from ._blas import gemm_pointers
+from ._blas import gemm_pointers, hold_one_thread, release_one_thread, two_threads_allowed
 from ._blocks import layer_views, project_blocks, wave_blocks
-from ._nb_ops import DOT, GEMM, OUTER, outer_into
+from ._nb_ops import outer_into
 from ._nb_recur import (
     gather_prev,
     recur_backward,
@@ -34,12 +35,14 @@ from ._nb_split import (
 )
 from ._nb_wave import wave_pair_forward
 from ._pair import run_pair
-from .dispatch import SPLIT, can_split
+from .config import TWO_THREAD_PRODUCT
+from .modes import GEMM, OUTER, SPLIT
 from .stack_ref import layer_input
 
 __all__ = [
+    "forward",
+    "backward",
     "fptr_of",
-    "plain_mode",
     "recur_forward_in",
     "recur_backward_in",
     "layered_forward",
@@ -52,10 +55,27 @@ Weights = Sequence[tuple[np.ndarray, np.ndarray, Any, Any]]
 _C = np.ascontiguousarray
 
 
-# Products of all steps (input projections, weight gradients, dX) of a one-thread variant
-# run on the two threads from here: OpenBLAS is held at one thread in every layered call
-# (see .threads), and below this the hand-over to the helper (~20-100 us) is not repaid.
-TWO_THREAD_PRODUCT = 1 << 25
+def forward(variant, x, sizes, h0, weights, num_layers, relu, masks, keep=True):
+    """The layered variants' forward entry (:func:`layered_forward`), OpenBLAS held on
+    this thread meanwhile: elman's own threads only (.threads)."""
+    held = hold_one_thread()
+    try:
+        return layered_forward(x, sizes, h0, weights, num_layers, relu, masks, variant, keep)
+    finally:
+        if held:
+            release_one_thread()
+
+
+def backward(variant, x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn):
+    """The layered backward entry (:func:`layered_backward`), of the ``fused-forward*``
+    variants too."""
+    held = hold_one_thread()
+    try:
+        args = (x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn)
+        return layered_backward(*args, variant)
+    finally:
+        if held:
+            release_one_thread()
 
 
 def _products(two_threads: bool, work: int) -> Any:
@@ -64,7 +84,7 @@ def _products(two_threads: bool, work: int) -> Any:
     when two threads are allowed)."""
     if two_threads:
         return matmul2
-    if work >= TWO_THREAD_PRODUCT and can_split():
+    if work >= TWO_THREAD_PRODUCT and two_threads_allowed():
         return partial(matmul2, min_work=TWO_THREAD_PRODUCT)
     return np.matmul
 
@@ -74,23 +94,9 @@ def fptr_of(dtype: np.dtype) -> int:
     return s if dtype == np.float32 else d
 
 
-def _mode(mode: Any, fptr: int) -> Any:
-    """GEMM needs NumPy's BLAS address, SPLIT and OUTER compiled code: DOT stands in."""
-    if mode is GEMM and not fptr:
-        return DOT
-    if (mode is SPLIT or mode is OUTER) and numba_config.DISABLE_JIT:
-        return DOT
-    return mode
-
-
-def plain_mode(mode: Any, fptr: int) -> Any:
-    """The single-thread mode for the one-layer twins (SPLIT runs as OUTER there)."""
-    return _mode(OUTER if mode is SPLIT else mode, fptr)
-
-
 def recur_forward_in(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, hn, rows=False):
     """One direction's recurrence, in place on ``out`` (columns c0:c0+H), in ``mode``
-    (``rows``: the batch split between two threads, for mode GEMM or OUTER)."""
+    (``rows``: the batch split between two threads, for mode GEMM or WIDE)."""
     if mode is SPLIT:
         split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn)
     elif rows:
@@ -99,9 +105,10 @@ def recur_forward_in(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, 
         recur_forward_gemm(out, c0, sizes, bias, h0, _C(w_hh.T), reverse, relu, fptr, hn)
     elif mode is OUTER:
         P = pack_columns(w_hh.T)
-        recur_forward(out, c0, sizes, bias, h0, P, P, reverse, relu, mode, hn)
+        recur_forward(out, c0, sizes, bias, h0, P, P, reverse, relu, mode.token, hn)
     else:
-        recur_forward(out, c0, sizes, bias, h0, w_hh, _C(w_hh.T), reverse, relu, mode, hn)
+        WT = _C(w_hh.T)
+        recur_forward(out, c0, sizes, bias, h0, w_hh, WT, reverse, relu, mode.token, hn)
 
 
 def recur_backward_in(
@@ -117,10 +124,10 @@ def recur_backward_in(
         recur_backward_gemm(out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db)
     elif mode is OUTER:  # dh = delta_t @ W_hh: W_hh is the packed operand here
         P = pack_columns(w_hh)
-        recur_backward(out, g, c0, sizes, g_hn, P, P, reverse, relu, mode, delta, dh0, db)
+        recur_backward(out, g, c0, sizes, g_hn, P, P, reverse, relu, mode.token, delta, dh0, db)
     else:
-        args = (out, g, c0, sizes, g_hn, w_hh, _C(w_hh.T), reverse, relu, mode, delta, dh0, db)
-        recur_backward(*args)
+        WT = _C(w_hh.T)
+        recur_backward(out, g, c0, sizes, g_hn, w_hh, WT, reverse, relu, mode.token, delta, dh0, db)
 
 
 def project(matmul: Any, x: np.ndarray, w_ih: np.ndarray, out: np.ndarray) -> None:
@@ -188,9 +195,7 @@ def _bias(ws: Weights, H: int, dtype: Any) -> list[np.ndarray]:
     return [(b_ih + b_hh).astype(dtype, copy=False) for _, _, b_ih, b_hh in ws]
 
 
-def layered_forward(
-    x, sizes, h0, weights, num_layers, relu, masks, mode, pairs=False, rows=False, keep=True
-):
+def layered_forward(x, sizes, h0, weights, num_layers, relu, masks, variant, keep=True):
     """Every layer's output (NL, T, D*H), as views, and h_n. ``keep=False`` (a forward whose
     outputs no backward reads): only the last layer's, every layer in one buffer of a
     block more than (T, D*H) (:func:`._blocks.layer_views`), and ``x`` may be (L, N, I)
@@ -200,16 +205,13 @@ def layered_forward(
         # one output column: NumPy calls ?gemv, whose last rows of a call round apart from
         # the same rows inside a longer call; only whole products give the same bits here
         x = _C(x.reshape(-1, x.shape[-1]))
-        args = (x, sizes, h0, weights, num_layers, relu, masks, mode, pairs, rows)
-        outs, hn = layered_forward(*args)
+        outs, hn = layered_forward(x, sizes, h0, weights, num_layers, relu, masks, variant)
         return outs[-1:], hn
     D = NLD // num_layers
     fptr = fptr_of(x.dtype)
-    mode = _mode(mode, fptr)
-    pairs = pairs and mode is SPLIT
-    rows = rows and (mode is GEMM or mode is OUTER)
+    mode, pairs, rows = variant.mode, variant.pairs, variant.rows
     T = x.shape[0] if x.ndim == 2 else x.shape[0] * x.shape[1]
-    matmul = _products(mode is SPLIT or rows, T * D * H * max(x.shape[-1], D * H))
+    matmul = _products(variant.two_threads, T * D * H * max(x.shape[-1], D * H))
     if keep:
         outs = np.empty((num_layers, T, D * H), dtype=x.dtype)
     else:
@@ -267,7 +269,7 @@ def _directions_forward(out, sizes, biases, h0, w_hh, relu, hn):
 
     def direction(d: int) -> tuple:
         P = pack_columns(w_hh[d].T, out.dtype)
-        return (out, d * H, sizes, biases[d], h0[d], P, P, d == 1, relu, OUTER, hn[d])
+        return (out, d * H, sizes, biases[d], h0[d], P, P, d == 1, relu, OUTER.token, hn[d])
 
     run_pair(recur_forward, direction(0), direction(1))
 
@@ -280,7 +282,7 @@ def _directions_backward(out, g, sizes, g_hn, w_hh, relu, delta, dh0, db):
     def direction(d: int) -> tuple:
         P = pack_columns(w_hh[d], out.dtype)  # dh = delta_t @ W_hh: W_hh is packed here
         cols = slice(d * H, (d + 1) * H)
-        args = (out, g, d * H, sizes, g_hn[d], P, P, d == 1, relu, OUTER, delta, dh0[d])
+        args = (out, g, d * H, sizes, g_hn[d], P, P, d == 1, relu, OUTER.token, delta, dh0[d])
         return (*args, db[cols])
 
     run_pair(recur_backward, direction(0), direction(1))
@@ -313,17 +315,16 @@ def t_product(matmul: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return matmul(a.T, b)
 
 
-def layered_backward(
-    x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, mode, pairs=False, rows=False
-):
+def layered_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, variant):
+    """BPTT of :func:`layered_forward`: dx, dh0 and per (layer, direction) (dW_ih, dW_hh,
+    db). ``pairs`` pairs the two directions of a layer (a unidirectional stack's backward
+    runs as ``split``)."""
     NLD, N, H = h0.shape
     D = NLD // num_layers
     T = x.shape[0]
     fptr = fptr_of(x.dtype)
-    mode = _mode(mode, fptr)
-    pairs = pairs and mode is SPLIT and D == 2
-    rows = rows and (mode is GEMM or mode is OUTER)
-    matmul = _products(mode is SPLIT or rows, T * D * H * max(x.shape[1], D * H))
+    mode, pairs, rows = variant.mode, variant.pairs and D == 2, variant.rows
+    matmul = _products(variant.two_threads, T * D * H * max(x.shape[1], D * H))
     dh0 = np.empty_like(h0)
     grads: list[Any] = [None] * NLD
     g = g_out

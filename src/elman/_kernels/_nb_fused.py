@@ -20,10 +20,9 @@ from numba import njit
 
 from ._jit import JIT
 from ._nb_ops import copy2, fill2, tanh
+from .config import FUSED_GRAD_BLOCK as _BLOCK  # rows per partial sum of a weight gradient
 
 __all__ = ["fused_forward", "fused_backward"]
-
-_BLOCK = 128  # rows per partial sum of a weight gradient: error grows with T / _BLOCK
 
 
 @njit(**JIT)

@@ -19,22 +19,15 @@ Two forms of ``acc[b, :] += x[b, :] @ M.T`` (M is (n, K)) cover the shapes:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
+from numba import njit, typeof, types
 from numba.extending import overload
 
 from ._jit import JIT
 from ._nb_simd import mm_outer_rows, mm_wide_rows
+from .modes import AXPY, DOT, OUTER, WIDE
 from .special import TANH32_ONE, TANH64_ONE, tanh_ref
 
 INLINE = {**JIT, "inline": "always"}
-
-# How a recurrence step computes h @ W_hh.T. The loop modes are *types* (scalars of distinct
-# integer types), so each kernel is compiled for the one form it runs; GEMM (NumPy's BLAS
-# per step) has kernels of its own in ._nb_recur. OUTER is ._nb_simd's register-blocked
-# product: its matrix argument is the packed transpose (pack_columns), and the accumulator
-# rows are padded to whole vectors. WIDE is OUTER six rows a pass (mm_wide), for many rows.
-AXPY, DOT, GEMM, OUTER = np.int8(0), np.int16(1), np.int32(2), np.uint16(4)
-WIDE = np.uint8(5)
 
 # Eigen's float32 tanh: an odd 13/6 rational function of x clamped to +-7.9 (0.99999976).
 _C = 7.90531110763549805
@@ -343,17 +336,10 @@ def outer_acc(d, v, G, n, m):
 
 
 def step_matmul(mode, x, W, WT, acc, rows, H):
-    """acc[:rows] += x[:rows] @ W.T for (H, H) W, with WT = W.T given as well (AXPY or DOT);
-    for OUTER, WT is W.T packed by :func:`._nb_simd.pack_columns` (W is not read) and acc
-    has the packed width."""
-    if mode.dtype == AXPY.dtype:
-        mm_axpy(x, 0, WT, acc, 0, 0, rows, H)
-    elif mode.dtype == OUTER.dtype:
-        mm_outer_rows(x, WT, acc, rows, H)
-    elif mode.dtype == WIDE.dtype:
-        mm_wide_rows(x, WT, acc, rows, H)
-    else:
-        mm_dot(x, 0, W, acc, 0, 0, rows, H)
+    """acc[:rows] += x[:rows] @ W.T for (H, H) W, with WT = W.T given as well, in the step
+    mode whose token ``mode`` is (:mod:`.modes`); for OUTER and WIDE, WT is W.T packed by
+    :func:`._nb_simd.pack_columns` (W is not read) and acc has the packed width."""
+    _BY_TYPE[type(mode)](mode, x, W, WT, acc, rows, H)  # as Python (NUMBA_DISABLE_JIT=1)
 
 
 def _step_axpy(mode, x, W, WT, acc, rows, H):
@@ -372,13 +358,13 @@ def _step_wide(mode, x, W, WT, acc, rows, H):
     mm_wide_rows(x, WT, acc, rows, H)
 
 
+# the one table from step mode to product kernel (GEMM and SPLIT run kernels of their own)
+PRODUCTS = {AXPY: _step_axpy, DOT: _step_dot, OUTER: _step_outer, WIDE: _step_wide}
+_BY_TYPE = {type(m.token): product for m, product in PRODUCTS.items()}
+_BY_TOKEN = {typeof(m.token): product for m, product in PRODUCTS.items()}
+
+
 @overload(step_matmul, jit_options=JIT)
 def _step_matmul_overload(mode, x, W, WT, acc, rows, H):
-    """Resolved while typing: the kernel calling it contains one form only."""
-    forms = {
-        (8, True): _step_axpy,
-        (16, True): _step_dot,
-        (16, False): _step_outer,
-        (8, False): _step_wide,
-    }
-    return forms[mode.bitwidth, mode.signed]
+    """Resolved while typing: the kernel calling it contains its mode's product only."""
+    return _BY_TOKEN[mode]

@@ -5,9 +5,10 @@ Packed layout as in :mod:`.rnn_ref`: step t owns rows ``off[t] : off[t] + sizes[
 (N, H) buffer whose first ``sizes[t]`` rows are the active sequences, so rows that are not
 active keep their state (forward) or wait for their start (reverse) untouched.
 
-``mode`` picks how ``h_{t-1} @ W_hh.T`` is computed at each step: ``AXPY``, ``DOT`` and
-``OUTER`` are loops (see :func:`._nb_ops.step_matmul`; each mode compiles a kernel of its
-own; OUTER takes the packed matrix of :mod:`._nb_simd` and a padded scratch), and the
+``mode`` (the token of a :mod:`.modes` step mode) picks how ``h_{t-1} @ W_hh.T`` is
+computed at each step: ``AXPY``, ``DOT``, ``OUTER`` and ``WIDE`` are loops (see
+:func:`._nb_ops.step_matmul`; each mode compiles a kernel of its own; OUTER and WIDE take
+the packed matrix of :mod:`._nb_simd` and a padded scratch), and the
 ``*_gemm`` kernels call NumPy's BLAS once per step through ``fptr`` (see :mod:`._blas`),
 reading and writing the layer arrays in place (no state copies).
 
@@ -25,12 +26,10 @@ from numba import njit
 
 from ._blas import NO_TRANS, gemm
 from ._jit import JIT, NOGIL
-from ._nb_ops import AXPY, DOT, GEMM, act_delta, activate, copy2, step_matmul
+from ._nb_ops import act_delta, activate, copy2, step_matmul
+from .config import BIAS_GRAD_BLOCK
 
 __all__ = [
-    "AXPY",
-    "DOT",
-    "GEMM",
     "offsets",
     "recur_forward",
     "recur_backward",
@@ -61,7 +60,7 @@ def add_partial(db, d0, blk, part, n, s, L):
     rounding grows with L / 256, not with L (100k-step sequences stay ~1e-16 relative)."""
     for j in range(n):
         blk[j] += part[j]
-    if (s + 1) % 256 == 0 or s == L - 1:
+    if (s + 1) % BIAS_GRAD_BLOCK == 0 or s == L - 1:
         for j in range(n):
             db[d0 + j] += blk[j]
             blk[j] = 0.0

@@ -41,6 +41,7 @@ from ._nb_vec import (
     vstore,
     vzero,
 )
+from .config import PREFETCH_BYTES
 
 __all__ = [
     "VECTOR_BYTES",
@@ -55,7 +56,6 @@ __all__ = [
 ]
 
 INLINE = {**JIT, "inline": "always"}
-PREFETCH_BYTES = 4096  # how far ahead in the packed stream
 BLOCK_VECTORS = 4 if VECTOR_BYTES == 64 else 2  # vectors per column block
 
 

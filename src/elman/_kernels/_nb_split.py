@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from ._jit import NOGIL
-from ._nb_ops import OUTER, WIDE, act_delta, activate
+from ._nb_ops import act_delta, activate
 from ._nb_packing import batch_sizes_of
 from ._nb_recur import (
     add_partial,
@@ -38,6 +38,7 @@ from ._nb_recur import (
 from ._nb_simd import mm_outer_rows, outer_width, pack_columns
 from ._nb_wait import LINE, arrive, new_flags, wait_for
 from ._pair import run_pair
+from .modes import WIDE
 
 __all__ = [
     "split_recur_forward",
@@ -209,21 +210,21 @@ def _window(sizes: np.ndarray, off: np.ndarray, r0: int, r1: int) -> tuple:
     return np.clip(sizes, r0, r1) - r0, off + r0
 
 
-def rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn, mode=None):
+def rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn, mode):
     """:func:`._nb_recur.recur_forward_gemm` with the batch split between two threads: the
-    sequences are independent, so each thread runs its rows' recurrence (one single-threaded
-    BLAS call per step, or for ``mode`` OUTER the outer products six rows a pass, mode WIDE)
-    with no exchange at all."""
+    sequences are independent, so each thread runs its rows' recurrence with no exchange at
+    all, in the variant's ``mode``: GEMM (one single-threaded BLAS call per step) or WIDE
+    (the outer products six rows a pass)."""
     N = h0.shape[0]
     k = row_split(sizes, N)
     off = _offsets(sizes)
-    if mode is OUTER:
+    if mode is WIDE:
         P = pack_columns(w_hh.T, out.dtype)
         h0, hn_ = _C(h0), np.empty_like(h0, order="C")
 
         def half(r0: int, r1: int) -> tuple:
             s, o = _window(sizes, off, r0, r1)
-            return (out, c0, s, o, bias, h0[r0:r1], P, P, reverse, relu, WIDE, hn_[r0:r1])
+            return (out, c0, s, o, bias, h0[r0:r1], P, P, reverse, relu, WIDE.token, hn_[r0:r1])
 
         run_pair(forward_window, half(0, k), half(k, N))
         hn[...] = hn_
@@ -235,22 +236,20 @@ def rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn, 
     last_states(out, c0, sizes, off, reverse, hn)
 
 
-def rows_recur_backward(
-    out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db, mode=None
-):
+def rows_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db, mode):
     """:func:`._nb_recur.recur_backward_gemm` with the batch split between two threads
-    (OUTER products for ``mode`` OUTER, see :func:`rows_recur_forward`)."""
+    (``mode`` GEMM or WIDE, see :func:`rows_recur_forward`)."""
     N = g_hn.shape[0]
     k = row_split(sizes, N)
     off = _offsets(sizes)
     db1 = np.zeros_like(db)
-    if mode is OUTER:
+    if mode is WIDE:
         P = pack_columns(w_hh, out.dtype)  # dh = delta_t @ W_hh: W_hh is packed here
         g_hn, dh = _C(g_hn), np.empty_like(g_hn, order="C")
 
         def half(r0: int, r1: int, d: np.ndarray) -> tuple:
             s, o = _window(sizes, off, r0, r1)
-            args = (out, g, c0, s, o, g_hn[r0:r1], P, P, reverse, relu, WIDE, delta)
+            args = (out, g, c0, s, o, g_hn[r0:r1], P, P, reverse, relu, WIDE.token, delta)
             return (*args, dh[r0:r1], d)
 
         run_pair(backward_window, half(0, k, db), half(k, N, db1))

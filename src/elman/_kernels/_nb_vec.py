@@ -9,13 +9,13 @@ for another width in a cache folder of their own.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
+
+from .config import SIMD_BYTES
 
 __all__ = [
     "VECTOR_BYTES",
@@ -44,7 +44,7 @@ def _vector_bytes() -> int:
     return 32 if features.get("avx2") or features.get("avx") else 16
 
 
-VECTOR_BYTES = int(os.environ.get("ELMAN_SIMD_BYTES", "0")) or _vector_bytes()
+VECTOR_BYTES = int(SIMD_BYTES or "0") or _vector_bytes()
 if VECTOR_BYTES not in (16, 32, 64):
     raise ValueError(f"ELMAN_SIMD_BYTES={VECTOR_BYTES}: expected 16, 32 or 64")
 

@@ -22,12 +22,13 @@ from numba import njit
 
 from ._blas import NO_TRANS, gemm
 from ._jit import NOGIL
-from ._nb_ops import OUTER, copy2
+from ._nb_ops import copy2
 from ._nb_recur import forward_steps, offsets, step_width
 from ._nb_simd import mm_outer, pack_columns
 from ._nb_split import split_point
 from ._nb_wait import LINE, arrive, new_flags, wait_for
 from ._pair import run_pair
+from .modes import OUTER
 
 __all__ = ["wave_pair_forward", "chunk_steps"]
 
@@ -128,7 +129,7 @@ def wave_pair_forward(out0, out1, sizes, biases, h0, w_hh, w_ih1, mask, relu, fp
         P = pack_columns(w_hh[c].T, out0.dtype)
         wct = np.ascontiguousarray(w_ih1[rows].T, dtype=out0.dtype)
         Pc = pack_columns(wct) if not fptr else np.empty(0, dtype=out0.dtype)
-        args = (c, out0, out1, sizes, bounds, biases[c], states[c], P, P, relu, OUTER)
+        args = (c, out0, out1, sizes, bounds, biases[c], states[c], P, P, relu, OUTER.token)
         return (*args, m, wct, Pc, rows.start or 0, fptr, flags)
 
     run_pair(wave_forward, part(0, slice(0, p)), part(1, slice(p, H)), flags)

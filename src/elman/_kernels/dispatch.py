@@ -1,178 +1,179 @@
-"""Which compiled variant runs a given RNN problem.
+"""Which variant runs an RNN call: the registry of variants and the one decision per call.
 
-A variant is a path and a step mode:
+A variant is a named way to run the whole stack (:class:`Variant`): its forward and
+backward entry points (the fused stack, :mod:`._fused_stack`, or the layered stack,
+:mod:`._layered`) and, for the layered path, the step mode of its recurrences
+(:mod:`.modes`) and how it uses the two threads. :data:`VARIANTS` maps each name to its
+variant; docs/kernels.md has the table and the route of a call through each.
 
-* path ``fused``: the whole stack in one compiled call each way, every product a loop; for
-  tiny problems (H <= 32, N*H <= 128, I*H <= 4096), where per-call overhead is most of the
-  time. Its backward is used while T*layers*directions <= 2048 (beyond that, the per-row
-  weight-gradient loops lose to the GEMMs of the layered backward). Also for one sequence
-  (N = 1) of a few steps: T*H^2*layers*directions <= 5e4 with I*H <= 4096 (H < 128), or
-  <= 2e5 with I <= 4H (H >= 128), where the layered path's fixed cost (Python, packing
-  W_hh) is most of the time: one step of H = 256 forward 59 -> 16 us, forward+backward
-  231 -> 89 us; ten steps of H = 128 36 -> 19 us; one step of (100 -> 200) 35 -> 15 us.
-  Its backward there while H*max(I, D*H) + H^2 <= 1e5 (2 layers of 200 or 256: 2-4x
-  slower fused).
-* path ``layered``: per layer, the input projection, the weight gradients and dX are single
-  NumPy GEMMs over all steps; only the sequential part runs compiled, in one of these modes:
-
-  - ``axpy``: k-unrolled loops streaming W_hh.T (N == 1, H <= 96);
-  - ``outer``: explicit-SIMD register-blocked products (:mod:`._nb_simd`) on a packed
-    W_hh.T (H >= 128 with N <= 3, or H >= 256 with N <= 32; and whenever no BLAS is found);
-  - ``dot``: row-blocked dot-product loops (what ``outer`` runs as without compiled code);
-  - ``gemm``: NumPy's BLAS called from the kernel once per step (the other N >= 2);
-  - ``rows``: the batch split in two halves, one per thread (the sequences are independent:
-    no exchange at all), NumPy's BLAS held at one thread meanwhile. Each thread runs its
-    rows with the ``outer`` products (six rows a pass, see :mod:`._nb_simd`) for N >= 16
-    and H >= 128 on calls of T*H*H >= 5e7 (a sweep of N 16-64, H 128-256, 25-200 steps:
-    (100, 32, 16, 200) forward+backward 7.1 ms on one thread -> 5.4, (200, 32, 16, 128)
-    6.8 -> 4.8, (100, 64, 16, 128) 7.0 -> 4.8; level with rows on BLAS for long
-    sequences of H = 128), and for N >= 8 and H >= 256 on calls of T*H*H >= 2e8 (ahead
-    of every other variant there: (500, 8, 16, 512) forward+backward 39 ms as ``split``
-    -> 30, (1000, 32, 16, 256) 100 as rows on BLAS -> 70, (200, 64, 16, 512) 107 -> 89);
-    with a single-threaded BLAS call per step for N >= 16, H < 128 on calls of
-    T*H*H >= 2e8 (smaller ones lost to the hand-over, e.g. (50, 32, 1, 32));
-  - ``split``: the ``outer`` products on two threads, each keeping half of W_hh in its own
-    cache (N <= 32 and H >= 400, or N <= 3 and H >= 256, where ``rows`` is not chosen:
-    weight-streaming bound);
-  - ``pairs``: as ``split``, except that independent recurrences run side by side, one per
-    thread, each with its whole W_hh in its core's cache and no exchange at every step:
-    the two directions of a bidirectional layer (forward and backward passes), and the
-    forward of a unidirectional stack in layer pairs (:mod:`._nb_wave`: thread 0 one
-    layer, thread 1 the next one a chunk of steps behind); an unpaired last layer and the
-    unidirectional backward run as ``split``. Chosen for two directions with N <= 32 and
-    H >= 128, and for two or more unidirectional layers with N <= 16 and H >= 256 (it beat
-    ``split``, ``outer`` and ``gemm`` on every such shape measured).
-
-Two-thread variants need T*H*H >= 3e7 (shorter calls measured faster on one thread: e.g.
-(20, 3, 16, 400, 2) 2.1 ms on two, 0.9-1.0 on one), two threads allowed
-(:func:`.threads.kernel_threads`: ``elman.set_num_threads``, ``OMP_NUM_THREADS``, the
-affinity mask) and control of NumPy's OpenBLAS threads (held at one in every layered call).
-The thresholds come from measurements on a 2-vCPU AVX-512 (Emerald Rapids) VM
-(2026-12-06: 1000 steps, N in 1..32, H in 128..512, one and two layers; ``elman bench``
-with ``ELMAN_KERNEL_VARIANT``, see docs/performance.md).
-``ELMAN_KERNEL_VARIANT`` (``fused``, ``layered-axpy``, ``layered-dot``, ``layered-outer``,
-``layered-gemm``, ``layered-split``, ``layered-pairs``, ``layered-rows``,
-``layered-rows-outer``) forces one, read
-once at import (with one thread allowed, a two-thread one runs as its one-thread counterpart).
+:func:`choose` takes the decision, once per RNN call (the fast lane remembers it per call
+signature), from the call's sizes and facts of the process: whether two kernel threads may
+run, whether NumPy's BLAS can be called from kernels, whether code is compiled. The name
+comes from ``ELMAN_KERNEL_VARIANT`` when set, else from the rules (:func:`pick`); a
+variant that the process cannot run is then replaced by the one that runs in its place
+(:func:`resolve`), so that no kernel corrects the choice later. Measurements behind the
+rules: docs/performance.md.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-import numpy as np
-from numba import config
+from numba import config as numba_config
 
-from ._blas import blas_threads_controllable, gemm_pointers
-from ._nb_ops import AXPY, DOT, GEMM, OUTER
-from .threads import kernel_threads
+from . import _fused_stack, _layered
+from ._blas import gemm_pointers, two_threads_allowed
+from .config import KERNEL_VARIANT
+from .modes import AXPY, DOT, GEMM, OUTER, SPLIT, WIDE, Mode
 
-__all__ = ["Variant", "VARIANTS", "choose"]
-
-SPLIT = np.int64(3)  # the dot loops on two threads (run from Python, see ._nb_split)
-MODES = {"axpy": AXPY, "dot": DOT, "outer": OUTER, "gemm": GEMM, "split": SPLIT}
+__all__ = ["Variant", "VARIANTS", "choose", "pick", "resolve", "variant"]
 
 
 class Variant(NamedTuple):
-    fused: bool  # forward: the whole stack in one call
-    mode: Any  # AXPY, DOT, OUTER, GEMM or SPLIT: the recurrence of the layered path
-    fused_backward: bool = False
-    one_blas_thread: bool = False  # runs on elman's two threads (see .threads, ._pair)
-    pairs: bool = False  # SPLIT: independent recurrences side by side (see the docstring)
-    rows: bool = False  # GEMM or OUTER: the batch split between two threads (one_blas_thread)
+    """One way to run the stack; ``forward(variant, x, sizes, h0, weights, num_layers, relu,
+    masks, keep)`` and ``backward(variant, ..., outs, g_out, g_hn)`` are its entry points."""
+
+    name: str
+    forward: Callable[..., Any]
+    backward: Callable[..., Any]
+    mode: Mode  # the step product of its layered recurrences (fused: of the one-layer twins)
+    pairs: bool = False  # SPLIT: independent recurrences side by side, one per thread
+    rows: bool = False  # GEMM or WIDE: the batch in two halves, one per thread
+
+    @property
+    def fused(self) -> bool:
+        return self.forward is _fused_stack.forward
+
+    @property
+    def fused_backward(self) -> bool:
+        return self.backward is _fused_stack.backward
+
+    @property
+    def two_threads(self) -> bool:
+        """Runs on elman's two threads (its products of all steps too)."""
+        return self.mode is SPLIT or self.rows
 
 
-VARIANTS = {"fused": Variant(True, AXPY, True)}
-VARIANTS |= {f"layered-{k}": Variant(False, m, False, m is SPLIT) for k, m in MODES.items()}
-VARIANTS["layered-pairs"] = Variant(False, SPLIT, False, True, True)
-VARIANTS["layered-rows"] = Variant(False, GEMM, False, True, False, True)
-VARIANTS["layered-rows-outer"] = Variant(False, OUTER, False, True, False, True)
+def _fused(name: str, mode: Mode, fused_backward: bool = True) -> Variant:
+    back = _fused_stack.backward if fused_backward else _layered.backward
+    return Variant(name, _fused_stack.forward, back, mode)
 
 
-def _forced() -> Variant | None:
-    name = os.environ.get("ELMAN_KERNEL_VARIANT", "")
-    if not name:
-        return None
-    if name not in VARIANTS:
+def _layer(name: str, mode: Mode, pairs: bool = False, rows: bool = False) -> Variant:
+    return Variant(name, _layered.forward, _layered.backward, mode, pairs, rows)
+
+
+VARIANTS = {
+    v.name: v
+    for v in (
+        _fused("fused", AXPY),
+        _fused("fused-outer", OUTER),
+        _fused("fused-forward", AXPY, False),  # backward as layered-axpy
+        _fused("fused-forward-outer", OUTER, False),  # backward as layered-outer
+        _layer("layered-axpy", AXPY),
+        _layer("layered-dot", DOT),
+        _layer("layered-outer", OUTER),
+        _layer("layered-gemm", GEMM),
+        _layer("layered-split", SPLIT),
+        _layer("layered-pairs", SPLIT, pairs=True),
+        _layer("layered-rows", GEMM, rows=True),
+        _layer("layered-rows-outer", WIDE, rows=True),
+        # what the OUTER ones run as without compiled code (NUMBA_DISABLE_JIT=1)
+        _fused("fused-dot", DOT),
+        _fused("fused-forward-dot", DOT, False),
+    )
+}
+
+# What runs in a variant's place when the process cannot run it: with one thread, the
+# one-thread counterpart; without NumPy's BLAS address, the loops; without compiled code
+# (the SIMD products need it), the dot loops. Applied in this order.
+ONE_THREAD = {
+    "layered-split": "layered-outer",
+    "layered-pairs": "layered-outer",
+    "layered-rows": "layered-gemm",
+    "layered-rows-outer": "layered-outer",
+}
+NO_BLAS = {"layered-gemm": "layered-dot", "layered-rows": "layered-dot"}
+NOT_COMPILED = {
+    "layered-outer": "layered-dot",
+    "fused-outer": "fused-dot",
+    "fused-forward-outer": "fused-forward-dot",
+}
+
+
+def _forced() -> str:
+    name = KERNEL_VARIANT
+    if name and name not in VARIANTS:
         raise ValueError(f"ELMAN_KERNEL_VARIANT={name!r}: expected one of {sorted(VARIANTS)}")
-    return VARIANTS[name]
+    return name
 
 
-FORCED = _forced()  # read once: choose() runs on every RNN call
+FORCED = _forced()  # "" : the rules choose
 
 
 def choose(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
-    """The variant for T packed rows, batch N, I inputs, hidden H. With one thread allowed
-    (:func:`.threads.kernel_threads`) no two-thread variant runs, a forced one included
-    (it runs as its one-thread counterpart)."""
-    two = kernel_threads() >= 2 and _compiled_with_blas_control()  # can_split(), inlined
-    if FORCED is not None:
-        return FORCED if two or not FORCED.one_blas_thread else _one_thread(FORCED)
-    return _auto_for(T, N, I, H, num_layers, D, two)
+    """THE decision of a call: the variant for T packed rows (L*N for dense input), batch
+    N, I inputs, hidden size H, ``num_layers`` layers of D directions. With one thread
+    allowed (:func:`.threads.kernel_threads`) no two-thread variant runs, a forced one
+    included (its one-thread counterpart runs)."""
+    two = two_threads_allowed()
+    blas = bool(gemm_pointers()[0])
+    name = FORCED or pick(T, N, I, H, num_layers, D, two, blas)
+    return resolve(name, two, blas)
 
 
-def _one_thread(v: Variant) -> Variant:
-    return Variant(v.fused, OUTER if v.mode is SPLIT else v.mode, v.fused_backward)
+def variant(name: str) -> Variant:
+    """The variant ``name`` as :func:`choose` would run it in this process (tests force
+    each one through this)."""
+    return resolve(name, two_threads_allowed(), bool(gemm_pointers()[0]))
 
 
-def can_split() -> bool:
-    """The two-thread variants need two threads allowed (:mod:`.threads`: set_num_threads,
-    OMP_NUM_THREADS, the affinity mask), compiled code and control of NumPy's BLAS threads."""
-    return kernel_threads() >= 2 and _compiled_with_blas_control()
-
-
-@lru_cache(maxsize=1)
-def _compiled_with_blas_control() -> bool:
-    return not config.DISABLE_JIT and blas_threads_controllable()
-
-
-def _auto(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
-    """The automatic choice with the current thread count."""
-    return _auto_for(T, N, I, H, num_layers, D, can_split())
+@lru_cache(maxsize=64)
+def resolve(name: str, two_threads: bool, blas: bool) -> Variant:
+    """The variant that runs for ``name`` given the process's facts (see ONE_THREAD)."""
+    if not two_threads:
+        name = ONE_THREAD.get(name, name)
+    if not blas:
+        name = NO_BLAS.get(name, name)
+    if numba_config.DISABLE_JIT:
+        name = NOT_COMPILED.get(name, name)
+    return VARIANTS[name]
 
 
 @lru_cache(maxsize=256)
-def _auto_for(T: int, N: int, I: int, H: int, num_layers: int, D: int, split: bool) -> Variant:
-    """The automatic choice; ``split``: two threads may run (part of the cache key, so a
-    change of :func:`.threads.set_num_threads` is seen)."""
-    gemm = bool(gemm_pointers()[0])
+def pick(
+    T: int, N: int, I: int, H: int, num_layers: int, D: int, two_threads: bool, blas: bool
+) -> str:
+    """The rules: a variant name for the call's sizes; ``two_threads``: two kernel threads
+    allowed with control of BLAS's threads; ``blas``: a BLAS gemm address exists.
+    (Hand-set thresholds until the table generated from the sweep replaces them.)"""
     if H <= 32 and N * H <= 128 and I * H <= 4096:
-        # tiny: loops only, one call for the whole stack (the backward too while short:
-        # its per-row weight-gradient loops lose to GEMMs over many rows)
-        return Variant(True, AXPY, T * num_layers * D <= 2048)
-    wide = H >= 128  # the layered path packs W_hh per call (the outer products) from here
+        # tiny: loops only, one call for the whole stack (the backward too while short)
+        return "fused" if T * num_layers * D <= 2048 else "fused-forward"
+    wide = H >= 128
     inputs_ok = I <= 4 * H if wide else I * H <= 4096
     if N == 1 and inputs_ok and T * H * H * num_layers * D <= (2e5 if wide else 5e4):
-        # one sequence, a few steps (streaming, one step a call): the layered path's fixed
-        # cost (Python, packing W_hh) outweighs the fused loops' slower steps. The fused
-        # backward while its weight-gradient block stays small (beyond ~1e5 elements, e.g.
-        # 2 layers of 256, it ran 2-4x slower)
+        # one sequence, a few steps: the fused loops, the backward too while its
+        # weight-gradient block stays small
         small = H * max(I, D * H) + H * H <= 100_000
-        return Variant(True, AXPY if H <= 96 else OUTER, small)
-    # two threads only on calls big enough to pay for handing work over (~0.1 ms, more
-    # when the other vCPU was idle): short sequences measured faster on one
-    two = split and T * H * H >= 3e7
-    # two directions: measured ahead of split and gemm from H = 128 (N <= 32); layer
-    # pairs: from H = 256 (N <= 16)
+        if H <= 96:
+            return "fused" if small else "fused-forward"
+        return "fused-outer" if small else "fused-forward-outer"
+    two = two_threads and T * H * H >= 3e7  # big enough to pay for the hand-over
     pairs = (D == 2 and H >= 128) or (num_layers >= 2 and N <= 16 and H >= 256)
     if N <= 32 and two and pairs:
-        return Variant(False, SPLIT, False, True, True)
-    # the batch in two halves, one per thread, with the six-row outer products: from
-    # N = 16, H = 128 on calls of 5e7 multiply-adds (a sweep of N 16-64, H 128-256, 25-200
-    # steps: up to 30% ahead of one thread and of rows on BLAS, a tie at 5e7-1e8 with
-    # 16 rows), from N = 8, H = 256 on calls of 2e8 (ahead of split, gemm and rows on BLAS
-    # there); else rows on single-threaded BLAS per step (N >= 16, H < 128, from 2e8)
+        return "layered-pairs"
     big = two and T * H * H >= 2e8
     if two and H >= 128 and ((N >= 16 and T * H * H >= 5e7) or (big and N >= 8 and H >= 256)):
-        return Variant(False, OUTER, False, True, False, True)
+        return "layered-rows-outer"
     if N <= 32 and two and (H >= 400 or (N <= 3 and H >= 256)):
-        return Variant(False, SPLIT, False, True, False)  # weight-streaming bound
-    if big and gemm and N >= 16:
-        return Variant(False, GEMM, False, True, False, True)
+        return "layered-split"  # weight-streaming bound
+    if big and blas and N >= 16:
+        return "layered-rows"
     if N == 1 and H <= 96:
-        return Variant(False, AXPY)
-    if (H >= 128 and (N <= 3 or (H >= 256 and N <= 32))) or not gemm:
-        return Variant(False, OUTER if H >= 96 else AXPY)
-    return Variant(False, GEMM)
+        return "layered-axpy"
+    if (H >= 128 and (N <= 3 or (H >= 256 and N <= 32))) or not blas:
+        return "layered-outer" if H >= 96 else "layered-axpy"
+    return "layered-gemm"

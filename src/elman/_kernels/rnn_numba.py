@@ -19,33 +19,30 @@ from typing import Any
 
 import numpy as np
 
-from . import _blocks, _jit  # noqa: F401  (numba's environment: see _jit; the package imports it first)
-from ._blas import hold_one_thread, release_one_thread, single_threaded_blas
-from ._layered import (
-    fptr_of,
-    layered_backward,
-    layered_forward,
-    plain_mode,
-    project,
-    recur_backward_in,
-    recur_forward_in,
-    t_product,
-)
-from ._nb_fused import fused_backward, fused_forward
+from . import _jit  # noqa: F401  (numba's environment: see _jit; the package imports it first)
+from ._blas import gemm_pointers, single_threaded_blas, two_threads_allowed
+from ._fused_stack import len_rows
+from ._layered import fptr_of, project, recur_backward_in, recur_forward_in, t_product
 from ._nb_recur import gather_prev
-from .dispatch import Variant, choose
-from .flat import flat_shapes, flat_spans, split_flat
+from .dispatch import FORCED, Variant, choose, pick, resolve
 
-__all__ = ["stack_forward", "stack_backward", "packed_layer_forward", "packed_layer_backward"]
+__all__ = [
+    "stack_forward",
+    "stack_backward",
+    "packed_layer_forward",
+    "packed_layer_backward",
+    "choose_for",
+]
 
 Weights = Sequence[tuple[np.ndarray, np.ndarray, Any, Any]]
 _C = np.ascontiguousarray
 
 
-def _plan(x: np.ndarray, h0: np.ndarray, num_layers: int) -> Variant:
+def choose_for(x: np.ndarray, h0: np.ndarray, num_layers: int) -> Variant:
+    """The call's one decision (:func:`.dispatch.choose`) from its arrays: x (T, I) rows or
+    (L, N, I) time-major, h0 (NL*D, N, H)."""
     NLD, N, H = h0.shape
-    T = x.shape[0] if x.ndim == 2 else x.shape[0] * x.shape[1]  # rows, or (L, N, I) steps
-    return choose(T, N, x.shape[-1], H, num_layers, NLD // num_layers)
+    return choose(len_rows(x), N, x.shape[-1], H, num_layers, NLD // num_layers)
 
 
 # ---- the public twins -----------------------------------------------------------------------
@@ -60,10 +57,13 @@ def stack_forward(
     relu: bool,
     masks: Sequence[np.ndarray] | None,
     keep: bool = True,
+    variant: Variant | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Compiled :func:`.stack_ref.stack_forward`: with ``keep=False`` the stack runs in
-    one (T, D*H) buffer (:mod:`._blocks`; the fused path: in place)."""
-    variant = _plan(x, h0, num_layers)
+    one (T, D*H) buffer (:mod:`._blocks`; the fused path: in place). ``variant``: the
+    call's decision (:func:`choose_for`), taken here when not given."""
+    if variant is None:
+        variant = choose_for(x, h0, num_layers)
     return run_forward(variant, x, batch_sizes, h0, weights, num_layers, relu, masks, keep)
 
 
@@ -78,44 +78,29 @@ def stack_backward(
     outs: Sequence[np.ndarray],
     g_out: np.ndarray,
     g_hn: np.ndarray,
+    variant: Variant | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-    """Compiled :func:`.stack_ref.stack_backward`."""
-    variant = _plan(x, h0, num_layers)
-    args = (x, batch_sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn)
-    return run_backward(variant, *args)
+    """Compiled :func:`.stack_ref.stack_backward` (``variant``: the forward's decision)."""
+    if variant is None:
+        variant = choose_for(x, h0, num_layers)
+    x, h0, sizes = _C(x), _C(h0), _C(batch_sizes, dtype=np.int64)
+    g_out, g_hn = _C(g_out), _C(g_hn)
+    return variant.backward(
+        variant, x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn
+    )
 
 
 def run_forward(variant: Variant, x, batch_sizes, h0, weights, num_layers, relu, masks, keep=True):
-    """:func:`stack_forward` with the variant given (tests force each one)."""
+    """:func:`stack_forward` in ``variant`` (tests force each one)."""
     if x.ndim == 3 and keep:  # rows: a copy unless time-major contiguous
         x = x.reshape(-1, x.shape[-1])
     x, h0, sizes = (_C(x) if x.ndim == 2 else x), _C(h0), _C(batch_sizes, dtype=np.int64)
-    args = (x, sizes, h0, weights, num_layers, relu, masks, variant.mode)
-    if variant.fused:  # (no BLAS call at all)
-        return _fused_forward(*args, keep)
-    held = hold_one_thread()  # OpenBLAS on this thread: elman's own threads only (.threads)
-    try:
-        return layered_forward(*args, variant.pairs, variant.rows, keep)
-    finally:
-        if held:
-            release_one_thread()
+    return variant.forward(variant, x, sizes, h0, weights, num_layers, relu, masks, keep)
 
 
-def run_backward(
-    variant: Variant, x, batch_sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn
-):
-    """:func:`stack_backward` with the variant given."""
-    x, h0, sizes = _C(x), _C(h0), _C(batch_sizes, dtype=np.int64)
-    g_out, g_hn = _C(g_out), _C(g_hn)
-    args = (x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, variant.mode)
-    if variant.fused_backward:
-        return _fused_backward(*args)
-    held = hold_one_thread()
-    try:
-        return layered_backward(*args, variant.pairs, variant.rows)
-    finally:
-        if held:
-            release_one_thread()
+def run_backward(variant: Variant, *args: Any) -> Any:
+    """:func:`stack_backward` in ``variant``."""
+    return stack_backward(*args, variant=variant)
 
 
 def packed_layer_forward(
@@ -137,7 +122,7 @@ def packed_layer_forward(
 def _packed_layer_forward(x, batch_sizes, h0, w_ih, w_hh, b_ih, b_hh, reverse, relu):
     x, h0 = _C(x), _C(h0)
     fptr = fptr_of(x.dtype)
-    mode = plain_mode(choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode, fptr)
+    mode = _one_layer_mode(x, h0)
     out = np.empty((x.shape[0], w_ih.shape[0]), dtype=np.result_type(x, w_ih))
     project(np.matmul, x, w_ih, out)  # (T, H)
     H = h0.shape[1]
@@ -171,7 +156,7 @@ def packed_layer_backward(
 def _packed_layer_backward(x, batch_sizes, h0, w_ih, w_hh, out, g_out, g_hn, reverse, relu):
     x, h0, out, g_out = _C(x), _C(h0), _C(out), _C(g_out)
     fptr = fptr_of(x.dtype)
-    mode = plain_mode(choose(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1).mode, fptr)
+    mode = _one_layer_mode(x, h0)
     sizes = _C(batch_sizes, dtype=np.int64)
     delta, prev, dh0 = np.empty_like(out), np.empty_like(out), np.empty_like(h0)
     db = np.zeros(h0.shape[1])
@@ -182,121 +167,9 @@ def _packed_layer_backward(x, batch_sizes, h0, w_ih, w_hh, out, g_out, g_hn, rev
     return delta @ w_ih, dh0, dw_ih, dw_hh, db.astype(x.dtype)
 
 
-# ---- fused: one compiled call for the whole stack -------------------------------------------
-
-
-def _pack_forward(weights: Weights, has_bias: bool, dtype: Any) -> np.ndarray:
-    parts = [w.ravel() for ws in weights for w in (ws if has_bias else ws[:2])]
-    return np.concatenate(parts).astype(dtype, copy=False)
-
-
-def _masks3(masks: Sequence[np.ndarray] | None, shape: tuple[int, int], dtype: Any) -> np.ndarray:
-    if masks is None or len(masks) == 0:
-        return np.empty((0, *shape), dtype=dtype)
-    if isinstance(masks, np.ndarray):  # (NL-1, T, D*H) already: no stacked copy
-        return _C(masks, dtype=dtype)
-    if len(masks) == 1:
-        return _C(masks[0], dtype=dtype)[None]
-    return np.stack(masks).astype(dtype, copy=False)
-
-
-def _stacked(outs: Sequence[np.ndarray]) -> np.ndarray:
-    """(NL, T, D*H) from the per-layer outputs; no copy when they are the views that
-    :func:`stack_forward` returned (``list`` of one (NL, T, D*H) array, in order)."""
-    base = outs[0].base
-    if base is not None and base.ndim == 3 and base.shape[0] == len(outs):
-        if all(o.base is base for o in outs) and base.flags.c_contiguous:
-            return base
-    return np.stack(outs) if len(outs) > 1 else _C(outs[0])[None]
-
-
-def _fused_forward(x, sizes, h0, weights, num_layers, relu, masks, mode, keep=True):
-    NLD, N, H = h0.shape
-    T, DH = len_rows(x), NLD // num_layers * H
-    has_bias = weights[0][2] is not None
-    full = keep or _small_stack(x, num_layers, T, DH)
-    outs = np.empty((num_layers if full else 1, T, DH), dtype=x.dtype)
-    x = fused_rows(x, outs, full)
-    hn = np.empty_like(h0)
-    m = _masks3(masks, (T, DH), x.dtype)
-    wbuf = _pack_forward(weights, has_bias, x.dtype)
-    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full)
-    return list(outs if keep else outs[-1:]), hn
-
-
-def _small_stack(x: np.ndarray, num_layers: int, T: int, DH: int) -> bool:
-    """True when every layer's output and a copy of the input together fit in one scratch
-    block: then a forward without a graph keeps them all, as with a graph (the same bits),
-    and skips the lean row-at-a-time projection, which costs up to +40% on long tiny-H
-    stacks; the memory beyond the output stays under one block either way."""
-    return num_layers * T * DH + len_rows(x) * x.shape[-1] <= _blocks.BLOCK_ELEMENTS
-
-
-def _fused_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn, mode):
-    NLD, N, H = h0.shape
-    T, I = x.shape
-    has_bias = weights[0][2] is not None
-    m = _masks3(masks, (T, NLD // num_layers * H), x.dtype)
-    wbuf = _pack_forward(weights, has_bias, x.dtype)
-    dx, dh0, gbuf, db = fused_backward_flat(
-        x, sizes, h0, wbuf, num_layers, has_bias, relu, _stacked(outs), g_out, g_hn, m
-    )
-    views = split_flat(gbuf, flat_spans(flat_shapes(I, H, num_layers, NLD // num_layers, has_bias)))
-    step = 4 if has_bias else 2
-    return dx, dh0, [(views[k * step], views[k * step + 1], db[k]) for k in range(NLD)]
-
-
-def len_rows(x: np.ndarray) -> int:
-    """Rows of (T, I) rows or of an (L, N, I) time-major array."""
-    return x.shape[0] if x.ndim == 2 else x.shape[0] * x.shape[1]
-
-
-def fused_rows(x: np.ndarray, outs: np.ndarray, keep: bool) -> np.ndarray:
-    """x as (T, I) rows for the fused forward: (T, I) rows as they are; (L, N, I) time-major
-    as a view when contiguous, else (a batch-first input's view, ``keep`` False) copied
-    into the first I columns of ``outs[0]``, which the kernel reads a row at a time before
-    writing that row: no memory beyond the output (a separate copy when I > D*H)."""
-    if x.ndim == 2:
-        return x
-    T, I = len_rows(x), x.shape[2]
-    if x.flags.c_contiguous or I > outs.shape[2] or keep:
-        return _C(x.reshape(T, I))
-    staged = outs[0][:, :I]  # (T, I), row stride D*H
-    staged.reshape(x.shape)[...] = x
-    return staged
-
-
-def fused_forward_flat(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks=None, keep=True):
-    """The fused forward on weights already flat (:mod:`.flat` layout): outs
-    (NL, T, D*H) and hn. ``x``, ``sizes``, ``h0`` and ``wbuf`` contiguous, one dtype.
-    ``keep=False``: outs (1, T, D*H), the last layer's output only (see fused_forward),
-    and ``x`` may be (L, N, I) time-major of any strides (:func:`fused_rows`)."""
-    NLD, N, H = h0.shape
-    T, DH = len_rows(x), NLD // num_layers * H
-    full = keep or _small_stack(x, num_layers, T, DH)
-    outs = np.empty((num_layers if full else 1, T, DH), dtype=x.dtype)
-    x = fused_rows(x, outs, full)
-    hn = np.empty_like(h0)
-    m = _NO_MASKS[x.dtype] if masks is None else masks
-    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full)
-    return (outs if keep else outs[-1:]), hn
-
-
-def fused_backward_flat(
-    x, sizes, h0, wbuf, num_layers, has_bias, relu, outs, g_out, g_hn, masks=None
-):
-    """BPTT of :func:`fused_forward_flat`: dx, dh0, the gradients flat as ``wbuf`` (both
-    bias slots hold db) and db (NL*D, H)."""
-    dx, dh0, gbuf = np.empty_like(x), np.empty_like(h0), np.empty_like(wbuf)
-    db = np.empty(h0.shape[::2], dtype=x.dtype)
-    m = _NO_MASKS[x.dtype] if masks is None else masks
-    fused_backward(
-        x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, g_out, g_hn, dx, dh0, gbuf, db
-    )
-    return dx, dh0, gbuf, db
-
-
-_NO_MASKS = {  # "no dropout" for the fused kernels, shared (they never write masks)
-    np.dtype(np.float32): np.empty((0, 0, 0), np.float32),
-    np.dtype(np.float64): np.empty((0, 0, 0), np.float64),
-}
+def _one_layer_mode(x: np.ndarray, h0: np.ndarray) -> Any:
+    """The one-layer twins' decision: the step mode of the variant chosen for one layer,
+    run on one thread (its one-thread counterpart, :data:`.dispatch.ONE_THREAD`)."""
+    two, blas = two_threads_allowed(), bool(gemm_pointers()[0])
+    name = FORCED or pick(x.shape[0], h0.shape[0], x.shape[1], h0.shape[1], 1, 1, two, blas)
+    return resolve(name, False, blas).mode

@@ -36,6 +36,7 @@ def stack_forward(
     relu: bool,
     masks: Sequence[np.ndarray] | None,
     keep: bool = True,
+    variant: Any = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Run every layer and direction.
 
@@ -43,7 +44,8 @@ def stack_forward(
         x: (T, I) packed input, or (L, N, I) dense time-major (any strides); batch_sizes:
         (L,) int64 non-increasing; h0: (NL*D, N, H); weights, num_layers, relu, masks: see
         the module docstring; keep: False for a forward no backward follows: only the last
-        layer's output is returned (each layer's is dropped once the next has read it).
+        layer's output is returned (each layer's is dropped once the next has read it);
+        variant: the compiled twin's choice of kernels (the reference has one way: unread).
 
     Returns:
         outs: NL arrays (T, D*H), each layer's output before dropout (the last one is the
@@ -90,11 +92,12 @@ def stack_backward(
     outs: Sequence[np.ndarray],
     g_out: np.ndarray,
     g_hn: np.ndarray,
+    variant: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
     """BPTT through every layer and direction, last layer first.
 
     Args:
-        x, batch_sizes, h0, weights, num_layers, relu, masks: as given to the forward;
+        x, batch_sizes, h0, weights, num_layers, relu, masks, variant: as given to the forward;
         outs: its per-layer outputs; g_out (T, D*H): gradient of the last layer's output;
         g_hn (NL*D, N, H): gradient of h_n.
 

@@ -5,7 +5,9 @@ For tiny shapes the compiled kernels take a few microseconds and everything arou
 took several times that. This lane does the same work with less Python:
 
 * the checks of :meth:`RNN.check_input` run once per call signature (input shape and
-  dtype, hx shape and dtype, batch_first), and the result of the variant choice with them;
+  dtype, hx shape and dtype, batch_first, the kernel threads allowed), and the call's one
+  decision of a variant (:func:`elman._kernels.dispatch.choose`) with them: the plan
+  carries it to the kernels, forward and backward;
 * the weights are not packed: :class:`~elman.nn.RNN` keeps its parameters as views of one
   flat buffer in torch's order, which is the fused kernels' layout (the lane checks that
   the parameters are still those views; if not, the general path runs);
@@ -40,8 +42,9 @@ if TYPE_CHECKING:
 __all__ = ["fast_forward", "fast_forward_packed", "FusedRNNFunction"]
 
 if _kernels.JIT:
-    from .._kernels.dispatch import choose
-    from .._kernels.rnn_numba import fused_backward_flat, fused_forward_flat
+    from .._kernels._fused_stack import fused_backward_flat, fused_forward_flat
+    from .._kernels.dispatch import Variant, choose
+    from .._kernels.threads import kernel_threads
 
 _MAX_PLANS = 64  # call signatures remembered per module
 _C = np.ascontiguousarray
@@ -54,8 +57,9 @@ class _Plan(NamedTuple):
     N: int
     sizes: np.ndarray | None  # batch_sizes of the dense layout: L times N (packed: None)
     zeros: np.ndarray  # the default h0 (never written: the kernels only read h0)
-    fused: bool  # the forward runs fused (else the layered stack forward)
-    fused_backward: bool  # the backward runs fused too (else the layered stack backward)
+    variant: Variant  # the dispatcher's decision for this call signature
+    fused: bool  # variant.fused: the forward runs fused on the flat weights
+    fused_backward: bool  # variant.fused_backward: the backward too
     num_layers: int
     has_bias: bool
     relu: bool
@@ -71,7 +75,7 @@ def _make_plan(
     H, NL = rnn.hidden_size, rnn.num_layers
     if N == 0 or H == 0:
         return None
-    variant = choose(T, N, rnn.input_size, H, NL, D)
+    variant = choose(T, N, rnn.input_size, H, NL, D)  # the one decision (per signature)
     unbatched = layout.get("unbatched", False)
     return _Plan(
         batch_first=layout.get("batch_first", False),
@@ -80,6 +84,7 @@ def _make_plan(
         N=N,
         sizes=layout.get("sizes"),
         zeros=np.zeros((NL * D, N, H), dtype=dtype),
+        variant=variant,
         fused=variant.fused,
         fused_backward=variant.fused_backward,
         num_layers=NL,
@@ -129,7 +134,8 @@ def fast_forward(rnn: RNN, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Te
         return None
     x = input._data
     hx_key = hx if hx is None else (hx._data.shape, hx._data.dtype)
-    plan = _plan_for(rnn, (x.shape, x.dtype, hx_key, rnn.batch_first), _dense_plan, rnn, input, hx)
+    key = (x.shape, x.dtype, hx_key, rnn.batch_first, kernel_threads())
+    plan = _plan_for(rnn, key, _dense_plan, rnn, input, hx)
     wbuf = rnn._flat_buffer()
     if plan is None or wbuf is None:
         return None
@@ -152,7 +158,7 @@ def fast_forward_packed(
         return None
     x = data._data
     N = int(batch_sizes[0])
-    key = ("packed", x.shape, N, x.dtype, hx if hx is None else hx._data.dtype)
+    key = ("packed", x.shape, N, x.dtype, hx if hx is None else hx._data.dtype, kernel_threads())
     plan = _plan_for(rnn, key, _make_plan, rnn, x.shape[0], N, x.dtype, x.shape[:1])
     wbuf = rnn._flat_buffer()
     if plan is None or wbuf is None:
@@ -194,7 +200,7 @@ def _lane(
         args = (rows, sizes, h0, wbuf, nl, plan.has_bias, plan.relu, masks, keep)
         outs, hn = fused_forward_flat(*args)
     else:
-        args = (rows, sizes, h0, flat.groups, nl, plan.relu, masks, keep)
+        args = (rows, sizes, h0, flat.groups, nl, plan.relu, masks, keep, plan.variant)
         outs, hn = _kernels.stack_forward(*args)
     last = outs[-1].reshape(plan.out_shape)
     if plan.unbatched:
@@ -252,9 +258,8 @@ class FusedRNNFunction(Function):
             )
             grads = split_flat(gbuf, flat.spans)  # fresh views, disjoint
         else:  # long sequences, larger problems: the layered backward (GEMMs over all steps)
-            dx, dh0, per_k = _kernels.stack_backward(
-                rows, sizes, h0, flat.groups, nl, relu, masks, list(outs), g_rows, g_h
-            )
+            args = (rows, sizes, h0, flat.groups, nl, relu, masks, list(outs), g_rows, g_h)
+            dx, dh0, per_k = _kernels.stack_backward(*args, variant=plan.variant)
             grads = flat_grads(per_k, has_bias)
         if plan.batch_first:
             dx = dx.reshape(plan.L, plan.N, -1).swapaxes(0, 1)

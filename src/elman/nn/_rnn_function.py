@@ -99,9 +99,10 @@ class RNNFunction(Function):
         sizes = batch_sizes if dense_sizes is None else dense_sizes
         h0 = hx[:, None] if layout == UNBATCHED else hx  # (NL*D, N, H)
         weights = group_weights(flat, has_bias)
+        variant = _kernels.choose_variant(rows, h0, num_layers)  # the call's one decision
         args = (rows, sizes, h0, weights, num_layers, relu, masks)
-        outs, h_n = _kernels.stack_forward(*args, keep=keep)
-        ctx.meta = (layout, x.shape, sizes, num_layers, has_bias, relu, masks)
+        outs, h_n = _kernels.stack_forward(*args, keep=keep, variant=variant)
+        ctx.meta = (layout, x.shape, sizes, num_layers, has_bias, relu, masks, variant)
         ctx.grads_owned = True  # backward returns fresh arrays, none shared (see below)
         if keep:
             ctx.save_for_backward(rows, h0, weights, outs)
@@ -110,14 +111,13 @@ class RNNFunction(Function):
 
     @staticmethod
     def backward(ctx: Context, g_out: np.ndarray, g_hn: np.ndarray) -> tuple[Any, ...]:
-        layout, x_shape, sizes, num_layers, has_bias, relu, masks = ctx.meta
+        layout, x_shape, sizes, num_layers, has_bias, relu, masks, variant = ctx.meta
         rows, h0, weights, outs = ctx.saved_tensors
         g_rows, _ = _to_rows(g_out, layout)
         g_rows = np.ascontiguousarray(g_rows)
         g_h = g_hn[:, None] if layout == UNBATCHED else g_hn
-        dx, dh0, grads = _kernels.stack_backward(
-            rows, sizes, h0, weights, num_layers, relu, masks, outs, g_rows, g_h
-        )
+        args = (rows, sizes, h0, weights, num_layers, relu, masks, outs, g_rows, g_h)
+        dx, dh0, grads = _kernels.stack_backward(*args, variant=variant)
         dx = _from_rows(dx, layout, x_shape)
         return (dx, dh0[:, 0] if layout == UNBATCHED else dh0, *flat_grads(grads, has_bias))
 

@@ -1,0 +1,84 @@
+"""Every setting of the kernels in one place: the ``ELMAN_*`` environment variables (read
+once, here, when the kernels are first imported) and the kernel thresholds with what they
+mean. Nothing else reads the environment for the kernels. (Which variant runs a problem is
+decided by the dispatch rules, :mod:`.dispatch`, not by the thresholds here.)
+
+This module sits in :mod:`elman._kernels` (the bottom layer of the package, which may import
+nothing above it) and imports only ``os``: it is read before Numba is imported.
+
+Environment variables (read once, at import):
+
+* ``ELMAN_DISABLE_JIT=1``: the NumPy reference kernels (``*_ref``) run instead of the
+  compiled ones (:mod:`elman._kernels`).
+* ``ELMAN_KERNEL_VARIANT=<name>``: force one variant of :data:`.dispatch.VARIANTS` for every
+  RNN call ("" or unset: the dispatcher's choice).
+* ``ELMAN_BLAS_IN_KERNELS=0``: never call NumPy's BLAS from inside a kernel (:mod:`._blas`):
+  the step products use elman's own loops.
+* ``ELMAN_SIMD_BYTES=16|32|64``: the vector width of the explicit-SIMD products (default:
+  the host's); the kernels compiled for another width get a cache folder of their own.
+* ``ELMAN_NUMBA_AVX512=0``: do not tell LLVM to prefer 512-bit vectors on AVX-512 hosts.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = [
+    "DISABLE_JIT",
+    "KERNEL_VARIANT",
+    "BLAS_IN_KERNELS",
+    "SIMD_BYTES",
+    "NUMBA_AVX512",
+    "THREADED_PRODUCT",
+    "THREADED_DOT",
+    "TWO_THREAD_PRODUCT",
+    "BLOCK_ELEMENTS",
+    "MIN_BLOCK_ROWS",
+    "MIN_BLOCK_OUTPUTS",
+    "WAVE_CHUNKS",
+    "FUSED_GRAD_BLOCK",
+    "BIAS_GRAD_BLOCK",
+    "PREFETCH_BYTES",
+]
+
+# ---- the environment (read once) ------------------------------------------------------------
+
+DISABLE_JIT = os.environ.get("ELMAN_DISABLE_JIT", "0") == "1"
+KERNEL_VARIANT = os.environ.get("ELMAN_KERNEL_VARIANT", "")
+BLAS_IN_KERNELS = os.environ.get("ELMAN_BLAS_IN_KERNELS", "1") != "0"
+SIMD_BYTES = os.environ.get("ELMAN_SIMD_BYTES", "")  # "" : the host's width
+NUMBA_AVX512 = os.environ.get("ELMAN_NUMBA_AVX512", "1") != "0"
+
+# ---- kernel thresholds -------------------------------------------------------------------------
+
+# OpenBLAS hands work to its threads from ~2.6e5 multiply-adds for a matrix product (M*N*K)
+# and from 10^4 elements for a dot product (measured on NumPy's OpenBLAS), and its threads
+# then busy-wait for ~0.1 s of CPU, taking a core from the next RNN call's second thread:
+# from these sizes elman's products outside the RNN run on the calling thread (quiet_blas).
+THREADED_PRODUCT = 1 << 18
+THREADED_DOT = 10_000
+
+# Products of all steps (input projections, weight gradients, dX) of a one-thread variant
+# run on the two threads from this many multiply-adds (below, the hand-over to the helper
+# thread, ~20-100 us, is not repaid).
+TWO_THREAD_PRODUCT = 1 << 25
+
+# The forward without a graph (:mod:`._blocks`): a scratch block holds at most this many
+# elements (4 MiB of float32); blocks have at least MIN_BLOCK_ROWS rows (4x the largest
+# block seen to round differently) and MIN_BLOCK_OUTPUTS outputs in each half of a
+# two-thread product (OpenBLAS rounded products of up to ~1,200 outputs apart from the
+# same rows inside a longer product); the wavefront runs WAVE_CHUNKS chunks per block (its
+# fill and drain cost ~1/64).
+BLOCK_ELEMENTS = 1 << 20
+MIN_BLOCK_ROWS = 1024
+MIN_BLOCK_OUTPUTS = 1 << 14
+WAVE_CHUNKS = 64
+
+# Rows per partial sum of a fused weight gradient (its rounding grows with T / block), and
+# steps per float64 block of a bias gradient's partial sums (100k-step sequences stay ~1e-16
+# relative).
+FUSED_GRAD_BLOCK = 128
+BIAS_GRAD_BLOCK = 256
+
+# How far ahead the explicit-SIMD product prefetches its packed matrix stream.
+PREFETCH_BYTES = 4096
