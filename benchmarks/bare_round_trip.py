@@ -24,7 +24,7 @@ import torch
 
 import elman
 from elman._kernels.flat import split_flat
-from elman._kernels.rnn_numba import fused_backward_flat, fused_forward_flat
+from elman._kernels.fused_stack import fused_backward_flat, fused_forward_flat
 from elman.autograd.tensor import Tensor
 from elman.cli.bench import Case
 

@@ -30,7 +30,7 @@ pytest.importorskip("numba")
 if not hasattr(os, "fork"):  # pragma: no cover - Windows
     pytest.skip("no os.fork on this platform", allow_module_level=True)
 
-from elman._kernels import _blas, dispatch, rnn_numba, stack_ref  # noqa: E402
+from elman._kernels import _blas, dispatch, stack_compiled, stack_ref  # noqa: E402
 
 DEADLINE = 120.0  # seconds a child may take on a loaded machine (it needs well under 5)
 VARIANTS = sorted(dispatch.VARIANTS)
@@ -71,8 +71,10 @@ def run_every_variant() -> dict[str, list[np.ndarray]]:
         v = dispatch.VARIANTS[name]
         arrays = []
         for args, grads in CASES:
-            outs, hn = rnn_numba.run_forward(v, *args)
-            arrays += _flat((outs, hn, rnn_numba.run_backward(v, *args, outs, *grads)))
+            outs, hn = stack_compiled.stack_forward(*args, variant=v)
+            arrays += _flat(
+                (outs, hn, stack_compiled.stack_backward(*args, outs, *grads, variant=v))
+            )
         results[name] = arrays
     return results
 
@@ -184,7 +186,7 @@ def test_fork_while_another_thread_runs_a_pair(parent_results, tmp_path):
 
     def busy() -> None:
         while not stop.is_set():
-            rnn_numba.run_forward(split, *args)
+            stack_compiled.stack_forward(*args, variant=split)
             calls[0] += 1
 
     thread = threading.Thread(target=busy)

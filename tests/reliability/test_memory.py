@@ -34,7 +34,7 @@ needs_peak = pytest.mark.skipif(
 def slack(record: dict) -> int:
     """What the bar allows beyond the output: the int64 row offset of each step that the
     recurrence kernels walk (and batch_sizes), the buffer's B rows beyond the output and a
-    block of the re-laid-out input (each at most _blocks.BLOCK_ELEMENTS elements), and
+    block of the re-laid-out input (each at most blocked_forward.BLOCK_ELEMENTS elements), and
     2 MiB of allocator noise."""
     block = (1 << 20) * np.dtype(record["dtype"]).itemsize
     return 16 * record["T"] + 2 * block + 2 * MiB
@@ -109,7 +109,7 @@ def _data(out: object) -> np.ndarray:
 
 
 def _block_bytes(a: np.ndarray) -> int:
-    from elman._kernels._blocks import BLOCK_ELEMENTS
+    from elman._kernels.blocked_forward import BLOCK_ELEMENTS
 
     return BLOCK_ELEMENTS * a.itemsize
 

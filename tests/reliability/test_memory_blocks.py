@@ -1,5 +1,5 @@
 """A forward without a graph runs the stack in one buffer, its products a block of rows
-at a time (src/elman/_kernels/_blocks.py): every kernel variant must give the bits of the
+at a time (src/elman/_kernels/blocked_forward.py): every kernel variant must give the bits of the
 forward that keeps every layer, which rests on a measured property of NumPy's BLAS,
 checked here on the machine that runs the suite.
 """
@@ -13,11 +13,11 @@ from elman import _kernels
 
 
 def test_blas_rows_of_a_block_equal_the_rows_of_the_whole_product() -> None:
-    """The property _blocks relies on: a product over at least least_rows(width) rows
+    """The property blocked_forward relies on: a product over at least least_rows(width) rows
     (every half of it at least MIN_BLOCK_OUTPUTS outputs) gives each row the bits of the
     same row in the product over all rows, wherever the block starts; OpenBLAS held at
     one thread as every layered call holds it."""
-    from elman._kernels import _blocks
+    from elman._kernels import blocked_forward
     from elman._kernels._blas import hold_one_thread, release_one_thread
 
     rng = np.random.default_rng(5)
@@ -25,7 +25,7 @@ def test_blas_rows_of_a_block_equal_the_rows_of_the_whole_product() -> None:
     try:
         for dtype in (np.float32, np.float64):
             for cols, K in [(2, 64), (2, 512), (4, 300), (8, 128), (32, 32), (64, 7), (200, 100)]:
-                least = _blocks.least_rows(cols)
+                least = blocked_forward.least_rows(cols)
                 M = 3 * least + 77
                 a = rng.standard_normal((M, K)).astype(dtype)
                 w = rng.standard_normal((cols, K)).astype(dtype)
@@ -85,10 +85,10 @@ def test_every_variant_gives_the_same_bits_in_one_buffer(name: str, monkeypatch)
     pytest.importorskip("numba")
     if not _kernels.JIT:
         pytest.skip("compiled kernels off")
-    from elman._kernels import _blocks, dispatch, rnn_numba, stack_ref
+    from elman._kernels import blocked_forward, dispatch, stack_compiled, stack_ref
 
-    monkeypatch.setattr(_blocks, "BLOCK_ELEMENTS", 1)  # every block MIN_BLOCK_ROWS rows
-    monkeypatch.setattr(_blocks, "WAVE_CHUNKS", 2)
+    monkeypatch.setattr(blocked_forward, "BLOCK_ELEMENTS", 1)  # every block MIN_BLOCK_ROWS rows
+    monkeypatch.setattr(blocked_forward, "WAVE_CHUNKS", 2)
     x, sizes, h0, weights, NL, relu, masks = _kernel_args(name, "float32")
     L, N = len(sizes), KERNEL_CASES[name][1]
     lean_x = x
@@ -101,8 +101,10 @@ def test_every_variant_gives_the_same_bits_in_one_buffer(name: str, monkeypatch)
     np.testing.assert_array_equal(ref_lean[0], ref[-1])
     np.testing.assert_array_equal(ref_lean_hn, ref_hn)
     for variant, v in sorted(dispatch.VARIANTS.items()):
-        outs, hn = rnn_numba.run_forward(v, x, sizes, h0, weights, NL, relu, masks)
-        lean, lean_hn = rnn_numba.run_forward(v, lean_x, sizes, h0, weights, NL, relu, masks, False)
+        outs, hn = stack_compiled.stack_forward(x, sizes, h0, weights, NL, relu, masks, variant=v)
+        lean, lean_hn = stack_compiled.stack_forward(
+            lean_x, sizes, h0, weights, NL, relu, masks, False, variant=v
+        )
         assert len(lean) == 1, variant
         np.testing.assert_array_equal(lean[0], outs[-1], err_msg=variant)
         np.testing.assert_array_equal(lean_hn, hn, err_msg=variant)

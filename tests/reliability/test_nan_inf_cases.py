@@ -18,7 +18,7 @@ VARIANTS = ["auto"]
 if _kernels.JIT:
     import numba
 
-    from elman._kernels import _nb_ops, dispatch
+    from elman._kernels import activations, dispatch
 
     VARIANTS += sorted(dispatch.VARIANTS)
 
@@ -103,7 +103,7 @@ if _kernels.JIT:
     @numba.njit(cache=True)
     def _tanh_all(x: np.ndarray, y: np.ndarray) -> None:
         for i in range(x.shape[0]):
-            y[i] = _nb_ops.tanh(x[i])
+            y[i] = activations.tanh(x[i])
 
 
 @requires_torch

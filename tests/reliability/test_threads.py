@@ -29,7 +29,7 @@ pytest.importorskip("numba")
 
 import elman  # noqa: E402
 from conftest import TORCH  # noqa: E402
-from elman._kernels import _blas, _nb_split, _pair, dispatch, rnn_numba  # noqa: E402
+from elman._kernels import _blas, dispatch, handover, split_recurrence, stack_compiled  # noqa: E402
 from elman._kernels import threads as kthreads  # noqa: E402
 
 TWO_THREAD = [n for n, v in sorted(dispatch.VARIANTS.items()) if v.two_threads]
@@ -171,8 +171,8 @@ def one_call(name: str, model: tuple, head: np.ndarray) -> list[np.ndarray]:
     """Forward and backward of variant ``name``, then a Linear-sized product of the output
     (elman's Linear holds OpenBLAS at one thread above 2.6e5 multiply-adds, as here)."""
     (args, grads), v = model, dispatch.VARIANTS[name]
-    outs, hn = rnn_numba.run_forward(v, *args)
-    dx, dh0, per_layer = rnn_numba.run_backward(v, *args, outs, *grads)
+    outs, hn = stack_compiled.stack_forward(*args, variant=v)
+    dx, dh0, per_layer = stack_compiled.stack_backward(*args, outs, *grads, variant=v)
     with elman._kernels.quiet_blas(outs[-1].shape[0] * head.size):
         y = outs[-1] @ head
     return [outs[-1], hn, dx, dh0, y, *(g for layer in per_layer for g in layer)]
@@ -250,40 +250,40 @@ def test_a_waiting_half_costs_no_cpu() -> None:
     """One half waits 0.3 s for a partner that sleeps: it spins ~15 us, yields, then blocks
     (before: it spun the whole time, a core's worth of CPU), and wakes at once when the
     partner arrives."""
-    flags = _pair.new_flags()
-    _pair.wait_for(flags, 0, 0)  # both compiled before timing
-    _pair.arrive(_pair.new_flags(), 0, 0)
+    flags = handover.new_flags()
+    handover.wait_for(flags, 0, 0)  # both compiled before timing
+    handover.arrive(handover.new_flags(), 0, 0)
     seen: dict[str, float] = {}
 
     def half(c: int) -> bool:
         if c == 1:
             time.sleep(0.3)
             seen["arrived"] = time.perf_counter()
-            _pair.arrive(flags, _pair.LINE, 1)
+            handover.arrive(flags, handover.LINE, 1)
             return True
         cpu = time.thread_time()
-        ok = _pair.wait_for(flags, _pair.LINE, 1)
+        ok = handover.wait_for(flags, handover.LINE, 1)
         seen["woke"], seen["cpu"] = time.perf_counter(), time.thread_time() - cpu
         return bool(ok)
 
-    _in_thread(lambda: _pair.run_pair(half, (0,), (1,), flags))
+    _in_thread(lambda: handover.run_pair(half, (0,), (1,), flags))
     assert seen["cpu"] < 0.05, f"the waiting half used {seen['cpu']:.3f} s of CPU in 0.3 s"
     # woken when the partner arrives (~0.1 ms here), not by a slow poll; generous for CI
     assert seen["woke"] - seen["arrived"] < 0.2
 
 
 def _split_halves(out: np.ndarray, sizes: np.ndarray, bias, h0, w_hh) -> tuple:
-    """The two halves' arguments of :func:`_nb_split.split_forward` (as its runner builds
+    """The two halves' arguments of :func:`split_recurrence.split_forward` (as its runner builds
     them) and their flags."""
     N, H = h0.shape
-    j1 = _nb_split.split_point(H)
+    j1 = handover.split_point(H)
     hbuf = np.zeros((2, N, (H + 31) // 32 * 32), dtype=out.dtype)
     hbuf[:, :, :H] = h0
-    flags = _pair.new_flags()
+    flags = handover.new_flags()
     off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
     def half(c: int, j0: int, j1: int) -> tuple:
-        P = _nb_split.pack_columns(w_hh[j0:j1].T, out.dtype)
+        P = split_recurrence.pack_columns(w_hh[j0:j1].T, out.dtype)
         return (c, out, 0, j0, j1 - j0, sizes, off, bias, P, False, False, hbuf, flags)
 
     return half(0, 0, j1), half(1, j1, H), flags
@@ -301,26 +301,26 @@ def test_a_failed_half_releases_the_other(failing: int) -> None:
     def kernel(c: int, *rest: Any) -> Any:
         if c == failing:
             raise ValueError(f"half {c} failed")
-        return _nb_split.split_forward(c, *rest)
+        return split_recurrence.split_forward(c, *rest)
 
     a0, a1, flags = _split_halves(out.copy(), sizes, b_ih + b_hh, h0[0], w_hh)
     t0 = time.perf_counter()
     with pytest.raises(ValueError, match=f"half {failing} failed"):
-        _in_thread(lambda: _pair.run_pair(kernel, a0, a1, flags), deadline=30)
+        _in_thread(lambda: handover.run_pair(kernel, a0, a1, flags), deadline=30)
     assert time.perf_counter() - t0 < 5
     # the helper is free again: the same pair without the failure gives the split's result
     a0, a1, flags = _split_halves(got := out.copy(), sizes, b_ih + b_hh, h0[0], w_hh)
-    _in_thread(lambda: _pair.run_pair(_nb_split.split_forward, a0, a1, flags))
+    _in_thread(lambda: handover.run_pair(split_recurrence.split_forward, a0, a1, flags))
     want = out.copy()
     hn = np.empty_like(h0[0])
-    _nb_split.split_recur_forward(want, 0, sizes, b_ih + b_hh, h0[0], w_hh, False, False, hn)
+    split_recurrence.split_recur_forward(want, 0, sizes, b_ih + b_hh, h0[0], w_hh, False, False, hn)
     np.testing.assert_array_equal(got, want)
 
 
 PINNED = """
 import json, os, time, numpy as np
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # both threads on one core
-from elman._kernels import dispatch, rnn_numba
+from elman._kernels import dispatch, stack_compiled
 rng = np.random.default_rng(0)
 T, N, I, H = 400, 3, 16, 256
 def rnd(*shape, scale=1.0):
@@ -329,11 +329,11 @@ ws = [(rnd(H, I, scale=0.3), rnd(H, H, scale=0.05), rnd(H), rnd(H))]
 args = (rnd(T * N, I), np.full(T, N), np.zeros((1, N, H), "f4"), ws, 1, False, None)
 def best(name):
     v = dispatch.VARIANTS[name]
-    rnn_numba.run_forward(v, *args)
+    stack_compiled.stack_forward(*args, variant=v)
     times = []
     for _ in range(5):
         t = time.perf_counter()
-        rnn_numba.run_forward(v, *args)
+        stack_compiled.stack_forward(*args, variant=v)
         times.append(time.perf_counter() - t)
     return min(times)
 print(json.dumps({"one": best("layered-outer"), "two": best("layered-split")}))

@@ -1,10 +1,10 @@
 """Kernels: pure functions on ndarrays; they know nothing of Tensor.
 
-``*_ref`` modules are the NumPy reference (the readable spec). The names exported here are
-what the rest of the package calls: the compiled twins of :mod:`.rnn_numba` (same
-signatures, same results) when numba is importable and ``ELMAN_DISABLE_JIT`` is not ``1``,
-else the references. (With ``NUMBA_DISABLE_JIT=1`` the twins run as plain Python: slow, but
-the same code paths.)
+``*_ref`` modules are the NumPy reference (the readable spec); each ``X_ref`` has its
+compiled twin ``X_compiled`` (same signatures, same results). The names exported here are
+what the rest of the package calls: the compiled twins when numba is importable and
+``ELMAN_DISABLE_JIT`` is not ``1``, else the references (with ``NUMBA_DISABLE_JIT=1`` the
+twins run as plain Python: slow, but the same code paths). docs/kernels.md maps the rest.
 """
 
 from contextlib import AbstractContextManager, nullcontext
@@ -38,15 +38,11 @@ if not DISABLE_JIT:
     try:
         from . import _jit  # noqa: F401  (sets numba's environment before numba is imported)
         from ._blas import single_threaded_blas
-        from ._nb_packing import batch_sizes_of, packed_rows  # noqa: F811
-        from ._nb_random import bernoulli_values  # noqa: F811
-        from .rnn_numba import choose_for as choose_variant  # noqa: F401, F811
-        from .rnn_numba import (  # noqa: F811
-            packed_layer_backward,
-            packed_layer_forward,
-            stack_backward,
-            stack_forward,
-        )
+        from .packing_compiled import batch_sizes_of, packed_rows  # noqa: F811
+        from .random_compiled import bernoulli_values  # noqa: F811
+        from .rnn_compiled import packed_layer_backward, packed_layer_forward  # noqa: F811
+        from .stack_compiled import choose_for as choose_variant  # noqa: F401, F811
+        from .stack_compiled import stack_backward, stack_forward  # noqa: F811
 
         JIT = True
     except ImportError:  # numba is not installed

@@ -29,7 +29,7 @@ from numba import config as numba_config
 from numba import njit, types
 from numba.extending import intrinsic
 
-from ._jit import JIT
+from ._jit import INLINE
 from .config import BLAS_IN_KERNELS
 from .threads import kernel_threads
 
@@ -266,6 +266,22 @@ def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
 
     Integers are passed as 64-bit, which an LP64 library reads correctly as well (the
     x86-64 and AArch64 ABIs pass each integer in a 64-bit slot).
+
+    Args:
+        typingctx: numba's typing context (an intrinsic's first argument)
+        fptr: the function's address
+        transb: CblasNoTrans or CblasTrans (as an integer)
+        m: rows of op(A) and C
+        n: columns of op(B) and C
+        k: the summed dimension
+        alpha: scale of the product
+        a: address of A
+        lda: A's leading dimension
+        b: address of B
+        ldb: B's leading dimension
+        beta: scale of C before adding
+        c: address of C
+        ldc: C's leading dimension
     """
     sig = types.void(fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
@@ -305,7 +321,7 @@ def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
     return sig, codegen
 
 
-@njit(**{**JIT, "inline": "always"})
+@njit(**INLINE)
 def _lead(M, size):
     """M's leading dimension for BLAS: its row stride in elements, or its width when it
     has one row. NumPy gives a one-row array any row stride (0 for ``h[:, None]``, even
@@ -314,13 +330,28 @@ def _lead(M, size):
     return M.strides[0] // size if M.shape[0] > 1 else max(M.shape[1], 1)
 
 
-@njit(**{**JIT, "inline": "always"})
+@njit(**INLINE)
 def gemm(fptr, transb, m, n, k, A, a0, ac, B, accumulate, C, c0, cc):
     """C[c0:c0+m, cc:cc+n] (+)= A[a0:a0+m, ac:ac+k] @ op(B), alpha = 1.
 
     A, B, C are 2-D arrays with unit column stride; rows are addressed with their own row
     strides, so A and C may be blocks of wider arrays. ``op(B)`` is B (k, n) for NO_TRANS,
     or B.T for a (n, k) B with TRANS. Callers skip m == 0 (BLAS rejects a zero lda).
+
+    Args:
+        fptr: address of ?gemm (_blas.gemm_pointers)
+        transb: NO_TRANS: op(B) = B (k, n); TRANS: op(B) = B.T of an (n, k) B
+        m: rows of the product
+        n: columns of the product
+        k: the summed dimension
+        A: 2-D, unit column stride
+        a0: first row of A read
+        ac: first column of A read
+        B: 2-D, C-contiguous
+        accumulate: C += (beta 1), else C = (beta 0)
+        C: 2-D, unit column stride: the product's target
+        c0: first row of C written
+        cc: first column of C written
     """
     size = C.itemsize
     beta = C.dtype.type(1) if accumulate else C.dtype.type(0)

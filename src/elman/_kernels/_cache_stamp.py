@@ -3,7 +3,7 @@
 Numba decides whether a cached kernel is fresh from its own source file's stamp. But a
 compiled kernel also holds the code of every ``@njit`` function it calls from other files
 (callees are linked, or inlined, into the caller's machine code). Change ``activate`` in
-``_nb_ops.py`` and the cached ``split_forward`` of ``_nb_split.py`` keeps running the old
+``activations.py`` and the cached ``split_forward`` of ``split_recurrence.py`` keeps running the old
 activation, silently, until its own file changes. A ``git pull`` into an editable install
 does exactly that (it touches only the files that changed).
 

@@ -10,7 +10,7 @@ nothing is changed:
   temporary folder; with none, ``cache=False`` (compiled in every process). Falling back
   from the user's folder, to the temporary one or to no cache gives one warning; import
   never fails for lack of a writable folder (:mod:`._cache_dir`). With ``ELMAN_SIMD_BYTES``
-  set (another vector layout, see :mod:`._nb_vec`) they go to ``.../elman/numba-simd<bytes>``
+  set (another vector layout, see :mod:`.simd_vector`) they go to ``.../elman/numba-simd<bytes>``
   (or a ``simd<bytes>`` folder of the user's ``NUMBA_CACHE_DIR``): Numba's cache key does not
   see that setting. When Numba is already imported, only a setting that would make Numba
   fail is changed (``numba.config.CACHE_DIR``, or ``cache=False``).
@@ -33,18 +33,19 @@ from . import config
 from ._cache_dir import choose_cache_dir
 from .config import SIMD_BYTES
 
-__all__ = ["JIT", "NOGIL", "configure_numba"]
+__all__ = ["JIT", "NOGIL", "INLINE", "configure_numba"]
 
 # error_model='numpy': no ZeroDivisionError branches, so loops with a division vectorise.
 # fastmath: only FMA contraction, reassociation (reductions vectorise) and no signed zeros
 # (shorter horizontal sums: the dot loops ~8% faster than without), never LLVM's nnan/ninf
 # (``fastmath=True`` includes them): with those the compiler may assume no NaN or inf and
 # fold ``max(nan, 0)`` to 0 or ``0 * x`` to 0, while NaN and inf are results that must come
-# out where torch's do (the sign of a zero is not compared). The float32 tanh of ._nb_ops is
+# out where torch's do (the sign of a zero is not compared). The float32 tanh of .activations is
 # the only approximation (~1e-7 absolute, exactly +-1 where torch's is).
 FASTMATH = {"contract", "reassoc", "nsz"}
 JIT = {"cache": True, "fastmath": FASTMATH, "error_model": "numpy", "boundscheck": False}
 NOGIL = {**JIT, "nogil": True}  # kernels that run on two Python threads at once
+INLINE = {**JIT, "inline": "always"}  # small per-row helpers: inlined where called (numba IR)
 
 
 def _in_tree() -> str:
@@ -86,7 +87,7 @@ def configure_numba() -> None:
     if choice.warning:
         warnings.warn(choice.warning, RuntimeWarning, stacklevel=2)
     if not choice.cache:
-        JIT["cache"] = NOGIL["cache"] = False
+        JIT["cache"] = NOGIL["cache"] = INLINE["cache"] = False
     elif choice.path is not None and choice.path != configured:
         if imported:
             numba_config.CACHE_DIR = choice.path

@@ -39,6 +39,13 @@ __all__ = [
     "FUSED_GRAD_BLOCK",
     "BIAS_GRAD_BLOCK",
     "PREFETCH_BYTES",
+    "WAVE_CHUNK_ROWS",
+    "WAVE_CHUNK_STEPS",
+    "TWO_THREAD_MIN_ROWS",
+    "SPINS",
+    "YIELDS",
+    "TIMEOUT_NS",
+    "SLEEP_US",
 ]
 
 # ---- the environment (read once) ------------------------------------------------------------
@@ -63,7 +70,7 @@ THREADED_DOT = 10_000
 # thread, ~20-100 us, is not repaid).
 TWO_THREAD_PRODUCT = 1 << 25
 
-# The forward without a graph (:mod:`._blocks`): a scratch block holds at most this many
+# The forward without a graph (:mod:`.blocked_forward`): a scratch block holds at most this many
 # elements (4 MiB of float32); blocks have at least MIN_BLOCK_ROWS rows (4x the largest
 # block seen to round differently) and MIN_BLOCK_OUTPUTS outputs in each half of a
 # two-thread product (OpenBLAS rounded products of up to ~1,200 outputs apart from the
@@ -82,3 +89,19 @@ BIAS_GRAD_BLOCK = 256
 
 # How far ahead the explicit-SIMD product prefetches its packed matrix stream.
 PREFETCH_BYTES = 4096
+
+# The layer pipeline's chunks: about this many rows (a projection GEMM worth calling),
+# within these many steps (the pipeline fills and drains in one chunk).
+WAVE_CHUNK_ROWS = 128
+WAVE_CHUNK_STEPS = (8, 64)
+
+# A product split between the two threads needs this many rows in each half.
+TWO_THREAD_MIN_ROWS = 64
+
+# How a half waits for the other (waiting.py): pause rounds before yielding (~27 ns each on
+# AMD EPYC, ~45 on Intel), sched_yield calls before blocking, a futex wait's re-check of the
+# slots (a safety net, ns), and where there is no futex the sleep between checks (us).
+SPINS = 1 << 9
+YIELDS = 16
+TIMEOUT_NS = 10_000_000
+SLEEP_US = 50

@@ -1,8 +1,8 @@
 """Which variant runs an RNN call: the registry of variants and the one decision per call.
 
 A variant is a named way to run the whole stack (:class:`Variant`): its forward and
-backward entry points (the fused stack, :mod:`._fused_stack`, or the layered stack,
-:mod:`._layered`) and, for the layered path, the step mode of its recurrences
+backward entry points (the fused stack, :mod:`.fused_stack`, or the layered stack,
+:mod:`.layered_stack`) and, for the layered path, the step mode of its recurrences
 (:mod:`.modes`) and how it uses the two threads. :data:`VARIANTS` maps each name to its
 variant; docs/kernels.md has the table and the route of a call through each.
 
@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from numba import config as numba_config
 
-from . import _fused_stack, _layered
+from . import fused_stack, layered_stack
 from ._blas import gemm_pointers, two_threads_allowed
 from .config import KERNEL_VARIANT
 from .modes import AXPY, DOT, GEMM, OUTER, SPLIT, WIDE, Mode
@@ -32,37 +32,28 @@ __all__ = ["Variant", "VARIANTS", "choose", "pick", "resolve", "variant"]
 
 
 class Variant(NamedTuple):
-    """One way to run the stack; ``forward(variant, x, sizes, h0, weights, num_layers, relu,
-    masks, keep)`` and ``backward(variant, ..., outs, g_out, g_hn)`` are its entry points."""
+    """One way to run the stack; ``forward(variant, stack, keep)`` and ``backward(variant,
+    stack, outs, g_out, g_hn)`` are its entry points (``stack``: :class:`.stack_ref.Stack`)."""
 
     name: str
     forward: Callable[..., Any]
     backward: Callable[..., Any]
     mode: Mode  # the step product of its layered recurrences (fused: of the one-layer twins)
-    pairs: bool = False  # SPLIT: independent recurrences side by side, one per thread
-    rows: bool = False  # GEMM or WIDE: the batch in two halves, one per thread
-
-    @property
-    def fused(self) -> bool:
-        return self.forward is _fused_stack.forward
-
-    @property
-    def fused_backward(self) -> bool:
-        return self.backward is _fused_stack.backward
-
-    @property
-    def two_threads(self) -> bool:
-        """Runs on elman's two threads (its products of all steps too)."""
-        return self.mode is SPLIT or self.rows
+    pairs: bool  # SPLIT: independent recurrences side by side, one per thread
+    rows: bool  # GEMM or WIDE: the batch in two halves, one per thread
+    fused: bool  # its forward is the fused stack's
+    fused_backward: bool  # its backward is the fused stack's
+    two_threads: bool  # runs on elman's two threads (its products of all steps too)
 
 
 def _fused(name: str, mode: Mode, fused_backward: bool = True) -> Variant:
-    back = _fused_stack.backward if fused_backward else _layered.backward
-    return Variant(name, _fused_stack.forward, back, mode)
+    back = fused_stack.backward if fused_backward else layered_stack.backward
+    return Variant(name, fused_stack.forward, back, mode, False, False, True, fused_backward, False)
 
 
 def _layer(name: str, mode: Mode, pairs: bool = False, rows: bool = False) -> Variant:
-    return Variant(name, _layered.forward, _layered.backward, mode, pairs, rows)
+    fwd, back, two = layered_stack.forward, layered_stack.backward, mode is SPLIT or rows
+    return Variant(name, fwd, back, mode, pairs, rows, False, False, two)
 
 
 VARIANTS = {
@@ -125,9 +116,10 @@ def choose(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
 
 
 def variant(name: str) -> Variant:
-    """The variant ``name`` as :func:`choose` would run it in this process (tests force
-    each one through this)."""
-    return resolve(name, two_threads_allowed(), bool(gemm_pointers()[0]))
+    """The variant ``name`` as this process can run it, two threads or not (the hand-over
+    works on one CPU too): without BLAS or compiled code, its stand-in (:func:`resolve`).
+    Tests force each variant through this."""
+    return resolve(name, True, bool(gemm_pointers()[0]))
 
 
 @lru_cache(maxsize=64)

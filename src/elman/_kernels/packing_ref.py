@@ -1,5 +1,5 @@
 """Where packed rows live in a padded batch: the index maps behind pack_padded_sequence and
-pad_packed_sequence (NumPy reference; :mod:`._nb_packing` is the compiled twin).
+pad_packed_sequence (NumPy reference; :mod:`.packing_compiled` is the compiled twin).
 
 A padded batch (width steps, batch columns), flattened to rows, holds step t of column c at
 row ``t * batch + c`` (time-major) or ``c * width + t`` (batch-first). Packed rows come step

@@ -1,4 +1,4 @@
-"""Dropout and bernoulli masks from raw MT19937 draws (NumPy reference; :mod:`._nb_random`
+"""Dropout and bernoulli masks from raw MT19937 draws (NumPy reference; :mod:`.random_compiled`
 is the compiled twin).
 
 torch 2.13 draws ``bernoulli_(p)`` on CPU with one 53-bit uniform per element: two 32-bit

@@ -84,9 +84,15 @@ def packed_layer_forward(
     ``batch_sizes = [N] * L`` with ``x`` reshaped to (L * N, I).
 
     Args:
-        x: (T, I) packed input, T = sum(batch_sizes); batch_sizes: (L,) int64;
-        h0: (N, H) with N = batch_sizes[0]; w_ih (H, I); w_hh (H, H); b_ih, b_hh (H,) or None;
-        reverse: walk t = L-1..0; relu: relu instead of tanh.
+        x: (T, I) packed input, T = sum(batch_sizes)
+        batch_sizes: (L,) int64
+        h0: (N, H) with N = batch_sizes[0]
+        w_ih: (H, I)
+        w_hh: (H, H)
+        b_ih: (H,) or None
+        b_hh: (H,) or None
+        reverse: walk t = L-1..0
+        relu: relu instead of tanh
 
     Returns:
         out (T, H) packed states; h_n (N, H): each sequence's state after its last step.
@@ -145,8 +151,16 @@ def packed_layer_backward(
     """BPTT for one layer and direction over packed data (see :func:`packed_layer_forward`).
 
     Args:
-        x, batch_sizes, h0, w_ih, w_hh: as given to the forward; out (T, H): its output;
-        g_out (T, H) and g_hn (N, H): gradients of the loss w.r.t. out and h_n.
+        x: (T, I), as given to the forward
+        batch_sizes: (L,) int64, as given to the forward
+        h0: (N, H), as given to the forward
+        w_ih: (H, I), as given to the forward
+        w_hh: (H, H), as given to the forward
+        out: (T, H) the forward's output
+        g_out: (T, H) gradient of the loss w.r.t. out
+        g_hn: (N, H) gradient of the loss w.r.t. h_n
+        reverse: as given to the forward
+        relu: as given to the forward
 
     Returns:
         dx (T, I), dh0 (N, H), dW_ih (H, I), dW_hh (H, H), db (H,) — db is the gradient of
@@ -207,7 +221,19 @@ def layer_backward(
     reverse: bool,
     relu: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """BPTT for a dense (L, N, I) sequence: dx (L, N, I), dh0, dW_ih, dW_hh, db."""
+    """BPTT for a dense (L, N, I) sequence: dx (L, N, I), dh0, dW_ih, dW_hh, db.
+
+    Args:
+        x: (L, N, I)
+        h0: (N, H)
+        w_ih: (H, I)
+        w_hh: (H, H)
+        out: (L, N, H), the forward's output
+        g_out: (L, N, H), its gradient
+        g_hn: (N, H), h_n's gradient
+        reverse: walk t = L-1..0
+        relu: relu instead of tanh
+    """
     L, N, I = x.shape
     H = w_hh.shape[0]
     dx, dh0, dw_ih, dw_hh, db = packed_layer_backward(

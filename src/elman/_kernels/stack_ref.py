@@ -16,15 +16,29 @@ I = input features; H = hidden size; D = 1 or 2 directions; NL = layers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .rnn_ref import packed_layer_backward, packed_layer_forward
 
-__all__ = ["stack_forward", "stack_backward", "layer_input"]
+__all__ = ["stack_forward", "stack_backward", "layer_input", "Stack", "Weights"]
 
 Weights = Sequence[tuple[np.ndarray, np.ndarray, Any, Any]]
+
+
+class Stack(NamedTuple):
+    """The arguments every stack kernel takes, grouped (the compiled stacks pass them on
+    as one): x (T, I) rows or (L, N, I) time-major, sizes (L,) int64 batch_sizes, h0
+    (NL*D, N, H), weights, num_layers, relu, masks (see the module docstring)."""
+
+    x: np.ndarray
+    sizes: np.ndarray
+    h0: np.ndarray
+    weights: Weights
+    num_layers: int
+    relu: bool
+    masks: Sequence[np.ndarray] | None
 
 
 def stack_forward(
@@ -41,11 +55,16 @@ def stack_forward(
     """Run every layer and direction.
 
     Args:
-        x: (T, I) packed input, or (L, N, I) dense time-major (any strides); batch_sizes:
-        (L,) int64 non-increasing; h0: (NL*D, N, H); weights, num_layers, relu, masks: see
-        the module docstring; keep: False for a forward no backward follows: only the last
-        layer's output is returned (each layer's is dropped once the next has read it);
-        variant: the compiled twin's choice of kernels (the reference has one way: unread).
+        x: (T, I) packed input, or (L, N, I) dense time-major (any strides)
+        batch_sizes: (L,) int64, non-increasing
+        h0: (NL*D, N, H)
+        weights: per (layer, direction) ``(w_ih, w_hh, b_ih, b_hh)`` (module docstring)
+        num_layers: NL
+        relu: relu instead of tanh
+        masks: NL - 1 dropout masks (T, D*H), or None (module docstring)
+        keep: False for a forward no backward follows: only the last layer's output is
+            returned (each layer's is dropped once the next has read it)
+        variant: the compiled twin's choice of kernels (the reference has one way: unread)
 
     Returns:
         outs: NL arrays (T, D*H), each layer's output before dropout (the last one is the
@@ -97,9 +116,17 @@ def stack_backward(
     """BPTT through every layer and direction, last layer first.
 
     Args:
-        x, batch_sizes, h0, weights, num_layers, relu, masks, variant: as given to the forward;
-        outs: its per-layer outputs; g_out (T, D*H): gradient of the last layer's output;
-        g_hn (NL*D, N, H): gradient of h_n.
+        x: (T, I) rows, as given to the forward
+        batch_sizes: as given to the forward
+        h0: as given to the forward
+        weights: as given to the forward
+        num_layers: as given to the forward
+        relu: as given to the forward
+        masks: as given to the forward
+        outs: the forward's per-layer outputs
+        g_out: (T, D*H) gradient of the last layer's output
+        g_hn: (NL*D, N, H) gradient of h_n
+        variant: as given to the forward (unread)
 
     Returns:
         dx (T, I); dh0 (NL*D, N, H); per (layer, direction) ``(dW_ih, dW_hh, db)`` where db

@@ -3,7 +3,7 @@
 The default follows ``OMP_NUM_THREADS`` (as torch's does), capped by the CPUs this process
 may run on (its affinity mask: ``taskset``, cpusets); without the variable, those CPUs.
 The kernels use at most two threads of their own (the calling thread and one helper, see
-:mod:`._pair`): :func:`kernel_threads` is ``min(get_num_threads(), 2, CPUs)``, and with one
+:mod:`.handover`): :func:`kernel_threads` is ``min(get_num_threads(), 2, CPUs)``, and with one
 no two-thread variant is chosen. During elman's kernel calls NumPy's OpenBLAS runs on the
 calling thread only (:func:`._blas.single_threaded_blas`), whatever this setting: elman
 parallelises its products on its own threads, so the two never compete for the cores.

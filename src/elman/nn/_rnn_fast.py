@@ -42,8 +42,8 @@ if TYPE_CHECKING:
 __all__ = ["fast_forward", "fast_forward_packed", "FusedRNNFunction"]
 
 if _kernels.JIT:
-    from .._kernels._fused_stack import fused_backward_flat, fused_forward_flat
     from .._kernels.dispatch import Variant, choose
+    from .._kernels.fused_stack import fused_backward_flat, fused_forward_flat
     from .._kernels.threads import kernel_threads
 
 _MAX_PLANS = 64  # call signatures remembered per module
@@ -71,7 +71,7 @@ def _make_plan(
     rnn: RNN, T: int, N: int, dtype: Any, out_shape: tuple[int, ...], **layout: Any
 ) -> _Plan | None:
     """The plan for T rows of a batch of N, or None when the lane does not serve it."""
-    D = 2 if rnn.bidirectional else 1
+    D = rnn.num_directions
     H, NL = rnn.hidden_size, rnn.num_layers
     if N == 0 or H == 0:
         return None
@@ -197,11 +197,13 @@ def _lane(
     if rnn.dropout and rnn.training and nl > 1:
         masks = dropout_masks(nl - 1, (T, plan.out_shape[-1]), rnn.dropout, x.dtype)
     if plan.fused:
-        args = (rows, sizes, h0, wbuf, nl, plan.has_bias, plan.relu, masks, keep)
-        outs, hn = fused_forward_flat(*args)
+        outs, hn = fused_forward_flat(
+            rows, sizes, h0, wbuf, nl, plan.has_bias, plan.relu, masks, keep
+        )
     else:
-        args = (rows, sizes, h0, flat.groups, nl, plan.relu, masks, keep, plan.variant)
-        outs, hn = _kernels.stack_forward(*args)
+        outs, hn = _kernels.stack_forward(
+            rows, sizes, h0, flat.groups, nl, plan.relu, masks, keep, plan.variant
+        )
     last = outs[-1].reshape(plan.out_shape)
     if plan.unbatched:
         last = last[:, 0]
@@ -258,8 +260,9 @@ class FusedRNNFunction(Function):
             )
             grads = split_flat(gbuf, flat.spans)  # fresh views, disjoint
         else:  # long sequences, larger problems: the layered backward (GEMMs over all steps)
-            args = (rows, sizes, h0, flat.groups, nl, relu, masks, list(outs), g_rows, g_h)
-            dx, dh0, per_k = _kernels.stack_backward(*args, variant=plan.variant)
+            dx, dh0, per_k = _kernels.stack_backward(
+                rows, sizes, h0, flat.groups, nl, relu, masks, list(outs), g_rows, g_h, plan.variant
+            )
             grads = flat_grads(per_k, has_bias)
         if plan.batch_first:
             dx = dx.reshape(plan.L, plan.N, -1).swapaxes(0, 1)

@@ -100,8 +100,9 @@ class RNNFunction(Function):
         h0 = hx[:, None] if layout == UNBATCHED else hx  # (NL*D, N, H)
         weights = group_weights(flat, has_bias)
         variant = _kernels.choose_variant(rows, h0, num_layers)  # the call's one decision
-        args = (rows, sizes, h0, weights, num_layers, relu, masks)
-        outs, h_n = _kernels.stack_forward(*args, keep=keep, variant=variant)
+        outs, h_n = _kernels.stack_forward(
+            rows, sizes, h0, weights, num_layers, relu, masks, keep=keep, variant=variant
+        )
         ctx.meta = (layout, x.shape, sizes, num_layers, has_bias, relu, masks, variant)
         ctx.grads_owned = True  # backward returns fresh arrays, none shared (see below)
         if keep:
@@ -116,8 +117,9 @@ class RNNFunction(Function):
         g_rows, _ = _to_rows(g_out, layout)
         g_rows = np.ascontiguousarray(g_rows)
         g_h = g_hn[:, None] if layout == UNBATCHED else g_hn
-        args = (rows, sizes, h0, weights, num_layers, relu, masks, outs, g_rows, g_h)
-        dx, dh0, grads = _kernels.stack_backward(*args, variant=variant)
+        dx, dh0, grads = _kernels.stack_backward(
+            rows, sizes, h0, weights, num_layers, relu, masks, outs, g_rows, g_h, variant
+        )
         dx = _from_rows(dx, layout, x_shape)
         return (dx, dh0[:, 0] if layout == UNBATCHED else dh0, *flat_grads(grads, has_bias))
 

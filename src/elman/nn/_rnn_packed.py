@@ -69,8 +69,8 @@ def check_packed(rnn: RNN, packed: PackedSequence, hx: Tensor | None) -> None:
         )
     check_layout(packed)
     if hx is not None:
-        D = 2 if rnn.bidirectional else 1
-        expected = (rnn.num_layers * D, int(packed.batch_sizes.numpy()[0]), rnn.hidden_size)
+        N = int(packed.batch_sizes.numpy()[0])
+        expected = (rnn.num_layers * rnn.num_directions, N, rnn.hidden_size)
         if tuple(hx.shape) != expected:
             raise RuntimeError(
                 f"Expected hidden size {_shape_text(expected)}, got {_shape_text(hx.shape, '[]')}"
@@ -90,8 +90,7 @@ def forward_packed(
     result = fast_forward_packed(rnn, packed.data, batch_sizes, hx)
     if result is None:  # the general path
         if hx is None:
-            D = 2 if rnn.bidirectional else 1
-            shape = (rnn.num_layers * D, int(batch_sizes[0]), rnn.hidden_size)
+            shape = (rnn.num_layers * rnn.num_directions, int(batch_sizes[0]), rnn.hidden_size)
             hx = zeros(*shape, dtype=packed.data.dtype)
         result = rnn._run(packed.data, hx, PACKED, batch_sizes)
     data, h_n = result

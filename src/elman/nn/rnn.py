@@ -150,7 +150,7 @@ class RNN(Module):
         self.dropout = dropout_value
         self.bidirectional = bidirectional
         self.proj_size = 0
-        D = 2 if bidirectional else 1
+        D = self.num_directions
         self._all_weights: list[list[str]] = []
         for layer in range(num_layers):
             layer_in = input_size if layer == 0 else hidden_size * D
@@ -170,6 +170,11 @@ class RNN(Module):
         self._fast_plans: dict[Any, Any] = {}
         self.flatten_parameters()
         self.reset_parameters()
+
+    @property
+    def num_directions(self) -> int:
+        """D: 2 for a bidirectional RNN, else 1 (the shapes' D)."""
+        return 2 if self.bidirectional else 1
 
     def reset_parameters(self) -> None:
         """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)) in parameters() order."""
@@ -318,8 +323,7 @@ class RNN(Module):
             )
         if hx is not None:
             batch = () if input.ndim == 2 else (input.shape[0 if self.batch_first else 1],)
-            D = 2 if self.bidirectional else 1
-            expected = (self.num_layers * D, *batch, self.hidden_size)
+            expected = (self.num_layers * self.num_directions, *batch, self.hidden_size)
             if tuple(hx.shape) != expected:
                 raise RuntimeError(
                     f"Expected hidden size {_shape_tuple(expected)}, got {_shape_list(hx.shape)}"
@@ -357,7 +361,7 @@ class RNN(Module):
             layout = BATCH_FIRST if self.batch_first else TIME_MAJOR
             batch = (input.shape[0 if self.batch_first else 1],)
         if hx is None:
-            D = 2 if self.bidirectional else 1
+            D = self.num_directions
             hx = Tensor._make(
                 np.zeros((self.num_layers * D, *batch, self.hidden_size), input.dtype)
             )

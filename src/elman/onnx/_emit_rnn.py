@@ -61,7 +61,7 @@ def _embedding(tr: Any, mod: Any, args: Any, kwargs: Any) -> Any:
 
 def _layer_weights(tr: Any, rnn: Any, layer: int, path: str) -> list[str]:
     """Initializers W, R, B of one layer (both directions stacked), made once per RNN."""
-    D = 2 if rnn.bidirectional else 1
+    D = rnn.num_directions
     sfx = ["", "_reverse"][:D]
     names = [f"{path}.W_l{layer}", f"{path}.R_l{layer}", f"{path}.B_l{layer}"]
     g = tr.g
@@ -114,7 +114,7 @@ def emit_rnn(tr: Any, rnn: Any, args: Any, kwargs: Any) -> Any:
         h0 = tr.name_of(hx)
         if unbatched:
             h0 = g.node("Unsqueeze", [h0, g.ints([1])])
-    D = 2 if rnn.bidirectional else 1
+    D = rnn.num_directions
     act = "Relu" if rnn.nonlinearity == "relu" else "Tanh"
     yhs = []
     for layer in range(rnn.num_layers):

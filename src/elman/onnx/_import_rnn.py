@@ -98,7 +98,7 @@ def run_rnn(rnn: Any, inputs: list[Any], attrs: dict[str, Any]) -> list[Any]:
     if flip is not None:
         out = out[flip]
     T, N = out._data.shape[:2]
-    D = 2 if rnn.bidirectional else 1
+    D = rnn.num_directions
     y = out.reshape(T, N, D, rnn.hidden_size).permute(0, 2, 1, 3)  # (T, D, N, H)
     if batch_major:
         return [y.permute(2, 0, 1, 3), h_n.permute(1, 0, 2)]

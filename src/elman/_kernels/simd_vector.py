@@ -1,4 +1,4 @@
-"""A SIMD vector type for numba kernels, and the few intrinsics :mod:`._nb_simd` needs.
+"""A SIMD vector type for numba kernels, and the few intrinsics :mod:`.simd_products` needs.
 
 ``Vec`` is an LLVM vector of one register's width (``<16 x float>`` with AVX-512); the
 intrinsics load, store, broadcast, add, fuse-multiply-add and prefetch on it, indexed into

@@ -5,7 +5,7 @@
 kernels: no Numba threading layer, no second pool). One pair runs at a time in a process:
 concurrent calls from several Python threads queue for the helper (they block, they do
 not spin), so elman never has more than two threads of its own running. Halves that wait
-for each other do it as :mod:`._nb_wait` says (spin briefly, yield, block); a half that
+for each other do it as :mod:`.waiting` says (spin briefly, yield, block); a half that
 raises aborts the pair, which releases the other, and the error is raised here.
 
 After ``os.fork()`` the child has no helper thread (only the forking thread survives) and
@@ -23,9 +23,19 @@ from typing import Any
 
 import numpy as np
 
-from ._nb_wait import LINE, abort_pair, arrive, new_flags, wait_for
+from .config import TWO_THREAD_MIN_ROWS
+from .waiting import LINE, abort_pair, arrive, new_flags, wait_for
 
-__all__ = ["LINE", "new_flags", "wait_for", "arrive", "abort_pair", "run_pair"]
+__all__ = [
+    "LINE",
+    "new_flags",
+    "wait_for",
+    "arrive",
+    "abort_pair",
+    "run_pair",
+    "matmul_two_threads",
+    "split_point",
+]
 
 
 # ---- the helper thread -------------------------------------------------------------------------
@@ -136,3 +146,26 @@ def run_pair(
         raise job.error
     if ok is False or job.result is False:
         raise RuntimeError("elman: the two threads of a split kernel did not meet")
+
+
+def matmul_two_threads(
+    a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, min_work: float = 0
+) -> np.ndarray:
+    """``np.matmul(a, b, out)`` with the rows of ``a`` split between the two threads, for
+    products of at least ``min_work`` multiply-adds (smaller ones run on this thread).
+
+    Used inside :func:`._blas.single_threaded_blas`: each half is one single-threaded BLAS
+    call, so no BLAS worker is woken that would keep spinning afterwards.
+    """
+    if out is None:
+        out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    m = a.shape[0] // 2
+    if m < TWO_THREAD_MIN_ROWS or a.shape[0] * a.shape[1] * b.shape[1] < min_work:
+        return np.matmul(a, b, out=out)
+    run_pair(np.matmul, (a[:m], b, out[:m]), (a[m:], b, out[m:]))
+    return out
+
+
+def split_point(H: int) -> int:
+    """Where thread 1's units start: a multiple of 16 (whole cache lines of float32)."""
+    return min(H, max(16, (H // 2 + 15) // 16 * 16))

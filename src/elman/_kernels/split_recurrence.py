@@ -2,7 +2,7 @@
 
 For a few sequences (N <= 4) and a large hidden size, a step is bound by streaming W_hh from
 cache. Two threads each keep their own half of W_hh's rows (a private packed copy, see
-:mod:`._nb_simd`, that stays in that core's L2), compute their half of h_t for every active
+:mod:`.simd_products`, that stays in that core's L2), compute their half of h_t for every active
 row, publish it in a shared double buffer, and meet at a spin barrier: one barrier per step.
 
 The backward splits the columns of dh the same way: each thread keeps its block of dh
@@ -12,10 +12,10 @@ computes its columns of ``dh = delta_t @ W_hh`` from the whole delta_t.
 :func:`rows_recur_forward` / :func:`rows_recur_backward` split the batch instead: each thread
 runs the GEMM-mode recurrence of its own sequences, with no exchange at all.
 
-Both halves must run at the same time: :func:`._pair.run_pair` starts the second one on a
+Both halves must run at the same time: :func:`.handover.run_pair` starts the second one on a
 persistent helper thread (re-created after a fork), and callers only use this path when
 elman may run two threads (:mod:`.threads`). The barrier spins only briefly, then yields
-and blocks (:func:`._nb_wait.wait_for`), so a half whose partner is not running costs no CPU.
+and blocks (:func:`.waiting.wait_for`), so a half whose partner is not running costs no CPU.
 """
 
 from __future__ import annotations
@@ -24,37 +24,29 @@ import numpy as np
 from numba import njit
 
 from ._jit import NOGIL
-from ._nb_ops import act_delta, activate
-from ._nb_packing import batch_sizes_of
-from ._nb_recur import (
-    add_partial,
-    backward_gemm_rows,
-    backward_window,
-    forward_gemm_rows,
-    forward_window,
-    last_states,
-    step_width,
-)
-from ._nb_simd import mm_outer_rows, outer_width, pack_columns
-from ._nb_wait import LINE, arrive, new_flags, wait_for
-from ._pair import run_pair
+from .activations import act_delta, activate
+from .array_loops import contiguous as _C
+from .array_loops import offsets
+from .handover import run_pair, split_point
 from .modes import WIDE
+from .packing_compiled import batch_sizes_of
+from .recurrence import add_partial, backward_window, forward_window, last_states, step_width
+from .recurrence_gemm import backward_gemm_rows, forward_gemm_rows
+from .simd_products import mm_outer_rows, outer_width, pack_columns
+from .waiting import LINE, arrive, new_flags, wait_for
 
 __all__ = [
     "split_recur_forward",
     "split_recur_backward",
     "rows_recur_forward",
     "rows_recur_backward",
-    "matmul2",
 ]
-
-_C = np.ascontiguousarray
 
 
 @njit(**NOGIL)
 def _barrier(flags, c, step):
     """Publish 'thread c finished ``step``' and wait until the other thread has too
-    (False: the pair was aborted, see :func:`._nb_wait.wait_for`)."""
+    (False: the pair was aborted, see :func:`.waiting.wait_for`)."""
     arrive(flags, c * LINE, step)
     return wait_for(flags, (1 - c) * LINE, step)
 
@@ -64,8 +56,23 @@ def split_forward(c, out, c0, j0, nc, sizes, off, bias, P, reverse, relu, hbuf, 
     """Thread c's share of one direction: units j0:j0+nc of h_t.
 
     out (T, D*H): x_t W_ih^T on entry, h_t on exit (this thread's columns); bias (H,);
-    P: rows j0:j0+nc of W_hh, transposed and packed (:func:`._nb_simd.pack_columns`);
+    P: rows j0:j0+nc of W_hh, transposed and packed (:func:`.simd_products.pack_columns`);
     hbuf (2, N, Hp): h_{t-1} / h_t, both holding h0 on entry (zero-padded).
+
+    Args:
+        c: this thread's index, 0 or 1
+        out: (T, D*H) the layer's array: x_t W_ih^T on entry, h_t on exit (this direction's columns)
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        j0: first hidden unit this thread computes
+        nc: units it computes
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        off: (L + 1,) int64 step offsets (array_loops.offsets; a window's moved to its first row)
+        bias: (H,) b_ih + b_hh
+        P: this thread's block of W_hh, transposed and packed (simd_products.pack_columns)
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        hbuf: (2, N, Hp) h_{t-1} / h_t, both h0 on entry (zero-padded)
+        flags: the pair's progress counters (waiting.new_flags)
     """
     H = bias.shape[0]
     N = hbuf.shape[1]
@@ -101,7 +108,25 @@ def split_backward(
     dh (N, >= nk): this thread's block of dh (padded to P's width), g_hn's on entry, dh0's
     on exit; P: columns k0:k0+nk of W_hh, packed; dzbuf (2, N, Hp) zero-padded;
     delta (T, D*H) receives this thread's columns of every delta_t, db (nk,) float64 their
-    sums (as in :func:`._nb_recur.backward_steps`).
+    sums (as in :func:`.recurrence.backward_steps`).
+
+    Args:
+        c: this thread's index, 0 or 1
+        out: (T, D*H) the forward's h_t (read)
+        g: (T, D*H) gradient of the layer's output
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        k0: first column of dh this thread computes
+        nk: columns
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        off: (L + 1,) int64 step offsets (array_loops.offsets; a window's moved to its first row)
+        P: columns k0:k0+nk of W_hh, packed
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        dh: (N, >= nk) this thread's block of dh: g_hn's on entry, dh0's on exit
+        dzbuf: (2, N, Hp) zero-padded
+        delta: (T, D*H) out: dL/dz_t in this direction's columns
+        db: (nk,) float64 += the bias gradient's sums
+        flags: the pair's progress counters (waiting.new_flags)
     """
     H = P.shape[0] // dh.shape[1] if dh.shape[1] > 0 else 0  # rows of the packed block
     zero = dh.dtype.type(0)
@@ -134,26 +159,27 @@ def split_backward(
 # ---- running the two halves ----------------------------------------------------------------
 
 
-def split_point(H: int) -> int:
-    """Where thread 1's units start: a multiple of 16 (whole cache lines of float32)."""
-    return min(H, max(16, (H // 2 + 15) // 16 * 16))
-
-
-def _offsets(sizes: np.ndarray) -> np.ndarray:
-    off = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=off[1:])
-    return off
-
-
 def split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn):
-    """:func:`._nb_recur.recur_forward` on two threads (same arguments, minus the mode)."""
+    """:func:`.recurrence.recur_forward` on two threads (same arguments, minus the mode).
+
+    Args:
+        out: (T, D*H) the layer's array: x_t W_ih^T on entry, h_t on exit (this direction's columns)
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        bias: (H,) b_ih + b_hh
+        h0: (N, H) initial state
+        w_hh: (H, H) W_hh, torch's layout
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        hn: (N, H) out: each sequence's state after its last step
+    """
     N, H = h0.shape
     Hp = (H + 31) // 32 * 32
     j1 = split_point(H)
     hbuf = np.zeros((2, N, Hp), dtype=out.dtype)
     hbuf[:, :, :H] = h0
     flags = new_flags()
-    off = _offsets(sizes)
+    off = offsets(sizes)
 
     def half(c: int, j0: int, j1: int) -> tuple:
         P = pack_columns(w_hh[j0:j1].T, out.dtype)
@@ -165,13 +191,27 @@ def split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn):
 
 
 def split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db):
-    """:func:`._nb_recur.recur_backward` on two threads (same arguments, minus the mode)."""
+    """:func:`.recurrence.recur_backward` on two threads (same arguments, minus the mode).
+
+    Args:
+        out: (T, D*H) the forward's h_t (read)
+        g: (T, D*H) gradient of the layer's output
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        g_hn: (N, H) gradient of h_n
+        w_hh: (H, H) W_hh, torch's layout
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        delta: (T, D*H) out: dL/dz_t in this direction's columns
+        dh0: (N, H) out: gradient of h0
+        db: (H,) float64: += the bias gradient
+    """
     N, H = g_hn.shape
     Hp = (H + 31) // 32 * 32
     k1 = split_point(H)
     dzbuf = np.zeros((2, N, Hp), dtype=out.dtype)
     flags = new_flags()
-    off = _offsets(sizes)
+    off = offsets(sizes)
     blocks = ((0, k1), (k1, H))
     dh = []  # private blocks of dh, padded to the packed width
     for k0, k1_ in blocks:
@@ -182,8 +222,8 @@ def split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh
     def half(c: int) -> tuple:
         k0, k1_ = blocks[c]
         P = pack_columns(w_hh[:, k0:k1_], out.dtype)
-        args = (c, out, g, c0, k0, k1_ - k0, sizes, off, P, reverse, relu, dh[c])
-        return (*args, dzbuf, delta, db, flags)
+        nk = k1_ - k0
+        return (c, out, g, c0, k0, nk, sizes, off, P, reverse, relu, dh[c], dzbuf, delta, db, flags)
 
     run_pair(split_backward, half(0), half(1), flags)
     for c, (k0, k1_) in enumerate(blocks):
@@ -206,18 +246,32 @@ def row_split(sizes: np.ndarray, N: int) -> int:
 
 
 def _window(sizes: np.ndarray, off: np.ndarray, r0: int, r1: int) -> tuple:
-    """sizes and offsets of the batch rows r0:r1 only (see :func:`._nb_recur.forward_window`)."""
+    """sizes and offsets of the batch rows r0:r1 only (see :func:`.recurrence.forward_window`)."""
     return np.clip(sizes, r0, r1) - r0, off + r0
 
 
 def rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn, mode):
-    """:func:`._nb_recur.recur_forward_gemm` with the batch split between two threads: the
+    """:func:`.recurrence.recur_forward_gemm` with the batch split between two threads: the
     sequences are independent, so each thread runs its rows' recurrence with no exchange at
     all, in the variant's ``mode``: GEMM (one single-threaded BLAS call per step) or WIDE
-    (the outer products six rows a pass)."""
+    (the outer products six rows a pass).
+
+    Args:
+        out: (T, D*H) the layer's array: x_t W_ih^T on entry, h_t on exit (this direction's columns)
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        bias: (H,) b_ih + b_hh
+        h0: (N, H) initial state
+        w_hh: (H, H) W_hh, torch's layout
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        fptr: address of NumPy's CBLAS ?gemm for the dtype (_blas.gemm_pointers), 0 without
+        hn: (N, H) out: each sequence's state after its last step
+        mode: the variant's mode: GEMM (BLAS per step) or WIDE
+    """
     N = h0.shape[0]
     k = row_split(sizes, N)
-    off = _offsets(sizes)
+    off = offsets(sizes)
     if mode is WIDE:
         P = pack_columns(w_hh.T, out.dtype)
         h0, hn_ = _C(h0), np.empty_like(h0, order="C")
@@ -230,18 +284,37 @@ def rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn, 
         hn[...] = hn_
         return
     WT = np.ascontiguousarray(w_hh.T)
-    args = (out, c0, sizes, off, bias, h0, WT, reverse, relu, fptr)
-    run_pair(forward_gemm_rows, (*args, 0, k), (*args, k, N))
+    run_pair(
+        forward_gemm_rows,
+        (out, c0, sizes, off, bias, h0, WT, reverse, relu, fptr, 0, k),
+        (out, c0, sizes, off, bias, h0, WT, reverse, relu, fptr, k, N),
+    )
     hn[...] = h0
     last_states(out, c0, sizes, off, reverse, hn)
 
 
 def rows_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db, mode):
-    """:func:`._nb_recur.recur_backward_gemm` with the batch split between two threads
-    (``mode`` GEMM or WIDE, see :func:`rows_recur_forward`)."""
+    """:func:`.recurrence.recur_backward_gemm` with the batch split between two threads
+    (``mode`` GEMM or WIDE, see :func:`rows_recur_forward`).
+
+    Args:
+        out: (T, D*H) the forward's h_t (read)
+        g: (T, D*H) gradient of the layer's output
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        g_hn: (N, H) gradient of h_n
+        w_hh: (H, H) W_hh, torch's layout
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        fptr: address of NumPy's CBLAS ?gemm for the dtype (_blas.gemm_pointers), 0 without
+        delta: (T, D*H) out: dL/dz_t in this direction's columns
+        dh0: (N, H) out: gradient of h0
+        db: (H,) float64: += the bias gradient
+        mode: the variant's mode: GEMM or WIDE
+    """
     N = g_hn.shape[0]
     k = row_split(sizes, N)
-    off = _offsets(sizes)
+    off = offsets(sizes)
     db1 = np.zeros_like(db)
     if mode is WIDE:
         P = pack_columns(w_hh, out.dtype)  # dh = delta_t @ W_hh: W_hh is packed here
@@ -249,31 +322,17 @@ def rows_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delt
 
         def half(r0: int, r1: int, d: np.ndarray) -> tuple:
             s, o = _window(sizes, off, r0, r1)
-            args = (out, g, c0, s, o, g_hn[r0:r1], P, P, reverse, relu, WIDE.token, delta)
-            return (*args, dh[r0:r1], d)
+            mode = WIDE.token
+            return (out, g, c0, s, o, g_hn[r0:r1], P, P, reverse, relu, mode, delta, dh[r0:r1], d)
 
         run_pair(backward_window, half(0, k, db), half(k, N, db1))
     else:
         dh = g_hn.copy()
-        args = (out, g, c0, sizes, off, _C(w_hh), reverse, relu, fptr, delta, dh)
-        run_pair(backward_gemm_rows, (*args, db, 0, k), (*args, db1, k, N))
+        W = _C(w_hh)
+        run_pair(
+            backward_gemm_rows,
+            (out, g, c0, sizes, off, W, reverse, relu, fptr, delta, dh, db, 0, k),
+            (out, g, c0, sizes, off, W, reverse, relu, fptr, delta, dh, db1, k, N),
+        )
     db += db1
     dh0[...] = dh
-
-
-def matmul2(
-    a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, min_work: float = 0
-) -> np.ndarray:
-    """``np.matmul(a, b, out)`` with the rows of ``a`` split between the two threads, for
-    products of at least ``min_work`` multiply-adds (smaller ones run on this thread).
-
-    Used inside :func:`._blas.single_threaded_blas`: each half is one single-threaded BLAS
-    call, so no BLAS worker is woken that would keep spinning afterwards.
-    """
-    if out is None:
-        out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    m = a.shape[0] // 2
-    if m < 64 or a.shape[0] * a.shape[1] * b.shape[1] < min_work:
-        return np.matmul(a, b, out=out)
-    run_pair(np.matmul, (a[:m], b, out[:m]), (a[m:], b, out[m:]))
-    return out

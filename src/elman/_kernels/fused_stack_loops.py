@@ -3,7 +3,7 @@
 Same math and packed layout as :mod:`.stack_ref`; every product is a plain loop here (input
 projection, recurrence, weight gradients), so there is no NumPy call between layers and the
 kernels compile in a few seconds. Meant for tiny problems (H <= 32, I * H <= 4096); the
-layered path of :mod:`.rnn_numba` takes everything larger.
+layered path of :mod:`.stack_compiled` takes everything larger.
 
 ``wbuf`` packs the weights flat, per (layer, direction) k in torch's order:
 ``w_ih (H*In), w_hh (H*H)`` and, with bias, ``b_ih (H), b_hh (H)`` -- the layout of
@@ -19,18 +19,11 @@ import numpy as np
 from numba import njit
 
 from ._jit import JIT
-from ._nb_ops import copy2, fill2, tanh
+from .activations import tanh
+from .array_loops import copy_rows, fill_rows, offsets
 from .config import FUSED_GRAD_BLOCK as _BLOCK  # rows per partial sum of a weight gradient
 
 __all__ = ["fused_forward", "fused_backward"]
-
-
-@njit(**JIT)
-def _offsets(sizes):
-    off = np.zeros(len(sizes) + 1, dtype=np.int64)
-    for t in range(len(sizes)):
-        off[t + 1] = off[t] + sizes[t]
-    return off
 
 
 @njit(**JIT)
@@ -54,7 +47,19 @@ def _project_rows(src, mask, wbuf, p, H, has_bias, out, row, bias):
     r (``mask`` of 0 rows: none); the directions' parameters lie in wbuf from p on. Each row
     is read into ``row`` before its outputs are written, so ``src`` may be ``out`` itself
     or share its rows (a forward that keeps one layer's output: each layer's projection
-    over the one below's). The same sums, in the same order, as :func:`fused_forward`'s."""
+    over the one below's). The same sums, in the same order, as :func:`fused_forward`'s.
+
+    Args:
+        src: (T, In) the layer's input rows
+        mask: (T, In), 0 rows: none
+        wbuf: every parameter flat, in torch's order (.flat)
+        p: where the layer's parameters start in wbuf
+        H: hidden size
+        has_bias: wbuf holds b_ih and b_hh
+        out: (T, D*H) out: the projections plus biases
+        row: (>= In,) scratch row
+        bias: (D, H) scratch for b_ih + b_hh
+    """
     T, In = src.shape
     D = out.shape[1] // H
     step = H * In + H * H + (2 * H if has_bias else 0)
@@ -104,12 +109,26 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
 
     ``lean`` (a forward without a graph): outs is (1, T, D*H), the last layer's output
     only; each layer's projection is written over the layer below's output a row at a
-    time, and ``x`` may share rows with outs[0] (see rnn_numba.fused_rows)."""
+    time, and ``x`` may share rows with outs[0] (see stack_compiled.fused_rows).
+
+    Args:
+        x: (T, I) rows (lean: may share rows with outs[0])
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        h0: (NL*D, N, H)
+        wbuf: every parameter flat, in torch's order (.flat)
+        num_layers: NL, layers
+        has_bias: wbuf holds b_ih and b_hh
+        relu: ReLU, else tanh
+        masks: (NL-1, T, D*H), or (0, T, D*H): no dropout
+        outs: (NL, T, D*H) out (lean: (1, T, D*H))
+        hn: (NL*D, N, H) out
+        lean: a forward without a graph: the last layer's output only
+    """
     T, I = x.shape
     NLD, N, H = h0.shape
     D = NLD // num_layers
     L = len(sizes)
-    off = _offsets(sizes)
+    off = offsets(sizes)
     h = np.empty((N, H), dtype=x.dtype)
     bias = np.zeros(H, dtype=x.dtype)
     keep = not lean
@@ -161,7 +180,7 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
                     for i in range(In):
                         s += src[r, i] * w_ih[j, i]
                     out[r, c0 + j] = s
-            copy2(h, h0[k])
+            copy_rows(h, h0[k])
             # (plain indexing in the step loops: a view per row costs two atomic refcounts)
             for step in range(L):
                 t = L - 1 - step if d == 1 else step
@@ -193,7 +212,7 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
                             out[row, c0 + j] = tanh(out[row, c0 + j])
                     for j in range(H):
                         h[i, j] = out[row, c0 + j]
-            copy2(hn[k], h)
+            copy_rows(hn[k], h)
 
 
 @njit(**JIT)
@@ -201,13 +220,31 @@ def fused_backward(
     x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, g_out, g_hn, dx, dh0, gbuf, db
 ):
     """BPTT of the whole stack, last layer first: dx (T, I), dh0 (NL*D, N, H), gbuf and the
-    bias gradient db (NL*D, H) (also computed without bias, as the reference does)."""
+    bias gradient db (NL*D, H) (also computed without bias, as the reference does).
+
+    Args:
+        x: (T, I) packed rows (or (L, N, I) time-major where the forward allows it)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        h0: (NL*D, N, H)
+        wbuf: every parameter flat, in torch's order (.flat)
+        num_layers: NL, layers
+        has_bias: wbuf holds b_ih and b_hh
+        relu: ReLU, else tanh
+        masks: (NL-1, T, D*H), or (0, T, D*H)
+        outs: (NL, T, D*H) the forward's outputs
+        g_out: (T, D*H) gradient of the output
+        g_hn: (NL*D, N, H) gradient of h_n
+        dx: (T, I) out
+        dh0: (NL*D, N, H) out
+        gbuf: out: the parameter gradients, laid out as wbuf
+        db: (NL*D, H) out: bias gradients
+    """
     T, I = x.shape
     NLD, N, H = h0.shape
     D = NLD // num_layers
     DH = D * H
     L = len(sizes)
-    off = _offsets(sizes)
+    off = offsets(sizes)
     one, zero = x.dtype.type(1), x.dtype.type(0)
     dh = np.empty((N, H), dtype=x.dtype)
     delta = np.empty((T, H), dtype=x.dtype)
@@ -231,14 +268,14 @@ def fused_backward(
         src = _layer_input(x, outs, masks, layer, lin)
         out = outs[layer]
         gin = dx if layer == 0 else (ping if (num_layers - 1 - layer) % 2 == 0 else pong)
-        fill2(gin, zero)
+        fill_rows(gin, zero)
         for d in range(D):
             k, c0 = layer * D + d, d * H
             p = wpos[k]
             w_ih = wbuf[p : p + H * In].reshape((H, In))
             w_hh = wbuf[p + H * In : p + H * In + H * H].reshape((H, H))
             # BPTT: delta_t = (g_t + dh) * act'(h_t); dh <- delta_t @ W_hh (active rows)
-            copy2(dh, g_hn[k])
+            copy_rows(dh, g_hn[k])
             for step in range(L):
                 t = step if d == 1 else L - 1 - step
                 for i in range(sizes[t]):
@@ -254,7 +291,7 @@ def fused_backward(
                         c = delta[row, j]
                         for kk in range(H):
                             dh[i, kk] += c * w_hh[j, kk]
-            copy2(dh0[k], dh)
+            copy_rows(dh0[k], dh)
             # weight gradients and the input gradient, in blocks of rows
             n = H * In + H * H + H
             part = block[:n]

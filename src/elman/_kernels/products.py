@@ -1,108 +1,29 @@
-"""Numba building blocks shared by the compiled RNN kernels: activations and small matmuls.
+"""The step products of the compiled recurrences: ``acc[b, :] += x[b, :] @ M.T``.
 
-The small per-row helpers are inlined into the kernels of :mod:`._nb_recur`,
-:mod:`._nb_split` and :mod:`._nb_fused` (numba ``inline='always'``: no call, and no array
-refcounting, per row); the matmul loops are compiled once and shared. Loops run over 1-D
-C-contiguous rows with ``range(n)`` bounds: that is what LLVM vectorises (a strided or
-offset loop stays scalar). Scalars are typed from the arrays (``a.dtype.type(0)``): a bare
-float literal would promote float32 arithmetic to float64.
-
-Two forms of ``acc[b, :] += x[b, :] @ M.T`` (M is (n, K)) cover the shapes:
+Loops run over 1-D C-contiguous rows with ``range(n)`` bounds: that is what LLVM vectorises
+(a strided or offset loop stays scalar). Two loop forms cover the small shapes (the
+explicit-SIMD ones, OUTER and WIDE, are in :mod:`.simd_products`):
 
 * ``dot`` (:func:`mm_dot`) reads rows of ``M`` and reduces over K, four outputs of up to four
   batch rows at a time, so one pass streams ``M`` once for four rows of ``x``: best for
   K >= ~96, where the horizontal sums at the end are amortised.
 * ``axpy`` (:func:`mm_axpy`) reads rows of ``MT = M.T`` (K, n), eight at a time, and updates
   whole output rows: best for small K and n (tiny hidden sizes), where ``MT`` sits in L1.
+
+:func:`step_matmul` is the one entry of the step loops: :data:`PRODUCTS` is the table from
+step mode (:mod:`.modes`) to product kernel, resolved while typing.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, typeof, types
+from numba import njit, typeof
 from numba.extending import overload
 
-from ._jit import JIT
-from ._nb_simd import mm_outer_rows, mm_wide_rows
+from ._jit import INLINE, JIT
 from .modes import AXPY, DOT, OUTER, WIDE
-from .special import TANH32_ONE, TANH64_ONE, tanh_ref
+from .simd_products import mm_outer_rows, mm_wide_rows
 
-INLINE = {**JIT, "inline": "always"}
-
-# Eigen's float32 tanh: an odd 13/6 rational function of x clamped to +-7.9 (0.99999976).
-_C = 7.90531110763549805
-_A = (
-    -2.76076847742355e-16,
-    2.00018790482477e-13,
-    -8.60467152213735e-11,
-    5.12229709037114e-08,
-    1.48572235717979e-05,
-    6.37261928875436e-04,
-    4.89352455891786e-03,
-)
-_B = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03)
-
-
-def tanh(x):  # the Python twin, used when NUMBA_DISABLE_JIT=1
-    return tanh_ref(np.asarray(x))
-
-
-def _tanh32(x):
-    f = np.float32
-    c = min(max(x, f(-_C)), f(_C))  # (NaN passes through min and max)
-    x2 = c * c
-    p = x2 * f(_A[0]) + f(_A[1])
-    p = p * x2 + f(_A[2])
-    p = p * x2 + f(_A[3])
-    p = p * x2 + f(_A[4])
-    p = p * x2 + f(_A[5])
-    p = (p * x2 + f(_A[6])) * c
-    q = x2 * f(_B[0]) + f(_B[1])
-    q = q * x2 + f(_B[2])
-    q = q * x2 + f(_B[3])
-    y = p / q
-    # exactly +-1 from torch's threshold on (Eigen's clamp alone stops at 0.99999976), so
-    # that 1 - h^2 is 0 where torch's is: an inf gradient then gives NaN there, as in
-    # torch. One select; NaN fails the test and stays NaN.
-    return np.copysign(f(1), x) if abs(x) >= f(TANH32_ONE) else y
-
-
-def _tanh64(x):
-    # libm's tanh is exactly +-1 from |x| = 19.0615474653985 (correctly rounded), torch's
-    # from TANH64_ONE, 7e-11 later: the largest value under 1 in between, as torch
-    y = np.tanh(x)
-    if abs(y) == 1.0 and abs(x) < TANH64_ONE:
-        return np.copysign(0.9999999999999999, x)
-    return y
-
-
-@overload(tanh, jit_options=INLINE)
-def _tanh_overload(x):
-    """float32: the vectorisable rational tanh; float64: libm's (accurate to 1 ulp)."""
-    if isinstance(x, types.Float) and x.bitwidth == 32:
-        return _tanh32
-    return _tanh64
-
-
-@njit(**JIT)
-def copy2(dst, src):
-    """dst[:, :n] = src[:, :n], n the narrower width, for 2-D arrays of as many rows (one of
-    them may be a padded buffer). (A 2-D slice assignment would compile numba's
-    broadcasting error messages, seconds of string code, into every kernel.)"""
-    n = min(dst.shape[1], src.shape[1])
-    for i in range(src.shape[0]):
-        d, s = dst[i], src[i]
-        for j in range(n):
-            d[j] = s[j]
-
-
-@njit(**JIT)
-def fill2(dst, value):
-    """dst[...] = value for a 2-D array (see :func:`copy2`)."""
-    for i in range(dst.shape[0]):
-        d = dst[i]
-        for j in range(dst.shape[1]):
-            d[j] = value
+__all__ = ["outer_into", "mm_dot", "mm_axpy", "step_matmul", "PRODUCTS"]
 
 
 @njit(**JIT)
@@ -115,38 +36,8 @@ def outer_into(col, row, out):
             o[j] = c * row[j]
 
 
-@njit(**INLINE)
-def activate(a, n, relu):
-    """a[:n] = act(a[:n]) in place; a is a 1-D contiguous row. ReLU keeps NaN (as torch's
-    clamp_min does): ``0 if v < 0 else v`` is false for NaN, so NaN passes."""
-    if relu:
-        zero = a.dtype.type(0)
-        for j in range(n):
-            v = a[j]
-            a[j] = zero if v < zero else v
-    else:
-        for j in range(n):
-            a[j] = tanh(a[j])
-
-
-@njit(**INLINE)
-def act_delta(dz, g, h, n, relu):
-    """dz[:n] = (dz[:n] + g[:n]) * act'(.), read from the output h: ``* (1 - h^2)`` for
-    tanh; for relu torch's threshold_backward, ``0 if h <= 0 else dz + g``: a select, not a
-    product, so an inf gradient where h <= 0 gives 0 (not inf * 0 = NaN), and a NaN h
-    passes the gradient on (NaN <= 0 is false)."""
-    one = dz.dtype.type(1)
-    zero = dz.dtype.type(0)
-    if relu:
-        for j in range(n):
-            dz[j] = zero if h[j] <= zero else dz[j] + g[j]
-    else:
-        for j in range(n):
-            dz[j] = (dz[j] + g[j]) * (one - h[j] * h[j])
-
-
 @njit(**JIT)
-def _dot1(x0, M, a0, n, K):
+def _dot_one_row(x0, M, a0, n, K):
     n4 = n - n % 4
     for j in range(0, n4, 4):
         m0, m1, m2, m3 = M[j], M[j + 1], M[j + 2], M[j + 3]
@@ -167,7 +58,7 @@ def _dot1(x0, M, a0, n, K):
 
 
 @njit(**JIT)
-def _dot2(x0, x1, M, a0, a1, n, K):
+def _dot_two_rows(x0, x1, M, a0, a1, n, K):
     n4 = n - n % 4
     for j in range(0, n4, 4):
         m0, m1, m2, m3 = M[j], M[j + 1], M[j + 2], M[j + 3]
@@ -198,7 +89,20 @@ def _dot2(x0, x1, M, a0, a1, n, K):
 
 
 @njit(**JIT)
-def _dot3(x0, x1, x2, M, a0, a1, a2, n, K):
+def _dot_three_rows(x0, x1, x2, M, a0, a1, a2, n, K):
+    """_dot_three_rows.
+
+    Args:
+        x0: row 0 of x (1-D, >= K)
+        x1: row 1 of x (1-D, >= K)
+        x2: row 2 of x (1-D, >= K)
+        M: (n, >= K) the matrix, rows read
+        a0: accumulator row of x0 (1-D, >= n)
+        a1: accumulator row of x1 (1-D, >= n)
+        a2: accumulator row of x2 (1-D, >= n)
+        n: outputs per row
+        K: the summed dimension
+    """
     n4 = n - n % 4
     for j in range(0, n4, 4):
         m0, m1, m2, m3 = M[j], M[j + 1], M[j + 2], M[j + 3]
@@ -237,7 +141,22 @@ def _dot3(x0, x1, x2, M, a0, a1, a2, n, K):
 
 
 @njit(**JIT)
-def _dot4(x0, x1, x2, x3, M, a0, a1, a2, a3, n, K):
+def _dot_four_rows(x0, x1, x2, x3, M, a0, a1, a2, a3, n, K):
+    """_dot_four_rows.
+
+    Args:
+        x0: row 0 of x (1-D, >= K)
+        x1: row 1 of x (1-D, >= K)
+        x2: row 2 of x (1-D, >= K)
+        x3: row 3 of x (1-D, >= K)
+        M: (n, >= K) the matrix, rows read
+        a0: accumulator row of x0 (1-D, >= n)
+        a1: accumulator row of x1 (1-D, >= n)
+        a2: accumulator row of x2 (1-D, >= n)
+        a3: accumulator row of x3 (1-D, >= n)
+        n: outputs per row
+        K: the summed dimension
+    """
     n2 = n - n % 2
     for j in range(0, n2, 2):
         m0, m1 = M[j], M[j + 1]
@@ -284,17 +203,17 @@ def mm_dot(x, xr, M, acc, ar, ac, rows, K):
         x0, x1, x2, x3 = x[xr + b], x[xr + b + 1], x[xr + b + 2], x[xr + b + 3]
         a0, a1 = acc[ar + b][ac:c1], acc[ar + b + 1][ac:c1]
         a2, a3 = acc[ar + b + 2][ac:c1], acc[ar + b + 3][ac:c1]
-        _dot4(x0, x1, x2, x3, M, a0, a1, a2, a3, n, K)
+        _dot_four_rows(x0, x1, x2, x3, M, a0, a1, a2, a3, n, K)
         b += 4
     left = rows - b
     if left == 3:
         x0, x1, x2 = x[xr + b], x[xr + b + 1], x[xr + b + 2]
         a0, a1, a2 = acc[ar + b][ac:c1], acc[ar + b + 1][ac:c1], acc[ar + b + 2][ac:c1]
-        _dot3(x0, x1, x2, M, a0, a1, a2, n, K)
+        _dot_three_rows(x0, x1, x2, M, a0, a1, a2, n, K)
     elif left == 2:
-        _dot2(x[xr + b], x[xr + b + 1], M, acc[ar + b][ac:c1], acc[ar + b + 1][ac:c1], n, K)
+        _dot_two_rows(x[xr + b], x[xr + b + 1], M, acc[ar + b][ac:c1], acc[ar + b + 1][ac:c1], n, K)
     elif left == 1:
-        _dot1(x[xr + b], M, acc[ar + b][ac:c1], n, K)
+        _dot_one_row(x[xr + b], M, acc[ar + b][ac:c1], n, K)
 
 
 @njit(**INLINE)
@@ -325,20 +244,10 @@ def mm_axpy(x, xr, MT, acc, ar, ac, rows, K):
         axpy_row(x[xr + b], MT, acc[ar + b][ac : ac + n], K, n)
 
 
-@njit(**INLINE)
-def outer_acc(d, v, G, n, m):
-    """G[:n, :m] += outer(d[:n], v[:m]): one rank-1 update of a weight gradient."""
-    for j in range(n):
-        c = d[j]
-        g = G[j]
-        for i in range(m):
-            g[i] += c * v[i]
-
-
 def step_matmul(mode, x, W, WT, acc, rows, H):
     """acc[:rows] += x[:rows] @ W.T for (H, H) W, with WT = W.T given as well, in the step
     mode whose token ``mode`` is (:mod:`.modes`); for OUTER and WIDE, WT is W.T packed by
-    :func:`._nb_simd.pack_columns` (W is not read) and acc has the packed width."""
+    :func:`.simd_products.pack_columns` (W is not read) and acc has the packed width."""
     _BY_TYPE[type(mode)](mode, x, W, WT, acc, rows, H)  # as Python (NUMBA_DISABLE_JIT=1)
 
 

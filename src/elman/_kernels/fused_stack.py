@@ -1,5 +1,5 @@
 """The fused stack's Python side: the whole stack in one compiled call each way
-(:mod:`._nb_fused`), for the variants whose forward or backward is ``fused``.
+(:mod:`.fused_stack_loops`), for the variants whose forward or backward is ``fused``.
 
 :func:`forward` / :func:`backward` are the variants' entry points (grouped weights, as the
 general path passes them); :func:`fused_forward_flat` / :func:`fused_backward_flat` take the
@@ -13,26 +13,47 @@ from typing import Any
 
 import numpy as np
 
-from . import _blocks
-from ._nb_fused import fused_backward, fused_forward
+from . import blocked_forward
+from .array_loops import contiguous as _C
 from .flat import flat_shapes, flat_spans, split_flat
+from .fused_stack_loops import fused_backward, fused_forward
+from .stack_ref import Stack, Weights
 
 __all__ = ["forward", "backward", "fused_forward_flat", "fused_backward_flat", "len_rows"]
 
-Weights = Sequence[tuple[np.ndarray, np.ndarray, Any, Any]]
-_C = np.ascontiguousarray
 
-
-def forward(variant, x, sizes, h0, weights, num_layers, relu, masks, keep=True):
+def forward(variant: Any, stack: Stack, keep: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
     """The fused variants' forward entry: :func:`.stack_ref.stack_forward` in one compiled
-    call (``x``, ``sizes``, ``h0`` contiguous; ``variant`` is not read: one way only)."""
-    return _fused_forward(x, sizes, h0, weights, num_layers, relu, masks, keep)
+    call (``stack.x``, ``.sizes``, ``.h0`` contiguous; ``variant`` is not read: one way)."""
+    x, sizes, h0, weights, num_layers, relu, masks = stack
+    NLD, N, H = h0.shape
+    T, DH = len_rows(x), NLD // num_layers * H
+    has_bias = weights[0][2] is not None
+    full = keep or _small_stack(x, num_layers, T, DH)
+    outs = np.empty((num_layers if full else 1, T, DH), dtype=x.dtype)
+    x = fused_rows(x, outs, full)
+    hn = np.empty_like(h0)
+    m = _masks_stacked(masks, (T, DH), x.dtype)
+    wbuf = _pack_forward(weights, has_bias, x.dtype)
+    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full)
+    return list(outs if keep else outs[-1:]), hn
 
 
-def backward(variant, x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn):
+def backward(variant: Any, stack: Stack, outs: Any, g_out: np.ndarray, g_hn: np.ndarray) -> Any:
     """The ``fused`` variants' backward entry: :func:`.stack_ref.stack_backward` in one
     compiled call."""
-    return _fused_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn)
+    x, sizes, h0, weights, num_layers, relu, masks = stack
+    NLD, N, H = h0.shape
+    T, I = x.shape
+    has_bias = weights[0][2] is not None
+    m = _masks_stacked(masks, (T, NLD // num_layers * H), x.dtype)
+    wbuf = _pack_forward(weights, has_bias, x.dtype)
+    dx, dh0, gbuf, db = fused_backward_flat(
+        x, sizes, h0, wbuf, num_layers, has_bias, relu, _stacked(outs), g_out, g_hn, m
+    )
+    views = split_flat(gbuf, flat_spans(flat_shapes(I, H, num_layers, NLD // num_layers, has_bias)))
+    step = 4 if has_bias else 2
+    return dx, dh0, [(views[k * step], views[k * step + 1], db[k]) for k in range(NLD)]
 
 
 def _pack_forward(weights: Weights, has_bias: bool, dtype: Any) -> np.ndarray:
@@ -40,7 +61,9 @@ def _pack_forward(weights: Weights, has_bias: bool, dtype: Any) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False)
 
 
-def _masks3(masks: Sequence[np.ndarray] | None, shape: tuple[int, int], dtype: Any) -> np.ndarray:
+def _masks_stacked(
+    masks: Sequence[np.ndarray] | None, shape: tuple[int, int], dtype: Any
+) -> np.ndarray:
     if masks is None or len(masks) == 0:
         return np.empty((0, *shape), dtype=dtype)
     if isinstance(masks, np.ndarray):  # (NL-1, T, D*H) already: no stacked copy
@@ -60,40 +83,12 @@ def _stacked(outs: Sequence[np.ndarray]) -> np.ndarray:
     return np.stack(outs) if len(outs) > 1 else _C(outs[0])[None]
 
 
-def _fused_forward(x, sizes, h0, weights, num_layers, relu, masks, keep=True):
-    NLD, N, H = h0.shape
-    T, DH = len_rows(x), NLD // num_layers * H
-    has_bias = weights[0][2] is not None
-    full = keep or _small_stack(x, num_layers, T, DH)
-    outs = np.empty((num_layers if full else 1, T, DH), dtype=x.dtype)
-    x = fused_rows(x, outs, full)
-    hn = np.empty_like(h0)
-    m = _masks3(masks, (T, DH), x.dtype)
-    wbuf = _pack_forward(weights, has_bias, x.dtype)
-    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full)
-    return list(outs if keep else outs[-1:]), hn
-
-
 def _small_stack(x: np.ndarray, num_layers: int, T: int, DH: int) -> bool:
     """True when every layer's output and a copy of the input together fit in one scratch
     block: then a forward without a graph keeps them all, as with a graph (the same bits),
     and skips the lean row-at-a-time projection, which costs up to +40% on long tiny-H
     stacks; the memory beyond the output stays under one block either way."""
-    return num_layers * T * DH + len_rows(x) * x.shape[-1] <= _blocks.BLOCK_ELEMENTS
-
-
-def _fused_backward(x, sizes, h0, weights, num_layers, relu, masks, outs, g_out, g_hn):
-    NLD, N, H = h0.shape
-    T, I = x.shape
-    has_bias = weights[0][2] is not None
-    m = _masks3(masks, (T, NLD // num_layers * H), x.dtype)
-    wbuf = _pack_forward(weights, has_bias, x.dtype)
-    dx, dh0, gbuf, db = fused_backward_flat(
-        x, sizes, h0, wbuf, num_layers, has_bias, relu, _stacked(outs), g_out, g_hn, m
-    )
-    views = split_flat(gbuf, flat_spans(flat_shapes(I, H, num_layers, NLD // num_layers, has_bias)))
-    step = 4 if has_bias else 2
-    return dx, dh0, [(views[k * step], views[k * step + 1], db[k]) for k in range(NLD)]
+    return num_layers * T * DH + len_rows(x) * x.shape[-1] <= blocked_forward.BLOCK_ELEMENTS
 
 
 def len_rows(x: np.ndarray) -> int:
@@ -120,7 +115,19 @@ def fused_forward_flat(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks=Non
     """The fused forward on weights already flat (:mod:`.flat` layout): outs
     (NL, T, D*H) and hn. ``x``, ``sizes``, ``h0`` and ``wbuf`` contiguous, one dtype.
     ``keep=False``: outs (1, T, D*H), the last layer's output only (see fused_forward),
-    and ``x`` may be (L, N, I) time-major of any strides (:func:`fused_rows`)."""
+    and ``x`` may be (L, N, I) time-major of any strides (:func:`fused_rows`).
+
+    Args:
+        x: (T, I) packed rows (or (L, N, I) time-major where the forward allows it)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        h0: (NL*D, N, H)
+        wbuf: every parameter flat, in torch's order (.flat)
+        num_layers: NL, layers
+        has_bias: wbuf holds b_ih and b_hh
+        relu: ReLU, else tanh
+        masks: (NL-1, T, D*H) or None
+        keep: False: only the last layer's output is returned (a forward without a graph)
+    """
     NLD, N, H = h0.shape
     T, DH = len_rows(x), NLD // num_layers * H
     full = keep or _small_stack(x, num_layers, T, DH)
@@ -136,7 +143,21 @@ def fused_backward_flat(
     x, sizes, h0, wbuf, num_layers, has_bias, relu, outs, g_out, g_hn, masks=None
 ):
     """BPTT of :func:`fused_forward_flat`: dx, dh0, the gradients flat as ``wbuf`` (both
-    bias slots hold db) and db (NL*D, H)."""
+    bias slots hold db) and db (NL*D, H).
+
+    Args:
+        x: (T, I) packed rows (or (L, N, I) time-major where the forward allows it)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        h0: (NL*D, N, H)
+        wbuf: every parameter flat, in torch's order (.flat)
+        num_layers: NL, layers
+        has_bias: wbuf holds b_ih and b_hh
+        relu: ReLU, else tanh
+        outs: (NL, T, D*H) the forward's outputs
+        g_out: (T, D*H) gradient of the output
+        g_hn: (NL*D, N, H)
+        masks: (NL-1, T, D*H) or None
+    """
     dx, dh0, gbuf = np.empty_like(x), np.empty_like(h0), np.empty_like(wbuf)
     db = np.empty(h0.shape[::2], dtype=x.dtype)
     m = _NO_MASKS[x.dtype] if masks is None else masks

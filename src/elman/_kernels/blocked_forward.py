@@ -2,7 +2,7 @@
 
 A forward whose outputs no backward reads (``no_grad``, or nothing needs a gradient) keeps
 one (T, D*H) array for the whole stack instead of one per layer
-(:func:`._layered.layered_forward` with ``keep=False``):
+(:func:`.layered_stack.layered_forward` with ``keep=False``):
 
 * the layers take turns in one buffer of T + B rows, each B rows from the one below
   (:func:`layer_views`; both D*H wide): layer l+1's input projection goes a block of at
@@ -10,7 +10,7 @@ one (T, D*H) array for the whole stack instead of one per layer
   dropout, a block of the masked input goes through a scratch block);
 * a batch-first input, seen as an (L, N, I) time-major view, is re-laid out a block of
   steps at a time, never as a whole copy;
-* the layer wavefront (:mod:`._nb_wave`) runs a block of steps at a time, the lower
+* the layer wavefront (:mod:`.layer_pipeline`) runs a block of steps at a time, the lower
   layer's states in a scratch block and the upper layer's on the buffer's rows.
 
 Beyond its output the forward then needs B rows (at most ``BLOCK_ELEMENTS`` elements, or
@@ -25,7 +25,7 @@ columns are the same bits as those rows inside a longer product, wherever the bl
 (tests/reliability/test_memory.py checks it on the machine that runs it). Hence blocks of
 at least :func:`least_rows` rows (MIN_BLOCK_OUTPUTS, 14x that, in each half a two-thread
 product makes), and no blocks at all for one column (H = 1: ?gemv rounds the last rows of
-a call apart; :func:`._layered.layered_forward` keeps whole products there). The
+a call apart; :func:`.layered_stack.layered_forward` keeps whole products there). The
 wavefront's blocks are whole chunks of its own, the same products.
 """
 
@@ -36,8 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from ._nb_wave import chunk_steps, wave_pair_forward
+from .array_loops import offsets
 from .config import BLOCK_ELEMENTS, MIN_BLOCK_OUTPUTS, MIN_BLOCK_ROWS, WAVE_CHUNKS
+from .layer_pipeline import chunk_steps, wave_pair_forward
 
 __all__ = [
     "BLOCK_ELEMENTS",
@@ -152,11 +153,25 @@ def wave_blocks(proj, src, below, out, sizes, biases, h0, w_hh, w_ih1, mask, rel
     proj: layer l's input projection (:func:`project_blocks`), of src (T, In) rows, (L, N,
     In) time-major, or ``out`` (the layer below's output, times ``below``: its mask or
     None); out (T, H): layer l+1's states on exit; the rest as for wave_pair_forward.
+
+    Args:
+        proj: layer l's input projection, proj(a, o) (project_blocks)
+        src: (T, In) rows, (L, N, In) time-major, or the layer below's output
+        below: the mask applied to src (the layer below's dropout), or None
+        out: (T, H) out: layer l+1's states
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        biases: (layer l, layer l+1) b_ih + b_hh
+        h0: (2, N, H) the pair's initial states
+        w_hh: (layer l, layer l+1) W_hh
+        w_ih1: (H, H) layer l+1's W_ih
+        mask: (T, H) dropout mask between the two layers, or None / 0 rows: none
+        relu: ReLU, else tanh
+        fptr: address of NumPy's CBLAS ?gemm for the dtype (_blas.gemm_pointers), 0 without
+        hn: (2, N, H) out: the pair's h_n
     """
     N, H = h0.shape[1:]
     S = chunk_steps(N)
-    off = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=off[1:])
+    off = offsets(sizes)
     least = least_rows(H)  # (a block: at least target - S*N rows)
     target = max(WAVE_CHUNKS * S * N, block_rows(H), least + S * N)
     blocks = _pairs(wave_bounds(off, S, target, least))
@@ -167,5 +182,5 @@ def wave_blocks(proj, src, below, out, sizes, biases, h0, w_hh, w_ih1, mask, rel
         part = src[t0:t1] if src.ndim == 3 else src[r0:r1]
         project_blocks(proj, part, None if below is None else below[r0:r1], low[: r1 - r0])
         m = None if mask is None else mask[r0:r1]
-        args = (low[: r1 - r0], out[r0:r1], sizes[t0:t1], biases, hn, w_hh, w_ih1, m, relu)
-        wave_pair_forward(*args, fptr, hn)
+        lower, upper = low[: r1 - r0], out[r0:r1]
+        wave_pair_forward(lower, upper, sizes[t0:t1], biases, hn, w_hh, w_ih1, m, relu, fptr, hn)

@@ -1,13 +1,13 @@
 """Explicit SIMD for numba kernels: a vector type and the step product built on it.
 
-LLVM's loop vectoriser turns the row loops of :mod:`._nb_ops` into SIMD code, but it can only
+LLVM's loop vectoriser turns the row loops of :mod:`.products` into SIMD code, but it can only
 keep a *reduction* in registers (the ``dot`` form, which ends every output in a horizontal
 sum), never a block of output columns across a loop over K. The step product of a
 recurrence, ``acc[i, :] += x[i, :K] @ MT`` for a few rows ``i``, is fastest in exactly that
 register-blocked outer-product form: per k, load one row of a block of MT (four vectors),
 broadcast x[i, k] for up to four rows (six in :func:`mm_wide`), up to 24 FMAs, accumulators
 never leaving registers, no horizontal sums. This module builds :func:`mm_outer` and
-:func:`mm_wide` that way, on the vector type and intrinsics of :mod:`._nb_vec`.
+:func:`mm_wide` that way, on the vector type and intrinsics of :mod:`.simd_vector`.
 
 ``MT`` is packed once per call by :func:`pack_columns` into column blocks of B vectors
 (K, B*V) stored one after the other, so each block streams from memory as one sequential run
@@ -19,7 +19,7 @@ vectors, 24 accumulators for six rows), 32 with AVX2 and 16 otherwise (16 regist
 so the accumulators of six rows still fit). ``ELMAN_SIMD_BYTES`` (16, 32 or 64) overrides the width
 (tests run the narrower layouts on any host).
 These kernels need compiled code (no ``NUMBA_DISABLE_JIT``): callers fall back to the loop
-forms of :mod:`._nb_ops` there. The padding columns may receive NaN (an inf in x times a
+forms of :mod:`.products` there. The padding columns may receive NaN (an inf in x times a
 zero of the padding); nothing reads them back.
 """
 
@@ -28,8 +28,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._jit import JIT
-from ._nb_vec import (
+from ._jit import INLINE, JIT
+from .config import PREFETCH_BYTES
+from .simd_vector import (
     VECTOR_BYTES,
     lanes,
     lanes_of,
@@ -41,7 +42,6 @@ from ._nb_vec import (
     vstore,
     vzero,
 )
-from .config import PREFETCH_BYTES
 
 __all__ = [
     "VECTOR_BYTES",
@@ -55,7 +55,6 @@ __all__ = [
     "outer_width",
 ]
 
-INLINE = {**JIT, "inline": "always"}
 BLOCK_VECTORS = 4 if VECTOR_BYTES == 64 else 2  # vectors per column block
 
 
@@ -68,7 +67,24 @@ def _add_into(a, j, v):
 def _block(x0, x1, x2, x3, r, P, base, K, nv, a0, a1, a2, a3, j):
     """Rows a0..a(r-1) [j : j + nv*V] += rows x0..x(r-1) [:K] @ the (K, nv*V) block of P
     starting at ``base``; r <= 4, nv <= 4. Inlined where r and nv are constants, so that
-    the tests on them fold away (:func:`mm_outer`)."""
+    the tests on them fold away (:func:`mm_outer`).
+
+    Args:
+        x0: rows of x (up to four; the unused ones may repeat one)
+        x1: second row of x
+        x2: third row of x
+        x3: fourth row of x
+        r: rows used, 1 to 4
+        P: the packed matrix (pack_columns)
+        base: where the block starts in P
+        K: the summed dimension
+        nv: vectors in the block, 1 to BLOCK_VECTORS
+        a0: accumulator row of x0
+        a1: accumulator row of x1
+        a2: accumulator row of x2
+        a3: accumulator row of x3
+        j: first column of the block in the accumulator rows
+    """
     V = lanes(P)
     s00, s01, s02, s03 = vzero(P), vzero(P), vzero(P), vzero(P)
     s10, s11, s12, s13 = vzero(P), vzero(P), vzero(P), vzero(P)
@@ -128,12 +144,29 @@ def _store_row(a, j, nv, V, s0, s1, s2, s3):
 
 @njit(**JIT)
 def _block_any(x0, x1, x2, x3, r, P, base, K, nv, a0, a1, a2, a3, j):
-    """:func:`_block` for any r and nv (the narrower last block of columns)."""
+    """:func:`_block` for any r and nv (the narrower last block of columns).
+
+    Args:
+        x0: rows of x (up to four; the unused ones may repeat one)
+        x1: second row of x
+        x2: third row of x
+        x3: fourth row of x
+        r: rows used, 1 to 4
+        P: the packed matrix (pack_columns)
+        base: where the block starts in P
+        K: the summed dimension
+        nv: vectors in the block, 1 to BLOCK_VECTORS
+        a0: accumulator row of x0
+        a1: accumulator row of x1
+        a2: accumulator row of x2
+        a3: accumulator row of x3
+        j: first column of the block in the accumulator rows
+    """
     _block(x0, x1, x2, x3, r, P, base, K, nv, a0, a1, a2, a3, j)
 
 
 @njit(**JIT)
-def _block6(x, xr, P, base, K, acc, ar, j):
+def _block_six_rows(x, xr, P, base, K, acc, ar, j):
     """acc[ar : ar+6, j : j + B*V] += x[xr : xr+6, :K] @ the (K, B*V) block of P at ``base``
     (B = BLOCK_VECTORS): the six-row form of :func:`_block`, written out rather than
     inlined from it (Numba's IR inlining of a six-row :func:`_block` cost ~7 s of compile
@@ -229,7 +262,7 @@ def mm_outer_rows(x, P, acc, rows, K):
 
 @njit(**JIT)
 def mm_wide(x, xr, P, acc, ar, ac, rows, K):
-    """:func:`mm_outer` six rows a pass (:func:`_block6`) while there are 9 or more (or
+    """:func:`mm_outer` six rows a pass (:func:`_block_six_rows`) while there are 9 or more (or
     exactly 6), the rest through :func:`mm_outer`: for many rows (the batch halves of the
     ``rows`` variant). A separate function so that the paths for a few rows do not compile
     the six-row block (~1.2 s of LLVM per dtype)."""
@@ -241,7 +274,7 @@ def mm_wide(x, xr, P, acc, ar, ac, rows, K):
     while rows - i >= 9 or rows - i == 6:
         base = 0
         for j in range(0, full, W):
-            _block6(x, xr + i, P, base, K, acc, ar + i, ac + j)
+            _block_six_rows(x, xr + i, P, base, K, acc, ar + i, ac + j)
             base += K * W
         if full < Hp:  # the narrower last block of columns, four rows and two
             nv = (Hp - full) // V

@@ -1,6 +1,6 @@
 """How the two halves of a kernel wait for each other: progress counters that back off.
 
-Kernels that meet (:mod:`._nb_split`'s barrier, :mod:`._nb_wave`'s progress counters)
+Kernels that meet (:mod:`.split_recurrence`'s barrier, :mod:`.layer_pipeline`'s progress counters)
 share a ``flags`` array (:func:`new_flags`): one int64 progress slot per counter, 128 bytes
 apart, each followed by a "someone sleeps on me" mark, and an abort slot. A waiter
 (:func:`wait_for`) backs off in three stages so that a partner that is not running (a
@@ -35,15 +35,12 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._jit import NOGIL
+from .config import SLEEP_US, SPINS, TIMEOUT_NS, YIELDS
 
 __all__ = ["LINE", "ABORT", "new_flags", "wait_for", "arrive", "abort_pair"]
 
 LINE = 16  # int64 slots per counter: 128 bytes apart, no false sharing between counters
 ABORT = 2 * LINE  # the slot that says "a half failed: stop waiting"
-SPINS = 1 << 9  # pause rounds before yielding (~27 ns each on AMD EPYC, ~45 on Intel)
-YIELDS = 16  # sched_yield calls before blocking
-TIMEOUT_NS = 10_000_000  # a futex wait re-checks the slots every 10 ms (a safety net)
-SLEEP_US = 50  # where there is no futex: sleeps between checks
 
 
 def new_flags() -> np.ndarray:

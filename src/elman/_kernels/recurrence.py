@@ -7,15 +7,14 @@ active keep their state (forward) or wait for their start (reverse) untouched.
 
 ``mode`` (the token of a :mod:`.modes` step mode) picks how ``h_{t-1} @ W_hh.T`` is
 computed at each step: ``AXPY``, ``DOT``, ``OUTER`` and ``WIDE`` are loops (see
-:func:`._nb_ops.step_matmul`; each mode compiles a kernel of its own; OUTER and WIDE take
-the packed matrix of :mod:`._nb_simd` and a padded scratch), and the
-``*_gemm`` kernels call NumPy's BLAS once per step through ``fptr`` (see :mod:`._blas`),
-reading and writing the layer arrays in place (no state copies).
+:func:`.products.step_matmul`; each mode compiles a kernel of its own; OUTER and WIDE take
+the packed matrix of :mod:`.simd_products` and a padded scratch),; GEMM (NumPy's
+BLAS once per step) is :mod:`.recurrence_gemm`.
 
 Bias gradients are summed here too: per step, then in float64 blocks of 256 steps.
 
 NaN and inf flow as in torch: the activations and their derivatives are those of
-:mod:`._nb_ops` (relu keeps NaN; its derivative is a select), and no product skips a zero
+:mod:`.activations` (relu keeps NaN; its derivative is a select), and no product skips a zero
 (0 * inf is NaN here as in BLAS and torch).
 """
 
@@ -24,34 +23,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._blas import NO_TRANS, gemm
 from ._jit import JIT, NOGIL
-from ._nb_ops import act_delta, activate, copy2, step_matmul
+from .activations import act_delta, activate
+from .array_loops import copy_rows, offsets
 from .config import BIAS_GRAD_BLOCK
+from .products import step_matmul
 
 __all__ = [
-    "offsets",
     "recur_forward",
     "recur_backward",
     "forward_window",
     "backward_window",
-    "recur_forward_gemm",
-    "recur_backward_gemm",
-    "forward_gemm_rows",
-    "backward_gemm_rows",
     "gather_prev",
     "add_partial",
     "last_states",
 ]
-
-
-@njit(**JIT)
-def offsets(sizes):
-    """off[t] = sum(sizes[:t]), (L + 1,)."""
-    off = np.zeros(len(sizes) + 1, dtype=np.int64)
-    for t in range(len(sizes)):
-        off[t + 1] = off[t] + sizes[t]
-    return off
 
 
 @njit(**JIT)
@@ -69,7 +55,22 @@ def add_partial(db, d0, blk, part, n, s, L):
 @njit(**JIT)
 def forward_steps(out, c0, sizes, off, bias, h, z, W, WT, reverse, relu, mode):
     """out[rows, c0:c0+H]: x_t W_ih^T on entry, h_t on exit; h: (N, H) state, in/out;
-    z: (N, >= H) scratch, as wide as the step product writes (see :func:`step_width`)."""
+    z: (N, >= H) scratch, as wide as the step product writes (see :func:`step_width`).
+
+    Args:
+        out: (T, D*H) the layer's array: x_t W_ih^T on entry, h_t on exit (this direction's columns)
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        off: (L + 1,) int64 step offsets (array_loops.offsets; a window's moved to its first row)
+        bias: (H,) b_ih + b_hh
+        h: (N, H) the state: h0 on entry, h_n on exit
+        z: (N, >= H) scratch, as wide as the step product writes (step_width)
+        W: (H, H) W_hh (DOT reads it; for OUTER/WIDE the packed matrix, unread)
+        WT: W_hh.T (AXPY reads it), or for OUTER/WIDE W_hh.T packed by pack_columns
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        mode: the step product: a modes.Mode (Python side) or its token (compiled side)
+    """
     H = bias.shape[0]
     c1 = c0 + H
     L = len(sizes)
@@ -96,6 +97,22 @@ def backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, d
     dz_t = (g_t + dh_t) * act'(h_t), then dh_{t-1} = dz_t @ W_hh (only active rows).
     db (H,) float64 accumulates sum_t sum_rows dz_t (one partial sum per step: accurate).
     dh may be wider than H (see :func:`step_width`).
+
+    Args:
+        out: (T, D*H) the forward's h_t (read)
+        g: (T, D*H) gradient of the layer's output
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        off: (L + 1,) int64 step offsets (array_loops.offsets; a window's moved to its first row)
+        dh: (N, >= H) gradient of the state: g_hn's rows on entry, dh0's on exit
+        dz: (N, H) scratch
+        W: (H, H) W_hh: dh = dz @ W_hh reads it (for OUTER/WIDE W_hh packed)
+        WT: W_hh.T (AXPY reads it; for OUTER/WIDE the same packed matrix)
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        mode: the step product: a modes.Mode (Python side) or its token (compiled side)
+        delta: (T, D*H) out: dL/dz_t in this direction's columns
+        db: (H,) float64: += the bias gradient
     """
     H = db.shape[0]
     c1 = c0 + H
@@ -132,11 +149,26 @@ def step_width(MT, H):
 def forward_window(out, c0, sizes, off, bias, h0, W, WT, reverse, relu, mode, hn):
     """:func:`forward_steps` from h0 into hn (their own (n, H) arrays). With ``sizes`` and
     ``off`` of a window of the batch (sizes clipped to it, off moved to its first row),
-    it runs those sequences only: two windows can run at once on two threads."""
+    it runs those sequences only: two windows can run at once on two threads.
+
+    Args:
+        out: (T, D*H) the layer's array: x_t W_ih^T on entry, h_t on exit (this direction's columns)
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        off: (L + 1,) int64 step offsets (array_loops.offsets; a window's moved to its first row)
+        bias: (H,) b_ih + b_hh
+        h0: (N, H) initial state
+        W: (H, H) W_hh (DOT reads it; for OUTER/WIDE the packed matrix, unread)
+        WT: W_hh.T (AXPY reads it), or for OUTER/WIDE W_hh.T packed by pack_columns
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        mode: the step product: a modes.Mode (Python side) or its token (compiled side)
+        hn: (N, H) out: each sequence's state after its last step
+    """
     h = h0.copy()
     z = np.empty((h.shape[0], step_width(WT, bias.shape[0])), dtype=h.dtype)
     forward_steps(out, c0, sizes, off, bias, h, z, W, WT, reverse, relu, mode)
-    copy2(hn, h)
+    copy_rows(hn, h)
     return True
 
 
@@ -145,26 +177,72 @@ def recur_forward(out, c0, sizes, bias, h0, W, WT, reverse, relu, mode, hn):
     """One direction of one layer, in place on ``out`` (see :func:`forward_steps`).
 
     bias: (H,) b_ih + b_hh; h0, hn: (N, H) C arrays (hn: each sequence's last state).
+
+    Args:
+        out: (T, D*H) the layer's array: x_t W_ih^T on entry, h_t on exit (this direction's columns)
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        bias: (H,) b_ih + b_hh
+        h0: (N, H) initial state
+        W: (H, H) W_hh (DOT reads it; for OUTER/WIDE the packed matrix, unread)
+        WT: W_hh.T (AXPY reads it), or for OUTER/WIDE W_hh.T packed by pack_columns
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        mode: the step product: a modes.Mode (Python side) or its token (compiled side)
+        hn: (N, H) out: each sequence's state after its last step
     """
     forward_window(out, c0, sizes, offsets(sizes), bias, h0, W, WT, reverse, relu, mode, hn)
 
 
 @njit(**NOGIL)
 def backward_window(out, g, c0, sizes, off, g_hn, W, WT, reverse, relu, mode, delta, dh0, db):
-    """:func:`backward_steps` from g_hn into dh0 (see :func:`forward_window` for windows)."""
+    """:func:`backward_steps` from g_hn into dh0 (see :func:`forward_window` for windows).
+
+    Args:
+        out: (T, D*H) the forward's h_t (read)
+        g: (T, D*H) gradient of the layer's output
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        off: (L + 1,) int64 step offsets (array_loops.offsets; a window's moved to its first row)
+        g_hn: (N, H) gradient of h_n
+        W: (H, H) W_hh: dh = dz @ W_hh reads it (for OUTER/WIDE W_hh packed)
+        WT: W_hh.T (AXPY reads it; for OUTER/WIDE the same packed matrix)
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        mode: the step product: a modes.Mode (Python side) or its token (compiled side)
+        delta: (T, D*H) out: dL/dz_t in this direction's columns
+        dh0: (N, H) out: gradient of h0
+        db: (H,) float64: += the bias gradient
+    """
     N, H = g_hn.shape
     dh = np.zeros((N, step_width(W, H)), dtype=g_hn.dtype)  # W: the backward's WT
-    copy2(dh, g_hn)
+    copy_rows(dh, g_hn)
     dz = np.empty_like(g_hn)
     backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, delta, db)
-    copy2(dh0, dh)
+    copy_rows(dh0, dh)
     return True
 
 
 @njit(**NOGIL)
 def recur_backward(out, g, c0, sizes, g_hn, W, WT, reverse, relu, mode, delta, dh0, db):
     """BPTT of one direction of one layer: fills delta's columns c0:c0+H, dh0 (N, H) and
-    adds the bias gradient to db (H,) float64."""
+    adds the bias gradient to db (H,) float64.
+
+    Args:
+        out: (T, D*H) the forward's h_t (read)
+        g: (T, D*H) gradient of the layer's output
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        g_hn: (N, H) gradient of h_n
+        W: (H, H) W_hh: dh = dz @ W_hh reads it (for OUTER/WIDE W_hh packed)
+        WT: W_hh.T (AXPY reads it; for OUTER/WIDE the same packed matrix)
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        mode: the step product: a modes.Mode (Python side) or its token (compiled side)
+        delta: (T, D*H) out: dL/dz_t in this direction's columns
+        dh0: (N, H) out: gradient of h0
+        db: (H,) float64: += the bias gradient
+    """
     off = offsets(sizes)
     backward_window(out, g, c0, sizes, off, g_hn, W, WT, reverse, relu, mode, delta, dh0, db)
 
@@ -196,9 +274,6 @@ def gather_prev(out, c0, sizes, h0, reverse, prev):
     gather_prev_into(out, c0, sizes, offsets(sizes), h0, reverse, prev, c0)
 
 
-# ---- GEMM mode: NumPy's BLAS per step, in place on the layer arrays -----------------------
-
-
 @njit(**JIT)
 def last_states(out, c0, sizes, off, reverse, hn):
     """hn[i] = out's row of sequence i at its last step (t = 0 in the reverse direction)."""
@@ -210,82 +285,3 @@ def last_states(out, c0, sizes, off, reverse, hn):
             src, dst = out[off[t] + i][c0 : c0 + H], hn[i]
             for j in range(H):
                 dst[j] = src[j]
-
-
-@njit(**NOGIL)
-def forward_gemm_rows(out, c0, sizes, off, bias, h0, WT, reverse, relu, fptr, r0, r1):
-    """The GEMM-mode recurrence for the sequences in rows r0:r1 of the batch only.
-
-    Each step's product is accumulated straight into its rows of ``out`` and the previous
-    states are read from ``out`` (or h0), so there is no copy of the state at all. Other
-    rows are neither read nor written: two windows run at once on two threads.
-    """
-    H = WT.shape[0]
-    c1 = c0 + H
-    L = len(sizes)
-    for s in range(L):
-        t = L - 1 - s if reverse else s
-        b, o = min(sizes[t], r1), off[t]
-        for i in range(r0, b):
-            row = out[o + i][c0:c1]
-            for j in range(H):
-                row[j] += bias[j]
-        k = r0  # rows r0:k have their previous state in out, k:b start from h0
-        if s > 0:
-            n = t + 1 if reverse else t - 1
-            k = max(r0, min(b, sizes[n]))
-            if k > r0:
-                gemm(fptr, NO_TRANS, k - r0, H, H, out, off[n] + r0, c0, WT, True, out, o + r0, c0)
-        if b > k:
-            gemm(fptr, NO_TRANS, b - k, H, H, h0, k, 0, WT, True, out, o + k, c0)
-        for i in range(r0, b):
-            activate(out[o + i][c0:c1], H, relu)
-    return True
-
-
-@njit(**JIT)
-def recur_forward_gemm(out, c0, sizes, bias, h0, WT, reverse, relu, fptr, hn):
-    """:func:`recur_forward` with one BLAS call per step (``fptr``: NumPy's ?gemm)."""
-    off = offsets(sizes)
-    forward_gemm_rows(out, c0, sizes, off, bias, h0, WT, reverse, relu, fptr, 0, h0.shape[0])
-    copy2(hn, h0)
-    last_states(out, c0, sizes, off, reverse, hn)
-
-
-@njit(**NOGIL)
-def backward_gemm_rows(out, g, c0, sizes, off, W, reverse, relu, fptr, delta, dh, db, r0, r1):
-    """BPTT in GEMM mode for rows r0:r1 of the batch only: dh = delta_t @ W_hh, read from
-    delta's rows in place; dh (N, H): g_hn's rows on entry, dh0's on exit (this window's);
-    db (H,) float64 += this window's bias gradient."""
-    H = W.shape[0]
-    c1 = c0 + H
-    L = len(sizes)
-    zero = dh.dtype.type(0)
-    part = np.empty(H, dtype=dh.dtype)
-    blk = np.zeros(H)
-    for s in range(L):
-        t = s if reverse else L - 1 - s
-        b, o = min(sizes[t], r1), off[t]
-        for j in range(H):
-            part[j] = zero
-        for i in range(r0, b):
-            drow, dhi = delta[o + i][c0:c1], dh[i]
-            for j in range(H):
-                drow[j] = dhi[j]
-            act_delta(drow, g[o + i][c0:c1], out[o + i][c0:c1], H, relu)
-            for j in range(H):
-                part[j] += drow[j]
-        add_partial(db, 0, blk, part, H, s, L)
-        if b > r0:
-            gemm(fptr, NO_TRANS, b - r0, H, H, delta, o + r0, c0, W, False, dh, r0, 0)
-    return True
-
-
-@njit(**JIT)
-def recur_backward_gemm(out, g, c0, sizes, g_hn, W, reverse, relu, fptr, delta, dh0, db):
-    """:func:`recur_backward` with one BLAS call per step (see :func:`backward_gemm_rows`)."""
-    dh = g_hn.copy()
-    off = offsets(sizes)
-    N = dh.shape[0]
-    backward_gemm_rows(out, g, c0, sizes, off, W, reverse, relu, fptr, delta, dh, db, 0, N)
-    copy2(dh0, dh)

@@ -1,0 +1,160 @@
+"""The recurrence and its BPTT in GEMM mode: NumPy's BLAS called from the kernel once per
+step through ``fptr`` (see :mod:`._blas`), reading and writing the layer arrays in place
+(no state copies). Layout, windows of the batch and bias sums as in :mod:`.recurrence`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._blas import NO_TRANS, gemm
+from ._jit import JIT, NOGIL
+from .activations import act_delta, activate
+from .array_loops import copy_rows, offsets
+from .recurrence import add_partial, last_states
+
+__all__ = [
+    "recur_forward_gemm",
+    "recur_backward_gemm",
+    "forward_gemm_rows",
+    "backward_gemm_rows",
+]
+
+
+@njit(**NOGIL)
+def forward_gemm_rows(out, c0, sizes, off, bias, h0, WT, reverse, relu, fptr, r0, r1):
+    """The GEMM-mode recurrence for the sequences in rows r0:r1 of the batch only.
+
+    Each step's product is accumulated straight into its rows of ``out`` and the previous
+    states are read from ``out`` (or h0), so there is no copy of the state at all. Other
+    rows are neither read nor written: two windows run at once on two threads.
+
+    Args:
+        out: (T, D*H) the layer's array: x_t W_ih^T on entry, h_t on exit (this direction's columns)
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        off: (L + 1,) int64 step offsets (array_loops.offsets; a window's moved to its first row)
+        bias: (H,) b_ih + b_hh
+        h0: (N, H) initial state (read for rows starting from it)
+        WT: (H, H) W_hh.T, C-contiguous
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        fptr: address of NumPy's CBLAS ?gemm for the dtype (_blas.gemm_pointers), 0 without
+        r0: first batch row this call runs
+        r1: end of the batch rows this call runs
+    """
+    H = WT.shape[0]
+    c1 = c0 + H
+    L = len(sizes)
+    for s in range(L):
+        t = L - 1 - s if reverse else s
+        b, o = min(sizes[t], r1), off[t]
+        for i in range(r0, b):
+            row = out[o + i][c0:c1]
+            for j in range(H):
+                row[j] += bias[j]
+        k = r0  # rows r0:k have their previous state in out, k:b start from h0
+        if s > 0:
+            n = t + 1 if reverse else t - 1
+            k = max(r0, min(b, sizes[n]))
+            if k > r0:
+                gemm(fptr, NO_TRANS, k - r0, H, H, out, off[n] + r0, c0, WT, True, out, o + r0, c0)
+        if b > k:
+            gemm(fptr, NO_TRANS, b - k, H, H, h0, k, 0, WT, True, out, o + k, c0)
+        for i in range(r0, b):
+            activate(out[o + i][c0:c1], H, relu)
+    return True
+
+
+@njit(**JIT)
+def recur_forward_gemm(out, c0, sizes, bias, h0, WT, reverse, relu, fptr, hn):
+    """:func:`recur_forward` with one BLAS call per step (``fptr``: NumPy's ?gemm).
+
+    Args:
+        out: (T, D*H) the layer's array: x_t W_ih^T on entry, h_t on exit (this direction's columns)
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        bias: (H,) b_ih + b_hh
+        h0: (N, H) initial state
+        WT: (H, H) W_hh.T, C-contiguous
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        fptr: address of NumPy's CBLAS ?gemm for the dtype (_blas.gemm_pointers), 0 without
+        hn: (N, H) out: each sequence's state after its last step
+    """
+    off = offsets(sizes)
+    forward_gemm_rows(out, c0, sizes, off, bias, h0, WT, reverse, relu, fptr, 0, h0.shape[0])
+    copy_rows(hn, h0)
+    last_states(out, c0, sizes, off, reverse, hn)
+
+
+@njit(**NOGIL)
+def backward_gemm_rows(out, g, c0, sizes, off, W, reverse, relu, fptr, delta, dh, db, r0, r1):
+    """BPTT in GEMM mode for rows r0:r1 of the batch only: dh = delta_t @ W_hh, read from
+    delta's rows in place; dh (N, H): g_hn's rows on entry, dh0's on exit (this window's);
+    db (H,) float64 += this window's bias gradient.
+
+    Args:
+        out: (T, D*H) the forward's h_t (read)
+        g: (T, D*H) gradient of the layer's output
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        off: (L + 1,) int64 step offsets (array_loops.offsets; a window's moved to its first row)
+        W: (H, H) W_hh, C-contiguous
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        fptr: address of NumPy's CBLAS ?gemm for the dtype (_blas.gemm_pointers), 0 without
+        delta: (T, D*H) out: dL/dz_t in this direction's columns
+        dh: (N, >= H) gradient of the state: g_hn's rows on entry, dh0's on exit
+        db: (H,) float64 += this window's bias gradient
+        r0: first batch row this call runs
+        r1: end of the batch rows this call runs
+    """
+    H = W.shape[0]
+    c1 = c0 + H
+    L = len(sizes)
+    zero = dh.dtype.type(0)
+    part = np.empty(H, dtype=dh.dtype)
+    blk = np.zeros(H)
+    for s in range(L):
+        t = s if reverse else L - 1 - s
+        b, o = min(sizes[t], r1), off[t]
+        for j in range(H):
+            part[j] = zero
+        for i in range(r0, b):
+            drow, dhi = delta[o + i][c0:c1], dh[i]
+            for j in range(H):
+                drow[j] = dhi[j]
+            act_delta(drow, g[o + i][c0:c1], out[o + i][c0:c1], H, relu)
+            for j in range(H):
+                part[j] += drow[j]
+        add_partial(db, 0, blk, part, H, s, L)
+        if b > r0:
+            gemm(fptr, NO_TRANS, b - r0, H, H, delta, o + r0, c0, W, False, dh, r0, 0)
+    return True
+
+
+@njit(**JIT)
+def recur_backward_gemm(out, g, c0, sizes, g_hn, W, reverse, relu, fptr, delta, dh0, db):
+    """:func:`recur_backward` with one BLAS call per step (see :func:`backward_gemm_rows`).
+
+    Args:
+        out: (T, D*H) the forward's h_t (read)
+        g: (T, D*H) gradient of the layer's output
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        sizes: (L,) int64 batch_sizes: rows active at each step
+        g_hn: (N, H) gradient of h_n
+        W: (H, H) W_hh, C-contiguous
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        fptr: address of NumPy's CBLAS ?gemm for the dtype (_blas.gemm_pointers), 0 without
+        delta: (T, D*H) out: dL/dz_t in this direction's columns
+        dh0: (N, H) out: gradient of h0
+        db: (H,) float64: += the bias gradient
+    """
+    dh = g_hn.copy()
+    off = offsets(sizes)
+    N = dh.shape[0]
+    backward_gemm_rows(out, g, c0, sizes, off, W, reverse, relu, fptr, delta, dh, db, 0, N)
+    copy_rows(dh0, dh)

@@ -1,0 +1,80 @@
+"""The dispatch rules: which variant each regime gets (the rules, :func:`dispatch.pick`,
+with this process's facts). One decision per call: test_dispatch_once.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+numba = pytest.importorskip("numba")
+
+from elman._kernels import _blas, dispatch, modes  # noqa: E402
+
+
+def test_dispatch_picks_a_known_variant_for_every_regime() -> None:
+    shapes = [
+        (15, 3, 7, 4, 2, 1),
+        (20, 2, 5000, 4, 1, 1),
+        (15000, 3, 7, 400, 2, 1),
+        (32000, 32, 16, 128, 1, 1),
+        (25600, 128, 64, 512, 1, 1),
+        (20000, 1, 16, 64, 1, 1),
+    ]
+    for shape in shapes:
+        v = dispatch.choose(*shape)
+        assert any(v.mode is m for m in modes.MODES.values()), (shape, v)
+        assert v.fused or not v.fused_backward, (shape, v)
+
+
+def _auto(*shape: int) -> Any:
+    """The rules' pick for ``shape`` with this process's facts, as a variant."""
+    blas = bool(_blas.gemm_pointers()[0])
+    return dispatch.VARIANTS[dispatch.pick(*shape, dispatch.two_threads_allowed(), blas)]
+
+
+def test_dispatch_runs_short_single_sequences_fused() -> None:
+    """One sequence of a few steps (streaming) takes the fused path, its backward too
+    unless the weight-gradient block is large; longer ones and batches the layered path."""
+    choose = _auto
+    for shape in [(1, 1, 3, 64, 1, 1), (10, 1, 8, 128, 1, 1), (1, 1, 64, 64, 3, 1)]:
+        v = choose(*shape)
+        assert v.fused and v.fused_backward, shape
+    two_wide_layers = choose(1, 1, 8, 256, 2, 1)
+    assert two_wide_layers.fused and not two_wide_layers.fused_backward
+    assert two_wide_layers.mode is modes.OUTER  # what its layered backward runs
+    for shape in [(100, 1, 3, 64, 1, 1), (40, 1, 3, 64, 1, 1), (1, 2, 3, 64, 1, 1)]:
+        assert not choose(*shape).fused, shape
+    assert not choose(1, 1, 100, 64, 1, 1).fused  # I*H > 4096: the input projection
+    wide_input = choose(1, 1, 100, 200, 1, 1)  # H >= 128: inputs up to 4H
+    assert wide_input.fused and wide_input.fused_backward
+    assert not choose(1, 1, 1000, 200, 1, 1).fused
+
+
+def test_dispatch_rules_of_the_two_thread_variants() -> None:
+    """The documented choices: pairs for stacks and bidirectional layers, split for a single
+    wide layer, outer for a few rows, gemm for large batches (two CPUs and BLAS control)."""
+    if not dispatch.two_threads_allowed():
+        pytest.skip("one CPU or no OpenBLAS thread control: no two-thread variants")
+    choose = _auto
+    latency = choose(15000, 3, 7, 400, 2, 1)
+    assert latency.mode is modes.SPLIT and latency.pairs and latency.two_threads
+    bi = choose(16000, 16, 32, 128, 2, 2)
+    assert bi.mode is modes.SPLIT and bi.pairs
+    single = choose(3000, 3, 16, 400, 1, 1)
+    assert single.mode is modes.SPLIT and not single.pairs
+    assert choose(3000, 3, 16, 128, 1, 1).mode is modes.OUTER
+    wide_shapes = [(25600, 128, 64, 512, 1, 1), (6400, 64, 32, 256, 2, 1), (4000, 8, 16, 512, 1, 1)]
+    wide_shapes += [(32000, 32, 16, 128, 1, 1), (3200, 32, 16, 200, 1, 1)]  # from N=16, H=128
+    for shape in wide_shapes:
+        wide = choose(*shape)  # the batch halves with the outer products
+        assert wide.mode is modes.WIDE and wide.rows and wide.two_threads, shape
+    assert not choose(1600, 32, 16, 128, 1, 1).rows  # 2.6e7 multiply-adds: one thread
+    if _blas.gemm_pointers()[0]:
+        mid = choose(32000, 32, 16, 96, 1, 1)  # H < 128: rows on BLAS
+        assert mid.mode is modes.GEMM and mid.rows and mid.two_threads
+        assert not choose(4000, 4, 16, 128, 1, 1).rows
+        assert not choose(1600, 32, 1, 32, 1, 1).rows  # too small to hand over
+    short = choose(60, 3, 16, 400, 2, 1)  # 20 steps: one thread
+    assert short.mode is not modes.SPLIT and not short.two_threads
