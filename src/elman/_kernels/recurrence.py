@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._jit import JIT, NOGIL
+from ._jit import INLINE, JIT, NOGIL
 from .activations import act_delta, activate
 from .array_loops import copy_rows, offsets
 from .config import BIAS_GRAD_BLOCK
@@ -52,6 +52,74 @@ def add_partial(db, d0, blk, part, n, s, L):
             blk[j] = 0.0
 
 
+@njit(**INLINE)
+def step_inputs(out, o, b, a, n, bias, j0, z):
+    """The step body's first part, for the b active rows i: z[i, :n] = out[o + i, a : a + n]
+    (x_t W_ih^T) + bias[j0 : j0 + n]; the step product then adds h_{t-1} @ W_hh.T."""
+    for i in range(b):
+        src, zi = out[o + i][a : a + n], z[i]
+        for j in range(n):
+            zi[j] = src[j] + bias[j0 + j]
+
+
+@njit(**INLINE)
+def step_states(z, out, o, b, a, n, relu, h, j0):
+    """The step body's last part: h_t = act(z[i, :n]) for the b active rows i, stored in
+    out[o + i, a : a + n] and in the state h[i, j0 : j0 + n].
+
+    Args:
+        z: (>= b, >= n) the pre-activations
+        out: (T, D*H) the layer's array
+        o: the step's first row in out
+        b: active rows
+        a: first column of out written
+        n: columns
+        relu: ReLU, else tanh
+        h: (N, >= j0 + n) the state
+        j0: first column of h written
+    """
+    for i in range(b):
+        zi, dst, hi = z[i], out[o + i][a : a + n], h[i][j0 : j0 + n]
+        activate(zi, n, relu)
+        for j in range(n):
+            dst[j] = zi[j]
+            hi[j] = zi[j]
+
+
+@njit(**INLINE)
+def step_deltas(dh, g, out, o, b, a, n, relu, dz, k0, delta, part):
+    """The BPTT step body before the product, for the b active rows i: dz[i, k0 : k0 + n] =
+    (dh[i] + g_t) * act'(h_t) (h_t read from out), stored in delta[o + i, a : a + n] and
+    summed over the rows into part (n,); dh[i, :n] zeroed (the product adds dz @ W_hh).
+
+    Args:
+        dh: (N, >= n) gradient of the state
+        g: (T, D*H) gradient of the layer's output
+        out: (T, D*H) the forward's h_t
+        o: the step's first row
+        b: active rows
+        a: first column of the layer arrays read and written
+        n: columns
+        relu: ReLU, else tanh
+        dz: (N, >= k0 + n) out: dL/dz_t of the active rows
+        k0: first column of dz written
+        delta: (T, D*H) out: dL/dz_t
+        part: (n,) out: the step's sum over the rows
+    """
+    zero = dh.dtype.type(0)
+    for j in range(n):
+        part[j] = zero
+    for i in range(b):
+        dzi, dhi, dst = dz[i][k0 : k0 + n], dh[i], delta[o + i][a : a + n]
+        for j in range(n):
+            dzi[j] = dhi[j]
+        act_delta(dzi, g[o + i][a : a + n], out[o + i][a : a + n], n, relu)
+        for j in range(n):
+            dst[j] = dzi[j]
+            part[j] += dzi[j]
+            dhi[j] = zero
+
+
 @njit(**JIT)
 def forward_steps(out, c0, sizes, off, bias, h, z, W, WT, reverse, relu, mode):
     """out[rows, c0:c0+H]: x_t W_ih^T on entry, h_t on exit; h: (N, H) state, in/out;
@@ -72,22 +140,13 @@ def forward_steps(out, c0, sizes, off, bias, h, z, W, WT, reverse, relu, mode):
         mode: the step product: a modes.Mode (Python side) or its token (compiled side)
     """
     H = bias.shape[0]
-    c1 = c0 + H
     L = len(sizes)
     for s in range(L):
         t = L - 1 - s if reverse else s
         b, o = sizes[t], off[t]
-        for i in range(b):
-            src, zi = out[o + i][c0:c1], z[i]
-            for j in range(H):
-                zi[j] = src[j] + bias[j]
+        step_inputs(out, o, b, c0, H, bias, 0, z)
         step_matmul(mode, h, W, WT, z, b, H)
-        for i in range(b):
-            zi, hi, dst = z[i], h[i], out[o + i][c0:c1]
-            activate(zi, H, relu)
-            for j in range(H):
-                hi[j] = zi[j]
-                dst[j] = zi[j]
+        step_states(z, out, o, b, c0, H, relu, h, 0)
 
 
 @njit(**JIT)
@@ -115,25 +174,13 @@ def backward_steps(out, g, c0, sizes, off, dh, dz, W, WT, reverse, relu, mode, d
         db: (H,) float64: += the bias gradient
     """
     H = db.shape[0]
-    c1 = c0 + H
     L = len(sizes)
-    zero = dh.dtype.type(0)
     part = np.empty(H, dtype=dh.dtype)
     blk = np.zeros(H)
     for s in range(L):
         t = s if reverse else L - 1 - s
         b, o = sizes[t], off[t]
-        for j in range(H):
-            part[j] = zero
-        for i in range(b):
-            dzi, dhi, dst = dz[i], dh[i], delta[o + i][c0:c1]
-            for j in range(H):
-                dzi[j] = dhi[j]
-            act_delta(dzi, g[o + i][c0:c1], out[o + i][c0:c1], H, relu)
-            for j in range(H):
-                dst[j] = dzi[j]
-                part[j] += dzi[j]
-                dhi[j] = zero
+        step_deltas(dh, g, out, o, b, c0, H, relu, dz, 0, delta, part)
         add_partial(db, 0, blk, part, H, s, L)
         # dh[:b] = dz[:b] @ W: W plays W.T's part in step_matmul
         step_matmul(mode, dz, WT, W, dh, b, H)

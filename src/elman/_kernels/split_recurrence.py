@@ -24,13 +24,21 @@ import numpy as np
 from numba import njit
 
 from ._jit import NOGIL
-from .activations import act_delta, activate
 from .array_loops import contiguous as _C
 from .array_loops import offsets
 from .handover import run_pair, split_point
 from .modes import WIDE
 from .packing_compiled import batch_sizes_of
-from .recurrence import add_partial, backward_window, forward_window, last_states, step_width
+from .recurrence import (
+    add_partial,
+    backward_window,
+    forward_window,
+    last_states,
+    step_deltas,
+    step_inputs,
+    step_states,
+    step_width,
+)
 from .recurrence_gemm import backward_gemm_rows, forward_gemm_rows
 from .simd_products import mm_outer_rows, outer_width, pack_columns
 from .waiting import LINE, arrive, new_flags, wait_for
@@ -83,17 +91,9 @@ def split_forward(c, out, c0, j0, nc, sizes, off, bias, P, reverse, relu, hbuf, 
         t = L - 1 - s if reverse else s
         b, o = sizes[t], off[t]
         prev, cur = hbuf[s % 2], hbuf[(s + 1) % 2]
-        for i in range(b):
-            src, zi = out[o + i][a : a + nc], z[i]
-            for j in range(nc):
-                zi[j] = src[j] + bias[j0 + j]
+        step_inputs(out, o, b, a, nc, bias, j0, z)
         mm_outer_rows(prev, P, z, b, H)
-        for i in range(b):
-            zi, dst, hi = z[i], out[o + i][a : a + nc], cur[i][j0 : j0 + nc]
-            activate(zi, nc, relu)
-            for j in range(nc):
-                dst[j] = zi[j]
-                hi[j] = zi[j]
+        step_states(z, out, o, b, a, nc, relu, cur, j0)
         if not _barrier(flags, c, s + 1):
             return False
     return True
@@ -129,7 +129,6 @@ def split_backward(
         flags: the pair's progress counters (waiting.new_flags)
     """
     H = P.shape[0] // dh.shape[1] if dh.shape[1] > 0 else 0  # rows of the packed block
-    zero = dh.dtype.type(0)
     a = c0 + k0
     L = len(sizes)
     part = np.empty(nk, dtype=dh.dtype)
@@ -138,17 +137,7 @@ def split_backward(
         t = s if reverse else L - 1 - s
         b, o = sizes[t], off[t]
         dz = dzbuf[s % 2]
-        for j in range(nk):
-            part[j] = zero
-        for i in range(b):
-            dzi, dhi, dst = dz[i][k0 : k0 + nk], dh[i], delta[o + i][a : a + nk]
-            for j in range(nk):
-                dzi[j] = dhi[j]
-            act_delta(dzi, g[o + i][a : a + nk], out[o + i][a : a + nk], nk, relu)
-            for j in range(nk):
-                dst[j] = dzi[j]
-                part[j] += dzi[j]
-                dhi[j] = zero
+        step_deltas(dh, g, out, o, b, a, nk, relu, dz, k0, delta, part)
         add_partial(db, k0, blk, part, nk, s, L)
         if not _barrier(flags, c, s + 1):
             return False
