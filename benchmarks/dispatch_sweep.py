@@ -301,8 +301,17 @@ def main() -> int:
         "repetitions to the earlier ones, and measures cells that became applicable)",
     )
     parser.add_argument("--list", action="store_true", help="print the shapes and exit")
+    parser.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="only the speed table's shapes and their neighbours (e.g. with --passes 3: more "
+        "repetitions where the acceptance is judged)",
+    )
     args = parser.parse_args()
     todo = shapes()
+    if args.speed_only:
+        near = set(SPEED) | {n for s in SPEED for n in _neighbours(s)}
+        todo = [s for s in todo if s in near]
     if args.list:
         total = sum(madds(s) for s in todo)
         for s in todo:

@@ -15,7 +15,7 @@ RULES = (
         (
             ("H", None, 28),  # between 24 and 32; regret 2.414 (today's 2.926) over 84 samples
             ("NH", None, 190),  # between 184 and 192; regret 0.970 (today's 2.360) over 30 samples
-            # between 4096 and 6144; regret 1.669 (today's 1.669) over 40 samples
+            # between 4096 and 6144; regret 1.672 (today's 1.672) over 40 samples
             ("IH", None, 5000),
             ("TLD", None, 330),  # between 276 and 400; regret 0.848 (today's 4.370) over 56 samples
         ),
@@ -24,7 +24,7 @@ RULES = (
     (
         "fused-forward",
         (
-            # one-sided (it lost on all: its first measured point); regret 1.838 (today's 9.161)
+            # one-sided (it lost on all: its first measured point); regret 1.838 (today's 9.136)
             # over 90 samples
             ("H", None, 2.8),
             ("NH", None, 128),  # not measured (today's value: no sample beyond it)
@@ -89,7 +89,7 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("D", 2, 2),  # structural
-            # one-sided (it lost on all: its first measured point); regret 0.239 (today's 0.984)
+            # one-sided (it lost on all: its first measured point); regret 0.328 (today's 0.739)
             # over 12 samples
             ("THH", 420000000, None),
             ("N", None, 32),  # not measured (today's value: no sample beyond it)
@@ -102,9 +102,9 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("layers", 2, None),  # structural
-            # between 2.88e+07 and 5.76e+07; regret 1.118 (today's 1.118) over 8 samples
+            # between 2.88e+07 and 5.76e+07; regret 1.212 (today's 1.212) over 8 samples
             ("THH", 41000000, None),
-            ("N", None, 4.2),  # between 3 and 6; regret 1.177 (today's 1.971) over 12 samples
+            ("N", None, 4.2),  # between 3 and 6; regret 1.435 (today's 2.078) over 12 samples
             ("H", 256, None),  # not measured (today's value: no sample beyond it)
         ),
     ),
@@ -113,12 +113,12 @@ RULES = (
         "layered-rows-outer",
         (
             ("two", 1, 1),  # structural
-            # between 8.84736e+07 and 9.8304e+07; regret 3.225 (today's 4.117) over 67 samples
+            # between 8.84736e+07 and 9.8304e+07; regret 3.909 (today's 4.473) over 67 samples
             ("THH", 93000000, None),
-            # one-sided (the row won on every sample: its last measured point); regret 3.071
-            # (today's 4.126) over 39 samples
+            # one-sided (the row won on every sample: its last measured point); regret 3.434
+            # (today's 4.489) over 39 samples
             ("N", 3, None),
-            ("H", 160, None),  # between 128 and 192; regret 3.285 (today's 3.544) over 46 samples
+            ("H", 160, None),  # between 128 and 192; regret 3.398 (today's 3.658) over 46 samples
         ),
     ),
     # the same for fewer rows of wide H on big calls
@@ -160,9 +160,9 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("blas", 1, 1),  # structural
-            # between 3.93216e+07 and 5.24288e+07; regret 1.149 (today's 2.855) over 40 samples
-            ("THH", 45000000, None),
-            ("N", 11, None),  # between 8 and 16; regret 0.933 (today's 0.933) over 31 samples
+            # between 2.62144e+07 and 5.24288e+07; regret 0.432 (today's 1.871) over 23 samples
+            ("THH", 37000000, None),
+            ("N", 14, None),  # between 12 and 16; regret 0.938 (today's 0.938) over 34 samples
         ),
     ),
     # one sequence, small H: k-unrolled loops streaming W_hh.T
@@ -179,17 +179,17 @@ RULES = (
     (
         "layered-outer",
         (
-            ("H", 78, None),  # between 64 and 96; regret 2.961 (today's 3.172) over 76 samples
-            ("N", None, 3.5),  # between 3 and 4; regret 4.705 (today's 4.705) over 114 samples
+            ("H", 78, None),  # between 64 and 96; regret 2.964 (today's 3.176) over 76 samples
+            ("N", None, 3.5),  # between 3 and 4; regret 4.729 (today's 4.729) over 113 samples
         ),
     ),
     # more rows of wider H: the same
     (
         "layered-outer",
         (
-            ("H", 350, None),  # between 320 and 384; regret 7.053 (today's 7.347) over 182 samples
-            # one-sided (the row won on every sample: its last measured point); regret 0.153
-            # (today's 0.747) over 11 samples
+            ("H", 350, None),  # between 320 and 384; regret 7.080 (today's 7.482) over 181 samples
+            # one-sided (the row won on every sample: its last measured point); regret 0.183
+            # (today's 0.735) over 11 samples
             ("N", None, 128),
         ),
     ),
