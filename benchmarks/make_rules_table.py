@@ -16,13 +16,16 @@ measurements, as follows.
   of the best on the other 5 for 86% of the samples by the fastest time, 70% by the median.
   The best is the measured variant of least cost; the regret of a pick is log(cost of the
   pick / best cost), log 2 when the pick was not measured there.
-* Bounds are set one at a time, in row order, two passes (coordinate descent on the total
-  regret, starting from today's values, :data:`ROWS`). For a bound, only the samples that
-  reach its row and satisfy the row's other bounds can change their pick; their values of
-  the bound's feature are sorted and every cut between two neighbouring values is tried
-  (plus "take all", "take none"). The cut of least total regret wins, but a cut whose
-  partition differs from today's must beat today's by more than :data:`MARGIN` (the noise
-  of medians of 5 on a loaded 2-core machine); among equals the cut nearest today's value.
+* Bounds are set one at a time, in row order, in passes until one changes nothing
+  (coordinate descent on the total regret, starting from today's values, :data:`ROWS`).
+  For a bound, only the samples that reach its row and satisfy the row's other bounds can
+  change their pick; their values of the bound's feature are sorted and every cut between
+  two neighbouring values is tried (plus "take all", "take none"). The cut of least total
+  regret wins, but a cut whose partition differs from today's must beat today's by more
+  than :data:`MARGIN` (noise); among equals the cut nearest today's value.
+* The speed table is where the acceptance of a change is judged: a cut that would give one
+  of its shapes (in either condition) a pick more than 15% slower than the best and slower
+  than the pick of today's bounds is not taken (the note says so).
 * The number written is the geometric mean of the two measured values the cut falls
   between, to 2 significant digits (more if 2 do not separate them): the measured
   crossover. When the samples all lie on one side of the bound, the bound keeps today's
@@ -43,11 +46,14 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "src"))
+sys.path[:0] = [str(HERE.parent / "src"), str(HERE)]
+
+from dispatch_sweep import SPEED  # noqa: E402  (benchmarks/, the speed table's shapes)
 
 from elman._kernels.rules import features, first_match  # noqa: E402
 
 MARGIN = 0.05  # total log-regret a change of partition must win by (~5% on one shape)
+NEAR = math.log(1.15)  # a speed-table shape's pick may be this far from the best
 UNMEASURED = math.log(2.0)  # the regret charged for a pick with no measurement
 
 # (comment, variant, ((feature, low, high, derive), ...)): today's bounds (dispatch._auto_for
@@ -224,6 +230,10 @@ def load_samples(sweep: dict[str, Any]) -> list[dict[str, Any]]:
             out.append(
                 {"shape": key, "cond": cond, "f": f, "cost": cost, "best": min(cost.values())}
             )
+    old = to_rules(ROWS)
+    for sample in out:
+        sample["speed"] = tuple(map(int, sample["shape"].split(","))) in SPEED
+        sample["old"] = regret(sample, first_match(sample["f"], old))
     return out
 
 
@@ -259,27 +269,34 @@ def fit_bound(rows: list, r: int, j: int, samples: list) -> tuple[Any, str]:
         f = s["f"]
         if _matches(f, before) or not all(_within(f[k], lo, hi) for k, lo, hi, _ in others):
             continue
-        reach.append((f[key], regret(s, rows[r][1]), regret(s, first_match(f, after))))
-    values = sorted({v for v, _, _ in reach})
+        guard = max(s["old"], NEAR) if s["speed"] else math.inf
+        reach.append((f[key], regret(s, rows[r][1]), regret(s, first_match(f, after)), guard))
+    values = sorted({v for v, *_ in reach})
     if not values or (values[-1] <= today if low is None else values[0] >= today):
         return today, "not measured (today's value: no sample beyond it)"
     if values[0] > today if low is None else values[-1] < today:
         return today, "not measured (today's value: no sample within it)"
     # cut i: the row takes values[:i] (upper bound) or values[i:] (lower bound)
-    cuts = []
+    now = sum(1 for v in values if (v <= today if low is None else v < today))
+    cuts, vetoed = [], False
     for i in range(len(values) + 1):
         taken = set(values[:i]) if low is None else set(values[i:])
-        loss = sum(ri if v in taken else rf for v, ri, rf in reach)
-        cuts.append((loss, i))
-    now = sum(1 for v in values if (v <= today if low is None else v < today))
+        picked = [(ri if v in taken else rf, guard) for v, ri, rf, guard in reach]
+        if i != now and any(p > guard + 1e-12 for p, guard in picked):
+            vetoed = True  # a speed-table shape would run slower than with today's bounds
+            continue
+        cuts.append((sum(p for p, _ in picked), i))
+    loss_of = dict((i, loss) for loss, i in cuts)
     best = min(loss for loss, _ in cuts)
-    today_loss = cuts[now][0]
+    today_loss = loss_of[now]
     ok = [i for loss, i in cuts if loss <= best + 1e-12]
     if today_loss <= best + MARGIN:
         i = now
     else:
         i = min(ok, key=lambda i: abs(i - now))
-    note = f"regret {cuts[i][0]:.3f} (today's {today_loss:.3f}) over {len(reach)} samples"
+    note = f"regret {loss_of[i]:.3f} (today's {today_loss:.3f}) over {len(reach)} samples"
+    if vetoed:
+        note += "; cuts slowing a speed-table shape excluded"
     if i == now and (i == 0 or i == len(values)):
         return today, f"today's value: all samples on one side of it; {note}"
     if i == 0 or i == len(values):  # the row wins on all samples, or on none
@@ -302,10 +319,13 @@ def _matches(f: dict, rules: tuple) -> bool:
     return any(all(_within(f[k], lo, hi) for k, lo, hi in b) for _, b in rules)
 
 
-def fit(samples: list, passes: int = 2) -> tuple[list, dict]:
+def fit(samples: list, passes: int = 8) -> tuple[list, dict]:
+    """Coordinate descent from today's bounds: passes over every derived bound until a pass
+    changes none (at most ``passes``)."""
     rows = [(c, v, tuple(b)) for c, v, b in ROWS]
     notes: dict[tuple[int, int], str] = {}
     for _ in range(passes):
+        start = list(rows)
         for r, (c, v, bounds) in enumerate(rows):
             for j, (k, lo, hi, derive) in enumerate(bounds):
                 if not derive:
@@ -313,6 +333,8 @@ def fit(samples: list, passes: int = 2) -> tuple[list, dict]:
                 value, notes[r, j] = fit_bound(rows, r, j, samples)
                 new = (k, value, hi, derive) if lo is not None else (k, lo, value, derive)
                 rows[r] = (c, v, rows[r][2][:j] + (new,) + rows[r][2][j + 1 :])
+        if rows == start:
+            break
     return rows, notes
 
 

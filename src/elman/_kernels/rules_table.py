@@ -13,19 +13,26 @@ RULES = (
     (
         "fused",
         (
-            ("H", None, 28),  # between 24 and 32; regret 2.414 (today's 2.926) over 84 samples
-            ("NH", None, 190),  # between 184 and 192; regret 0.970 (today's 2.360) over 30 samples
-            # between 4096 and 6144; regret 1.672 (today's 1.672) over 40 samples
-            ("IH", None, 5000),
-            ("TLD", None, 330),  # between 276 and 400; regret 0.848 (today's 4.370) over 56 samples
+            # between 40 and 48; regret 1.098 (today's 2.847) over 70 samples; cuts slowing a
+            # speed-table shape excluded
+            ("H", None, 44),
+            # one-sided (the row won on every sample: its last measured point); regret 0.539
+            # (today's 1.929) over 30 samples; cuts slowing a speed-table shape excluded
+            ("NH", None, 184),
+            # between 4292 and 6144; regret 0.884 (today's 2.475) over 40 samples; cuts slowing a
+            # speed-table shape excluded
+            ("IH", None, 5100),
+            # between 276 and 400; regret 1.029 (today's 5.202) over 64 samples; cuts slowing a
+            # speed-table shape excluded
+            ("TLD", None, 330),
         ),
     ),
     # tiny problems with long sequences: fused forward, layered backward
     (
         "fused-forward",
         (
-            # one-sided (it lost on all: its first measured point); regret 1.838 (today's 9.136)
-            # over 90 samples
+            # one-sided (it lost on all: its first measured point); regret 1.108 (today's 8.555)
+            # over 86 samples; cuts slowing a speed-table shape excluded
             ("H", None, 2.8),
             ("NH", None, 128),  # not measured (today's value: no sample beyond it)
             ("IH", None, 4096),  # not measured (today's value: no sample beyond it)
@@ -37,10 +44,12 @@ RULES = (
         "fused",
         (
             ("N", 1, 1),  # structural
-            ("H", None, 110),  # between 96 and 128; regret 0.864 (today's 0.864) over 44 samples
-            ("IH", None, 4096),  # not measured (today's value: no sample beyond it)
-            # between 98304 and 262144; regret 0.427 (today's 2.118) over 32 samples
-            ("THHLD", None, 160000),
+            ("H", None, 140),  # between 128 and 160; regret 0.226 (today's 0.373) over 30 samples
+            # between 16384 and 65536; regret 0.235 (today's 0.308) over 26 samples
+            ("IH", None, 33000),
+            # between 98304 and 196608; regret 0.655 (today's 2.403) over 48 samples; cuts slowing a
+            # speed-table shape excluded
+            ("THHLD", None, 140000),
         ),
     ),
     # the same between H = 96 and 128, with the outer products
@@ -60,12 +69,12 @@ RULES = (
         "fused-outer",
         (
             ("N", 1, 1),  # structural
-            ("H", 110, None),  # between 96 and 128; regret 2.236 (today's 2.236) over 44 samples
-            ("I_H", None, 2),  # between 1 and 4; regret 1.599 (today's 2.227) over 38 samples
-            # between 786432 and 1.04858e+06; regret 1.305 (today's 11.038) over 40 samples
+            ("H", 110, None),  # between 96 and 128; regret 1.335 (today's 1.335) over 34 samples
+            ("I_H", None, 1.4),  # between 0.5 and 4; regret 1.124 (today's 1.751) over 30 samples
+            # between 786432 and 1.04858e+06; regret 1.139 (today's 10.031) over 34 samples
             ("THHLD", None, 910000),
-            # one-sided (the row won on every sample: its last measured point); regret 1.239
-            # (today's 12.429) over 32 samples
+            # one-sided (the row won on every sample: its last measured point); regret 1.073
+            # (today's 11.422) over 26 samples
             ("WG", None, 524288),
         ),
     ),
@@ -89,10 +98,12 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("D", 2, 2),  # structural
-            # one-sided (it lost on all: its first measured point); regret 0.328 (today's 0.739)
-            # over 12 samples
-            ("THH", 420000000, None),
-            ("N", None, 32),  # not measured (today's value: no sample beyond it)
+            # between 7.86432e+07 and 2.62144e+08; regret 0.533 (today's 0.739) over 12 samples;
+            # cuts slowing a speed-table shape excluded
+            ("THH", 140000000, None),
+            # between 16 and 64; regret 0.416 (today's 0.416) over 3 samples; cuts slowing a
+            # speed-table shape excluded
+            ("N", None, 32),
             ("H", 128, None),  # not measured (today's value: no sample beyond it)
         ),
     ),
@@ -102,9 +113,12 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("layers", 2, None),  # structural
-            # between 2.88e+07 and 5.76e+07; regret 1.212 (today's 1.212) over 8 samples
+            # between 2.88e+07 and 5.76e+07; regret 1.038 (today's 1.038) over 7 samples; cuts
+            # slowing a speed-table shape excluded
             ("THH", 41000000, None),
-            ("N", None, 4.2),  # between 3 and 6; regret 1.435 (today's 2.078) over 12 samples
+            # between 3 and 6; regret 1.435 (today's 2.078) over 12 samples; cuts slowing a
+            # speed-table shape excluded
+            ("N", None, 4.2),
             ("H", 256, None),  # not measured (today's value: no sample beyond it)
         ),
     ),
@@ -113,12 +127,12 @@ RULES = (
         "layered-rows-outer",
         (
             ("two", 1, 1),  # structural
-            # between 8.84736e+07 and 9.8304e+07; regret 3.909 (today's 4.473) over 67 samples
+            # between 8.84736e+07 and 9.8304e+07; regret 2.648 (today's 2.852) over 40 samples
             ("THH", 93000000, None),
-            # one-sided (the row won on every sample: its last measured point); regret 3.434
-            # (today's 4.489) over 39 samples
+            # one-sided (the row won on every sample: its last measured point); regret 2.604
+            # (today's 3.578) over 31 samples
             ("N", 3, None),
-            ("H", 160, None),  # between 128 and 192; regret 3.398 (today's 3.658) over 46 samples
+            ("H", 160, None),  # between 128 and 192; regret 3.226 (today's 3.735) over 44 samples
         ),
     ),
     # the same for fewer rows of wide H on big calls
@@ -160,9 +174,11 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("blas", 1, 1),  # structural
-            # between 2.62144e+07 and 5.24288e+07; regret 0.432 (today's 1.871) over 23 samples
-            ("THH", 37000000, None),
-            ("N", 14, None),  # between 12 and 16; regret 0.938 (today's 0.938) over 34 samples
+            # between 3.93216e+07 and 5.24288e+07; regret 0.915 (today's 2.558) over 39 samples
+            ("THH", 45000000, None),
+            # between 8 and 16; regret 0.699 (today's 0.699) over 30 samples; cuts slowing a
+            # speed-table shape excluded
+            ("N", 11, None),
         ),
     ),
     # one sequence, small H: k-unrolled loops streaming W_hh.T
@@ -171,7 +187,7 @@ RULES = (
         (
             ("N", 1, 1),  # structural
             # one-sided (the row won on every sample: its last measured point); regret 0.329
-            # (today's 1.102) over 24 samples
+            # (today's 1.102) over 24 samples; cuts slowing a speed-table shape excluded
             ("H", None, 160),
         ),
     ),
@@ -179,15 +195,21 @@ RULES = (
     (
         "layered-outer",
         (
-            ("H", 78, None),  # between 64 and 96; regret 2.964 (today's 3.176) over 76 samples
-            ("N", None, 3.5),  # between 3 and 4; regret 4.729 (today's 4.729) over 113 samples
+            # between 64 and 96; regret 0.841 (today's 1.053) over 65 samples; cuts slowing a
+            # speed-table shape excluded
+            ("H", 78, None),
+            # between 3 and 4; regret 4.729 (today's 4.729) over 114 samples; cuts slowing a
+            # speed-table shape excluded
+            ("N", None, 3.5),
         ),
     ),
     # more rows of wider H: the same
     (
         "layered-outer",
         (
-            ("H", 350, None),  # between 320 and 384; regret 7.080 (today's 7.482) over 181 samples
+            # between 320 and 384; regret 5.107 (today's 5.509) over 176 samples; cuts slowing a
+            # speed-table shape excluded
+            ("H", 350, None),
             # one-sided (the row won on every sample: its last measured point); regret 0.183
             # (today's 0.735) over 11 samples
             ("N", None, 128),
