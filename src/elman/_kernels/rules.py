@@ -29,8 +29,11 @@ structure (which variants contend where, in which order, a comment each) and pla
 numeric bound at the crossover measured by ``benchmarks/dispatch_sweep.py``
 (``benchmarks/dispatch-sweep.json``). To regenerate after new measurements::
 
-    PYTHONPATH=src python benchmarks/dispatch_sweep.py      # resumable; ~25 min on 2 cores
-    PYTHONPATH=src python benchmarks/make_rules_table.py    # writes rules_table.py
+    PYTHONPATH=src python benchmarks/dispatch_sweep.py --passes 2  # resumable; ~15 min a pass
+    PYTHONPATH=src python benchmarks/make_rules_table.py           # writes rules_table.py
+
+(a forward of a call is rows*(I*H + H*H) multiply-adds per layer and direction; the
+variants, by name, are the registry's in :mod:`.dispatch`).
 
 ``tests/_kernels/test_rules_table.py`` checks that the checked-in table is what the
 generator makes of the checked-in sweep. The measurements and the history of the rules
@@ -42,7 +45,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-__all__ = ["pick", "features", "FEATURES"]
+__all__ = ["pick", "features", "first_match", "FEATURES"]
 
 FEATURES = ("T", "N", "I", "H", "layers", "D", "NH", "IH", "I_H", "THH", "THHLD", "TLD", "WG")
 FEATURES += ("two", "blas")
