@@ -50,7 +50,7 @@ def summary(samples: list, new: tuple, old: tuple) -> dict[str, Any]:
     return out
 
 
-def report(samples: list, new: tuple, old: tuple) -> str:
+def report(samples: list, new: tuple, old: tuple, packed: list | None = None) -> str:
     sm = summary(samples, new, old)
     lines = [
         "# Dispatch rules: agreement with the sweep",
@@ -71,9 +71,25 @@ def report(samples: list, new: tuple, old: tuple) -> str:
             f"| {label} | {t['within_15pct']} | {t['best']} | {t['not_measured']} | "
             f"{t['geomean_ratio']:.3f} | {t['worst']:.2f} |"
         )
+    if packed:
+        pk = summary(packed, new, old)
+        lines += [
+            "",
+            f"Packed input (not fitted on; lengths spread over 1..L): {pk['samples']} samples.",
+            "",
+            "| rules | within 15% of best | the best | not measured | geomean ratio | worst |",
+            "|---|---|---|---|---|---|",
+        ]
+        for label in ("table", "today"):
+            t = pk[label]
+            lines.append(
+                f"| {label} | {t['within_15pct']} | {t['best']} | {t['not_measured']} | "
+                f"{t['geomean_ratio']:.3f} | {t['worst']:.2f} |"
+            )
     lines += ["", "| shape | cond | generated table | today's rules | measured best (ms) |"]
     lines.append("|---|---|---|---|---|")
-    order = sorted(samples, key=lambda s: (s["shape"] not in SPEED, s["shape"], s["cond"]))
+    every = samples + (packed or [])
+    order = sorted(every, key=lambda s: (s["shape"] not in SPEED, s["shape"], s["cond"]))
     for s in order:
         best = min(s["cost"], key=s["cost"].get)
         star = "*" if s["shape"] in SPEED else ""

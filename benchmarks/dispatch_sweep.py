@@ -64,21 +64,30 @@ if name in unnamed and name not in getattr(dispatch, "VARIANTS", {name: 0}):
 model = key = None
 for line in sys.stdin:
     req = json.loads(line)
-    if req["shape"] != key:
-        key = req["shape"]
-        L, N, I, H, NL, D = key
+    if (req["shape"], req["packed"]) != key:
+        key = (req["shape"], req["packed"])
+        L, N, I, H, NL, D = req["shape"]
         rng = np.random.default_rng(0)
         elman.manual_seed(0)
         model = elman.nn.RNN(I, H, NL, bidirectional=D == 2)
         xa = rng.standard_normal((L, N, I)).astype(np.float32)
-        g = rng.standard_normal((L, N, D * H)).astype(np.float32)
+        if req["packed"]:  # lengths spread over 1..L, as `elman bench --packed`
+            from elman.nn.utils.rnn import pack_padded_sequence
+            lengths = np.array(req["packed"])
+            g = rng.standard_normal((int(lengths.sum()), D * H)).astype(np.float32)
+            pack = lambda x: pack_padded_sequence(x, lengths)
+            grad_of = lambda out: out.data
+        else:
+            g = rng.standard_normal((L, N, D * H)).astype(np.float32)
+            pack = grad_of = lambda x: x
+        xp = pack(elman.from_numpy(xa))
         def fwd():
             with elman.no_grad():
-                model(elman.from_numpy(xa))
+                model(xp)
         def fb():
             x = elman.from_numpy(xa).requires_grad_(True)
-            out, _ = model(x)
-            out.backward(g)
+            out, _ = model(pack(x))  # packed: packing is part of every round trip
+            grad_of(out).backward(g)
             for p in model.parameters():
                 p.grad = None
         runs = {"fwd": fwd, "fb": fb}
@@ -232,6 +241,15 @@ def applicable(s: tuple[int, ...], variant: str) -> bool:
     return True  # layered-outer
 
 
+def packed_lengths(s: tuple[int, ...]) -> list[int]:
+    """The sequence lengths of a packed run of shape ``s``: spread over 1..L (seeded), the
+    longest L, sorted longest first (as ``elman bench --packed``)."""
+    L, N = s[0], s[1]
+    lengths = np.sort(np.random.default_rng(1).integers(1, L + 1, size=N))[::-1].copy()
+    lengths[0] = L
+    return [int(n) for n in lengths]
+
+
 def _key(s: tuple[int, ...]) -> str:
     return ",".join(map(str, s))
 
@@ -241,10 +259,11 @@ class Worker:
         env = {**os.environ, "PYTHONPATH": src, "ELMAN_SWEEP_VARIANT": variant}
         env["ELMAN_SWEEP_UNNAMED"] = json.dumps(_UNNAMED)
         env["ELMAN_KERNEL_VARIANT"] = "" if variant in _UNNAMED and not _named(src) else variant
-        if condition == "one":
+        if condition.startswith("one"):
             env["OMP_NUM_THREADS"] = "1"
         else:
             env.pop("OMP_NUM_THREADS", None)
+        self.packed = condition.endswith("-packed")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", WORKER, variant, condition], env=env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True, bufsize=1,
@@ -252,12 +271,16 @@ class Worker:
 
     def time(self, shape: tuple[int, ...], kind: str, min_time: float) -> float:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps({"shape": shape, "kind": kind, "min_time": min_time}))
+        req = {"shape": shape, "kind": kind, "min_time": min_time, "packed": self.lengths(shape)}
+        self.proc.stdin.write(json.dumps(req))
         self.proc.stdin.write("\n")
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError(f"worker died on {shape} {kind} (exit {self.proc.wait()})")
         return float(line)
+
+    def lengths(self, shape: tuple[int, ...]) -> list[int] | None:
+        return packed_lengths(shape) if self.packed else None
 
     def close(self) -> None:
         if self.proc.stdin:
@@ -302,6 +325,12 @@ def main() -> int:
     )
     parser.add_argument("--list", action="store_true", help="print the shapes and exit")
     parser.add_argument(
+        "--packed",
+        action="store_true",
+        help="time PackedSequence inputs (conditions two-packed, one-packed; the rows are "
+        "sum(lengths), kept in the JSON); the rules are fitted on dense samples only",
+    )
+    parser.add_argument(
         "--speed-only",
         action="store_true",
         help="only the speed table's shapes and their neighbours (e.g. with --passes 3: more "
@@ -326,9 +355,13 @@ def main() -> int:
     data.setdefault("meta", {**_machine(), "repeat": args.repeat, "min_time_s": args.min_time})
     data.setdefault("runs", []).append({"started": time.strftime("%Y-%m-%d %H:%M:%S")})
     results = data.setdefault("shapes", {})
-    passes = data.setdefault("passes", {})
+    passes = data.setdefault("passes_packed" if args.packed else "passes", {})
     for k in results:  # runs before passes were counted made one pass each
-        passes.setdefault(k, 1)
+        if not args.packed:
+            passes.setdefault(k, 1)
+    conditions = CONDITIONS
+    if args.packed:
+        conditions = {f"{c}-packed": names for c, names in CONDITIONS.items()}
     todo = [s for s in todo if passes.get(_key(s), 0) < args.passes]
     if args.limit:
         todo = todo[: args.limit]
@@ -336,7 +369,7 @@ def main() -> int:
     workers: dict[tuple[str, str], Worker] = {}
     try:
         for s in tqdm(todo, unit="shape", dynamic_ncols=True):
-            cells = [(c, v) for c, names in CONDITIONS.items() for v in names if applicable(s, v)]
+            cells = [(c, v) for c, names in conditions.items() for v in names if applicable(s, v)]
             times: dict[str, dict[str, dict[str, list[float]]]] = results.get(_key(s), {})
             for rep in range(args.repeat):
                 k = rep % len(cells)
@@ -348,7 +381,9 @@ def main() -> int:
                         times.setdefault(c, {}).setdefault(v, {}).setdefault(kind, []).append(t)
             results[_key(s)] = times
             passes[_key(s)] = passes.get(_key(s), 0) + 1
-            best = min(statistics.median(t["fb"]) for t in times["two"].values())
+            if args.packed:
+                data.setdefault("packed_rows", {})[_key(s)] = sum(packed_lengths(s))
+            best = min(statistics.median(t["fb"]) for t in times[cells[0][0]].values())
             tqdm.write(f"{_key(s)}: best fb {best * 1e3:.3g} ms")
             data["runs"][-1]["ended"] = time.strftime("%Y-%m-%d %H:%M:%S")
             data["runs"][-1]["unnamed_forced_by_env"] = named

@@ -24,8 +24,9 @@ measurements, as follows.
   regret wins, but a cut whose partition differs from today's must beat today's by more
   than :data:`MARGIN` (noise); among equals the cut nearest today's value.
 * The speed table is where the acceptance of a change is judged: a cut that would give one
-  of its shapes (in either condition) a pick more than 15% slower than the best and slower
-  than the pick of today's bounds is not taken (the note says so).
+  of its shapes (in either condition, dense or packed) a pick more than 15% slower than the
+  best and slower than the pick of today's bounds is not taken (the note says so). Packed
+  samples (``--packed`` passes, the speed table only) count for this check alone.
 * The number written is the geometric mean of the two measured values the cut falls
   between, to 2 significant digits (more if 2 do not separate them): the measured
   crossover. When the samples all lie on one side of the bound, the bound keeps today's
@@ -219,14 +220,19 @@ ROWS: list[tuple[str, str, tuple[tuple[str, Any, Any, bool], ...]]] = [
 ]
 
 
-def load_samples(sweep: dict[str, Any]) -> list[dict[str, Any]]:
-    """One sample per (shape, condition): its features and each variant's cost."""
+def load_samples(sweep: dict[str, Any], packed: bool = False) -> list[dict[str, Any]]:
+    """One sample per (shape, condition): its features and each variant's cost. Dense
+    conditions ("two", "one"), or with ``packed`` the packed ones ("two-packed", ...: T is
+    the packed rows)."""
     out = []
     for key in sorted(sweep["shapes"], key=lambda k: tuple(map(int, k.split(",")))):
         L, N, I, H, NL, D = map(int, key.split(","))
         for cond, variants in sorted(sweep["shapes"][key].items()):
+            if cond.endswith("-packed") != packed:
+                continue
             cost = {v: min(t["fwd"]) + min(t["fb"]) for v, t in variants.items()}
-            f = features(L * N, N, I, H, NL, D, cond == "two", True)
+            T = sweep["packed_rows"][key] if packed else L * N
+            f = features(T, N, I, H, NL, D, cond.startswith("two"), True)
             out.append(
                 {"shape": key, "cond": cond, "f": f, "cost": cost, "best": min(cost.values())}
             )
@@ -234,6 +240,7 @@ def load_samples(sweep: dict[str, Any]) -> list[dict[str, Any]]:
     for sample in out:
         sample["speed"] = tuple(map(int, sample["shape"].split(","))) in SPEED
         sample["old"] = regret(sample, first_match(sample["f"], old))
+        sample["weight"] = 0.0 if packed else 1.0  # packed: checked, not fitted on
     return out
 
 
@@ -270,8 +277,9 @@ def fit_bound(rows: list, r: int, j: int, samples: list) -> tuple[Any, str]:
         if _matches(f, before) or not all(_within(f[k], lo, hi) for k, lo, hi, _ in others):
             continue
         guard = max(s["old"], NEAR) if s["speed"] else math.inf
-        reach.append((f[key], regret(s, rows[r][1]), regret(s, first_match(f, after)), guard))
-    values = sorted({v for v, *_ in reach})
+        ri, rf = regret(s, rows[r][1]), regret(s, first_match(f, after))
+        reach.append((f[key], ri, rf, guard, s["weight"]))
+    values = sorted({v for v, *_, w in reach if w})
     if not values or (values[-1] <= today if low is None else values[0] >= today):
         return today, "not measured (today's value: no sample beyond it)"
     if values[0] > today if low is None else values[-1] < today:
@@ -280,12 +288,20 @@ def fit_bound(rows: list, r: int, j: int, samples: list) -> tuple[Any, str]:
     now = sum(1 for v in values if (v <= today if low is None else v < today))
     cuts, vetoed = [], False
     for i in range(len(values) + 1):
-        taken = set(values[:i]) if low is None else set(values[i:])
-        picked = [(ri if v in taken else rf, guard) for v, ri, rf, guard in reach]
-        if i != now and any(p > guard + 1e-12 for p, guard in picked):
+        # the cut between values[i - 1] and values[i]: the row takes values[:i] (an upper
+        # bound) or values[i:] (a lower bound); samples of weight 0 (packed) by their value
+        edge = values[i - 1] if i == len(values) else values[i]
+        if low is None:
+            taken = [v < edge or (i == len(values) and v <= edge) for v, *_ in reach]
+        else:
+            taken = [v >= edge and not (i == len(values) and v <= edge) for v, *_ in reach]
+        picked = [
+            (ri if t else rf, g, w) for t, (_, ri, rf, g, w) in zip(taken, reach, strict=True)
+        ]
+        if i != now and any(p > g + 1e-12 for p, g, _ in picked):
             vetoed = True  # a speed-table shape would run slower than with today's bounds
             continue
-        cuts.append((sum(p for p, _ in picked), i))
+        cuts.append((sum(p * w for p, _, w in picked), i))
     loss_of = dict((i, loss) for loss, i in cuts)
     best = min(loss for loss, _ in cuts)
     today_loss = loss_of[now]
@@ -402,12 +418,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sweep = json.loads(Path(args.sweep).read_text())
     samples = load_samples(sweep)
-    rows, notes = fit(samples)
+    packed = load_samples(sweep, packed=True)
+    rows, notes = fit(samples + [s for s in packed if s["speed"]])
     Path(args.out).write_text(render(rows, notes, sweep.get("meta", {})))
     if args.report:
         from agreement import report  # benchmarks/agreement.py
 
-        Path(args.report).write_text(report(samples, to_rules(rows), to_rules(ROWS)))
+        text = report(samples, to_rules(rows), to_rules(ROWS), packed)
+        Path(args.report).write_text(text)
     return 0
 
 

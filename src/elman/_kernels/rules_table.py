@@ -13,16 +13,16 @@ RULES = (
     (
         "fused",
         (
-            # between 40 and 48; regret 1.098 (today's 2.847) over 70 samples; cuts slowing a
+            # between 40 and 48; regret 1.098 (today's 2.847) over 72 samples; cuts slowing a
             # speed-table shape excluded
             ("H", None, 44),
             # one-sided (the row won on every sample: its last measured point); regret 0.539
-            # (today's 1.929) over 30 samples; cuts slowing a speed-table shape excluded
+            # (today's 1.929) over 32 samples; cuts slowing a speed-table shape excluded
             ("NH", None, 184),
-            # between 4292 and 6144; regret 0.884 (today's 2.475) over 40 samples; cuts slowing a
+            # between 4292 and 6144; regret 0.884 (today's 2.475) over 44 samples; cuts slowing a
             # speed-table shape excluded
             ("IH", None, 5100),
-            # between 276 and 400; regret 1.029 (today's 5.202) over 64 samples; cuts slowing a
+            # between 276 and 400; regret 1.339 (today's 5.512) over 68 samples; cuts slowing a
             # speed-table shape excluded
             ("TLD", None, 330),
         ),
@@ -31,11 +31,13 @@ RULES = (
     (
         "fused-forward",
         (
-            # one-sided (it lost on all: its first measured point); regret 1.108 (today's 8.555)
-            # over 86 samples; cuts slowing a speed-table shape excluded
-            ("H", None, 2.8),
-            ("NH", None, 128),  # not measured (today's value: no sample beyond it)
-            ("IH", None, 4096),  # not measured (today's value: no sample beyond it)
+            ("H", None, 32),  # not measured (today's value: no sample beyond it)
+            # between 12 and 24; regret 0.800 (today's 7.806) over 48 samples; cuts slowing a
+            # speed-table shape excluded
+            ("NH", None, 17),
+            # between 28 and 20000; regret 0.319 (today's 0.319) over 12 samples; cuts slowing a
+            # speed-table shape excluded
+            ("IH", None, 750),
         ),
     ),
     # one sequence, a few steps (streaming a step a call): the layered path's fixed cost (Python,
@@ -47,7 +49,7 @@ RULES = (
             ("H", None, 140),  # between 128 and 160; regret 0.226 (today's 0.373) over 30 samples
             # between 16384 and 65536; regret 0.235 (today's 0.308) over 26 samples
             ("IH", None, 33000),
-            # between 98304 and 196608; regret 0.655 (today's 2.403) over 48 samples; cuts slowing a
+            # between 98304 and 196608; regret 0.655 (today's 2.403) over 50 samples; cuts slowing a
             # speed-table shape excluded
             ("THHLD", None, 140000),
         ),
@@ -98,13 +100,15 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("D", 2, 2),  # structural
-            # between 7.86432e+07 and 2.62144e+08; regret 0.533 (today's 0.739) over 12 samples;
+            # between 1.57286e+07 and 3.01466e+07; regret 0.599 (today's 0.599) over 11 samples;
             # cuts slowing a speed-table shape excluded
-            ("THH", 140000000, None),
-            # between 16 and 64; regret 0.416 (today's 0.416) over 3 samples; cuts slowing a
+            ("THH", 22000000, None),
+            # between 16 and 32; regret 0.610 (today's 0.705) over 10 samples; cuts slowing a
             # speed-table shape excluded
-            ("N", None, 32),
-            ("H", 128, None),  # not measured (today's value: no sample beyond it)
+            ("N", None, 23),
+            # between 96 and 128; regret 0.570 (today's 0.570) over 10 samples; cuts slowing a
+            # speed-table shape excluded
+            ("H", 110, None),
         ),
     ),
     # a unidirectional stack's forward as a layer wavefront, one layer per thread
@@ -113,10 +117,10 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("layers", 2, None),  # structural
-            # between 2.88e+07 and 5.76e+07; regret 1.038 (today's 1.038) over 7 samples; cuts
+            # between 2.88e+07 and 5.76e+07; regret 1.038 (today's 1.038) over 8 samples; cuts
             # slowing a speed-table shape excluded
             ("THH", 41000000, None),
-            # between 3 and 6; regret 1.435 (today's 2.078) over 12 samples; cuts slowing a
+            # between 3 and 6; regret 1.435 (today's 2.078) over 14 samples; cuts slowing a
             # speed-table shape excluded
             ("N", None, 4.2),
             ("H", 256, None),  # not measured (today's value: no sample beyond it)
@@ -127,12 +131,12 @@ RULES = (
         "layered-rows-outer",
         (
             ("two", 1, 1),  # structural
-            # between 8.84736e+07 and 9.8304e+07; regret 2.648 (today's 2.852) over 40 samples
+            # between 8.84736e+07 and 9.8304e+07; regret 2.648 (today's 2.852) over 42 samples
             ("THH", 93000000, None),
             # one-sided (the row won on every sample: its last measured point); regret 2.604
-            # (today's 3.578) over 31 samples
+            # (today's 3.578) over 33 samples
             ("N", 3, None),
-            ("H", 160, None),  # between 128 and 192; regret 3.226 (today's 3.735) over 44 samples
+            ("H", 160, None),  # between 128 and 192; regret 3.226 (today's 3.735) over 47 samples
         ),
     ),
     # the same for fewer rows of wide H on big calls
@@ -174,11 +178,12 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("blas", 1, 1),  # structural
-            # between 3.93216e+07 and 5.24288e+07; regret 0.915 (today's 2.558) over 39 samples
-            ("THH", 45000000, None),
-            # between 8 and 16; regret 0.699 (today's 0.699) over 30 samples; cuts slowing a
+            # between 2.94912e+07 and 5.24288e+07; regret 0.915 (today's 2.557) over 37 samples;
+            # cuts slowing a speed-table shape excluded
+            ("THH", 39000000, None),
+            # between 12 and 16; regret 0.681 (today's 0.681) over 32 samples; cuts slowing a
             # speed-table shape excluded
-            ("N", 11, None),
+            ("N", 14, None),
         ),
     ),
     # one sequence, small H: k-unrolled loops streaming W_hh.T
@@ -187,7 +192,7 @@ RULES = (
         (
             ("N", 1, 1),  # structural
             # one-sided (the row won on every sample: its last measured point); regret 0.329
-            # (today's 1.102) over 24 samples; cuts slowing a speed-table shape excluded
+            # (today's 1.102) over 26 samples; cuts slowing a speed-table shape excluded
             ("H", None, 160),
         ),
     ),
@@ -195,10 +200,10 @@ RULES = (
     (
         "layered-outer",
         (
-            # between 64 and 96; regret 0.841 (today's 1.053) over 65 samples; cuts slowing a
+            # between 64 and 96; regret 0.841 (today's 1.053) over 66 samples; cuts slowing a
             # speed-table shape excluded
             ("H", 78, None),
-            # between 3 and 4; regret 4.729 (today's 4.729) over 114 samples; cuts slowing a
+            # between 3 and 4; regret 4.647 (today's 4.647) over 115 samples; cuts slowing a
             # speed-table shape excluded
             ("N", None, 3.5),
         ),
@@ -207,11 +212,11 @@ RULES = (
     (
         "layered-outer",
         (
-            # between 320 and 384; regret 5.107 (today's 5.509) over 176 samples; cuts slowing a
+            # between 320 and 384; regret 5.025 (today's 5.427) over 176 samples; cuts slowing a
             # speed-table shape excluded
             ("H", 350, None),
             # one-sided (the row won on every sample: its last measured point); regret 0.183
-            # (today's 0.735) over 11 samples
+            # (today's 0.735) over 12 samples
             ("N", None, 128),
         ),
     ),
