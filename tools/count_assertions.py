@@ -49,6 +49,9 @@ class FileCount:
     path: str
     total: int = 0
     tests: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # the other top-level definitions (helpers, tables), by content: a helper module split
+    # off a test file is grouped with it through them
+    defs: set[str] = field(default_factory=set)
 
 
 def _aliases(tree: ast.Module, test_modules: set[str]) -> tuple[dict[str, str], set[str]]:
@@ -193,6 +196,10 @@ def count_tree(root: Path) -> dict[str, FileCount]:
         top = counter(None)
         for stmt in tree.body:  # module level and class bodies outside functions
             top.visit(stmt)
+            if not getattr(stmt, "name", "test").startswith("test") or isinstance(
+                stmt, (ast.Assign, ast.AnnAssign)
+            ):
+                fc.defs.add(ast.dump(stmt))
         fc.total += top.count
         for d, cls, test in defs:
             c = counter(cls)
@@ -248,6 +255,10 @@ def compare(new: dict[str, FileCount], old: dict[str, FileCount]) -> bool:
             x = parent[x]
         return x
 
+    for tree, where in ((old, where_old), (new, where_new)):
+        for path, fc in tree.items():
+            for d in fc.defs:
+                where[f"def:{hash(d)}"].append((path, -1))
     for key in where_old.keys() & where_new.keys():
         files = [f"old:{p}" for p, _ in where_old[key]] + [f"new:{p}" for p, _ in where_new[key]]
         for f in files[1:]:
@@ -277,6 +288,8 @@ def compare(new: dict[str, FileCount], old: dict[str, FileCount]) -> bool:
     print("\ntests whose assertions dropped or that are gone:")
     bad = 0
     for key, places in sorted(where_old.items()):
+        if key.startswith("def:"):
+            continue
         before = sorted(n for _, n in places)
         after = sorted(n for _, n in where_new.get(key, []))
         if len(after) < len(before) or any(
@@ -288,8 +301,8 @@ def compare(new: dict[str, FileCount], old: dict[str, FileCount]) -> bool:
         print("  none")
     ok &= bad == 0
     a, b = sum(f.total for f in old.values()), sum(f.total for f in new.values())
-    ca = Counter(k for k, v in where_old.items() for _ in v)
-    cb = Counter(k for k, v in where_new.items() for _ in v)
+    ca = Counter(k for k, v in where_old.items() for _ in v if not k.startswith("def:"))
+    cb = Counter(k for k, v in where_new.items() for _ in v if not k.startswith("def:"))
     print(
         f"\ntotal assertions: {a} -> {b};  test functions: {sum(ca.values())} -> {sum(cb.values())}"
     )

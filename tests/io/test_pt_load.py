@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 
 import elman
-from conftest import HAVE_TORCH, requires_torch
+from conftest import HAVE_TORCH, TESTS, requires_torch
 from elman.io import CheckpointError
 from pt_tree import assert_same, decode, describe
 
-HERE = Path(__file__).resolve().parent
+HERE = TESTS
 FIXTURES = HERE / "fixtures" / "pt"
 _spec = importlib.util.spec_from_file_location("make_pt", HERE / "fixtures" / "make_pt_fixtures.py")
 

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 import elman
-from conftest import HAVE_TORCH, requires_torch
+from conftest import HAVE_TORCH, TESTS, requires_torch
 from elman.io import UnsafeFileError
 from pt_tree import assert_same, describe
 
-HERE = Path(__file__).resolve().parent
+HERE = TESTS
 _spec = importlib.util.spec_from_file_location("make_pt", HERE / "fixtures" / "make_pt_fixtures.py")
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import elman
-from conftest import requires_torch
+from conftest import FIXTURES, requires_torch
 from elman.io import UnsafeFileError
 from elman.serialization import (
     add_safe_globals,
@@ -20,7 +20,7 @@ from elman.serialization import (
 )
 from pt_hostile import EMPTY_DICT, EMPTY_TUPLE, NEWOBJ, REDUCE, G, S, T, pickle_of, torch_zip
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pt"
+PT = FIXTURES / "pt"
 
 
 @pytest.fixture(autouse=True)
@@ -70,12 +70,12 @@ def test_whole_torch_module_with_a_user_class_via_a_name_pair(tmp_path: Path) ->
     """A torch file naming torch.nn.modules.* loads as elman modules when the elman
     classes are allowlisted (the torch names map to elman's re-exports)."""
     with pytest.raises(UnsafeFileError, match="whole pickled module"):
-        elman.load(FIXTURES / "whole_module.pt")
+        elman.load(PT / "whole_module.pt")
     with pytest.raises(UnsafeFileError, match="torch.nn.modules.rnn.RNN"):
         with safe_globals([elman.nn.Sequential, elman.nn.Linear]):
-            elman.load(FIXTURES / "whole_module.pt")
+            elman.load(PT / "whole_module.pt")
     with safe_globals([elman.nn.Sequential, elman.nn.modules.rnn.RNN, elman.nn.Linear]):
-        model = elman.load(FIXTURES / "whole_module.pt")
+        model = elman.load(PT / "whole_module.pt")
     assert type(model) is elman.nn.Sequential and type(model[0]) is elman.nn.RNN
     assert model[0].num_layers == 2 and model[1].out_features == 1
     assert "_non_persistent_buffers_set" not in vars(model[0])

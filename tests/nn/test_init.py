@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from nn_parity import DTYPES, one_torch_thread  # noqa: F401  (a fixture)
 
 import elman
 from conftest import TORCH, requires_torch
 from elman.nn import init
-from test_losses import DTYPES, one_torch_thread  # noqa: F401  (a fixture)
 
 torch = TORCH
 TORCH_DTYPE = {} if torch is None else {np.float32: torch.float32, np.float64: torch.float64}

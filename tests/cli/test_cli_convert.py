@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import elman
-from conftest import requires_torch
+from conftest import FIXTURES, requires_torch
 from elman.cli.main import main
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pt"
+PT = FIXTURES / "pt"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -29,9 +29,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_pt_to_safetensors_to_checkpoint_to_pt(tmp_path: Path, capsys) -> None:
-    want = elman.load(FIXTURES / "rnn_state.pt")
+    want = elman.load(PT / "rnn_state.pt")
     st, ck, pt = tmp_path / "w.safetensors", tmp_path / "ckpt", tmp_path / "back.pth"
-    assert main(["convert", str(FIXTURES / "rnn_state.pt"), str(st)]) == 0
+    assert main(["convert", str(PT / "rnn_state.pt"), str(st)]) == 0
     assert main(["convert", str(st), str(ck)]) == 0
     assert main(["convert", str(ck), str(pt)]) == 0
     assert "wrote" in capsys.readouterr().out
@@ -42,7 +42,7 @@ def test_pt_to_safetensors_to_checkpoint_to_pt(tmp_path: Path, capsys) -> None:
 
 
 def test_checkpoint_dict_keeps_its_sections(tmp_path: Path, capsys) -> None:
-    src = FIXTURES / "checkpoint.pt"
+    src = PT / "checkpoint.pt"
     ck, pt = tmp_path / "ckpt", tmp_path / "again.pt"
     assert main(["convert", str(src), str(tmp_path / "w.safetensors")]) == 0
     out = capsys.readouterr().out
@@ -82,12 +82,12 @@ def test_converted_checkpoint_resumes_in_torch(torch_or_skip, tmp_path: Path) ->
 
 
 def test_inspect_lists_without_executing(tmp_path: Path, capsys) -> None:
-    assert main(["inspect", str(FIXTURES / "whole_module.pt")]) == 0
+    assert main(["inspect", str(PT / "whole_module.pt")]) == 0
     out = capsys.readouterr().out
     assert "refused by elman.load without an allowlist: torch.nn.modules.container" in out
     assert "0.weight_ih_l0  float32   [3, 2]" in out
     assert "torch.nn.modules.rnn.RNN(" in out and "hidden_size=3" in out
-    assert main(["inspect", "--json", str(FIXTURES / "legacy_state.pt")]) == 0
+    assert main(["inspect", "--json", str(PT / "legacy_state.pt")]) == 0
     desc = json.loads(capsys.readouterr().out)
     assert desc["format"] == "legacy" and len(desc["tensors"]) == 16
     st = tmp_path / "w.safetensors"
@@ -106,10 +106,10 @@ def test_user_mistakes_are_one_line_and_exit_1(tmp_path: Path) -> None:
     (tmp_path / "exists.pt").write_bytes(b"x")
     cases = [
         ("convert", str(tmp_path / "missing.pt"), str(tmp_path / "o.pt")),
-        ("convert", str(FIXTURES / "whole_module.pt"), str(tmp_path / "o.pt")),
-        ("convert", str(FIXTURES / "optimizers.pt"), str(tmp_path / "o.pt")),
+        ("convert", str(PT / "whole_module.pt"), str(tmp_path / "o.pt")),
+        ("convert", str(PT / "optimizers.pt"), str(tmp_path / "o.pt")),
         ("convert", str(tmp_path / "junk.pt"), str(tmp_path / "o.safetensors")),
-        ("convert", str(FIXTURES / "rnn_state.pt"), str(tmp_path / "exists.pt")),
+        ("convert", str(PT / "rnn_state.pt"), str(tmp_path / "exists.pt")),
         ("inspect", str(tmp_path / "junk.pt")),
         ("inspect", str(tmp_path / "missing.pt")),
     ]
@@ -120,7 +120,5 @@ def test_user_mistakes_are_one_line_and_exit_1(tmp_path: Path) -> None:
         assert len(lines) == 1 and lines[0].startswith(f"elman {args[0]}: "), out.stderr
         assert "Traceback" not in out.stderr
     assert not (tmp_path / "o.pt").exists() and not (tmp_path / "o.safetensors").exists()
-    out = _cli(
-        "convert", str(FIXTURES / "rnn_state.pt"), str(tmp_path / "exists.pt"), "--overwrite"
-    )
+    out = _cli("convert", str(PT / "rnn_state.pt"), str(tmp_path / "exists.pt"), "--overwrite")
     assert out.returncode == 0 and len(elman.load(tmp_path / "exists.pt")) == 16

@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from nn_parity import one_torch_thread, tol_for  # noqa: F401  (a fixture)
 
 import elman
 from conftest import TORCH, assert_close, requires_torch
 from elman.nn import utils
 from elman.nn.utils import clip_grad
-from test_losses import one_torch_thread, tol_for  # noqa: F401  (a fixture)
 
 torch = TORCH
 NORMS = [2.0, 1.0, math.inf, -math.inf, 0.0, 0.5, 3.0]

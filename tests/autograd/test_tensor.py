@@ -1,6 +1,6 @@
 """The Tensor object: creation, dtypes, conversions, memory sharing, torch habits and repr.
 
-Gradients of the operations live in ``test_autograd.py``; here the questions are what a
+Gradients of the operations live in ``test_ops_*.py``; here the questions are what a
 Tensor is, what it shares with NumPy, and whether it behaves (and prints, and fails) the way
 a torch user expects. Where torch is at hand, its answer is the expected one.
 """

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import collections
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 import elman
+from conftest import FIXTURES
 from elman.utils.data import (
     BatchSampler,
     DataLoader,
@@ -28,7 +28,7 @@ from elman.utils.data import (
     random_split,
 )
 
-GOLDEN = json.loads((Path(__file__).parent / "fixtures" / "compat_golden.json").read_text())
+GOLDEN = json.loads((FIXTURES / "compat_golden.json").read_text())
 
 
 @pytest.mark.parametrize("seed", ["0", "1", "2024"])

@@ -13,17 +13,16 @@ import copy
 import doctest
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 import elman
-from conftest import TORCH, assert_close, requires_torch, to_numpy
+from conftest import FIXTURES, TORCH, assert_close, requires_torch, to_numpy
 from elman import optim
 
-GOLDEN = Path(__file__).parent / "fixtures" / "optim_golden.npz"
+GOLDEN = FIXTURES / "optim_golden.npz"
 with np.load(GOLDEN, allow_pickle=False) as _npz:
     GOLD = {k: _npz[k] for k in _npz.files}
 KEEP = tuple(int(k) for k in GOLD["meta/keep"])

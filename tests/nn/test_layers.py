@@ -1,6 +1,6 @@
 """Sequential, Dropout, Embedding and Identity against torch, and models that train.
 
-Layers are compared through :func:`test_losses.parity` (values and every input's gradient)
+Layers are compared through :func:`nn_parity.parity` (values and every input's gradient)
 or, for modules with parameters, by building them in both libraries from the same seed
 (weights bit-identical) and comparing outputs and parameter gradients. The end-to-end tests
 run a few manual SGD steps of user-defined Modules in both libraries side by side.
@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from nn_parity import DTYPES, one_torch_thread, parity, tol_for  # noqa: F401  (a fixture)
 
 import elman
 import elman.nn.functional as EF
 from conftest import TORCH, assert_close, requires_torch
-from test_losses import DTYPES, one_torch_thread, parity, tol_for  # noqa: F401  (a fixture)
 
 torch = TORCH
 TORCH_DTYPE = {} if torch is None else {np.float32: torch.float32, np.float64: torch.float64}

@@ -10,17 +10,17 @@ checked without torch too.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 import elman
+from conftest import FIXTURES
 from elman.autograd import gradcheck
 
 RNG = np.random.default_rng(15)
-GOLDEN = dict(np.load(Path(__file__).parent / "fixtures" / "compat_ops_golden.npz"))
+GOLDEN = dict(np.load(FIXTURES / "compat_ops_golden.npz"))
 
 
 def _outs(value: Any) -> list[Any]:

@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 import elman
-from conftest import TORCH, requires_torch
+from conftest import FIXTURES, TORCH, requires_torch
 from elman import optim
 from elman.optim import lr_scheduler
 
-GOLDEN = Path(__file__).parent / "fixtures" / "optim_golden.npz"
+GOLDEN = FIXTURES / "optim_golden.npz"
 with np.load(GOLDEN, allow_pickle=False) as _npz:
     GOLD = {k: _npz[k] for k in _npz.files if k.startswith("sched")}
 CASES = sorted({k.split("/")[0] for k in GOLD})

@@ -12,7 +12,6 @@ import itertools
 import json
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +19,7 @@ import pytest
 
 import elman
 from conftest import (
+    FIXTURES,
     HAVE_TORCH,
     TORCH,
     assert_close,
@@ -30,7 +30,7 @@ from conftest import (
     torch_rnn_like,
 )
 
-GOLDEN = Path(__file__).parent / "fixtures" / "rnn_golden.npz"
+GOLDEN = FIXTURES / "rnn_golden.npz"
 
 
 # ---- configurations -----------------------------------------------------------------------
