@@ -43,6 +43,7 @@ if _kernels.JIT:
     from .._kernels.rnn_numba import fused_backward_flat, fused_forward_flat
 
 _MAX_PLANS = 64  # call signatures remembered per module
+_NODE_NAMES = (rnn_node_name(False), rnn_node_name(True))  # by relu: no call per node
 _C = np.ascontiguousarray
 
 
@@ -210,14 +211,17 @@ def _lane(
     ctx.grads_owned = True
     ctx.materialize_grads = False  # a missing g_hn is the plan's zeros, not a fresh array
     params = flat.params
-    edges = [  # the parameters are leaves: no grad_fn to read
+    # the edges, cheaper than record_node's generic ones: the parameters are leaves (no
+    # grad_fn to read), usually all of them need a gradient (no per-parameter test)
+    every = False not in needs[2:]
+    edges = [
         (input if input._grad_fn is None else (input._grad_fn, input._out_index))
         if needs[0]
         else None,
         (hx if hx._grad_fn is None else (hx._grad_fn, hx._out_index)) if needs[1] else None,
-        *[p if p._requires_grad else None for p in params],
+        *(params if every else [p if p._requires_grad else None for p in params]),
     ]
-    label = rnn_node_name(plan.relu)
+    label = _NODE_NAMES[plan.relu]
     record_node(FusedRNNFunction, ctx, (input, hx, *params), needs, (out, h_n), None, label, edges)
     return out, h_n
 
