@@ -259,6 +259,8 @@ def compare(new: dict[str, FileCount], old: dict[str, FileCount]) -> bool:
         for path, fc in tree.items():
             for d in fc.defs:
                 where[f"def:{hash(d)}"].append((path, -1))
+    for key in [k for k, v in where_old.items() if k.startswith("def:") and len(v) > 1]:
+        del where_old[key]  # boilerplate found in several old files: links nothing
     for key in where_old.keys() & where_new.keys():
         files = [f"old:{p}" for p, _ in where_old[key]] + [f"new:{p}" for p, _ in where_new[key]]
         for f in files[1:]:
