@@ -122,45 +122,39 @@ class Function:
         wrap = tensor_type._wrap
         results = [wrap(o if type(o) is np.ndarray else np.asarray(o)) for o in outs]
         if record:
-            record_node(cls, ctx, args, needs, results, raw)
+            # an edge per input: None, a leaf, or (node, output index). Inline, and zip
+            # without strict=: a call per input, or the keyword, costs ~0.1-0.2 us per op.
+            edges = [
+                ((a if a._grad_fn is None else (a._grad_fn, a._out_index)) if n else None)
+                for a, n in zip(args, needs)  # noqa: B905  (equal lengths by construction)
+            ]
+            node = record_node(cls, ctx, edges, results)
+            if ANOMALY.enabled:
+                record_anomaly(node, args, raw, [r._data for r in results])
         if HOOK.tracer is not None:  # elman.onnx.export is recording this call
             HOOK.tracer.function(cls, args, kwargs, results)
         return tuple(results) if multiple else results[0]
 
 
 def record_node(
-    fn: type[Function],
-    ctx: Context,
-    args: Any,
-    needs: Any,
-    results: Any,
-    raw: Any = None,
-    label: str | None = None,
-    edges: list[Any] | None = None,
+    fn: type[Function], ctx: Context, edges: list[Any], results: Any, label: str | None = None
 ) -> Node:
-    """Record one call of ``fn`` in the graph: the node, and its outputs' links to it.
+    """Record one call of ``fn`` in the graph: its node, and the links of its outputs to it.
 
-    The one place where nodes are made: :meth:`Function.apply` calls it, and so does the
-    RNN fast lane (``elman.nn._rnn_fast``), which runs its kernels without ``apply``.
+    The one place where graph nodes are made: :meth:`Function.apply` calls it, and so does
+    the RNN fast lane (``elman.nn._rnn_fast``), which runs its kernels without ``apply``.
+    Each caller gives the edges (``apply`` from its inputs; the lane knows that an RNN's
+    parameters are leaves) and, in anomaly mode, then records the call with
+    :func:`anomaly_mode.record`.
 
     Args:
         fn: the Function whose ``backward`` the engine will call.
         ctx: what its forward saved.
-        args: the call's positional inputs (Tensors or anything else; None for an absent one).
-        needs: per input, whether a gradient must reach it (False for non-Tensors).
+        edges: per positional input, where its gradient goes: None (no gradient needed), a
+            leaf Tensor, or ``(node, output index)``.
         results: the output Tensors; the floating ones get ``grad_fn`` = the node.
-        raw: the inputs' arrays, for anomaly mode only (None: taken from ``args``).
         label: the node's name if not its Function's (see :meth:`Node.name`).
-        edges: the edges when the caller knows them cheaper (the fast lane: an RNN's
-            parameters are leaves, and on Python 3.11 reading their class-default
-            ``_grad_fn`` costs ~0.2 us per call); else made here from ``args`` and ``needs``.
     """
-    if edges is None:  # per input: None, a leaf, or (node, output index); inline: a call
-        # per input, or zip's strict= keyword, would cost ~0.1-0.2 us per op
-        edges = [
-            ((a if a._grad_fn is None else (a._grad_fn, a._out_index)) if n else None)
-            for a, n in zip(args, needs)  # noqa: B905  (equal lengths by construction)
-        ]
     meta: list[Any] = []  # (shape, dtype) per output, filled below: one pass over results
     node = Node(fn, ctx, edges, meta)
     if label is not None:
@@ -174,10 +168,6 @@ def record_node(
             r._out_index = i
             r._requires_grad = True
         i += 1
-    if ANOMALY.enabled:
-        if raw is None:
-            raw = [a._data if isinstance(a, tensor_class) else a for a in args]
-        record_anomaly(node, args, raw, [r._data for r in results])
     return node
 
 

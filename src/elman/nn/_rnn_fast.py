@@ -10,8 +10,9 @@ took several times that. This lane does the same work with less Python:
   flat buffer in torch's order, which is the fused kernels' layout (the lane checks that
   the parameters are still those views; if not, the general path runs);
 * the graph node is recorded by ``record_node``, as ``Function.apply`` records its nodes
-  (apply itself would wrap and check the inputs again), and its backward returns the
-  parameter gradients as views of one fresh flat buffer that the engine may keep as is.
+  (apply itself would wrap and check the inputs again), with edges that know the
+  parameters are leaves; its backward returns the parameter gradients as views of one
+  fresh flat buffer that the engine may keep as is.
 
 It serves dense input (time-major, batch-first or unbatched) and packed rows (through
 ``forward_packed``), with dropout between layers in training too (the masks drawn as the
@@ -30,6 +31,8 @@ import numpy as np
 from .. import _kernels
 from .._kernels.flat import split_flat
 from ..autograd import Tensor, is_grad_enabled
+from ..autograd.anomaly_mode import ANOMALY
+from ..autograd.anomaly_mode import record as record_anomaly
 from ..autograd.function import Context, Function, record_node
 from ._rnn_function import dropout_masks, flat_grads, rnn_node_name
 
@@ -211,8 +214,8 @@ def _lane(
     ctx.grads_owned = True
     ctx.materialize_grads = False  # a missing g_hn is the plan's zeros, not a fresh array
     params = flat.params
-    # the edges, cheaper than record_node's generic ones: the parameters are leaves (no
-    # grad_fn to read), usually all of them need a gradient (no per-parameter test)
+    # the edges, cheaper than apply's generic ones: the parameters are leaves (no grad_fn
+    # to read), usually all of them need a gradient (no per-parameter test)
     every = False not in needs[2:]
     edges = [
         (input if input._grad_fn is None else (input._grad_fn, input._out_index))
@@ -221,8 +224,11 @@ def _lane(
         (hx if hx._grad_fn is None else (hx._grad_fn, hx._out_index)) if needs[1] else None,
         *(params if every else [p if p._requires_grad else None for p in params]),
     ]
-    label = _NODE_NAMES[plan.relu]
-    record_node(FusedRNNFunction, ctx, (input, hx, *params), needs, (out, h_n), None, label, edges)
+    node = record_node(FusedRNNFunction, ctx, edges, (out, h_n), _NODE_NAMES[plan.relu])
+    if ANOMALY.enabled:
+        args = [input, hx, *params]
+        arrays = [x, None if hx is None else hx._data, *[p._data for p in params]]
+        record_anomaly(node, args, arrays, [out._data, h_n._data])
     return out, h_n
 
 
