@@ -12,12 +12,19 @@ import importlib
 import os
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 import elman
+
+#: tests/ (on sys.path: conftest.py, the shared helper modules pt_*.py), and the committed
+#: golden arrays made by torch with their generator scripts: tests in any directory under
+#: tests/ find them here
+TESTS = Path(__file__).resolve().parent
+FIXTURES = TESTS / "fixtures"
 
 # ---- the torch oracle -------------------------------------------------------------------
 

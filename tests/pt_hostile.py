@@ -1,5 +1,5 @@
 """Hostile ``.pt`` files: pickles and zips built by hand to make a loader run code, read
-outside its buffers or allocate without bound. Used by tests/test_pt_hostile.py and the
+outside its buffers or allocate without bound. Used by tests/io/test_pt_hostile.py and the
 mutation campaign. Every payload that could run code tries to create ``sentinel``.
 """
 

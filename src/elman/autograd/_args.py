@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from . import function
 from .dtypes import resolve_dtype
-from .function import _TENSOR
 
 __all__ = ["_index", "_shape_args", "_to_args", "_array", "_expanded", "_operand"]
 
@@ -23,7 +23,7 @@ __all__ = ["_index", "_shape_args", "_to_args", "_array", "_expanded", "_operand
 def _tensor_type() -> Any:
     """The Tensor class (registered by tensor.py, which imports the methods that import
     this module)."""
-    return _TENSOR[0]
+    return function.tensor_class
 
 
 def _is_text(index: Any) -> bool:

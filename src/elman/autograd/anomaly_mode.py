@@ -41,23 +41,33 @@ __all__ = [
     "is_anomaly_check_nan_enabled",
 ]
 
-# [enabled, check_nan]: process-wide, as torch's (not per thread)
-MODE = [False, True]
+
+class _Mode:
+    """Anomaly mode's switches: process-wide, as torch's (not per thread)."""
+
+    __slots__ = ("enabled", "check_nan")
+
+    def __init__(self) -> None:
+        self.enabled = False  # nodes record their forward traceback; backward checks
+        self.check_nan = True  # the backward's checks raise on NaN/inf gradients
+
+
+ANOMALY = _Mode()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # .../elman/
 
 
 def is_anomaly_enabled() -> bool:
     """Whether anomaly detection is on (see :class:`detect_anomaly`)."""
-    return MODE[0]
+    return ANOMALY.enabled
 
 
 def is_anomaly_check_nan_enabled() -> bool:
     """Whether anomaly mode checks the backward's gradients for NaN (and inf)."""
-    return MODE[1]
+    return ANOMALY.check_nan
 
 
 def _set(mode: bool, check_nan: bool) -> None:
-    MODE[0], MODE[1] = bool(mode), bool(check_nan)
+    ANOMALY.enabled, ANOMALY.check_nan = bool(mode), bool(check_nan)
 
 
 class detect_anomaly:
@@ -88,9 +98,9 @@ class detect_anomaly:
     """
 
     def __init__(self, check_nan: bool = True) -> None:
-        self.prev = MODE[0]
+        self.prev = ANOMALY.enabled
         self.check_nan = check_flag("check_nan", check_nan, "set_anomaly_enabled")
-        self.prev_check_nan = MODE[1]
+        self.prev_check_nan = ANOMALY.check_nan
         warnings.warn(
             "Anomaly Detection has been enabled. This mode will increase the runtime and "
             "should only be enabled for debugging.",
@@ -116,8 +126,8 @@ class set_detect_anomaly:
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
         mode = check_flag("enabled", mode, "set_anomaly_enabled")  # (torch's TypeError)
         check_nan = check_flag("check_nan", check_nan, "set_anomaly_enabled")
-        self.prev = MODE[0]
-        self.prev_check_nan = MODE[1]
+        self.prev = ANOMALY.enabled
+        self.prev_check_nan = ANOMALY.check_nan
         _set(mode, check_nan)
 
     def __enter__(self) -> None:
@@ -227,7 +237,7 @@ def checked_backward(node: Any, grads: Sequence[Any]) -> tuple[Any, ...]:
     try:
         out = node.fn.backward(node.ctx, *grads)
         in_grads = out if isinstance(out, tuple) else (out,)
-        if MODE[1]:
+        if ANOMALY.check_nan:
             _check(node, in_grads)
     except Exception:
         _warn_error(node)

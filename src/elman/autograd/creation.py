@@ -22,7 +22,7 @@ from ._checks import (
 from ._data import check_data
 from .dtypes import get_default_dtype, resolve_dtype
 from .tensor import Tensor
-from .trace_hook import TRACER
+from .trace_hook import HOOK
 
 __all__ = [
     "tensor",
@@ -96,8 +96,8 @@ def _filled(value: Any, size: Sequence[Any], dtype: Any, requires_grad: Any, whe
     if dt.kind in "iu" and isinstance(value, (int, np.integer)):
         value = np.asarray(value).astype(dt)  # out of range wraps around, as torch's cast
     t = Tensor._make(np.full(shape, value, dtype=dt), requires_grad=requires_grad)
-    if TRACER[0] is not None:  # elman.onnx.export: sizes read from inputs stay symbolic
-        TRACER[0].filled(t, value, raw)
+    if HOOK.tracer is not None:  # elman.onnx.export: sizes read from inputs stay symbolic
+        HOOK.tracer.filled(t, value, raw)
     return t
 
 
@@ -150,8 +150,8 @@ def _like(t: Any, dtype: Any, value: int, where: str) -> Tensor:
     arr = t._data if isinstance(t, Tensor) else check_data(t, copy=False)
     dt = arr.dtype if dtype is None else resolve_dtype(dtype)
     out = Tensor._make(np.full(arr.shape, value, dtype=dt))
-    if TRACER[0] is not None:  # elman.onnx.export: the shape of a traced tensor
-        TRACER[0].filled_like(out, t)
+    if HOOK.tracer is not None:  # elman.onnx.export: the shape of a traced tensor
+        HOOK.tracer.filled_like(out, t)
     return out
 
 

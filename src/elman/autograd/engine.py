@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import function
 from ._checks import allocation_error
-from .anomaly_mode import MODE as ANOMALY
-from .anomaly_mode import checked_backward, roots_of_backward
-from .function import _TENSOR, Node
+from .anomaly_mode import ANOMALY, checked_backward, roots_of_backward
+from .function import Node
 from .grad_mode import _state
 
 if TYPE_CHECKING:
@@ -39,9 +39,9 @@ def _accumulate(leaf: Tensor, grad: np.ndarray, owned: bool = False) -> None:
     old = leaf.grad
     if old is None:
         # else a copy: kernels may return one array twice, or a view of an input
-        leaf.grad = _TENSOR[0]._wrap(grad if owned else grad.copy())
+        leaf.grad = function.tensor_class._wrap(grad if owned else grad.copy())
     else:
-        leaf.grad = _TENSOR[0]._wrap(old._data + grad)
+        leaf.grad = function.tensor_class._wrap(old._data + grad)
 
 
 def _count_dependencies(roots: Sequence[Node]) -> dict[Node, int]:
@@ -67,7 +67,7 @@ def run_backward(
     prev = _state.enabled  # grad mode off for the whole walk (as no_grad, ~1 µs cheaper)
     _state.enabled = False
     try:
-        if ANOMALY[0]:
+        if ANOMALY.enabled:
             with roots_of_backward(tensors):
                 _walk(tensors, grads, retain_graph)
         else:
@@ -78,10 +78,17 @@ def run_backward(
         _state.enabled = prev
 
 
-def _walk(tensors: Sequence[Tensor], grads: Sequence[np.ndarray], retain_graph: bool) -> None:
+def _walk(
+    tensors: Sequence[Tensor], grads: Sequence[np.ndarray], retain_graph: bool, chain: bool = True
+) -> None:
+    """The walk: every node after all the nodes that feed it a gradient (Kahn's order, the
+    last ready node first), its backward called once with the sum of what reached it.
+
+    From one tensor it starts as :func:`_run_chain`, the same walk while it needs no
+    bookkeeping; ``chain=False`` skips that start (tests compare the two)."""
     buffers: dict[Node, list[Any]] = {}
     roots: list[Node] = []
-    if len(tensors) == 1 and tensors[0]._grad_fn is not None:
+    if chain and len(tensors) == 1 and tensors[0]._grad_fn is not None:
         node = tensors[0]._grad_fn
         first: list[Any] = [None] * len(node.out_meta)
         first[tensors[0]._out_index] = grads[0]
@@ -106,13 +113,7 @@ def _walk(tensors: Sequence[Tensor], grads: Sequence[np.ndarray], retain_graph: 
     ready = [r for r in roots if deps[r] == 0]
     while ready:
         node = ready.pop()
-        outs = buffers.pop(node, None)
-        in_grads: tuple[Any, ...] = (None,) * len(node.edges)
-        owned = getattr(node.ctx, "grads_owned", False)
-        if outs is not None:  # else nothing reached this node: only release its edges
-            in_grads = _call_backward(node, outs)
-        if not retain_graph:
-            node.ctx = None
+        in_grads, owned = _run_node(node, buffers.pop(node, None), retain_graph)
         for edge, g in zip(node.edges, in_grads, strict=True):
             if edge is None:
                 continue
@@ -134,13 +135,20 @@ def _walk(tensors: Sequence[Tensor], grads: Sequence[np.ndarray], retain_graph: 
 def _run_chain(
     node: Node, outs: list[Any] | None, retain_graph: bool
 ) -> tuple[Node, list[Any] | None] | None:
-    """The walk while the graph is a chain: each node with at most one input that is
+    """:func:`_walk` while the graph is a chain: each node met has at most one edge to
     another node (an RNN call on a leaf, pack_padded_sequence then an RNN, ``x * w``, a
-    long chain of ops). There no node is reached twice, so no dependency count and no
-    buffers are needed; the order and the results are those of the general walk. Returns
-    None when done, else the first node with two or more node inputs and its output
-    gradients (None: nothing reached it), from where the general walk goes on."""
-    Tensor = _TENSOR[0]
+    long chain of ops). Returns None when done, else the first node with two or more node
+    edges and its output gradients (None: nothing reached it), where _walk goes on.
+
+    Why this is _walk itself, minus its bookkeeping: every node reachable from the start
+    is either on the path walked so far or below the current node. A node on the path
+    links only to its successor, and nothing below a node links back up to it (the graph
+    is acyclic), so the current node's child has exactly one reachable parent: in _walk its
+    dependency count is 1, it becomes ready alone when the current node is done, and the
+    ready list never holds more than that one node. So the same nodes run in the same order
+    with the same gradients; _walk's counting and buffers are left out, and the commonest
+    leaf accumulation is done inline. ``test_engine_walks`` checks this on random graphs."""
+    Tensor = function.tensor_class
     new = object.__new__  # Tensor._wrap inline: the leaves of an RNN call are nine or more
     ndarray = np.ndarray
     while True:
@@ -151,13 +159,7 @@ def _run_chain(
                 links += 1
         if links > 1:
             return node, outs
-        owned = getattr(node.ctx, "grads_owned", False)
-        if outs is None:  # nothing reached this node: only release it and go on
-            in_grads: tuple[Any, ...] = (None,) * len(edges)
-        else:
-            in_grads = _call_backward(node, outs)
-        if not retain_graph:
-            node.ctx = None
+        in_grads, owned = _run_node(node, outs, retain_graph)
         after = None
         for edge, g in zip(edges, in_grads, strict=True):
             if edge is None:
@@ -188,6 +190,22 @@ def _run_chain(
         node, outs = after
 
 
+def _run_node(
+    node: Node, outs: list[Any] | None, retain_graph: bool
+) -> tuple[tuple[Any, ...], bool]:
+    """One step of the walk: ``node``'s input gradients (all None when nothing reached it:
+    ``outs`` None) and whether its Function gave them as fresh arrays (``ctx.grads_owned``);
+    the node's saved arrays are released unless ``retain_graph``."""
+    owned = getattr(node.ctx, "grads_owned", False)
+    if outs is None:  # nothing reached this node: only release it and go on
+        in_grads: tuple[Any, ...] = (None,) * len(node.edges)
+    else:
+        in_grads = _call_backward(node, outs)
+    if not retain_graph:
+        node.ctx = None
+    return in_grads, owned
+
+
 def _call_backward(node: Node, outs: list[Any]) -> tuple[Any, ...]:
     ctx = node.ctx
     if ctx is None:
@@ -199,7 +217,7 @@ def _call_backward(node: Node, outs: list[Any]) -> tuple[Any, ...]:
         ]
     else:
         full = outs
-    if ANOMALY[0]:  # the checks and the forward traceback of anomaly mode
+    if ANOMALY.enabled:  # the checks and the forward traceback of anomaly mode
         in_grads = checked_backward(node, full)
     else:
         in_grads = node.fn.backward(ctx, *full)
@@ -228,7 +246,7 @@ def backward(
         >>> x.grad
         tensor([3., 3.])
     """
-    Tensor = _TENSOR[0]
+    Tensor = function.tensor_class
     if isinstance(tensors, Tensor) and (grad_tensors is None or type(grad_tensors) is np.ndarray):
         # one tensor, one array (Tensor.backward's call): no lists to build and check
         run_backward([tensors], [_grad_array(0, tensors, grad_tensors)], retain_graph)
@@ -258,7 +276,7 @@ def _grad_array(i: int, t: Tensor, g: Any) -> np.ndarray:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
         return np.ones_like(data)
     if type(g) is not np.ndarray or g.dtype != data.dtype:
-        g = np.asarray(g._data if isinstance(g, _TENSOR[0]) else g, dtype=data.dtype)
+        g = np.asarray(g._data if isinstance(g, function.tensor_class) else g, dtype=data.dtype)
     if g.shape != data.shape:
         from .tensor import Size
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._checks import allocation_error
-from .anomaly_mode import MODE as ANOMALY
+from .anomaly_mode import ANOMALY
 from .anomaly_mode import record as record_anomaly
 from .grad_mode import is_grad_enabled
-from .trace_hook import TRACER
+from .trace_hook import HOOK
 
-__all__ = ["Context", "Function", "Node"]
+__all__ = ["Context", "Function", "Node", "record_node", "register_tensor_class"]
 
 
 class Context:
@@ -101,7 +101,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        tensor_type = _TENSOR[0]
+        tensor_type = tensor_class
         raw = []
         needs = []
         for a in args:  # one pass: this runs on every op, so it stays lean
@@ -122,26 +122,62 @@ class Function:
         wrap = tensor_type._wrap
         results = [wrap(o if type(o) is np.ndarray else np.asarray(o)) for o in outs]
         if record:
-            edges = [_edge(a) if n else None for a, n in zip(args, needs, strict=True)]
-            node = Node(cls, ctx, edges, [(r._data.shape, r._data.dtype) for r in results])
-            for i, r in enumerate(results):
-                if r._data.dtype.kind in "fc":
-                    r._grad_fn = node
-                    r._out_index = i
-                    r._requires_grad = True
-            if ANOMALY[0]:
+            # an edge per input: None, a leaf, or (node, output index). Inline, and zip
+            # without strict=: a call per input, or the keyword, costs ~0.1-0.2 us per op.
+            edges = [
+                ((a if a._grad_fn is None else (a._grad_fn, a._out_index)) if n else None)
+                for a, n in zip(args, needs)  # noqa: B905  (equal lengths by construction)
+            ]
+            node = record_node(cls, ctx, edges, results)
+            if ANOMALY.enabled:
                 record_anomaly(node, args, raw, [r._data for r in results])
-        if TRACER[0] is not None:  # elman.onnx.export is recording this call
-            TRACER[0].function(cls, args, kwargs, results)
+        if HOOK.tracer is not None:  # elman.onnx.export is recording this call
+            HOOK.tracer.function(cls, args, kwargs, results)
         return tuple(results) if multiple else results[0]
 
 
+def record_node(
+    fn: type[Function], ctx: Context, edges: list[Any], results: Any, label: str | None = None
+) -> Node:
+    """Record one call of ``fn`` in the graph: its node, and the links of its outputs to it.
+
+    The one place where graph nodes are made: :meth:`Function.apply` calls it, and so does
+    the RNN fast lane (``elman.nn._rnn_fast``), which runs its kernels without ``apply``.
+    Each caller gives the edges (``apply`` from its inputs; the lane knows that an RNN's
+    parameters are leaves) and, in anomaly mode, then records the call with
+    :func:`anomaly_mode.record`.
+
+    Args:
+        fn: the Function whose ``backward`` the engine will call.
+        ctx: what its forward saved.
+        edges: per positional input, where its gradient goes: None (no gradient needed), a
+            leaf Tensor, or ``(node, output index)``.
+        results: the output Tensors; the floating ones get ``grad_fn`` = the node.
+        label: the node's name if not its Function's (see :meth:`Node.name`).
+    """
+    meta: list[Any] = []  # (shape, dtype) per output, filled below: one pass over results
+    node = Node(fn, ctx, edges, meta)
+    if label is not None:
+        node.label = label
+    i = 0
+    for r in results:
+        data = r._data
+        meta.append((data.shape, data.dtype))
+        if data.dtype.kind in "fc":
+            r._grad_fn = node
+            r._out_index = i
+            r._requires_grad = True
+        i += 1
+    return node
+
+
 # The Tensor class, registered by tensor.py once it is defined (tensor.py imports this
-# module, so importing it here would be circular; a lookup per call would cost ~1 µs).
-_TENSOR: list[Any] = [None]
+# module, so importing it here would be circular). Other modules read it as
+# ``function.tensor_class`` at call time (a name imported from here would stay None).
+tensor_class: Any = None
 
 
-def _edge(t: Any) -> Any:
-    if t._grad_fn is not None:
-        return (t._grad_fn, t._out_index)
-    return t
+def register_tensor_class(cls: type) -> None:
+    """Called once by tensor.py: the class that ``apply`` and the engine wrap arrays in."""
+    global tensor_class
+    tensor_class = cls

@@ -19,11 +19,20 @@ from .tensor_methods import TensorMethods
 
 __all__ = ["Tensor", "Size"]
 
-# Bumped whenever a tensor's array is replaced through ``.data = ...`` (and by
-# ``Module.to``) or a module's parameter is (re-)registered or removed: an RNN's flat weight
-# buffer stays valid while this has not moved, so its check per call is one comparison.
-# (Assigning the private ``_data`` directly is not tracked.)
-GENERATION = [0]
+
+class Generation:
+    """A counter bumped (``GENERATION.value += 1``) whenever a tensor's array is replaced
+    through ``.data = ...`` (and by ``Module.to``) or a module's parameter is (re-)registered
+    or removed: an RNN's flat weight buffer stays valid while it has not moved, so its check
+    per call is one comparison. (Assigning the private ``_data`` directly is not tracked.)"""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+GENERATION = Generation()
 
 
 class Size(tuple):
@@ -100,7 +109,7 @@ class Tensor(TensorMethods, TensorCompat):
     @data.setter
     def data(self, value: Any) -> None:
         self._data = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
-        GENERATION[0] += 1
+        GENERATION.value += 1
 
     @property
     def requires_grad(self) -> bool:
@@ -372,6 +381,6 @@ def _source(value: Any, refusal: str) -> Any:
     raise TypeError(refusal)
 
 
-function._TENSOR[0] = Tensor  # Function.apply and the engine wrap results without an import
+function.register_tensor_class(Tensor)  # Function.apply and the engine wrap results in it
 
 from .engine import backward as _engine_backward  # noqa: E402  (the engine needs Tensor first)

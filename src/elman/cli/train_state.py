@@ -10,8 +10,10 @@ not finite are never written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,34 @@ from ._errors import UserError, os_reason
 from .tasks import TASKS, SequenceModel, Task
 from .train_config import run_identity
 
-COUNTERS = ("epoch", "position", "step", "loss_sum", "loss_count", "history", "step_losses")
+
+@dataclass(eq=False)
+class Progress:
+    """How far a run is: the counters a checkpoint's ``extra`` holds, under these names.
+
+    Fields marked ``optional`` may be missing from a checkpoint written by an older
+    version (their default is used); the others must be there."""
+
+    epoch: int = 0  # epochs finished
+    position: int = 0  # batches done in the current epoch
+    step: int = 0  # batches done in all
+    loss_sum: float = 0.0  # training loss summed over the current epoch's batches
+    loss_count: int = 0  # ... and how many
+    history: list[dict[str, Any]] = field(default_factory=list)  # one entry per epoch
+    step_losses: list[float] = field(default_factory=list)  # every batch's loss
+    elapsed: float = field(default=0.0, metadata={"optional": True})  # training seconds
+
+    def progress(self) -> dict[str, Any]:
+        """The counters by name (the lists themselves, not copies)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(Progress)}
+
+    def set_progress(self, saved: dict[str, Any]) -> None:
+        """Take the counters from a checkpoint's ``extra``."""
+        for f in dataclasses.fields(Progress):
+            if f.name in saved or not f.metadata.get("optional"):
+                setattr(self, f.name, saved[f.name])
+            else:
+                setattr(self, f.name, f.default)
 
 
 def make_optimizer(args: argparse.Namespace, params: Any) -> Any:
@@ -39,8 +68,9 @@ def make_optimizer(args: argparse.Namespace, params: Any) -> Any:
     return optim.Adagrad(params, lr=args.lr, weight_decay=wd)
 
 
-class Run:
-    """Task, model, optimizer and counters of one run: what a checkpoint holds."""
+class Run(Progress):
+    """Task, model, optimizer and the counters (:class:`Progress`) of one run: what a
+    checkpoint holds."""
 
     def __init__(self, args: argparse.Namespace, vocab: str | None = None) -> None:
         import elman
@@ -54,12 +84,8 @@ class Run:
             self.optimizer = make_optimizer(args, self.model.parameters())
         except (ValueError, TypeError) as exc:  # a configuration the library refuses
             raise UserError(f"cannot build the model: {exc}") from None
-        self.epoch, self.position, self.step = 0, 0, 0
-        self.loss_sum, self.loss_count = 0.0, 0
-        self.history: list[dict[str, Any]] = []
-        self.step_losses: list[float] = []
+        super().__init__()  # the counters at zero
         self.baseline = self.task.baseline()
-        self.elapsed = 0.0
         self.saved_step: int | None = None  # the step of the checkpoint on disk
 
     @property
@@ -85,9 +111,8 @@ class Run:
             "config": self.config,
             "run": run_identity(self.args),
             "args": flags,
-            **{k: getattr(self, k) for k in COUNTERS},
+            **self.progress(),
             "baseline": self.baseline,
-            "elapsed": self.elapsed,
         }
 
     def _weights_finite(self) -> bool:
@@ -140,10 +165,7 @@ class Run:
             loaded = load_checkpoint(path, model=self.model, optimizer=self.optimizer)
         except (CheckpointError, OSError) as exc:
             raise UserError(f"cannot resume from {path}: {exc}") from None
-        extra = loaded["extra"]
-        for key in COUNTERS:
-            setattr(self, key, extra[key])
-        self.elapsed = extra.get("elapsed", 0.0)
+        self.set_progress(loaded["extra"])
         self.saved_step = self.step
 
 

@@ -11,8 +11,10 @@ took several times that. This lane does the same work with less Python:
 * the weights are not packed: :class:`~elman.nn.RNN` keeps its parameters as views of one
   flat buffer in torch's order, which is the fused kernels' layout (the lane checks that
   the parameters are still those views; if not, the general path runs);
-* the graph node is built directly, and its backward returns the parameter gradients as
-  views of one fresh flat buffer that the engine may keep without copying.
+* the graph node is recorded by ``record_node``, as ``Function.apply`` records its nodes
+  (apply itself would wrap and check the inputs again), with edges that know the
+  parameters are leaves; its backward returns the parameter gradients as views of one
+  fresh flat buffer that the engine may keep as is.
 
 It serves dense input (time-major, batch-first or unbatched) and packed rows (through
 ``forward_packed``), with dropout between layers in training too (the masks drawn as the
@@ -31,9 +33,9 @@ import numpy as np
 from .. import _kernels
 from .._kernels.flat import split_flat
 from ..autograd import Tensor, is_grad_enabled
-from ..autograd.anomaly_mode import MODE as ANOMALY
+from ..autograd.anomaly_mode import ANOMALY
 from ..autograd.anomaly_mode import record as record_anomaly
-from ..autograd.function import Context, Function, Node
+from ..autograd.function import Context, Function, record_node
 from ._rnn_function import dropout_masks, flat_grads, rnn_node_name
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ if _kernels.JIT:
     from .._kernels.threads import kernel_threads
 
 _MAX_PLANS = 64  # call signatures remembered per module
+_NODE_NAMES = (rnn_node_name(False), rnn_node_name(True))  # by relu: no call per node
 _C = np.ascontiguousarray
 
 
@@ -218,27 +221,27 @@ def _lane(
     ctx.meta = (plan, x.shape, flat, sizes)
     ctx.grads_owned = True
     ctx.materialize_grads = False  # a missing g_hn is the plan's zeros, not a fresh array
-    edges: list[Any] = [_edge(input) if needs[0] else None, _edge(hx) if needs[1] else None]
-    edges += [p if p._requires_grad else None for p in flat.params]
-    node = Node(FusedRNNFunction, ctx, edges, [(last.shape, x.dtype), (plan.hn_shape, x.dtype)])
-    node.label = rnn_node_name(plan.relu)
-    out._grad_fn = h_n._grad_fn = node
-    h_n._out_index = 1
-    out._requires_grad = h_n._requires_grad = True
-    if ANOMALY[0]:
-        params = flat.params
+    params = flat.params
+    # the edges, cheaper than apply's generic ones: the parameters are leaves (no grad_fn
+    # to read), usually all of them need a gradient (no per-parameter test)
+    every = False not in needs[2:]
+    edges = [
+        (input if input._grad_fn is None else (input._grad_fn, input._out_index))
+        if needs[0]
+        else None,
+        (hx if hx._grad_fn is None else (hx._grad_fn, hx._out_index)) if needs[1] else None,
+        *(params if every else [p if p._requires_grad else None for p in params]),
+    ]
+    node = record_node(FusedRNNFunction, ctx, edges, (out, h_n), _NODE_NAMES[plan.relu])
+    if ANOMALY.enabled:
         args = [input, hx, *params]
         arrays = [x, None if hx is None else hx._data, *[p._data for p in params]]
         record_anomaly(node, args, arrays, [out._data, h_n._data])
     return out, h_n
 
 
-def _edge(t: Tensor) -> Any:
-    return t if t._grad_fn is None else (t._grad_fn, t._out_index)
-
-
 class FusedRNNFunction(Function):
-    """The graph node of a fast-lane call (built by :func:`_lane`, not ``apply``)."""
+    """The graph node of a fast-lane call (recorded by :func:`_lane`, not ``apply``)."""
 
     @staticmethod
     def backward(ctx: Context, g_out: Any, g_hn: Any) -> tuple[Any, ...]:  # arrays or None

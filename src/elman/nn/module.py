@@ -13,7 +13,7 @@ from ..autograd._checks import allocation_error
 from ..autograd.dtypes import resolve_dtype
 from ..autograd.tensor import GENERATION
 from ..autograd.tensor_methods import _to_args
-from ..autograd.trace_hook import TRACER
+from ..autograd.trace_hook import HOOK
 from ._module_state import StateDictMixin, to_ndarray
 from .parameter import Parameter
 
@@ -76,8 +76,8 @@ class Module(StateDictMixin):
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if TRACER[0] is not None:  # elman.onnx.export is recording this call
-            return TRACER[0].module(self, args, kwargs)
+        if HOOK.tracer is not None:  # elman.onnx.export is recording this call
+            return HOOK.tracer.module(self, args, kwargs)
         try:
             return self.forward(*args, **kwargs)
         except MemoryError as e:  # an output too large for this machine: torch's type
@@ -106,7 +106,7 @@ class Module(StateDictMixin):
             if store not in self.__dict__:
                 object.__setattr__(self, store, OrderedDict())
         self.__dict__.setdefault("training", True)
-        GENERATION[0] += 1
+        GENERATION.value += 1
         self._params_replaced()
 
     # ---- registration -------------------------------------------------------------------
@@ -140,7 +140,7 @@ class Module(StateDictMixin):
                     "(elman.nn.Parameter or None expected)"
                 )
             params[name] = None
-            GENERATION[0] += 1
+            GENERATION.value += 1
         elif isinstance(value, Module):
             self._check_init("module")
             self._discard(name, keep="_modules")
@@ -175,7 +175,7 @@ class Module(StateDictMixin):
         for store in ("_parameters", "_buffers", "_modules"):
             if name in self.__dict__.get(store, {}):
                 del self.__dict__[store][name]
-                GENERATION[0] += store == "_parameters"
+                GENERATION.value += store == "_parameters"
                 return
         object.__delattr__(self, name)
 
@@ -194,7 +194,7 @@ class Module(StateDictMixin):
             )
         self._discard(name, keep="_parameters")
         self._parameters[name] = param
-        GENERATION[0] += 1
+        GENERATION.value += 1
 
     def register_buffer(self, name: str, tensor: Any) -> None:
         """Register a non-learnable array that is part of the state_dict."""
@@ -343,7 +343,7 @@ class Module(StateDictMixin):
         target = resolve_dtype(dtype, floating_only=True)
         for p in self.parameters():
             p._data = p._data.astype(target, copy=False)
-            GENERATION[0] += 1
+            GENERATION.value += 1
             if p.grad is not None:
                 p.grad._data = p.grad._data.astype(target, copy=False)
         for m in self.modules():

@@ -45,7 +45,7 @@ class FlatWeights(NamedTuple):
     arrays: list[np.ndarray]  # the parameters' arrays then (views of buf)
     spans: list[Span]  # where each parameter lies in buf
     groups: list[tuple[Any, Any, Any, Any]]  # per (layer, direction): the kernels' weights
-    valid_at: list[int]  # GENERATION when last seen valid
+    valid_at: int  # GENERATION.value when last seen valid (-1: never)
 
 
 def _shape_tuple(shape: tuple[int, ...]) -> str:
@@ -233,7 +233,7 @@ class RNN(Module):
             view[...] = p._data
             p._data = view
         groups = group_weights(arrays, self.bias)
-        self._flat = FlatWeights(buf, params, arrays, spans, groups, [-1])
+        self._flat = FlatWeights(buf, params, arrays, spans, groups, -1)
 
     def _flat_buffer(self) -> np.ndarray | None:
         """The flat buffer if every parameter is still the view made by
@@ -241,13 +241,14 @@ class RNN(Module):
         flat = self._flat
         if flat is None:
             return None
-        if flat.valid_at[0] == GENERATION[0]:  # no parameter replaced anywhere since
+        if flat.valid_at == GENERATION.value:  # no parameter replaced anywhere since
             return flat.buf
         params = self._parameters
         for name, p, a in zip(self._flat_weights_names, flat.params, flat.arrays, strict=True):
             if params.get(name) is not p or p._data is not a:
                 return None
-        flat.valid_at[0] = GENERATION[0]
+        # (a plain attribute: past Module.__setattr__'s checks for parameters and modules)
+        object.__setattr__(self, "_flat", flat._replace(valid_at=GENERATION.value))
         return flat.buf
 
     def __deepcopy__(self, memo: dict[int, Any]) -> RNN:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Size, Tensor
-from ..autograd.trace_hook import TRACER
+from ..autograd.trace_hook import HOOK
 
 __all__ = ["SymInt", "TracedTensor", "ExportError"]
 
@@ -69,7 +69,7 @@ class SymInt(int):
 
 
 def _tracer() -> Any:
-    tracer = TRACER[0]
+    tracer = HOOK.tracer
     if tracer is None:  # a traced tensor kept after export: behave as a plain tensor
         return None
     return tracer

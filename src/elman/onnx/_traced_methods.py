@@ -16,7 +16,7 @@ from onnx import TensorProto
 
 from ..autograd import Tensor
 from ..autograd.ops import wrap_dim
-from ..autograd.trace_hook import TRACER
+from ..autograd.trace_hook import HOOK
 from ._symbolic import ExportError
 
 __all__ = ["traced_method"]
@@ -36,7 +36,7 @@ def _has_tensor(index: Any) -> bool:
 
 
 def traced_method(t: Any, name: str, *args: Any) -> Any:
-    tr = TRACER[0]
+    tr = HOOK.tracer
     base = getattr(Tensor, name)
     if tr is None or tr.depth or (name == "__getitem__" and not _has_tensor(args[0])):
         return base(t, *args)  # plain indexing is recorded through its autograd op

@@ -12,7 +12,7 @@ from onnx import helper
 
 from .._version import __version__
 from ..autograd import Tensor, no_grad
-from ..autograd.trace_hook import TRACER
+from ..autograd.trace_hook import HOOK
 from ..nn import Module
 from ..nn.utils.rnn import PackedSequence
 from ._graph import Graph, onnx_dtype
@@ -144,7 +144,7 @@ def export(
         raise ValueError(
             f"opset_version must be in [{MIN_OPSET}, {MAX_OPSET}], got {opset_version}"
         )
-    if TRACER[0] is not None:
+    if HOOK.tracer is not None:
         raise RuntimeError("elman.onnx.export is already tracing (nested or concurrent export)")
     pos, kw = _split_args(args)
     params: dict[int, tuple[str, Tensor]] = {}
@@ -171,7 +171,7 @@ def export(
 
     targs = [take(a, f"input_{i}") for i, a in enumerate(pos)]
     tkw = {k: take(v, k) for k, v in kw.items()}
-    TRACER[0] = tracer
+    HOOK.tracer = tracer
     try:
         with no_grad():
             out = model(*targs, **tkw)
@@ -187,7 +187,7 @@ def export(
                 )
             graph.nodes.append(helper.make_node("Identity", [tracer.name_of(t)], [oname]))
     finally:
-        TRACER[0] = None
+        HOOK.tracer = None
     graph.prune(out_names)
     given = dynamic_axes is not None
     in_info = [

@@ -21,7 +21,7 @@ from ... import _kernels
 from ..._kernels import packing_ref
 from ...autograd import Tensor
 from ...autograd._checks import check_allocation, check_flag, check_int
-from ...autograd.trace_hook import TRACER
+from ...autograd.trace_hook import HOOK
 from .._checks import as_input
 from ._pack_ops import _Pack, _Unpack
 from ._padding import (
@@ -218,7 +218,7 @@ def pack_padded_sequence(
         >>> packed.data, packed.batch_sizes, packed.sorted_indices
         (tensor([4, 1, 3, 5, 2, 6]), tensor([3, 2, 1]), tensor([2, 0, 1]))
     """
-    tracer = TRACER[0]
+    tracer = HOOK.tracer
     if tracer is not None and not tracer.depth:  # elman.onnx.export: lengths as a graph input
         return tracer.pack_padded(pack_padded_sequence, input, lengths, batch_first, enforce_sorted)  # type: ignore[no-any-return]
     lens = _int_array(lengths)  # torch's order: convert the lengths, check the flag, then
@@ -305,7 +305,7 @@ def pad_packed_sequence(
         (tensor([[ 1,  2, -1, -1],
                 [ 3,  4,  5, -1]]), tensor([2, 3]))
     """
-    tracer = TRACER[0]
+    tracer = HOOK.tracer
     if tracer is not None and not tracer.depth:  # elman.onnx.export: the RNN's padded Y
         return tracer.pad_packed(
             pad_packed_sequence, sequence, batch_first, padding_value, total_length
