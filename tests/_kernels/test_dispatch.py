@@ -29,7 +29,9 @@ def test_dispatch_picks_a_known_variant_for_every_regime() -> None:
 
 
 def _auto(*shape: int) -> Any:
-    """The rules' pick for ``shape`` with this process's facts, as a variant."""
+    """The rules' pick for ``shape`` with this process's facts, as a variant (the generated
+    table, :mod:`elman._kernels.rules_table`; where a pick below is the table's measured
+    crossover rather than a lasting property, the comment says so)."""
     blas = bool(_blas.gemm_pointers()[0])
     return dispatch.VARIANTS[dispatch.pick(*shape, dispatch.two_threads_allowed(), blas)]
 
@@ -41,20 +43,22 @@ def test_dispatch_runs_short_single_sequences_fused() -> None:
     for shape in [(1, 1, 3, 64, 1, 1), (10, 1, 8, 128, 1, 1), (1, 1, 64, 64, 3, 1)]:
         v = choose(*shape)
         assert v.fused and v.fused_backward, shape
-    two_wide_layers = choose(1, 1, 8, 256, 2, 1)
-    assert two_wide_layers.fused and not two_wide_layers.fused_backward
-    assert two_wide_layers.mode is modes.OUTER  # what its layered backward runs
+    two_wide_layers = choose(1, 1, 8, 256, 2, 1)  # the table: fused both ways here
+    assert two_wide_layers.fused and two_wide_layers.fused_backward
+    assert two_wide_layers.mode is modes.OUTER  # what a layered backward would run
     for shape in [(100, 1, 3, 64, 1, 1), (40, 1, 3, 64, 1, 1), (1, 2, 3, 64, 1, 1)]:
         assert not choose(*shape).fused, shape
-    assert not choose(1, 1, 100, 64, 1, 1).fused  # I*H > 4096: the input projection
+    assert choose(1, 1, 100, 64, 1, 1).fused  # the table: fused from one step of I*H 6400
     wide_input = choose(1, 1, 100, 200, 1, 1)  # H >= 128: inputs up to 4H
     assert wide_input.fused and wide_input.fused_backward
-    assert not choose(1, 1, 1000, 200, 1, 1).fused
+    wider_input = choose(1, 1, 1000, 200, 1, 1)  # the table: the backward layered (I > 4H)
+    assert wider_input.fused and not wider_input.fused_backward
 
 
 def test_dispatch_rules_of_the_two_thread_variants() -> None:
-    """The documented choices: pairs for stacks and bidirectional layers, split for a single
-    wide layer, outer for a few rows, gemm for large batches (two CPUs and BLAS control)."""
+    """The documented choices: pairs for stacks and bidirectional layers, the batch halves
+    for many rows, outer for a few rows, gemm for large batches (two CPUs and BLAS
+    control)."""
     if not dispatch.two_threads_allowed():
         pytest.skip("one CPU or no OpenBLAS thread control: no two-thread variants")
     choose = _auto
@@ -62,11 +66,11 @@ def test_dispatch_rules_of_the_two_thread_variants() -> None:
     assert latency.mode is modes.SPLIT and latency.pairs and latency.two_threads
     bi = choose(16000, 16, 32, 128, 2, 2)
     assert bi.mode is modes.SPLIT and bi.pairs
-    single = choose(3000, 3, 16, 400, 1, 1)
-    assert single.mode is modes.SPLIT and not single.pairs
+    single = choose(3000, 3, 16, 400, 1, 1)  # the table: the batch halves, not split
+    assert single.mode is modes.WIDE and not single.pairs
     assert choose(3000, 3, 16, 128, 1, 1).mode is modes.OUTER
     wide_shapes = [(25600, 128, 64, 512, 1, 1), (6400, 64, 32, 256, 2, 1), (4000, 8, 16, 512, 1, 1)]
-    wide_shapes += [(32000, 32, 16, 128, 1, 1), (3200, 32, 16, 200, 1, 1)]  # from N=16, H=128
+    wide_shapes += [(3200, 32, 16, 200, 1, 1)]  # from N=16, H=128
     for shape in wide_shapes:
         wide = choose(*shape)  # the batch halves with the outer products
         assert wide.mode is modes.WIDE and wide.rows and wide.two_threads, shape
@@ -74,6 +78,8 @@ def test_dispatch_rules_of_the_two_thread_variants() -> None:
     if _blas.gemm_pointers()[0]:
         mid = choose(32000, 32, 16, 96, 1, 1)  # H < 128: rows on BLAS
         assert mid.mode is modes.GEMM and mid.rows and mid.two_threads
+        edge = choose(32000, 32, 16, 128, 1, 1)  # the table: rows on BLAS up to H = 128
+        assert edge.mode is modes.GEMM and edge.rows and edge.two_threads
         assert not choose(4000, 4, 16, 128, 1, 1).rows
         assert not choose(1600, 32, 1, 32, 1, 1).rows  # too small to hand over
     short = choose(60, 3, 16, 400, 2, 1)  # 20 steps: one thread

@@ -9,7 +9,8 @@ variant; docs/kernels.md has the table and the route of a call through each.
 :func:`choose` takes the decision, once per RNN call (the fast lane remembers it per call
 signature), from the call's sizes and facts of the process: whether two kernel threads may
 run, whether NumPy's BLAS can be called from kernels, whether code is compiled. The name
-comes from ``ELMAN_KERNEL_VARIANT`` when set, else from the rules (:func:`pick`); a
+comes from ``ELMAN_KERNEL_VARIANT`` when set, else from the rules (:func:`.rules.pick`,
+the table :mod:`.rules_table` generated from a checked-in sweep of measurements); a
 variant that the process cannot run is then replaced by the one that runs in its place
 (:func:`resolve`), so that no kernel corrects the choice later. Measurements behind the
 rules: docs/performance.md.
@@ -27,6 +28,7 @@ from . import fused_stack, layered_stack
 from ._blas import gemm_pointers, two_threads_allowed
 from .config import KERNEL_VARIANT
 from .modes import AXPY, DOT, GEMM, OUTER, SPLIT, WIDE, Mode
+from .rules import pick  # the generated table (rules_table.py), evaluated
 
 __all__ = ["Variant", "VARIANTS", "choose", "pick", "resolve", "variant"]
 
@@ -132,40 +134,3 @@ def resolve(name: str, two_threads: bool, blas: bool) -> Variant:
     if numba_config.DISABLE_JIT:
         name = NOT_COMPILED.get(name, name)
     return VARIANTS[name]
-
-
-@lru_cache(maxsize=256)
-def pick(
-    T: int, N: int, I: int, H: int, num_layers: int, D: int, two_threads: bool, blas: bool
-) -> str:
-    """The rules: a variant name for the call's sizes; ``two_threads``: two kernel threads
-    allowed with control of BLAS's threads; ``blas``: a BLAS gemm address exists.
-    (Hand-set thresholds until the table generated from the sweep replaces them.)"""
-    if H <= 32 and N * H <= 128 and I * H <= 4096:
-        # tiny: loops only, one call for the whole stack (the backward too while short)
-        return "fused" if T * num_layers * D <= 2048 else "fused-forward"
-    wide = H >= 128
-    inputs_ok = I <= 4 * H if wide else I * H <= 4096
-    if N == 1 and inputs_ok and T * H * H * num_layers * D <= (2e5 if wide else 5e4):
-        # one sequence, a few steps: the fused loops, the backward too while its
-        # weight-gradient block stays small
-        small = H * max(I, D * H) + H * H <= 100_000
-        if H <= 96:
-            return "fused" if small else "fused-forward"
-        return "fused-outer" if small else "fused-forward-outer"
-    two = two_threads and T * H * H >= 3e7  # big enough to pay for the hand-over
-    pairs = (D == 2 and H >= 128) or (num_layers >= 2 and N <= 16 and H >= 256)
-    if N <= 32 and two and pairs:
-        return "layered-pairs"
-    big = two and T * H * H >= 2e8
-    if two and H >= 128 and ((N >= 16 and T * H * H >= 5e7) or (big and N >= 8 and H >= 256)):
-        return "layered-rows-outer"
-    if N <= 32 and two and (H >= 400 or (N <= 3 and H >= 256)):
-        return "layered-split"  # weight-streaming bound
-    if big and blas and N >= 16:
-        return "layered-rows"
-    if N == 1 and H <= 96:
-        return "layered-axpy"
-    if (H >= 128 and (N <= 3 or (H >= 256 and N <= 32))) or not blas:
-        return "layered-outer" if H >= 96 else "layered-axpy"
-    return "layered-gemm"
