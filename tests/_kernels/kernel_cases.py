@@ -81,7 +81,7 @@ def compare(actual: Any, expected: Any, what: str) -> None:
         assert_close(x, y, f"{what}[{k}]")
 
 
-def run_python(code: str, **env: str | None) -> str:
+def _run(code: str, **env: str | None) -> str:
     """Run ``code`` in a fresh interpreter; ``env`` entries set (a value) or unset (None)."""
     full = {**os.environ, **env}
     full = {k: v for k, v in full.items() if v is not None}

@@ -13,7 +13,7 @@ import pytest
 
 numba = pytest.importorskip("numba")
 
-from kernel_cases import run_python  # noqa: E402
+from kernel_cases import _run  # noqa: E402
 
 from elman._kernels import _blas, _jit, config  # noqa: E402
 
@@ -105,8 +105,8 @@ def test_cache_dir_falls_back_to_the_user_cache(
 
 def test_elman_disable_jit_exports_the_reference() -> None:
     code = "import elman._kernels as k; print(k.stack_forward.__module__)"
-    assert run_python(code, ELMAN_DISABLE_JIT="1") == "elman._kernels.stack_ref"
-    assert run_python(code, ELMAN_DISABLE_JIT="0") == "elman._kernels.stack_compiled"
+    assert _run(code, ELMAN_DISABLE_JIT="1") == "elman._kernels.stack_ref"
+    assert _run(code, ELMAN_DISABLE_JIT="0") == "elman._kernels.stack_compiled"
 
 
 def test_numba_disable_jit_runs_the_same_code_as_python() -> None:
@@ -120,7 +120,7 @@ out, hn = rnn(x)
 (out.sum() + hn.sum()).backward()
 print(elman._kernels.stack_forward is stack_compiled.stack_forward, float(x.grad.sum()))
 """
-    jit = run_python(code).split()
-    nojit = run_python(code, NUMBA_DISABLE_JIT="1").split()
+    jit = _run(code).split()
+    nojit = _run(code, NUMBA_DISABLE_JIT="1").split()
     assert jit[0] == nojit[0] == "True"
     assert abs(float(jit[1]) - float(nojit[1])) < 1e-12

@@ -13,7 +13,7 @@ import pytest
 
 numba = pytest.importorskip("numba")
 
-from kernel_cases import CASES, DTYPES, VARIANTS, compare, flat, make_case, run_python  # noqa: E402
+from kernel_cases import CASES, DTYPES, VARIANTS, _run, compare, flat, make_case  # noqa: E402
 
 from elman._kernels import (  # noqa: E402
     dispatch,
@@ -159,7 +159,7 @@ for bi in (False, True):
 print("ok")
 """.replace("WIDTH", width)
     env = {"ELMAN_SIMD_BYTES": width, "XDG_CACHE_HOME": str(tmp_path), "NUMBA_CACHE_DIR": None}
-    assert run_python(code, **env) == "ok"
+    assert _run(code, **env) == "ok"
     assert (tmp_path / "elman" / f"numba-simd{width}").is_dir()  # not the default cache
 
 
