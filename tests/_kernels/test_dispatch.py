@@ -46,9 +46,10 @@ def test_dispatch_runs_short_single_sequences_fused() -> None:
     two_wide_layers = choose(1, 1, 8, 256, 2, 1)  # the table: fused both ways here
     assert two_wide_layers.fused and two_wide_layers.fused_backward
     assert two_wide_layers.mode is modes.OUTER  # what a layered backward would run
-    for shape in [(100, 1, 3, 64, 1, 1), (40, 1, 3, 64, 1, 1), (1, 2, 3, 64, 1, 1)]:
+    for shape in [(100, 1, 3, 64, 1, 1), (80, 1, 3, 64, 1, 1), (1, 2, 3, 64, 1, 1)]:
         assert not choose(*shape).fused, shape
-    assert choose(1, 1, 100, 64, 1, 1).fused  # the table: fused from one step of I*H 6400
+    assert choose(40, 1, 3, 64, 1, 1).fused  # the table: fused up to T*H^2 ~3.1e5 here
+    assert not choose(1, 1, 100, 64, 1, 1).fused  # the table: layered beyond I*H 4096
     wide_input = choose(1, 1, 100, 200, 1, 1)  # H >= 128: inputs up to 4H
     assert wide_input.fused and wide_input.fused_backward
     wider_input = choose(1, 1, 1000, 200, 1, 1)  # the table: the backward layered (I > 4H)
@@ -66,21 +67,22 @@ def test_dispatch_rules_of_the_two_thread_variants() -> None:
     assert latency.mode is modes.SPLIT and latency.pairs and latency.two_threads
     bi = choose(16000, 16, 32, 128, 2, 2)
     assert bi.mode is modes.SPLIT and bi.pairs
-    single = choose(3000, 3, 16, 400, 1, 1)  # the table: the batch halves, not split
-    assert single.mode is modes.WIDE and not single.pairs
-    assert choose(3000, 3, 16, 128, 1, 1).mode is modes.OUTER
+    single = choose(3000, 3, 16, 400, 1, 1)  # the table: hidden units split for 3 rows
+    assert single.mode is modes.SPLIT and not single.pairs and not single.rows
+    few_rows = choose(3000, 3, 16, 128, 1, 1)  # the table: the batch halves on BLAS here
+    assert few_rows.mode is modes.GEMM and few_rows.rows and few_rows.two_threads
     wide_shapes = [(25600, 128, 64, 512, 1, 1), (6400, 64, 32, 256, 2, 1), (4000, 8, 16, 512, 1, 1)]
     wide_shapes += [(3200, 32, 16, 200, 1, 1)]  # from N=16, H=128
     for shape in wide_shapes:
         wide = choose(*shape)  # the batch halves with the outer products
         assert wide.mode is modes.WIDE and wide.rows and wide.two_threads, shape
-    assert not choose(1600, 32, 16, 128, 1, 1).rows  # 2.6e7 multiply-adds: one thread
+    assert not choose(1200, 32, 16, 128, 1, 1).rows  # 2.0e7 multiply-adds: one thread
     if _blas.gemm_pointers()[0]:
         mid = choose(32000, 32, 16, 96, 1, 1)  # H < 128: rows on BLAS
         assert mid.mode is modes.GEMM and mid.rows and mid.two_threads
         edge = choose(32000, 32, 16, 128, 1, 1)  # the table: rows on BLAS up to H = 128
         assert edge.mode is modes.GEMM and edge.rows and edge.two_threads
-        assert not choose(4000, 4, 16, 128, 1, 1).rows
+        assert not choose(4000, 1, 16, 128, 1, 1).rows  # one sequence: no halves
         assert not choose(1600, 32, 1, 32, 1, 1).rows  # too small to hand over
     short = choose(60, 3, 16, 400, 2, 1)  # 20 steps: one thread
     assert short.mode is not modes.SPLIT and not short.two_threads

@@ -13,16 +13,16 @@ RULES = (
     (
         "fused",
         (
-            # between 40 and 48; regret 1.098 (today's 2.847) over 72 samples; cuts slowing a
+            # between 40 and 48; regret 1.019 (today's 2.722) over 72 samples; cuts slowing a
             # speed-table shape excluded
             ("H", None, 44),
-            # one-sided (the row won on every sample: its last measured point); regret 0.539
-            # (today's 1.929) over 32 samples; cuts slowing a speed-table shape excluded
+            # one-sided (the row won on every sample: its last measured point); regret 0.569
+            # (today's 1.964) over 32 samples; cuts slowing a speed-table shape excluded
             ("NH", None, 184),
-            # between 4292 and 6144; regret 0.884 (today's 2.475) over 44 samples; cuts slowing a
+            # between 4292 and 6144; regret 0.830 (today's 2.401) over 44 samples; cuts slowing a
             # speed-table shape excluded
             ("IH", None, 5100),
-            # between 276 and 400; regret 1.339 (today's 5.512) over 68 samples; cuts slowing a
+            # between 276 and 400; regret 1.255 (today's 5.394) over 68 samples; cuts slowing a
             # speed-table shape excluded
             ("TLD", None, 330),
         ),
@@ -32,10 +32,10 @@ RULES = (
         "fused-forward",
         (
             ("H", None, 32),  # not measured (today's value: no sample beyond it)
-            # between 12 and 24; regret 0.800 (today's 7.806) over 48 samples; cuts slowing a
+            # between 12 and 24; regret 0.686 (today's 6.232) over 48 samples; cuts slowing a
             # speed-table shape excluded
             ("NH", None, 17),
-            # between 28 and 20000; regret 0.319 (today's 0.319) over 12 samples; cuts slowing a
+            # between 28 and 20000; regret 0.210 (today's 0.210) over 12 samples; cuts slowing a
             # speed-table shape excluded
             ("IH", None, 750),
         ),
@@ -46,12 +46,11 @@ RULES = (
         "fused",
         (
             ("N", 1, 1),  # structural
-            ("H", None, 140),  # between 128 and 160; regret 0.226 (today's 0.373) over 30 samples
-            # between 16384 and 65536; regret 0.235 (today's 0.308) over 26 samples
-            ("IH", None, 33000),
-            # between 98304 and 196608; regret 0.655 (today's 2.403) over 50 samples; cuts slowing a
-            # speed-table shape excluded
-            ("THHLD", None, 140000),
+            ("H", None, 110),  # between 96 and 128; regret 0.274 (today's 0.274) over 38 samples
+            ("IH", None, 4096),  # not measured (today's value: no sample beyond it)
+            # between 262144 and 368640; regret 0.292 (today's 1.906) over 34 samples; cuts slowing
+            # a speed-table shape excluded
+            ("THHLD", None, 310000),
         ),
     ),
     # the same between H = 96 and 128, with the outer products
@@ -71,13 +70,12 @@ RULES = (
         "fused-outer",
         (
             ("N", 1, 1),  # structural
-            ("H", 110, None),  # between 96 and 128; regret 1.335 (today's 1.335) over 34 samples
-            ("I_H", None, 1.4),  # between 0.5 and 4; regret 1.124 (today's 1.751) over 30 samples
-            # between 786432 and 1.04858e+06; regret 1.139 (today's 10.031) over 34 samples
-            ("THHLD", None, 910000),
-            # one-sided (the row won on every sample: its last measured point); regret 1.073
-            # (today's 11.422) over 26 samples
-            ("WG", None, 524288),
+            ("H", 110, None),  # between 96 and 128; regret 0.411 (today's 0.411) over 32 samples
+            ("I_H", None, 2),  # between 1 and 4; regret 0.323 (today's 0.887) over 32 samples
+            # between 393216 and 786432; regret 0.316 (today's 2.095) over 38 samples
+            ("THHLD", None, 560000),
+            # between 131072 and 524288; regret 0.316 (today's 3.662) over 30 samples
+            ("WG", None, 260000),
         ),
     ),
     # the same with a large weight-gradient block: layered backward
@@ -85,12 +83,12 @@ RULES = (
         "fused-forward-outer",
         (
             ("N", 1, 1),  # structural
-            ("H", 128, None),  # not measured (today's value: no sample beyond it)
-            # one-sided (the row won on every sample: its last measured point); regret 0.051
-            # (today's 0.252) over 4 samples
+            ("H", 110, None),  # between 96 and 128; regret 0.103 (today's 0.103) over 16 samples
+            # one-sided (the row won on every sample: its last measured point); regret 0.008
+            # (today's 0.259) over 10 samples
             ("I_H", None, 8.0),
-            # between 65536 and 1.04858e+06; regret 0.118 (today's 0.118) over 12 samples
-            ("THHLD", None, 260000),
+            # between 1.04858e+06 and 3.2768e+06; regret 0.008 (today's 5.266) over 16 samples
+            ("THHLD", None, 1900000),
         ),
     ),
     # two directions side by side, one per thread (no per-step exchange); two threads only on calls
@@ -100,13 +98,13 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("D", 2, 2),  # structural
-            # between 1.57286e+07 and 3.01466e+07; regret 0.599 (today's 0.599) over 11 samples;
-            # cuts slowing a speed-table shape excluded
-            ("THH", 22000000, None),
-            # between 16 and 32; regret 0.610 (today's 0.705) over 10 samples; cuts slowing a
+            # between 3.93216e+07 and 6.5536e+07; regret 0.212 (today's 0.651) over 13 samples; cuts
+            # slowing a speed-table shape excluded
+            ("THH", 51000000, None),
+            # between 32 and 48; regret 0.112 (today's 0.112) over 8 samples; cuts slowing a
             # speed-table shape excluded
-            ("N", None, 23),
-            # between 96 and 128; regret 0.570 (today's 0.570) over 10 samples; cuts slowing a
+            ("N", None, 39),
+            # between 96 and 128; regret 0.134 (today's 0.134) over 8 samples; cuts slowing a
             # speed-table shape excluded
             ("H", 110, None),
         ),
@@ -117,13 +115,15 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("layers", 2, None),  # structural
-            # between 2.88e+07 and 5.76e+07; regret 1.038 (today's 1.038) over 8 samples; cuts
+            # between 1.44e+07 and 2.04366e+07; regret 0.051 (today's 0.327) over 9 samples; cuts
             # slowing a speed-table shape excluded
-            ("THH", 41000000, None),
-            # between 3 and 6; regret 1.435 (today's 2.078) over 14 samples; cuts slowing a
+            ("THH", 17000000, None),
+            # between 3 and 6; regret 0.174 (today's 0.339) over 16 samples; cuts slowing a
             # speed-table shape excluded
             ("N", None, 4.2),
-            ("H", 256, None),  # not measured (today's value: no sample beyond it)
+            # one-sided (the row won on every sample: its last measured point); regret 0.051
+            # (today's 0.357) over 7 samples; cuts slowing a speed-table shape excluded
+            ("H", 217, None),
         ),
     ),
     # the batch in two halves, one per thread, six-row outer products: many rows
@@ -131,12 +131,10 @@ RULES = (
         "layered-rows-outer",
         (
             ("two", 1, 1),  # structural
-            # between 8.84736e+07 and 9.8304e+07; regret 2.648 (today's 2.852) over 42 samples
-            ("THH", 93000000, None),
-            # one-sided (the row won on every sample: its last measured point); regret 2.604
-            # (today's 3.578) over 33 samples
-            ("N", 3, None),
-            ("H", 160, None),  # between 128 and 192; regret 3.226 (today's 3.735) over 47 samples
+            # between 8.84736e+07 and 1.04858e+08; regret 0.355 (today's 0.832) over 38 samples
+            ("THH", 96000000, None),
+            ("N", 3.5, None),  # between 3 and 4; regret 0.355 (today's 0.814) over 33 samples
+            ("H", 160, None),  # between 128 and 192; regret 0.370 (today's 0.715) over 46 samples
         ),
     ),
     # the same for fewer rows of wide H on big calls
@@ -165,11 +163,12 @@ RULES = (
         "layered-split",
         (
             ("two", 1, 1),  # structural
-            # one-sided (it lost on all: its first measured point); regret 0.000 (today's 1.300)
-            # over 4 samples
-            ("THH", 93000000, None),
-            ("N", None, 3),  # not measured (today's value: no sample beyond it)
-            ("H", 256, None),  # not measured (today's value: no sample within it)
+            # between 1.47456e+07 and 6.5536e+07; regret 0.100 (today's 0.100) over 7 samples
+            ("THH", 31000000, None),
+            ("N", None, 4.9),  # between 3 and 8; regret 0.000 (today's 0.000) over 5 samples
+            # between 64 and 256; regret 0.000 (today's 0.000) over 6 samples; cuts slowing a
+            # speed-table shape excluded
+            ("H", 130, None),
         ),
     ),
     # the batch in two halves on single-threaded BLAS per step: many rows of small H
@@ -178,12 +177,12 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("blas", 1, 1),  # structural
-            # between 2.94912e+07 and 5.24288e+07; regret 0.915 (today's 2.557) over 37 samples;
+            # between 1.96608e+07 and 2.62144e+07; regret 0.886 (today's 8.527) over 87 samples;
             # cuts slowing a speed-table shape excluded
-            ("THH", 39000000, None),
-            # between 12 and 16; regret 0.681 (today's 0.681) over 32 samples; cuts slowing a
+            ("THH", 23000000, None),
+            # between 1 and 2; regret 0.037 (today's 2.533) over 37 samples; cuts slowing a
             # speed-table shape excluded
-            ("N", 14, None),
+            ("N", 1.4, None),
         ),
     ),
     # one sequence, small H: k-unrolled loops streaming W_hh.T
@@ -191,8 +190,8 @@ RULES = (
         "layered-axpy",
         (
             ("N", 1, 1),  # structural
-            # one-sided (the row won on every sample: its last measured point); regret 0.329
-            # (today's 1.102) over 26 samples; cuts slowing a speed-table shape excluded
+            # one-sided (the row won on every sample: its last measured point); regret 0.095
+            # (today's 4.254) over 22 samples; cuts slowing a speed-table shape excluded
             ("H", None, 160),
         ),
     ),
@@ -200,24 +199,20 @@ RULES = (
     (
         "layered-outer",
         (
-            # between 64 and 96; regret 0.841 (today's 1.053) over 66 samples; cuts slowing a
+            # between 226 and 250; regret 1.847 (today's 3.794) over 187 samples; cuts slowing a
             # speed-table shape excluded
-            ("H", 78, None),
-            # between 3 and 4; regret 4.647 (today's 4.647) over 115 samples; cuts slowing a
-            # speed-table shape excluded
-            ("N", None, 3.5),
+            ("H", 240, None),
+            # one-sided (the row won on every sample: its last measured point); regret 0.369
+            # (today's 0.705) over 46 samples
+            ("N", None, 128),
         ),
     ),
     # more rows of wider H: the same
     (
         "layered-outer",
         (
-            # between 320 and 384; regret 5.025 (today's 5.427) over 176 samples; cuts slowing a
-            # speed-table shape excluded
-            ("H", 350, None),
-            # one-sided (the row won on every sample: its last measured point); regret 0.183
-            # (today's 0.735) over 12 samples
-            ("N", None, 128),
+            ("H", 256, None),  # not measured (today's value: no sample within it)
+            ("N", None, 32),  # not measured (today's value: no sample beyond it)
         ),
     ),
     # no BLAS found: the outer products from H = 96 (not measurable here: kept)
