@@ -86,3 +86,24 @@ def test_dispatch_rules_of_the_two_thread_variants() -> None:
         assert not choose(1600, 32, 1, 32, 1, 1).rows  # too small to hand over
     short = choose(60, 3, 16, 400, 2, 1)  # 20 steps: one thread
     assert short.mode is not modes.SPLIT and not short.two_threads
+
+
+def test_dispatch_decides_whether_a_one_thread_variants_products_run_on_two_threads() -> None:
+    """The products over all steps (input projections, weight gradients, dX) of a
+    one-thread variant run on the two threads when they are big (config.TWO_THREAD_PRODUCT
+    multiply-adds) and two threads are allowed: decided by choose(), not by the kernels."""
+    from functools import partial
+
+    import numpy as np
+
+    from elman._kernels import config, layer_products
+
+    big = dispatch.choose(20000, 1, 16, 64, 1, 1)  # 20000 * 64 * 64 >= 2^25
+    assert big.name == "layered-axpy" and not big.two_threads
+    assert 20000 * 64 * 64 >= config.TWO_THREAD_PRODUCT
+    assert big.split_products == dispatch.two_threads_allowed()
+    matmul = layer_products.products_for(big)
+    assert isinstance(matmul, partial) if big.split_products else matmul is np.matmul
+    small = dispatch.choose(200, 1, 16, 64, 1, 1)
+    assert not small.split_products and layer_products.products_for(small) is np.matmul
+    assert not dispatch.VARIANTS["layered-axpy"].split_products  # the registry's stays plain

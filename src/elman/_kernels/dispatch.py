@@ -26,7 +26,7 @@ from numba import config as numba_config
 
 from . import fused_stack, layered_stack
 from ._blas import gemm_pointers, two_threads_allowed
-from .config import KERNEL_VARIANT
+from .config import KERNEL_VARIANT, TWO_THREAD_PRODUCT
 from .modes import AXPY, DOT, GEMM, OUTER, SPLIT, WIDE, Mode
 from .rules import pick  # the generated table (rules_table.py), evaluated
 
@@ -46,6 +46,8 @@ class Variant(NamedTuple):
     fused: bool  # its forward is the fused stack's
     fused_backward: bool  # its backward is the fused stack's
     two_threads: bool  # runs on elman's two threads (its products of all steps too)
+    split_products: bool = False  # a one-thread variant whose products of all steps are big
+    # enough to run on the two threads (set by choose(), see .config.TWO_THREAD_PRODUCT)
 
 
 def _fused(name: str, mode: Mode, fused_backward: bool = True) -> Variant:
@@ -114,7 +116,17 @@ def choose(T: int, N: int, I: int, H: int, num_layers: int, D: int) -> Variant:
     two = two_threads_allowed()
     blas = bool(gemm_pointers()[0])
     name = FORCED or pick(T, N, I, H, num_layers, D, two, blas)
-    return resolve(name, two, blas)
+    chosen = resolve(name, two, blas)
+    layered = not (chosen.fused and chosen.fused_backward)  # has products of all steps
+    if two and layered and not chosen.two_threads:
+        if T * D * H * max(I, D * H) >= TWO_THREAD_PRODUCT:  # the largest of them
+            return _with_split_products(chosen)
+    return chosen
+
+
+@lru_cache(maxsize=64)
+def _with_split_products(v: Variant) -> Variant:
+    return v._replace(split_products=True)
 
 
 def variant(name: str) -> Variant:

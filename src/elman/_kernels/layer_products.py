@@ -1,7 +1,7 @@
 """The products over all steps of a layer in the layered stack: the input projections,
 the weight gradients and dX, each one NumPy GEMM over every step (both directions at
-once where that is cheaper), on the two threads for the two-thread variants and for big
-products (:data:`.config.TWO_THREAD_PRODUCT`) when two threads are allowed.
+once where that is cheaper), on the two threads for the two-thread variants and for the
+big products of the others (``Variant.split_products``, decided by :func:`.dispatch.choose`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 from numba import config as numba_config
 
-from ._blas import two_threads_allowed
 from .array_loops import contiguous as _C
 from .config import TWO_THREAD_PRODUCT
 from .handover import matmul_two_threads
@@ -31,13 +30,13 @@ __all__ = [
 ]
 
 
-def products_for(two_threads: bool, work: int) -> Any:
-    """The matmul for the products of all steps, the largest ``work`` multiply-adds: split
-    between the two threads (all of them for a two-thread variant; big ones otherwise,
-    when two threads are allowed)."""
-    if two_threads:
+def products_for(variant: Any) -> Any:
+    """The matmul for the products of all steps of ``variant``'s call: split between the two
+    threads for a two-thread variant, and for the big ones of the call when
+    :func:`.dispatch.choose` said so (``split_products``)."""
+    if variant.two_threads:
         return matmul_two_threads
-    if work >= TWO_THREAD_PRODUCT and two_threads_allowed():
+    if variant.split_products:
         return partial(matmul_two_threads, min_work=TWO_THREAD_PRODUCT)
     return np.matmul
 

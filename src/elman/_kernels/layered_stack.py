@@ -170,7 +170,7 @@ def layered_forward(stack: Stack, variant: Any, keep: bool = True) -> Any:
     fptr = fptr_of(x.dtype)
     mode, pairs, rows = variant.mode, variant.pairs, variant.rows
     T = x.shape[0] if x.ndim == 2 else x.shape[0] * x.shape[1]
-    matmul = products_for(variant.two_threads, T * D * H * max(x.shape[-1], D * H))
+    matmul = products_for(variant)
     if keep:
         outs = np.empty((num_layers, T, D * H), dtype=x.dtype)
     else:
@@ -307,7 +307,7 @@ def layered_backward(stack: Stack, variant: Any, outs: Any, g_out: Any, g_hn: An
     T = x.shape[0]
     fptr = fptr_of(x.dtype)
     mode, pairs, rows = variant.mode, variant.pairs and D == 2, variant.rows
-    matmul = products_for(variant.two_threads, T * D * H * max(x.shape[1], D * H))
+    matmul = products_for(variant)
     dh0 = np.empty_like(h0)
     grads: list[Any] = [None] * NLD
     g = g_out
