@@ -16,6 +16,7 @@ from .config import (
     THREADED_PRODUCT,
 )
 from .packing_ref import batch_sizes_of, packed_rows
+from .param_update_ref import adam_update, sum_squares  # noqa: F401  (helpers, see __all__)
 from .random_ref import bernoulli_values
 from .rnn_ref import (
     cell_backward,
@@ -39,6 +40,7 @@ if not DISABLE_JIT:
         from . import _jit  # noqa: F401  (sets numba's environment before numba is imported)
         from ._blas import single_threaded_blas
         from .packing_compiled import batch_sizes_of, packed_rows  # noqa: F811
+        from .param_update_compiled import adam_update, sum_squares  # noqa: F401, F811
         from .random_compiled import bernoulli_values  # noqa: F811
         from .rnn_compiled import packed_layer_backward, packed_layer_forward  # noqa: F811
         from .stack_compiled import choose_for as choose_variant  # noqa: F401, F811
@@ -75,4 +77,6 @@ __all__ = [
     "batch_sizes_of",
     "packed_rows",
     "bernoulli_values",
-]  # the kernels (choose_variant, quiet_blas and its thresholds are helpers, not kernels)
+]  # the kernels (choose_variant, quiet_blas and its thresholds are helpers, not kernels;
+# adam_update and sum_squares, in-place passes of the optimizer and clipping, are tested
+# against their reference by tests/optim/test_adam_one_pass.py)

@@ -39,9 +39,11 @@ def forward(variant: Any, stack: Stack, keep: bool = True) -> tuple[list[np.ndar
     return list(outs if keep else outs[-1:]), hn
 
 
-def backward(variant: Any, stack: Stack, outs: Any, g_out: np.ndarray, g_hn: np.ndarray) -> Any:
+def backward(
+    variant: Any, stack: Stack, outs: Any, g_out: np.ndarray, g_hn: np.ndarray, need_dx=True
+) -> Any:
     """The ``fused`` variants' backward entry: :func:`.stack_ref.stack_backward` in one
-    compiled call."""
+    compiled call (dx always: the loop computes it with the rest; ``need_dx`` is unread)."""
     x, sizes, h0, weights, num_layers, relu, masks = stack
     NLD, N, H = h0.shape
     T, I = x.shape
