@@ -108,7 +108,8 @@ def add_parser(sub: Any) -> None:
         type=integer(1),
         metavar="N",
         help="time N random shapes (log-uniform sizes, float32/float64, dense/packed, under "
-        "--budget) instead of --shape; resumes an unfinished --json of the same sweep",
+        "--budget; --dtype is ignored) instead of --shape; resumes an unfinished --json of "
+        "the same sweep",
     )
     p.add_argument(
         "--budget",
@@ -160,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.plot, "--plot")
     if args.sweep is None and (args.plot is not None or args.budget is not None):
         raise UserError("--plot and --budget go with --sweep N")
+    if args.sweep is not None and (args.shape or args.packed):
+        raise UserError("--sweep draws its own shapes (dense and packed): drop --shape/--packed")
     peers = peers_of(args)
     if args.sweep is not None:
         from .bench_sweep import run_sweep

@@ -191,7 +191,7 @@ def plot(data: dict[str, Any], out: Path) -> None:
     ax.set(xscale="log", yscale="log", xlabel="forward multiply-adds of the shape",
            ylabel="peer time / elman time (> 1: elman faster)",
            title="elman against its peers")  # fmt: skip
-    ax.legend(fontsize=8)
+    _legend(ax)
     if has_picks:
         ax = axes[1]
         for kind in ("fwd", "fb"):
@@ -205,7 +205,7 @@ def plot(data: dict[str, Any], out: Path) -> None:
         ax.axhline(1.0, color="k", lw=0.8)
         ax.set(xscale="log", xlabel="forward multiply-adds of the shape",
                ylabel="pick / best forced variant", title="the dispatcher's pick")  # fmt: skip
-        ax.legend(fontsize=8)
+        _legend(ax)
     n = len(entries)
     fig.suptitle(f"elman bench sweep: {n} shapes (seed {data['config']['sweep']['seed']})")
     fig.tight_layout()
@@ -215,3 +215,8 @@ def plot(data: dict[str, Any], out: Path) -> None:
         raise UserError(f"cannot write --plot {out}: {exc}") from None
     finally:
         plt.close(fig)
+
+
+def _legend(ax: Any) -> None:
+    if ax.get_legend_handles_labels()[0]:  # a sweep without peers has nothing to label
+        ax.legend(fontsize=8)
