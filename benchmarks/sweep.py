@@ -95,6 +95,12 @@ def main() -> int:
         "--no-variants", action="store_true", help="in-process cells only (as elman bench)"
     )
     parser.add_argument("--summary", action="store_true", help="summarise --out and exit")
+    parser.add_argument(
+        "--stat",
+        choices=("median", "min"),
+        default="median",
+        help="of each cell's repetitions, for the summary and plot (min: busy machines)",
+    )
     args = parser.parse_args()
     if args.summary:
         data = load(args.out)
@@ -119,9 +125,9 @@ def main() -> int:
         finally:
             if pool is not None:
                 pool.close()
-    print(summary(data))
+    print(summary(data, args.stat))
     if args.plot:
-        plot(data, args.plot)
+        plot(data, args.plot, args.stat)
         print(f"plot: {args.plot}")
     return 0
 

@@ -33,7 +33,6 @@ from ._errors import UserError
 from .bench_timing import (
     Case,
     Contestant,
-    _loops_for,
     _settled_time,
     elman_contestant,
     machine_info,
@@ -124,20 +123,31 @@ class Cell:
         pass
 
 
+#: a call at least this long times without the pause and untimed call before its block: it
+#: settles within itself (as the variant workers of benchmarks/dispatch_sweep.py), and on the
+#: longest sequences the untimed calls were half of the sweep's time
+LONG_CALL = 0.05
+
+
 class InProcess(Cell):
     """A :class:`.bench_timing.Contestant` of this process: warmed up on first use; each
-    block after ``settle`` seconds and one untimed call (see :func:`.bench_timing.measure`)."""
+    block after ``settle`` seconds and one untimed call (see :func:`.bench_timing.measure`),
+    unless one call lasts :data:`LONG_CALL` or more."""
 
     def __init__(self, c: Contestant, min_time: float, settle: float) -> None:
         self.name, self.c, self.min_time, self.settle = c.name, c, min_time, settle
-        self.loops: dict[str, int] = {}
+        self.loops: dict[str, tuple[int, float]] = {}
 
     def time(self, kind: str) -> float:
         fn = getattr(self.c, kind)
         if kind not in self.loops:
             fn()  # compile, fill caches
-            self.loops[kind] = _loops_for(fn, self.min_time)
-        return _settled_time(fn, self.loops[kind], self.settle)
+            t = time.perf_counter()
+            fn()
+            one = time.perf_counter() - t
+            self.loops[kind] = max(1, int(self.min_time / max(one, 1e-7))), one
+        loops, one = self.loops[kind]
+        return _settled_time(fn, loops, self.settle if one < LONG_CALL else 0.0)
 
 
 def picked_variant(s: SweepShape, case: Case) -> str:

@@ -23,18 +23,25 @@ PEER_KINDS += [("onnxruntime", "fwd")]
 LIST_AT_MOST = 12
 
 
-def medians(entry: dict[str, Any], kind: str) -> dict[str, float]:
-    return {name: statistics.median(ts) for name, ts in entry.get(kind, {}).items() if ts}
+#: how a cell's repetitions become one time: the median (issue 18's acceptance), or the
+#: fastest repetition (``--stat min``: steadier on a busy machine, where preemption hits a
+#: few repetitions of every cell)
+STATS: dict[str, Callable[[list[float]], float]] = {"median": statistics.median, "min": min}
 
 
-def peer_ratio(entry: dict[str, Any], peer: str, kind: str) -> float | None:
-    m = medians(entry, kind)
+def medians(entry: dict[str, Any], kind: str, stat: str = "median") -> dict[str, float]:
+    f = STATS[stat]
+    return {name: f(ts) for name, ts in entry.get(kind, {}).items() if ts}
+
+
+def peer_ratio(entry: dict[str, Any], peer: str, kind: str, stat: str = "median") -> float | None:
+    m = medians(entry, kind, stat)
     return m[peer] / m["elman"] if peer in m and "elman" in m else None
 
 
-def pick_ratio(entry: dict[str, Any], kind: str) -> tuple[float, str] | None:
+def pick_ratio(entry: dict[str, Any], kind: str, stat: str = "median") -> tuple[float, str] | None:
     """``(pick / best forced variant, best's name)``, or None without variant cells."""
-    m = medians(entry, kind)
+    m = medians(entry, kind, stat)
     variants = {k.split(":", 1)[1]: v for k, v in m.items() if k.startswith("variant:")}
     if "pick" not in m or not variants:
         return None
@@ -64,7 +71,9 @@ def short_overhead(e: dict[str, Any]) -> bool:
     return overhead(e) and s["L"] <= 64 and s["L"] * s["N"] * s["I"] * s["H"] <= 10**7
 
 
-Criterion = tuple[str, Callable[[dict[str, Any]], bool], Callable[[dict[str, Any]], Any], float]
+Criterion = tuple[
+    str, Callable[[dict[str, Any]], bool], Callable[[dict[str, Any], str], Any], float
+]
 
 
 def criteria() -> list[Criterion]:
@@ -92,21 +101,22 @@ def _all(entry: dict[str, Any]) -> bool:
     return True
 
 
-def _peer(peer: str, kind: str) -> Callable[[dict[str, Any]], float | None]:
-    return lambda e: peer_ratio(e, peer, kind)
+def _peer(peer: str, kind: str) -> Callable[[dict[str, Any], str], float | None]:
+    return lambda e, stat: peer_ratio(e, peer, kind, stat)
 
 
-def summary(data: dict[str, Any]) -> str:
-    """The acceptance figures of the file, with the shapes that miss each bar."""
+def summary(data: dict[str, Any], stat: str = "median") -> str:
+    """The acceptance figures of the file, with the shapes that miss each bar; ``stat``:
+    of each cell's repetitions (:data:`STATS`)."""
     entries = list(data["shapes"].values())
-    lines = [f"## sweep summary: {len(entries)} shapes"]
+    lines = [f"## sweep summary: {len(entries)} shapes ({stat} of each cell's repetitions)"]
     by = {}
     for e in entries:
         key = (e["shape"]["dtype"], "packed" if e["shape"]["packed"] else "dense")
         by[key] = by.get(key, 0) + 1
     lines.append("  " + ", ".join(f"{d} {p}: {n}" for (d, p), n in sorted(by.items())))
     for kind in ("fwd", "fb"):
-        picks = [(e, pick_ratio(e, kind)) for e in entries]
+        picks = [(e, pick_ratio(e, kind, stat)) for e in entries]
         picks = [(e, r) for e, r in picks if r is not None]
         if not picks:
             continue
@@ -121,7 +131,7 @@ def summary(data: dict[str, Any]) -> str:
                            if r[0] > 1.15], descending=True)  # fmt: skip
     for title, which, ratio, bar in criteria():
         for dtype in ("all", "float32", "float64"):
-            rows = [(e, ratio(e)) for e in entries if which(e)]
+            rows = [(e, ratio(e, stat)) for e in entries if which(e)]
             rows = [(e, r) for e, r in rows if r is not None]
             if dtype != "all":
                 rows = [(e, r) for e, r in rows if e["shape"]["dtype"] == dtype]
@@ -163,7 +173,7 @@ def _failing(rows: list[tuple[dict[str, Any], float, str]], descending: bool) ->
     return out
 
 
-def plot(data: dict[str, Any], out: Path) -> None:
+def plot(data: dict[str, Any], out: Path, stat: str = "median") -> None:
     """Ratios to the peers (and pick / best, when measured) against multiply-adds."""
     try:
         import matplotlib
@@ -173,14 +183,14 @@ def plot(data: dict[str, Any], out: Path) -> None:
     except ImportError:
         raise UserError('--plot needs matplotlib: pip install "elman[plot]"') from None
     entries = list(data["shapes"].values())
-    has_picks = any(pick_ratio(e, "fb") for e in entries)
+    has_picks = any(pick_ratio(e, "fb", stat) for e in entries)
     fig, axes = plt.subplots(1, 2 if has_picks else 1, figsize=(13 if has_picks else 7, 5))
     axes = list(axes) if has_picks else [axes]
     marks = {"fwd": "o", "fb": "s"}
     colours = {"torch": "tab:red", "jax": "tab:blue", "onnxruntime": "tab:green"}
     ax = axes[0]
     for peer, kind in PEER_KINDS:
-        pts = [(e["madds"], peer_ratio(e, peer, kind)) for e in entries]
+        pts = [(e["madds"], peer_ratio(e, peer, kind, stat)) for e in entries]
         pts = [(x, y) for x, y in pts if y is not None]
         if pts:
             xs, ys = zip(*pts, strict=True)
@@ -195,7 +205,7 @@ def plot(data: dict[str, Any], out: Path) -> None:
     if has_picks:
         ax = axes[1]
         for kind in ("fwd", "fb"):
-            pts = [(e["madds"], pick_ratio(e, kind)) for e in entries]
+            pts = [(e["madds"], pick_ratio(e, kind, stat)) for e in entries]
             pts = [(x, r[0]) for x, r in pts if r is not None]
             if pts:
                 xs, ys = zip(*pts, strict=True)
