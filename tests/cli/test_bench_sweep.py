@@ -162,3 +162,31 @@ def test_summary_computes_the_acceptance_figures() -> None:
     assert "overhead, L >= 1000: fwd >= 10x torch: 1/1 (100%), lowest 12.00" in text
     assert "overhead, L >= 1000: fwd+bwd >= 30x torch: 0/1 (0%), lowest 20.00" in text
     assert "overhead: fwd+bwd >= 2x JAX: 1/1 (100%), lowest 3.00" in text
+
+
+def test_benchmarks_script_adds_variant_and_pick_workers(tmp_path: Path) -> None:
+    """benchmarks/sweep.py (source tree only): worker cells next to the in-process ones."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    script = root / "benchmarks" / "sweep.py"
+    if not script.exists():
+        pytest.skip("benchmarks/ is not here (an installed package)")
+    out = tmp_path / "w.json"
+    args = ["--count", "1", "--seed", "3", "--budget", "2e3", "--repeat", "1", "--min-time", "0"]
+    args += ["--settle", "0", "--against", "none", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    proc = subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert data["config"]["sweep"]["variants"] is True
+    (e,) = data["shapes"].values()
+    for kind in ("fwd", "fb"):
+        cells = set(e[kind])
+        assert {"elman", "pick"} <= cells, cells
+        assert any(c.startswith("variant:") for c in cells), cells
+    assert "pick within 15% of the best variant (fb): " in proc.stdout

@@ -13,6 +13,7 @@ from typing import Any
 from ._errors import UserError, check_output_file, os_reason
 from ._parser import integer, number
 from .bench_peers import PEERS, load_peers, parse_against
+from .bench_sweep import BUDGET
 from .bench_timing import Case, elman_contestant, machine_info, measure, regime_of
 
 __all__ = ["DEFAULT_SHAPES", "add_parser", "parse_shape", "regime_of", "run"]
@@ -114,8 +115,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--budget",
         type=number(above=0.0),
-        default=None,
-        help="--sweep: most forward multiply-adds of a shape (default: bench_sweep.BUDGET)",
+        default=BUDGET,
+        help="--sweep: most forward multiply-adds of a shape",
     )
     p.add_argument(
         "--plot",
@@ -159,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.json, "--json")
     if args.plot is not None:
         check_output_file(args.plot, "--plot")
-    if args.sweep is None and (args.plot is not None or args.budget is not None):
+    if args.sweep is None and (args.plot is not None or args.budget != BUDGET):
         raise UserError("--plot and --budget go with --sweep N")
     if args.sweep is not None and (args.shape or args.packed):
         raise UserError("--sweep draws its own shapes (dense and packed): drop --shape/--packed")

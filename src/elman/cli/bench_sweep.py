@@ -315,13 +315,12 @@ def run_sweep(args: argparse.Namespace, peers: list[Any]) -> int:
     """``elman bench --sweep N``: the pick against the peers, in this process."""
     from .sweep_report import plot, summary
 
-    budget = args.budget if args.budget is not None else BUDGET
     data = sweep(
         args.json,
         args.sweep,
         args.seed,
         peers,
-        budget=budget,
+        budget=args.budget,
         repeat=args.repeat,
         min_time=args.min_time,
         settle=args.settle,
