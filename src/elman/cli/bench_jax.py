@@ -45,6 +45,9 @@ class JaxPeer(Peer):
 
         return {"jax": self.jax.__version__, "jaxlib": jaxlib.__version__}
 
+    def release(self) -> None:
+        self.jax.clear_caches()  # every shape compiles its own functions: keep memory flat
+
     def functions(self, case: Case) -> tuple[Any, Any, Any, Any]:
         """``(forward, grad, params, inputs)``: the jitted forward (returns the padded
         output and h_n), the jitted gradient of ``sum(out * g)`` with respect to

@@ -39,6 +39,9 @@ class Peer:
     def contestant(self, case: Case) -> Contestant:
         raise NotImplementedError
 
+    def release(self) -> None:
+        """Drop what the last cases compiled or cached (a sweep calls it after each shape)."""
+
 
 def parse_against(text: str) -> list[str]:
     """``--against torch,jax``: known peer names, in order, without repeats; ``none`` or

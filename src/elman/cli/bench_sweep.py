@@ -19,6 +19,7 @@ each shape; a rerun with the same file skips the shapes already in it (resumable
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import time
@@ -238,6 +239,9 @@ def sweep(
     )
     for s in _progress(todo, progress):
         data["shapes"][s.key] = time_shape(s, peers, repeat, min_time, settle, extra_cells)
+        for peer in peers:
+            peer.release()
+        gc.collect()  # the shape's models, arrays and closures
         data["runs"][-1]["ended"] = time.strftime("%Y-%m-%d %H:%M:%S")
         _write(path, data)
     if not todo:
