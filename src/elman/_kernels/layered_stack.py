@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import scratch
 from ._blas import gemm_pointers, hold_one_thread, release_one_thread
 from .array_loops import contiguous as _C
 from .blocked_forward import layer_views, project_blocks, wave_blocks
@@ -173,8 +174,8 @@ def layered_forward(stack: Stack, variant: Any, keep: bool = True) -> Any:
     mode, pairs, rows = variant.mode, variant.pairs, variant.rows
     T = x.shape[0] if x.ndim == 2 else x.shape[0] * x.shape[1]
     matmul = products_for(variant)
-    if keep:
-        outs = np.empty((num_layers, T, D * H), dtype=x.dtype)
+    if keep:  # (an earlier call's buffer when nothing holds it: no fresh pages to fault in)
+        outs = scratch.empty((num_layers, T, D * H), x.dtype)
     else:
         outs = layer_views(T, D * H, num_layers, x.dtype)
     hn = np.empty_like(h0)
@@ -319,7 +320,7 @@ def layered_backward(
     for layer in reversed(range(num_layers)):
         ws = weights[layer * D : (layer + 1) * D]
         out = _C(outs[layer])
-        delta = np.empty((T, D * H), dtype=x.dtype)
+        delta = scratch.empty((T, D * H), x.dtype)
         prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
         db = np.zeros(D * H)  # float64 partial sums, one per step
         if pairs:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._jit import JIT
 from .param_update_ref import DECAY_DECOUPLED, DECAY_L2, DECAY_L2_ONE
 
 __all__ = ["adam_update", "sum_squares"]
 
-EXACT = {"cache": True, "error_model": "numpy", "boundscheck": False}
+EXACT = {k: v for k, v in JIT.items() if k != "fastmath"}  # (the cache as :mod:`._jit` set it)
 
 
 @njit(**EXACT)
