@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import bench_train
 from ._errors import UserError, check_output_file, os_reason
 from ._parser import integer, number
 
@@ -82,6 +83,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--skip-fb", action="store_true", help="time the forward pass only")
     p.add_argument("--json", type=Path, default=Path("bench.json"), help="where to write results")
     p.add_argument("--seed", type=integer(0, 2**63 - 1), default=0)
+    bench_train.add_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -298,6 +300,8 @@ def machine_info(torch: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.train:
+        return bench_train.run(args)
     check_output_file(args.json, "--json")
     shapes = args.shape or DEFAULT_SHAPES
     torch = None
