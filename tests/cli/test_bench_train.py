@@ -22,6 +22,7 @@ from elman.cli.train_grid import (
     parse_train_shape,
     step_bound,
     step_cost,
+    verdict,
 )
 
 PEAK = {"gflops": {"float32": 100.0, "float64": 50.0}, "bandwidth_gbs": 10.0}
@@ -116,6 +117,30 @@ def test_step_cost_second_layer_and_packed_rows() -> None:
     assert two["macs"] - one["macs"] == 2 * 40 * (3 * 25 + 3 * 10 * 5)
     assert step_cost(TrainShape(10, 4, 3, 5, packed=True))["rows"] == 22
     assert step_cost(TrainShape(10, 4, 3, 5), rows=7)["rows"] == 7
+
+
+@pytest.mark.parametrize(
+    "in_grid, elman_ms, torch_ms, bound_ms, want",
+    [
+        (True, 1.0, 3.1, 0.1, "met"),
+        (True, 1.0, 2.9, 0.1, "missed (3×)"),
+        (True, 1.4, 2.9, 1.0, "met (bound)"),  # torch / 3 < bound: within 1.5× of the bound
+        (True, 1.6, 2.9, 1.0, "missed (bound)"),
+        (False, 1.0, 1.5, 0.1, "met"),
+        (False, 1.0, 1.4, 0.1, "missed (1.5×)"),
+    ],
+)
+def test_verdict_follows_the_acceptance(
+    in_grid: bool, elman_ms: float, torch_ms: float, bound_ms: float, want: str
+) -> None:
+    entry = {
+        "in_3x_grid": in_grid,
+        "elman": {"step_s": [elman_ms / 1e3] * 5},
+        "torch": {"step_s": [torch_ms / 1e3] * 5},
+        "ratio": {"step": torch_ms / elman_ms},
+        "bound": {"bound_s": bound_ms / 1e3},
+    }
+    assert verdict(entry) == want
 
 
 def test_measure_peak_small() -> None:

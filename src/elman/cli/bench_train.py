@@ -28,7 +28,15 @@ from typing import Any
 import numpy as np
 
 from ._errors import EXIT_USAGE, UserError, check_output_file, os_reason
-from .train_grid import GRIDS, TrainShape, measure_peak, parse_train_shape, step_bound, step_cost
+from .train_grid import (
+    GRIDS,
+    TrainShape,
+    measure_peak,
+    parse_train_shape,
+    step_bound,
+    step_cost,
+    verdict,
+)
 
 PHASES = ("forward", "backward", "clip", "optimizer", "zero_grad")
 SCHEMA = "elman-bench-train/1"
@@ -252,22 +260,6 @@ def measure_shape(
     return result
 
 
-def verdict(entry: dict[str, Any]) -> str:
-    """Issue 20's acceptance for one shape: 'met', 'met (bound)' or 'missed'."""
-    if "ratio" not in entry:
-        return "-"
-    ratio = entry["ratio"]["step"]
-    if not entry["in_3x_grid"]:
-        return "met" if ratio >= 1.5 else "missed (1.5×)"
-    if ratio >= 3:
-        return "met"
-    torch_s = statistics.median(entry["torch"]["step_s"])
-    if torch_s / 3 < entry["bound"]["bound_s"]:  # 3× torch is faster than the machine allows
-        elman_s = statistics.median(entry["elman"]["step_s"])
-        return "met (bound)" if elman_s <= 1.5 * entry["bound"]["bound_s"] else "missed (bound)"
-    return "missed (3×)"
-
-
 def load_peak(path: Path) -> dict[str, Any]:
     """The ``peak`` of an earlier ``elman bench --train`` JSON."""
     try:
@@ -323,29 +315,6 @@ def run(args: argparse.Namespace) -> int:
         "| shape | N·H² | ≥3× grid | elman step ms | torch step ms | step × | fwd × | bwd × "
         "| clip × | Adam × | bound ms | elman/bound | verdict |"
     )
-    results = []
-    bar = tqdm(shapes, desc="bench --train", unit="shape", disable=None, file=sys.stderr)
-    bar.write(header, file=sys.stdout)
-    bar.write("|" + "---|" * (header.count("|") - 1), file=sys.stdout)
-    for shape in bar:
-        bar.set_postfix_str(shape.label())
-        pair = make_pair(shape, torch, args.seed)
-        res = measure_shape(pair, args.repeat, args.min_time, args.settle)
-        cost = step_cost(shape, rows=pair[0].stream.rows)
-        entry = {
-            "shape": shape.as_dict(),
-            "label": shape.label(),
-            "nh2": shape.nh2,
-            "in_3x_grid": shape.in_3x_grid,
-            "cost": cost,
-            "bound": step_bound(cost, peak, shape.dtype),
-            **res,
-        }
-        entry["verdict"] = verdict(entry)
-        results.append(entry)
-        bar.write(_row(entry), file=sys.stdout)
-        del pair
-    bar.close()
     payload = {
         "schema": SCHEMA,
         "machine": info,
@@ -357,16 +326,50 @@ def run(args: argparse.Namespace) -> int:
         "phases": list(PHASES),
         "timing": "perf_counter stamps between the phases of each step; per repetition the "
         "mean over its steps; elman then torch in every repetition",
-        "results": results,
+        "results": [],
     }
+    bar = tqdm(shapes, desc="bench --train", unit="shape", disable=None, file=sys.stderr)
+    bar.write(header, file=sys.stdout)
+    bar.write("|" + "---|" * (header.count("|") - 1), file=sys.stdout)
+    for shape in bar:
+        bar.set_postfix_str(shape.label())
+        entry = measure_entry(shape, torch, args, peak)
+        payload["results"].append(entry)
+        bar.write(_row(entry), file=sys.stdout)
+        _write(args.json, payload)  # after every shape: a long run stopped early keeps its rows
+    bar.close()
+    _write(args.json, payload)
+    print(f"medians of {args.repeat} interleaved repetitions; × = torch / elman; JSON: {args.json}")
+    return 0
+
+
+def measure_entry(
+    shape: TrainShape, torch: Any, args: argparse.Namespace, peak: dict[str, Any]
+) -> dict[str, Any]:
+    """One shape's measurements, cost, bound and verdict."""
+    pair = make_pair(shape, torch, args.seed)
+    res = measure_shape(pair, args.repeat, args.min_time, args.settle)
+    cost = step_cost(shape, rows=pair[0].stream.rows)
+    entry = {
+        "shape": shape.as_dict(),
+        "label": shape.label(),
+        "nh2": shape.nh2,
+        "in_3x_grid": shape.in_3x_grid,
+        "cost": cost,
+        "bound": step_bound(cost, peak, shape.dtype),
+        **res,
+    }
+    entry["verdict"] = verdict(entry)
+    return entry
+
+
+def _write(path: Path, payload: dict[str, Any]) -> None:
     from elman.io._atomic import atomic_write_file
 
     try:
-        atomic_write_file(args.json, json.dumps(payload, indent=1).encode())
+        atomic_write_file(path, json.dumps(payload, indent=1).encode())
     except OSError as exc:
-        raise UserError(f"cannot write --json {args.json}: {os_reason(exc)}") from None
-    print(f"medians of {args.repeat} interleaved repetitions; × = torch / elman; JSON: {args.json}")
-    return 0
+        raise UserError(f"cannot write --json {path}: {os_reason(exc)}") from None
 
 
 def _row(entry: dict[str, Any]) -> str:

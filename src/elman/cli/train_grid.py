@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import statistics
 import time
 from typing import Any
 
@@ -169,6 +170,22 @@ FULL_GRID = _both(
     + [_s(100, 32, 2, 100, nonlinearity="relu"), _s(40, 32, 1, 32, head="all")]
 )
 GRIDS = {"default": DEFAULT_GRID, "full": FULL_GRID}
+
+
+def verdict(entry: dict[str, Any]) -> str:
+    """Issue 20's acceptance for one shape: 'met', 'met (bound)' or 'missed'."""
+    if "ratio" not in entry:
+        return "-"
+    ratio = entry["ratio"]["step"]
+    if not entry["in_3x_grid"]:
+        return "met" if ratio >= 1.5 else "missed (1.5×)"
+    if ratio >= 3:
+        return "met"
+    torch_s = statistics.median(entry["torch"]["step_s"])
+    if torch_s / 3 < entry["bound"]["bound_s"]:  # 3× torch is faster than the machine allows
+        elman_s = statistics.median(entry["elman"]["step_s"])
+        return "met (bound)" if elman_s <= 1.5 * entry["bound"]["bound_s"] else "missed (bound)"
+    return "missed (3×)"
 
 
 # ---- the step's multiply-adds and bytes, and the machine's peak ----------------------------
