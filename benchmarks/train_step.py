@@ -8,7 +8,8 @@ The first form runs ``elman bench --train`` (src/elman/cli/bench_train.py: same 
 same batches, interleaved repetitions, perf_counter stamps between the phases of each
 step). The second prints the markdown tables of docs/performance.md ("Training
 throughput") from its JSON files: per shape the whole step's medians (ms), the ratios torch
-/ elman of the step and of each phase, elman's step over the bound, and the verdict. Each
+/ elman of the step (medians, and fastest repetitions: on a loaded machine a preempted step
+moves a median) and of each phase, elman's step over the bound, and the verdict. Each
 phase's times, every repetition's, are in the JSON.
 """
 
@@ -38,10 +39,10 @@ def table(paths: list[Path]) -> str:
         )
         lines.append("")
         lines.append(
-            "| shape (L,N,I,H,layers) | N·H² | ≥3× grid | step ms elman / torch | × | forward × "
-            "| backward × | clip × | Adam × | elman / bound | verdict |"
+            "| shape (L,N,I,H,layers) | N·H² | ≥3× grid | step ms elman / torch | × "
+            "| × fastest | forward × | backward × | clip × | Adam × | elman / bound | verdict |"
         )
-        lines.append("|" + "---|" * 11)
+        lines.append("|" + "---|" * 12)
         for r in data["results"]:
             lines.append(_row(r))
         lines.append("")
@@ -54,6 +55,8 @@ def _row(r: dict[str, Any]) -> str:
     step = f"{_ms(e['step_s'])} / {_ms(t['step_s'])}" if t else _ms(e["step_s"])
     cells = [r["label"], f"{r['nh2']:.2g}", "yes" if r["in_3x_grid"] else "no", step]
     cells.append(f"**{ratio['step']:.2f}**" if ratio else "–")
+    fastest = min(t["step_s"]) / min(e["step_s"]) if t else None
+    cells.append(f"{fastest:.2f}" if fastest else "–")
     for p in ("forward", "backward", "clip", "optimizer"):
         x = ratio.get(p)
         cells.append(f"{x:.2f}" if x else "–")

@@ -235,3 +235,12 @@ def test_a_bad_peak_file_is_a_user_error(tmp_path: Path) -> None:
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "not the JSON of 'elman bench --train'" in lines[0]
+
+
+def test_measure_shape_against_torch_has_every_ratio() -> None:
+    torch = pytest.importorskip("torch")
+    pair = make_pair(parse_train_shape("6,3,2,4,1,f64"), torch, seed=0)
+    res = bench_train.measure_shape(pair, repeat=5, min_time=0.0, settle=0.0)
+    assert set(res["ratio"]) == {"step", "step_fastest", *PHASES}
+    assert res["elman"]["steps_done"] == res["torch"]["steps_done"]  # same place in the stream
+    np.testing.assert_allclose(res["elman"]["loss"], res["torch"]["loss"], rtol=1e-10)

@@ -254,6 +254,8 @@ def measure_shape(
         e, to = result["elman"], result["torch"]
         med = statistics.median
         result["ratio"] = {"step": med(to["step_s"]) / med(e["step_s"])}  # the whole step
+        # fastest repetitions: on a loaded machine a preempted step shifts medians
+        result["ratio"]["step_fastest"] = min(to["step_s"]) / min(e["step_s"])
         for p in PHASES:
             denom = med(e["phases_s"][p])
             result["ratio"][p] = med(to["phases_s"][p]) / denom if denom > 0 else None
