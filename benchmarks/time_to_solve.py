@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_torch:
         import torch
     import elman
-    from elman.cli.bench import machine_info
+    from elman.cli.bench_timing import machine_info
 
     if args.threads:
         elman.set_num_threads(args.threads)
@@ -120,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         results.append(res)
         print(_anchors.summary(res), flush=True)
         payload = {
-            "machine": machine_info(torch),
+            "machine": machine_info(
+                {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
+                if torch is not None
+                else {}
+            ),
             "elman_threads": elman.get_num_threads(),
             "quick": args.quick,
             "chunks": args.chunks,

@@ -217,6 +217,8 @@ def test_dtype_flag_fills_unmarked_specs() -> None:
         (("--train", "--shape", "4,2,3,5,1"), "--shape times RNN calls"),
         (("--train", "--packed"), "--train-shape ...,packed"),
         (("--train", "--skip-fb"), "--skip-fb times RNN calls"),
+        (("--train", "--sweep", "3"), "--sweep and --plot time RNN calls"),
+        (("--train", "--against", "torch,jax"), "against torch only"),
     ],
 )
 def test_bad_arguments_are_one_line_usage_errors(args: tuple[str, ...], words: str) -> None:

@@ -112,6 +112,8 @@ CASES: list[tuple[str, str, int, str]] = [
     ("bench-json-folder", "bench --no-torch --shape 4,2,3,5,1 --repeat 5 --json {tmp}/no/b.json",
      1, "does not exist"),
     ("bench-repeat", "bench --no-torch --repeat 1", 2, "--repeat: must be >= 5"),
+    ("bench-against", "bench --against torch,tensorflow", 2, "unknown peer 'tensorflow'"),
+    ("bench-sweep-plot", "bench --against none --plot {tmp}/p.png", 1, "go with --sweep N"),
 ]  # fmt: skip
 
 

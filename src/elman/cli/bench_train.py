@@ -31,6 +31,7 @@ from ._errors import EXIT_USAGE, UserError, check_output_file, os_reason
 from .train_grid import (
     GRIDS,
     TrainShape,
+    load_peak,
     measure_peak,
     parse_train_shape,
     step_bound,
@@ -262,23 +263,6 @@ def measure_shape(
     return result
 
 
-def load_peak(path: Path) -> dict[str, Any]:
-    """The ``peak`` of an earlier ``elman bench --train`` JSON."""
-    try:
-        peak = json.loads(path.read_text())["peak"]
-        ok = all(peak["gflops"][d] > 0 for d in ("float32", "float64"))
-        if not ok or not peak["bandwidth_gbs"] > 0:
-            raise ValueError
-    except OSError as exc:
-        raise UserError(f"--peak-from {path}: {os_reason(exc)}") from None
-    except (ValueError, KeyError, TypeError):
-        raise UserError(
-            f"--peak-from {path}: not the JSON of 'elman bench --train' (no positive "
-            "peak.gflops.float32/float64 and peak.bandwidth_gbs)"
-        ) from None
-    return {**peak, "from": str(path)}
-
-
 def shapes_of(args: argparse.Namespace) -> list[TrainShape]:
     if args.train_shape:  # a spec without f32/f64 takes --dtype
         return [
@@ -294,19 +278,27 @@ def run(args: argparse.Namespace) -> int:
             return usage_error(f"{flag} times RNN calls; with --train use --train-shape or --grid")
     if args.packed:
         return usage_error("with --train, ask for packed input per shape: --train-shape ...,packed")
+    if args.sweep is not None or args.plot is not None:
+        return usage_error("--sweep and --plot time RNN calls, not training steps (--train)")
+    if [n for n in args.against if n != "torch"]:
+        return usage_error("--train times elman against torch only: --against torch or none")
     check_output_file(args.json, "--json")
     torch = None
-    if not args.no_torch:
+    if "torch" in args.against and not args.no_torch:
         try:
             import torch  # the CLI only: the library never imports torch
         except ImportError:
             print("torch is not installed: timing elman alone (pip install torch==2.13.0)")
+    if torch is not None and args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     from tqdm import tqdm
 
-    from . import bench
+    from .bench_timing import machine_info
 
     shapes = shapes_of(args)
-    info = bench.machine_info(torch)
+    info = machine_info(
+        {"torch": torch.__version__, "torch_threads": torch.get_num_threads()} if torch else {}
+    )
     print(f"# elman bench --train — {info['cpu']}, {info['cores']} cores; measuring peak ...")
     peak = measure_peak() if args.peak_from is None else load_peak(args.peak_from)
     print(

@@ -18,11 +18,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import json
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._errors import UserError, os_reason
 
 HEADS = ("last", "all", "lm")
 DEFAULT_VOCAB = 96
@@ -264,6 +268,23 @@ def measure_peak(n: int = 2048, copy_mb: int = 256, repeat: int = 5) -> dict[str
         "how": f"best of {repeat}: ({n}x{n}) @ ({n}x{n}) np.matmul per dtype; "
         f"np.copyto of {copy_mb} MB (read + write counted)",
     }
+
+
+def load_peak(path: Path) -> dict[str, Any]:
+    """The ``peak`` of an earlier ``elman bench --train`` JSON."""
+    try:
+        peak = json.loads(path.read_text())["peak"]
+        ok = all(peak["gflops"][d] > 0 for d in ("float32", "float64"))
+        if not ok or not peak["bandwidth_gbs"] > 0:
+            raise ValueError
+    except OSError as exc:
+        raise UserError(f"--peak-from {path}: {os_reason(exc)}") from None
+    except (ValueError, KeyError, TypeError):
+        raise UserError(
+            f"--peak-from {path}: not the JSON of 'elman bench --train' (no positive "
+            "peak.gflops.float32/float64 and peak.bandwidth_gbs)"
+        ) from None
+    return {**peak, "from": str(path)}
 
 
 def _timed(fn: Any, *args: Any, **kwargs: Any) -> float:
