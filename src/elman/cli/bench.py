@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import bench_train
 from ._errors import UserError, check_output_file, os_reason
 from ._parser import integer, number
 from .bench_peers import PEERS, load_peers, parse_against
@@ -124,6 +125,7 @@ def add_parser(sub: Any) -> None:
         metavar="OUT.png",
         help="--sweep: plot the ratios against each shape's work (needs elman[plot])",
     )
+    bench_train.add_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -157,6 +159,8 @@ def peers_of(args: argparse.Namespace) -> list[Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.train:
+        return bench_train.run(args)
     check_output_file(args.json, "--json")
     if args.plot is not None:
         check_output_file(args.plot, "--plot")
