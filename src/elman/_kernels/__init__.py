@@ -25,6 +25,7 @@ from .rnn_ref import (
     packed_layer_backward,
     packed_layer_forward,
 )
+from .rows_ref import log_softmax_rows, scatter_add_rows  # noqa: F401  (see __all__'s note)
 from .stack_ref import stack_backward, stack_forward
 
 
@@ -41,6 +42,7 @@ if not DISABLE_JIT:
         from .packing_compiled import batch_sizes_of, packed_rows  # noqa: F811
         from .random_compiled import bernoulli_values  # noqa: F811
         from .rnn_compiled import packed_layer_backward, packed_layer_forward  # noqa: F811
+        from .rows_compiled import log_softmax_rows, scatter_add_rows  # noqa: F401, F811
         from .stack_compiled import choose_for as choose_variant  # noqa: F401, F811
         from .stack_compiled import stack_backward, stack_forward  # noqa: F811
 
@@ -75,4 +77,5 @@ __all__ = [
     "batch_sizes_of",
     "packed_rows",
     "bernoulli_values",
-]  # the kernels (choose_variant, quiet_blas and its thresholds are helpers, not kernels)
+]  # the RNN's kernels (choose_variant, quiet_blas and its thresholds are helpers, not kernels;
+# log_softmax_rows, scatter_add_rows serve the layers around the RNN: tests/_kernels/test_rows.py)
