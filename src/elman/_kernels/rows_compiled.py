@@ -29,20 +29,15 @@ def scatter_add_rows(out, rows, g, skip):
 
 @njit(**JIT)
 def _shift_by_max(x):
-    """x - (the row's maximum, nan if the row holds a nan), (M, C)."""
+    """x - (the row's maximum), (M, C). A nan in a row is skipped by ``>`` (or, first, is
+    the maximum): either way the row's sum of exponentials, hence the row, becomes nan."""
     M, C = x.shape
     out = np.empty((M, C), dtype=x.dtype)
     for i in range(M):
         m = x[i, 0]
-        nan = x[i, 0]  # a nan of the row, if it holds one
-        for c in range(C):
+        for c in range(1, C):
             v = x[i, c]
-            if v != v:
-                nan = v
-            elif v > m:
-                m = v
-        if nan != nan:
-            m = nan
+            m = v if v > m else m  # (a select, not a branch: the loop vectorises)
         for c in range(C):
             out[i, c] = x[i, c] - m
     return out
@@ -50,16 +45,18 @@ def _shift_by_max(x):
 
 @njit(**JIT)
 def _normalise(shifted, e):
-    """In place: shifted -> shifted - log(row sum of e), e -> e / (row sum of e)."""
+    """In place: shifted -> shifted - log(row sum of e), e -> e * (1 / row sum of e); the
+    sum accumulates in float64."""
     M, C = e.shape
     for i in range(M):
         s = 0.0
         for c in range(C):
             s += e[i, c]
-        lse = np.log(s)
+        lse = shifted.dtype.type(np.log(s))
+        inv = e.dtype.type(1.0 / s)
         for c in range(C):
-            shifted[i, c] = shifted[i, c] - lse
-            e[i, c] = e[i, c] / s
+            shifted[i, c] -= lse
+            e[i, c] *= inv
 
 
 def log_softmax_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -32,12 +32,16 @@ __all__ = ["cross_entropy", "CrossEntropyFunction"]
 
 def _rows(a: np.ndarray, axis: int) -> np.ndarray:
     """(M, C): the class axis moved last, every other axis flattened into rows."""
+    if axis == a.ndim - 1:  # (N, C) or (C): already there (moveaxis costs ~15 µs a call)
+        return a.reshape(-1, a.shape[axis])
     return np.moveaxis(a, axis, -1).reshape(-1, a.shape[axis])
 
 
 def _unrows(g: np.ndarray, shape: tuple[int, ...], axis: int) -> np.ndarray:
     """The inverse of :func:`_rows`."""
     moved = shape[:axis] + shape[axis + 1 :] + (shape[axis],)
+    if axis == len(shape) - 1:
+        return g.reshape(moved)
     return np.moveaxis(g.reshape(moved), -1, axis)
 
 
