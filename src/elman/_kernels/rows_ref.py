@@ -16,7 +16,8 @@ def scatter_add_rows(out: np.ndarray, rows: np.ndarray, g: np.ndarray, skip: int
     """``out[rows[k]] += g[k]`` for k = 0, 1, ... in order, skipping rows equal to ``skip``
     (-1: none). out (R, D), rows (K,) integers in [0, R), g (K, D)."""
     keep = rows != skip
-    np.add.at(out, rows[keep], g[keep])
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is nan, silently (torch)
+        np.add.at(out, rows[keep], g[keep])
 
 
 def log_softmax_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
