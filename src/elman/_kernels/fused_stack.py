@@ -14,29 +14,79 @@ from typing import Any
 import numpy as np
 
 from . import blocked_forward
+from ._blas import gemm_pointers, hold_one_thread, release_one_thread
 from .array_loops import contiguous as _C
 from .flat import flat_shapes, flat_spans, split_flat
 from .fused_stack_loops import fused_backward, fused_forward
+from .modes import GEMM
 from .stack_ref import Stack, Weights
 
-__all__ = ["forward", "backward", "fused_forward_flat", "fused_backward_flat", "len_rows"]
+__all__ = [
+    "forward",
+    "backward",
+    "fused_forward_flat",
+    "fused_backward_flat",
+    "len_rows",
+    "projection_fptr",
+]
 
 
 def forward(variant: Any, stack: Stack, keep: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
     """The fused variants' forward entry: :func:`.stack_ref.stack_forward` in one compiled
-    call (``stack.x``, ``.sizes``, ``.h0`` contiguous; ``variant`` is not read: one way)."""
+    call (``stack.x``, ``.sizes``, ``.h0`` contiguous; ``variant``: whether the input
+    projections are BLAS calls, :func:`projection_fptr`)."""
     x, sizes, h0, weights, num_layers, relu, masks = stack
     NLD, N, H = h0.shape
     T, DH = len_rows(x), NLD // num_layers * H
     has_bias = weights[0][2] is not None
-    full = keep or _small_stack(x, num_layers, T, DH)
+    fptr = projection_fptr(variant, x.dtype)
+    full = keep or fptr != 0 or _small_stack(x, num_layers, T, DH)
     outs = np.empty((num_layers if full else 1, T, DH), dtype=x.dtype)
     x = fused_rows(x, outs, full)
     hn = np.empty_like(h0)
     m = _masks_stacked(masks, (T, DH), x.dtype)
     wbuf = _pack_forward(weights, has_bias, x.dtype)
-    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full)
+    _run_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full, fptr)
     return list(outs if keep else outs[-1:]), hn
+
+
+def _run_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, lean, fptr):
+    """fused_forward; with BLAS projections (``fptr``), OpenBLAS held on this thread
+    meanwhile (its workers, woken inside a kernel, cost ~100x the product here).
+
+    Args:
+        x: (T, I) rows
+        sizes: (L,) int64 batch_sizes
+        h0: (NL*D, N, H)
+        wbuf: every parameter flat, in torch's order (.flat)
+        num_layers: NL, layers
+        has_bias: wbuf holds b_ih and b_hh
+        relu: ReLU, else tanh
+        m: (NL-1, T, D*H) dropout masks, or (0, ...)
+        outs: (NL, T, D*H) out
+        hn: (NL*D, N, H) out
+        lean: a forward without a graph: the last layer's output only
+        fptr: ?gemm for the input projections, or 0 (loops)
+    """
+    if not fptr:
+        fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, lean, 0)
+        return
+    held = hold_one_thread()
+    try:
+        fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, lean, fptr)
+    finally:
+        if held:
+            release_one_thread()
+
+
+def projection_fptr(variant: Any, dtype: Any) -> int:
+    """NumPy's ?gemm for ``dtype`` when ``variant`` projects its inputs with BLAS (the fused
+    variants of mode GEMM: ``fused-forward-gemm``, for short sequences of wide inputs, where
+    the loops' projection is most of the forward), else 0 (the loops)."""
+    if variant is None or variant.mode is not GEMM:
+        return 0
+    s, d = gemm_pointers()
+    return s if np.dtype(dtype) == np.float32 else d
 
 
 def backward(variant: Any, stack: Stack, outs: Any, g_out: np.ndarray, g_hn: np.ndarray) -> Any:
@@ -111,7 +161,9 @@ def fused_rows(x: np.ndarray, outs: np.ndarray, keep: bool) -> np.ndarray:
     return staged
 
 
-def fused_forward_flat(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks=None, keep=True):
+def fused_forward_flat(
+    x, sizes, h0, wbuf, num_layers, has_bias, relu, masks=None, keep=True, variant=None
+):
     """The fused forward on weights already flat (:mod:`.flat` layout): outs
     (NL, T, D*H) and hn. ``x``, ``sizes``, ``h0`` and ``wbuf`` contiguous, one dtype.
     ``keep=False``: outs (1, T, D*H), the last layer's output only (see fused_forward),
@@ -127,15 +179,17 @@ def fused_forward_flat(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks=Non
         relu: ReLU, else tanh
         masks: (NL-1, T, D*H) or None
         keep: False: only the last layer's output is returned (a forward without a graph)
+        variant: the call's variant (its input projections: :func:`projection_fptr`)
     """
     NLD, N, H = h0.shape
     T, DH = len_rows(x), NLD // num_layers * H
-    full = keep or _small_stack(x, num_layers, T, DH)
+    fptr = projection_fptr(variant, x.dtype)
+    full = keep or fptr != 0 or _small_stack(x, num_layers, T, DH)
     outs = np.empty((num_layers if full else 1, T, DH), dtype=x.dtype)
     x = fused_rows(x, outs, full)
     hn = np.empty_like(h0)
     m = _NO_MASKS[x.dtype] if masks is None else masks
-    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full)
+    _run_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full, fptr)
     return (outs if keep else outs[-1:]), hn
 
 

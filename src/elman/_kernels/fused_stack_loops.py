@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._blas import TRANS, gemm
 from ._jit import JIT
 from .activations import tanh
 from .array_loops import copy_rows, fill_rows, offsets
@@ -104,7 +105,7 @@ def _project_rows(src, mask, wbuf, p, H, has_bias, out, row, bias):
 
 
 @njit(**JIT)
-def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, hn, lean):
+def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, hn, lean, fptr):
     """Fill outs (NL, T, D*H) and hn (NL*D, N, H) as :func:`.stack_ref.stack_forward` does.
 
     ``lean`` (a forward without a graph): outs is (1, T, D*H), the last layer's output
@@ -123,6 +124,8 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
         outs: (NL, T, D*H) out (lean: (1, T, D*H))
         hn: (NL*D, N, H) out
         lean: a forward without a graph: the last layer's output only
+        fptr: address of NumPy's CBLAS ?gemm for the dtype (_blas.gemm_pointers): each
+            layer's input projection of every step is one BLAS call (not lean); 0: loops
     """
     T, I = x.shape
     NLD, N, H = h0.shape
@@ -162,7 +165,12 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
             # the input projection of every step, four units at a time (four independent
             # sums); W_ih is small enough (I * H <= 4096) to stay in L1 across rows
             H4 = H - H % 4
-            for r in range(T if keep else 0):
+            if fptr != 0 and keep and T > 0:  # wide inputs: one BLAS call, then the bias
+                gemm(fptr, TRANS, T, H, In, src, 0, 0, w_ih, False, out, 0, c0)
+                for r in range(T):
+                    for j in range(H):
+                        out[r, c0 + j] += bias[j]
+            for r in range(T if keep and fptr == 0 else 0):
                 for j in range(0, H4, 4):
                     s0, s1, s2, s3 = bias[j], bias[j + 1], bias[j + 2], bias[j + 3]
                     for i in range(In):

@@ -201,7 +201,7 @@ def _lane(
         masks = dropout_masks(nl - 1, (T, plan.out_shape[-1]), rnn.dropout, x.dtype)
     if plan.fused:
         outs, hn = fused_forward_flat(
-            rows, sizes, h0, wbuf, nl, plan.has_bias, plan.relu, masks, keep
+            rows, sizes, h0, wbuf, nl, plan.has_bias, plan.relu, masks, keep, plan.variant
         )
     else:
         outs, hn = _kernels.stack_forward(
