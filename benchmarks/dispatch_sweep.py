@@ -11,7 +11,8 @@ One worker process per (variant, condition) stays alive for the whole run; the v
 forced through the public ``ELMAN_KERNEL_VARIANT`` (so the sweep keeps working whatever the
 kernel files are called), the one-thread condition runs its workers with
 ``OMP_NUM_THREADS=1`` (no two-thread variant is applicable there). The driver sends each
-worker a shape through a pipe; the worker builds the RNN (float32, dense (L, N, I) input),
+worker a shape through a pipe; the worker builds the RNN (float32 unless the request says
+float64, as ``benchmarks/sweep.py`` does; dense (L, N, I) input),
 warms up, and answers each request with the seconds per call of one timed block of
 ``no_grad`` forwards (``fwd``) or of forward+backward round trips (``fb``: gradients for
 every parameter and the input, as ``elman bench``). Within each of the ``--repeat``
@@ -68,21 +69,22 @@ if name in unnamed and name not in getattr(dispatch, "VARIANTS", {name: 0}):
 model = key = None
 for line in sys.stdin:
     req = json.loads(line)
-    if (req["shape"], req["packed"]) != key:
-        key = (req["shape"], req["packed"])
+    dt = req.get("dtype", "float32")
+    if (req["shape"], req["packed"], dt) != key:
+        key = (req["shape"], req["packed"], dt)
         L, N, I, H, NL, D = req["shape"]
         rng = np.random.default_rng(0)
         elman.manual_seed(0)
-        model = elman.nn.RNN(I, H, NL, bidirectional=D == 2)
-        xa = rng.standard_normal((L, N, I)).astype(np.float32)
+        model = elman.nn.RNN(I, H, NL, bidirectional=D == 2, dtype=dt)
+        xa = rng.standard_normal((L, N, I)).astype(dt)
         if req["packed"]:  # lengths spread over 1..L, as `elman bench --packed`
             from elman.nn.utils.rnn import pack_padded_sequence
             lengths = np.array(req["packed"])
-            g = rng.standard_normal((int(lengths.sum()), D * H)).astype(np.float32)
+            g = rng.standard_normal((int(lengths.sum()), D * H)).astype(dt)
             pack = lambda x: pack_padded_sequence(x, lengths)
             grad_of = lambda out: out.data
         else:
-            g = rng.standard_normal((L, N, D * H)).astype(np.float32)
+            g = rng.standard_normal((L, N, D * H)).astype(dt)
             pack = grad_of = lambda x: x
         xp = pack(elman.from_numpy(xa))
         def fwd():
@@ -275,9 +277,12 @@ class Worker:
             stdout=subprocess.PIPE, text=True, bufsize=1,
         )  # fmt: skip
 
-    def time(self, shape: tuple[int, ...], kind: str, min_time: float) -> float:
+    def time(
+        self, shape: tuple[int, ...], kind: str, min_time: float, dtype: str = "float32"
+    ) -> float:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         req = {"shape": shape, "kind": kind, "min_time": min_time, "packed": self.lengths(shape)}
+        req["dtype"] = dtype  # (benchmarks/sweep.py: float64 too)
         self.proc.stdin.write(json.dumps(req))
         self.proc.stdin.write("\n")
         line = self.proc.stdout.readline()

@@ -112,3 +112,28 @@ def test_augmented_assignment_in_the_graph_keeps_gradients() -> None:
     h += x  # a constant accumulating a tensor that requires grad: still differentiable
     (h * h).sum().backward()
     assert h.requires_grad and x.grad.tolist() == [2.0, 4.0]
+
+
+def test_inference_mode_is_per_thread() -> None:
+    """One thread inside ``inference_mode`` leaves another recording (torch: thread-local)."""
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def hold() -> None:
+        with elman.inference_mode():
+            seen["holder"] = elman.is_inference_mode_enabled()
+            inside.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    assert inside.wait(10)
+    w = elman.ones(2, requires_grad=True)
+    seen["other"] = elman.is_inference_mode_enabled()
+    seen["records"] = (w * 2).requires_grad
+    release.set()
+    t.join(10)
+    assert seen == {"holder": True, "other": False, "records": True}
+    assert not elman.is_inference_mode_enabled()

@@ -112,6 +112,14 @@ CASES: list[tuple[str, str, int, str]] = [
     ("bench-json-folder", "bench --no-torch --shape 4,2,3,5,1 --repeat 5 --json {tmp}/no/b.json",
      1, "does not exist"),
     ("bench-repeat", "bench --no-torch --repeat 1", 2, "--repeat: must be >= 5"),
+    ("bench-against", "bench --against torch,tensorflow", 2, "unknown peer 'tensorflow'"),
+    ("bench-sweep-plot", "bench --against none --plot {tmp}/p.png", 1, "go with --sweep N"),
+    ("bench-train-shape", "bench --train-shape 100,32,2", 2, "--train-shape wants L,N,I,H"),
+    ("bench-train-field", "bench --train-shape 100,32,2,100,1,sideways", 2, "unknown field"),
+    ("bench-train-grid", "bench --grid ful", 2, "did you mean 'full'?"),
+    ("bench-train-with-shape", "bench --train --shape 4,2,3,5,1", 2, "--shape times RNN calls"),
+    ("bench-train-peak", "bench --no-torch --train-shape 4,2,3,5,1 --peak-from {tmp}/no.json "
+     "--json {tmp}/t.json", 1, "no such file"),
 ]  # fmt: skip
 
 

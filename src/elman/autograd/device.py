@@ -8,6 +8,7 @@ CPU only.
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import numpy as np
@@ -105,24 +106,37 @@ class inference_mode(_NoParamContext):
 
         self.prev = _state.enabled
         _state.enabled = _state.enabled and not self._enabled
-        _INFERENCE.append(self._enabled)
+        _stack().append(self._enabled)
 
     def __exit__(self, *exc: object) -> None:
         from .grad_mode import _state
 
         _state.enabled = self.prev
-        _INFERENCE.pop()
+        _stack().pop()
 
     def _clone(self) -> inference_mode:
         return inference_mode(self._enabled)
 
 
-_INFERENCE: list[bool] = []
+class _Inference(threading.local):
+    """Each thread's stack of ``inference_mode`` switches (torch's is thread-local too: a
+    ``with inference_mode():`` in one thread leaves the others recording)."""
+
+    def __init__(self) -> None:
+        self.stack: list[bool] = []
+
+
+_INFERENCE = _Inference()
+
+
+def _stack() -> list[bool]:
+    return _INFERENCE.stack
 
 
 def is_inference_mode_enabled() -> bool:
-    """True inside ``inference_mode()``."""
-    return bool(_INFERENCE and _INFERENCE[-1])
+    """True inside ``inference_mode()`` in this thread."""
+    stack = _INFERENCE.stack
+    return bool(stack and stack[-1])
 
 
 # torch's dtype names; elman's dtypes are NumPy's (``x.dtype == elman.long`` works)
