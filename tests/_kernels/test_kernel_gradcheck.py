@@ -54,19 +54,21 @@ def test_rnn_gradcheck(name: str) -> None:
     assert elman.autograd.gradcheck(fn, [x, hx, *rnn.parameters()])
 
 
+@pytest.mark.parametrize("variant", ["fused-forward-gemm", "fused-gemm"])
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_rnn_gradcheck_wide_input_blas_projection(
-    nonlinearity: str, monkeypatch: pytest.MonkeyPatch
+def test_rnn_gradcheck_wide_input_blas_products(
+    nonlinearity: str, variant: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """fused-forward-gemm (each layer's input projection one BLAS call inside the fused
-    forward, the layered backward): a short stack of wide inputs, float64, packed too."""
+    """The fused variants with BLAS products (each layer's input projection one BLAS call
+    inside the fused forward; fused-gemm's backward also dW_ih and dX): a short stack of
+    wide inputs, float64, packed too."""
     from elman._kernels import dispatch
 
     if not elman._kernels.JIT or not dispatch.gemm_pointers()[0]:
         pytest.skip("needs compiled kernels and NumPy's BLAS")
-    monkeypatch.setattr(dispatch, "FORCED", "fused-forward-gemm")
+    monkeypatch.setattr(dispatch, "FORCED", variant)
     rnn = elman.nn.RNN(40, 3, num_layers=2, nonlinearity=nonlinearity, dtype="float64")
-    assert dispatch.choose(6, 2, 40, 3, 2, 1).name == "fused-forward-gemm"
+    assert dispatch.choose(6, 2, 40, 3, 2, 1).name == variant
     rng = np.random.default_rng(5)
     x = elman.tensor(rnd(rng, 3, 2, 40), requires_grad=True)
     hx = elman.tensor(rnd(rng, 2, 2, 3), requires_grad=True)

@@ -23,6 +23,7 @@ BENCH = ROOT / "benchmarks"
 # fused combinations that had none)
 NAMES = {
     "fused", "fused-outer", "fused-forward", "fused-forward-outer", "fused-forward-gemm",
+    "fused-gemm",
     "layered-axpy", "layered-dot", "layered-outer", "layered-gemm", "layered-split",
     "layered-pairs", "layered-rows", "layered-rows-outer",
 }  # fmt: skip

@@ -70,6 +70,8 @@ VARIANTS = {
         # the input projections one BLAS call each (short sequences of wide inputs); the
         # backward as layered-gemm
         _fused("fused-forward-gemm", GEMM, False),
+        # the same with the backward fused too, dW_ih and dX one BLAS call each
+        _fused("fused-gemm", GEMM),
         _layer("layered-axpy", AXPY),
         _layer("layered-dot", DOT),
         _layer("layered-outer", OUTER),
@@ -97,8 +99,11 @@ NO_BLAS = {
     "layered-gemm": "layered-dot",
     "layered-rows": "layered-dot",
     "fused-forward-gemm": "fused-forward",
+    "fused-gemm": "fused",
 }
 NOT_COMPILED = {
+    "fused-forward-gemm": "fused-forward",  # (NumPy's BLAS from kernels needs compiled code)
+    "fused-gemm": "fused",
     "layered-outer": "layered-dot",
     "fused-outer": "fused-dot",
     "fused-forward-outer": "fused-forward-dot",

@@ -19,6 +19,7 @@ from .array_loops import contiguous as _C
 from .flat import flat_shapes, flat_spans, split_flat
 from .fused_stack_loops import fused_backward, fused_forward
 from .modes import GEMM
+from .optional_blas import LOOPS
 from .stack_ref import Stack, Weights
 
 __all__ = [
@@ -69,7 +70,7 @@ def _run_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, le
         fptr: ?gemm for the input projections, or 0 (loops)
     """
     if not fptr:
-        fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, lean, 0)
+        fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, lean, LOOPS)
         return
     held = hold_one_thread()
     try:
@@ -80,13 +81,14 @@ def _run_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, le
 
 
 def projection_fptr(variant: Any, dtype: Any) -> int:
-    """NumPy's ?gemm for ``dtype`` when ``variant`` projects its inputs with BLAS (the fused
-    variants of mode GEMM: ``fused-forward-gemm``, for short sequences of wide inputs, where
-    the loops' projection is most of the forward), else 0 (the loops)."""
+    """NumPy's ?gemm for ``dtype`` when ``variant`` runs its input-side products with BLAS
+    (the fused variants of mode GEMM, for short stacks of wide inputs, where the loops'
+    products are most of the call: ``fused-forward-gemm``'s input projections, ``fused-gemm``'s
+    projections, dW_ih and input gradients), else 0 (the loops)."""
     if variant is None or variant.mode is not GEMM:
         return 0
     s, d = gemm_pointers()
-    return s if np.dtype(dtype) == np.float32 else d
+    return np.int64(s if np.dtype(dtype) == np.float32 else d)
 
 
 def backward(variant: Any, stack: Stack, outs: Any, g_out: np.ndarray, g_hn: np.ndarray) -> Any:
@@ -99,7 +101,7 @@ def backward(variant: Any, stack: Stack, outs: Any, g_out: np.ndarray, g_hn: np.
     m = _masks_stacked(masks, (T, NLD // num_layers * H), x.dtype)
     wbuf = _pack_forward(weights, has_bias, x.dtype)
     dx, dh0, gbuf, db = fused_backward_flat(
-        x, sizes, h0, wbuf, num_layers, has_bias, relu, _stacked(outs), g_out, g_hn, m
+        x, sizes, h0, wbuf, num_layers, has_bias, relu, _stacked(outs), g_out, g_hn, m, variant
     )
     views = split_flat(gbuf, flat_spans(flat_shapes(I, H, num_layers, NLD // num_layers, has_bias)))
     step = 4 if has_bias else 2
@@ -194,7 +196,7 @@ def fused_forward_flat(
 
 
 def fused_backward_flat(
-    x, sizes, h0, wbuf, num_layers, has_bias, relu, outs, g_out, g_hn, masks=None
+    x, sizes, h0, wbuf, num_layers, has_bias, relu, outs, g_out, g_hn, masks=None, variant=None
 ):
     """BPTT of :func:`fused_forward_flat`: dx, dh0, the gradients flat as ``wbuf`` (both
     bias slots hold db) and db (NL*D, H).
@@ -211,13 +213,21 @@ def fused_backward_flat(
         g_out: (T, D*H) gradient of the output
         g_hn: (NL*D, N, H)
         masks: (NL-1, T, D*H) or None
+        variant: the call's variant (BLAS for the input-side products: projection_fptr)
     """
     dx, dh0, gbuf = np.empty_like(x), np.empty_like(h0), np.empty_like(wbuf)
     db = np.empty(h0.shape[::2], dtype=x.dtype)
     m = _NO_MASKS[x.dtype] if masks is None else masks
-    fused_backward(
-        x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, g_out, g_hn, dx, dh0, gbuf, db
-    )
+    fptr = projection_fptr(variant, x.dtype)
+    held = hold_one_thread() if fptr else False
+    try:
+        fused_backward(
+            x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, g_out, g_hn, dx, dh0, gbuf, db,
+            fptr or LOOPS,
+        )  # fmt: skip
+    finally:
+        if held:
+            release_one_thread()
     return dx, dh0, gbuf, db
 
 

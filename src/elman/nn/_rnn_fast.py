@@ -259,7 +259,7 @@ class FusedRNNFunction(Function):
             g_h = _C(g_hn[:, None] if plan.unbatched else g_hn)
         if plan.fused_backward:
             dx, dh0, gbuf, _ = fused_backward_flat(
-                rows, sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h, masks
+                rows, sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h, masks, plan.variant
             )
             grads = split_flat(gbuf, flat.spans)  # fresh views, disjoint
         else:  # long sequences, larger problems: the layered backward (GEMMs over all steps)
