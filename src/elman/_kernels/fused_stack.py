@@ -47,12 +47,15 @@ def forward(variant: Any, stack: Stack, keep: bool = True) -> tuple[list[np.ndar
     hn = np.empty_like(h0)
     m = _masks_stacked(masks, (T, DH), x.dtype)
     wbuf = _pack_forward(weights, has_bias, x.dtype)
-    _run_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full, fptr)
+    if fptr:
+        _blas_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full, fptr)
+    else:
+        fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full, LOOPS)
     return list(outs if keep else outs[-1:]), hn
 
 
-def _run_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, lean, fptr):
-    """fused_forward; with BLAS projections (``fptr``), OpenBLAS held on this thread
+def _blas_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, lean, fptr):
+    """fused_forward with BLAS projections (``fptr``), OpenBLAS held on this thread
     meanwhile (its workers, woken inside a kernel, cost ~100x the product here).
 
     Args:
@@ -67,11 +70,8 @@ def _run_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, le
         outs: (NL, T, D*H) out
         hn: (NL*D, N, H) out
         lean: a forward without a graph: the last layer's output only
-        fptr: ?gemm for the input projections, or 0 (loops)
+        fptr: ?gemm for the input projections (an int64 address)
     """
-    if not fptr:
-        fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, lean, LOOPS)
-        return
     held = hold_one_thread()
     try:
         fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, lean, fptr)
@@ -191,7 +191,10 @@ def fused_forward_flat(
     x = fused_rows(x, outs, full)
     hn = np.empty_like(h0)
     m = _NO_MASKS[x.dtype] if masks is None else masks
-    _run_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full, fptr)
+    if fptr:
+        _blas_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full, fptr)
+    else:
+        fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full, LOOPS)
     return (outs if keep else outs[-1:]), hn
 
 

@@ -24,6 +24,7 @@ from .activations import tanh
 from .array_loops import copy_rows, fill_rows, offsets
 from .config import FUSED_GRAD_BLOCK as _BLOCK  # rows per partial sum of a weight gradient
 from .optional_blas import blas_product as _blas_product
+from .optional_blas import with_blas
 
 __all__ = ["fused_forward", "fused_backward"]
 
@@ -167,12 +168,13 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
             # the input projection of every step, four units at a time (four independent
             # sums); W_ih is small enough (I * H <= 4096) to stay in L1 across rows
             H4 = H - H % 4
-            if fptr != 0 and keep and T > 0:  # wide inputs: one BLAS call, then the bias
+            blas = with_blas(fptr)  # (a constant False in the loop-only kernels)
+            if blas and keep and T > 0:  # wide inputs: one BLAS call, then the bias
                 _blas_product(fptr, TRANS, T, H, In, src, 0, 0, w_ih, False, out, 0, c0)
                 for r in range(T):
                     for j in range(H):
                         out[r, c0 + j] += bias[j]
-            for r in range(T if keep and fptr == 0 else 0):
+            for r in range(T if keep and not blas else 0):
                 for j in range(0, H4, 4):
                     s0, s1, s2, s3 = bias[j], bias[j + 1], bias[j + 2], bias[j + 3]
                     for i in range(In):
@@ -270,7 +272,8 @@ def fused_backward(
     NLD, N, H = h0.shape
     D = NLD // num_layers
     DH = D * H
-    dT = np.empty((H if fptr != 0 else 0, T), dtype=x.dtype)  # delta transposed, for BLAS
+    blas = with_blas(fptr)  # (a constant False in the loop-only kernels)
+    dT = np.empty((H if blas else 0, T), dtype=x.dtype)  # delta transposed, for BLAS
     L = len(sizes)
     off = offsets(sizes)
     one, zero = x.dtype.type(1), x.dtype.type(0)
@@ -343,7 +346,7 @@ def fused_backward(
                     for j in range(H):
                         c = delta[row, j]
                         b_b[j] += c
-                        if fptr == 0:
+                        if not blas:
                             for ii in range(In):
                                 b_ih[j, ii] += c * src[row, ii]
                                 gin[row, ii] += c * w_ih[j, ii]
@@ -355,7 +358,7 @@ def fused_backward(
                             gbuf[q + e] += part[e]
                         for j in range(H):
                             db[k, j] += part[n - H + j]
-            if fptr != 0 and T > 0:  # dW_ih = delta^T src, gin += delta W_ih: BLAS
+            if blas and T > 0:  # dW_ih = delta^T src, gin += delta W_ih: BLAS
                 for r in range(T):
                     for j in range(H):
                         dT[j, r] = delta[r, j]

@@ -15,7 +15,7 @@ from numba.extending import overload
 from ._blas import gemm
 from ._jit import INLINE
 
-__all__ = ["LOOPS", "blas_product"]
+__all__ = ["LOOPS", "blas_product", "with_blas"]
 
 LOOPS = np.int32(0)  # ``fptr`` of the loop-only kernels: an int32 compiles no BLAS call in
 
@@ -60,3 +60,16 @@ def _blas_product_overload(fptr, transb, m, n, k, A, a0, ac, B, accumulate, C, c
         gemm(fptr, transb, m, n, k, A, a0, ac, B, accumulate, C, c0, cc)
 
     return call
+
+
+def with_blas(fptr):
+    """Whether ``fptr`` is a BLAS address: for the LOOPS token a compile-time False, so the
+    loop-only kernels' branches on it fold away (their loops compile as without it)."""
+    return bool(fptr)
+
+
+@overload(with_blas, jit_options=INLINE)
+def _with_blas_overload(fptr):
+    if isinstance(fptr, types.Integer) and fptr.bitwidth == 32:
+        return lambda fptr: False
+    return lambda fptr: fptr != 0
