@@ -16,6 +16,7 @@ from .config import (
     THREADED_PRODUCT,
 )
 from .packing_ref import batch_sizes_of, packed_rows
+from .param_update_ref import adam_update, sum_squares  # noqa: F401  (helpers, see __all__)
 from .random_ref import bernoulli_values
 from .rnn_ref import (
     cell_backward,
@@ -25,6 +26,7 @@ from .rnn_ref import (
     packed_layer_backward,
     packed_layer_forward,
 )
+from .rows_ref import log_softmax_rows, scatter_add_rows  # noqa: F401  (see __all__'s note)
 from .stack_ref import stack_backward, stack_forward
 
 
@@ -39,8 +41,10 @@ if not DISABLE_JIT:
         from . import _jit  # noqa: F401  (sets numba's environment before numba is imported)
         from ._blas import single_threaded_blas
         from .packing_compiled import batch_sizes_of, packed_rows  # noqa: F811
+        from .param_update_compiled import adam_update, sum_squares  # noqa: F401, F811
         from .random_compiled import bernoulli_values  # noqa: F811
         from .rnn_compiled import packed_layer_backward, packed_layer_forward  # noqa: F811
+        from .rows_compiled import log_softmax_rows, scatter_add_rows  # noqa: F401, F811
         from .stack_compiled import choose_for as choose_variant  # noqa: F401, F811
         from .stack_compiled import stack_backward, stack_forward  # noqa: F811
 
@@ -75,4 +79,7 @@ __all__ = [
     "batch_sizes_of",
     "packed_rows",
     "bernoulli_values",
-]  # the kernels (choose_variant, quiet_blas and its thresholds are helpers, not kernels)
+]  # the RNN's kernels (choose_variant, quiet_blas and its thresholds are helpers, not kernels;
+# adam_update and sum_squares, in-place passes of the optimizer and clipping, are tested
+# against their reference by tests/optim/test_adam_one_pass.py; log_softmax_rows and
+# scatter_add_rows serve the layers around the RNN: tests/_kernels/test_rows.py)

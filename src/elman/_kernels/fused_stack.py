@@ -91,9 +91,11 @@ def projection_fptr(variant: Any, dtype: Any) -> int:
     return np.int64(s if np.dtype(dtype) == np.float32 else d)
 
 
-def backward(variant: Any, stack: Stack, outs: Any, g_out: np.ndarray, g_hn: np.ndarray) -> Any:
+def backward(
+    variant: Any, stack: Stack, outs: Any, g_out: np.ndarray, g_hn: np.ndarray, need_dx=True
+) -> Any:
     """The ``fused`` variants' backward entry: :func:`.stack_ref.stack_backward` in one
-    compiled call."""
+    compiled call (dx always: the loop computes it with the rest; ``need_dx`` is unread)."""
     x, sizes, h0, weights, num_layers, relu, masks = stack
     NLD, N, H = h0.shape
     T, I = x.shape

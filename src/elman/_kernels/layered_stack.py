@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import scratch
 from ._blas import gemm_pointers, hold_one_thread, release_one_thread
 from .array_loops import contiguous as _C
 from .blocked_forward import layer_views, project_blocks, wave_blocks
@@ -62,12 +63,14 @@ def forward(variant: Any, stack: Stack, keep: bool = True) -> tuple[list[np.ndar
             release_one_thread()
 
 
-def backward(variant: Any, stack: Stack, outs: Any, g_out: np.ndarray, g_hn: np.ndarray) -> Any:
+def backward(
+    variant: Any, stack: Stack, outs: Any, g_out: np.ndarray, g_hn: np.ndarray, need_dx=True
+) -> Any:
     """The layered backward entry (:func:`layered_backward`), of the ``fused-forward*``
     variants too."""
     held = hold_one_thread()
     try:
-        return layered_backward(stack, variant, outs, g_out, g_hn)
+        return layered_backward(stack, variant, outs, g_out, g_hn, need_dx)
     finally:
         if held:
             release_one_thread()
@@ -171,8 +174,8 @@ def layered_forward(stack: Stack, variant: Any, keep: bool = True) -> Any:
     mode, pairs, rows = variant.mode, variant.pairs, variant.rows
     T = x.shape[0] if x.ndim == 2 else x.shape[0] * x.shape[1]
     matmul = products_for(variant)
-    if keep:
-        outs = np.empty((num_layers, T, D * H), dtype=x.dtype)
+    if keep:  # (an earlier call's buffer when nothing holds it: no fresh pages to fault in)
+        outs = scratch.empty((num_layers, T, D * H), x.dtype)
     else:
         outs = layer_views(T, D * H, num_layers, x.dtype)
     hn = np.empty_like(h0)
@@ -297,10 +300,12 @@ def _directions_backward(out, g, sizes, g_hn, w_hh, relu, delta, dh0, db):
     run_pair(recur_backward, direction(0), direction(1))
 
 
-def layered_backward(stack: Stack, variant: Any, outs: Any, g_out: Any, g_hn: Any) -> Any:
-    """BPTT of :func:`layered_forward`: dx, dh0 and per (layer, direction) (dW_ih, dW_hh,
-    db). ``pairs`` pairs the two directions of a layer (a unidirectional stack's backward
-    runs as ``split``)."""
+def layered_backward(
+    stack: Stack, variant: Any, outs: Any, g_out: Any, g_hn: Any, need_dx: bool = True
+) -> Any:
+    """BPTT of :func:`layered_forward`: dx (None without ``need_dx``: no product for it),
+    dh0 and per (layer, direction) (dW_ih, dW_hh, db). ``pairs`` pairs the two directions
+    of a layer (a unidirectional stack's backward runs as ``split``)."""
     x, sizes, h0, weights, num_layers, relu, masks = stack
     NLD, N, H = h0.shape
     D = NLD // num_layers
@@ -315,7 +320,7 @@ def layered_backward(stack: Stack, variant: Any, outs: Any, g_out: Any, g_hn: An
     for layer in reversed(range(num_layers)):
         ws = weights[layer * D : (layer + 1) * D]
         out = _C(outs[layer])
-        delta = np.empty((T, D * H), dtype=x.dtype)
+        delta = scratch.empty((T, D * H), x.dtype)
         prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
         db = np.zeros(D * H)  # float64 partial sums, one per step
         if pairs:
@@ -355,6 +360,8 @@ def layered_backward(stack: Stack, variant: Any, outs: Any, g_out: Any, g_hn: An
             dw_hh = dw_hh_of(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1)
             grads[k] = (dw_ih[cols], dw_hh, db[cols])
         prev = None
+        if layer == 0 and not need_dx:
+            break
         g = input_grad(matmul, delta, ws)  # (T, In): summed over directions
         delta = None
         if layer > 0 and masks is not None:

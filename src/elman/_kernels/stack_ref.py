@@ -112,7 +112,8 @@ def stack_backward(
     g_out: np.ndarray,
     g_hn: np.ndarray,
     variant: Any = None,
-) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    need_dx: bool = True,
+) -> tuple[Any, np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
     """BPTT through every layer and direction, last layer first.
 
     Args:
@@ -127,9 +128,11 @@ def stack_backward(
         g_out: (T, D*H) gradient of the last layer's output
         g_hn: (NL*D, N, H) gradient of h_n
         variant: as given to the forward (unread)
+        need_dx: False when no gradient of x is wanted: dx is then None (the compiled
+            twin skips its product)
 
     Returns:
-        dx (T, I); dh0 (NL*D, N, H); per (layer, direction) ``(dW_ih, dW_hh, db)`` where db
+        dx (T, I) or None; dh0 (NL*D, N, H); per (layer, direction) ``(dW_ih, dW_hh, db)`` where db
         is the gradient of b_ih and of b_hh alike.
     """
     D = len(weights) // num_layers
@@ -159,4 +162,4 @@ def stack_backward(
             dh0[k] = dh
             grads[k] = (dw_ih, dw_hh, db)
         g_layer = g_in if layer == 0 or masks is None else g_in * masks[layer - 1]
-    return g_layer, dh0, grads
+    return g_layer if need_dx else None, dh0, grads

@@ -264,10 +264,23 @@ class FusedRNNFunction(Function):
             grads = split_flat(gbuf, flat.spans)  # fresh views, disjoint
         else:  # long sequences, larger problems: the layered backward (GEMMs over all steps)
             dx, dh0, per_k = _kernels.stack_backward(
-                rows, sizes, h0, flat.groups, nl, relu, masks, list(outs), g_rows, g_h, plan.variant
+                rows,
+                sizes,
+                h0,
+                flat.groups,
+                nl,
+                relu,
+                masks,
+                list(outs),
+                g_rows,
+                g_h,
+                plan.variant,
+                ctx.needs_input_grad[0],  # an input without gradient: no dX product
             )
             grads = flat_grads(per_k, has_bias)
-        if plan.batch_first:
+        if dx is None:
+            pass
+        elif plan.batch_first:
             dx = dx.reshape(plan.L, plan.N, -1).swapaxes(0, 1)
         elif not plan.unbatched:
             dx = dx.reshape(x_shape)

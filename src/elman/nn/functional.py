@@ -51,6 +51,18 @@ def _save(ctx: Context, *arrays: Any) -> None:
         ctx.save_for_backward(*arrays)
 
 
+def _memory_order(x: np.ndarray, out_features: int) -> list[int] | None:
+    """The permutation of axes that makes x (*, in) C-contiguous, when a product read in that
+    order beats one read as x is: x's leading axes permuted in memory (a batch-first view of
+    the RNN's (L, N, H) output) and fewer out- than in-features (a language model's head:
+    the copy to C order falls on V columns instead of H). None otherwise."""
+    lead = x.ndim - 1
+    if lead < 2 or x.flags.c_contiguous or out_features >= x.shape[-1]:
+        return None
+    perm = sorted(range(lead), key=lambda a: -x.strides[a]) + [lead]  # largest stride first
+    return perm if x.transpose(perm).flags.c_contiguous else None
+
+
 class LinearFunction(Function):
     backward_name = "AddmmBackward0"
 
@@ -58,8 +70,15 @@ class LinearFunction(Function):
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         _save(ctx, x, w)
         ctx.bias_shape = None if b is None else b.shape
+        order = _memory_order(x, w.shape[0])
         with _kernels.quiet_blas(x.size * w.shape[0]):
-            y = matmul_arrays(x, w.T)
+            if order is None:
+                y = matmul_arrays(x, w.T)
+            else:  # one product in x's memory order, then the (narrower) result to C order
+                xp = x.transpose(order)
+                yp = matmul_arrays(xp.reshape(-1, x.shape[-1]), w.T)
+                y = np.empty((*x.shape[:-1], w.shape[0]), dtype=yp.dtype)
+                y.transpose(order)[...] = yp.reshape(*xp.shape[:-1], w.shape[0])
         if b is not None:
             y += b
         return y
@@ -69,10 +88,17 @@ class LinearFunction(Function):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         rows = int(np.prod(g.shape[:-1]))  # (not -1: that is ambiguous for empty arrays)
-        g2 = g.reshape(rows, g.shape[-1])
+        order = _memory_order(x, g.shape[-1])
+        gp, xp = (g, x) if order is None else (g.transpose(order), x.transpose(order))
+        g2 = gp.reshape(rows, g.shape[-1])  # (rows, out): one product, not one per leading index
+        dx = dw = None
         with _kernels.quiet_blas(g.size * w.shape[1]):
-            dx = matmul_arrays(g, w) if need_x else None
-            dw = matmul_arrays(g2.T, x.reshape(rows, x.shape[-1])) if need_w else None
+            if need_x:
+                dx = matmul_arrays(g2, w).reshape(*gp.shape[:-1], w.shape[1])  # (*, in)
+                if order is not None:  # in x's layout
+                    dx = dx.transpose(np.argsort(order))
+            if need_w:
+                dw = matmul_arrays(g2.T, xp.reshape(rows, x.shape[-1]))  # (out, in)
         db = unbroadcast(g, ctx.bias_shape) if need_b else None  # (a bias may broadcast)
         return dx, dw, db
 

@@ -1,7 +1,8 @@
 """Embedding lookup: rows of a weight table picked by integer indices, as one graph node.
 
 The backward scatter-adds each output row's gradient into the row it came from, in index
-order (as torch's CPU kernel), skipping ``padding_idx``.
+order (as torch's CPU kernel, so float32 sums of repeated indices round as torch's), skipping
+``padding_idx``: a compiled loop (``_kernels.scatter_add_rows``), not ``np.add.at``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _kernels
 from ..autograd import Tensor, no_grad
 from ..autograd._checks import check_flag
 from ..autograd.function import Context, Function
@@ -36,11 +38,8 @@ class EmbeddingFunction(Function):
         if ctx.scale:  # counts include padding rows, as torch's
             counts = np.bincount(rows, minlength=ctx.shape[0])
             g2 = g2 * (1.0 / counts[rows]).astype(ctx.dtype)[:, None]
-        if ctx.padding_idx >= 0:
-            keep = rows != ctx.padding_idx
-            rows, g2 = rows[keep], g2[keep]
         out = np.zeros(ctx.shape, dtype=ctx.dtype)
-        np.add.at(out, rows, g2)
+        _kernels.scatter_add_rows(out, rows, g2.astype(ctx.dtype, copy=False), ctx.padding_idx)
         return out, None, None, None
 
 

@@ -7,6 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from .. import _kernels
+from .._kernels.param_update_ref import (
+    DECAY_DECOUPLED,
+    DECAY_L2,
+    DECAY_L2_ONE,
+    DECAY_NONE,
+)
 from ..autograd import Tensor, no_grad
 from . import _ops
 from .optimizer import Optimizer, check_implementation
@@ -127,10 +134,14 @@ class Adam(Optimizer):
         with no_grad():
             for group in self.param_groups:
                 beta1, beta2 = group["betas"]
+                passes: dict[float, tuple[np.ndarray, np.ndarray]] = {}  # by step
                 for p in self._params_with_grad(group):
                     state = self._init_state(p, group)
                     state["step"]._data += 1
                     max_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
+                    if max_sq is None and _kernels.JIT and _one_pass(p, state):
+                        _adam_flat(p, state, group, passes)
+                        continue
                     _adam_update(
                         p._data,
                         p.grad._data,  # type: ignore[union-attr]
@@ -253,3 +264,59 @@ def _adam_update(
     denom /= _ops.scalar(denom, bias_correction2_sqrt)
     denom += _ops.scalar(denom, eps)
     _ops.addcdiv_(param, exp_avg, denom, -step_size)
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _one_pass(p: Tensor, state: dict[str, Any]) -> bool:
+    """Whether the step of ``p`` can run as one compiled pass (:func:`_adam_flat`): float32
+    or float64, every array C-contiguous (flat views without copies)."""
+    a, g = p._data, p.grad._data  # type: ignore[union-attr]
+    m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+    dt = a.dtype
+    if dt not in _FLOATS or not (g.dtype == m.dtype == v.dtype == dt):
+        return False
+    return (
+        a.flags.c_contiguous
+        and g.flags.c_contiguous
+        and m.flags.c_contiguous
+        and (v.flags.c_contiguous)
+    )
+
+
+def _adam_flat(
+    p: Tensor, state: dict[str, Any], group: dict[str, Any], passes: dict[float, Any]
+) -> None:
+    """:func:`_adam_update` (without amsgrad) in one pass over the elements, the same
+    arithmetic in the same order (:func:`elman._kernels.adam_update`); ``passes`` keeps
+    the coefficients of each step count met in this group's step."""
+    step = state["step"]._data.item()
+    coefs = passes.get(step)
+    if coefs is None:
+        coefs = passes[step] = _coefficients(group, step, p._data.dtype.type)
+    _kernels.adam_update(
+        p._data.reshape(-1),
+        p.grad._data.reshape(-1),  # type: ignore[union-attr]
+        state["exp_avg"]._data.reshape(-1),
+        state["exp_avg_sq"]._data.reshape(-1),
+        *coefs,
+    )
+
+
+def _coefficients(group: dict[str, Any], step: float, dt: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The scalars of :func:`elman._kernels.adam_update` for ``group`` at ``step``, as
+    :func:`_adam_update` computes them (in float64; cast to ``dt`` in the kernel)."""
+    beta1, beta2 = (float(b) for b in group["betas"])
+    lr, wd = float(group["lr"]), float(group["weight_decay"])
+    decay = DECAY_NONE
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            decay, wd = DECAY_DECOUPLED, 1 - lr * wd
+        else:
+            decay = DECAY_L2_ONE if wd == 1 else DECAY_L2
+    w1 = 1 - beta1
+    coefs = [w1, beta2, 1 - beta2, -(lr / (1 - beta1**step))]
+    coefs += [(1 - beta2**step) ** 0.5, float(group["eps"]), wd]
+    modes = [int(bool(group["maximize"])), decay, int(abs(dt(w1)) < 0.5)]
+    return np.array(coefs, dtype=np.float64), np.array(modes, dtype=np.int64)

@@ -20,6 +20,7 @@ from ...autograd import Tensor
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
 
 TensorOrTensors = Tensor | Iterable[Tensor]
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _as_list(tensors: TensorOrTensors) -> list[Tensor]:
@@ -36,6 +37,8 @@ def _vector_norm(a: np.ndarray, p: float) -> float:
             )
         mags = np.abs(a)
         return float(mags.max() if p > 0 else mags.min())
+    if p == 2 and _kernels.JIT and a.dtype in _FLOATS and a.flags.c_contiguous:
+        return math.sqrt(_kernels.sum_squares(a.reshape(-1)))  # one pass, no float64 copy
     x = np.abs(a.astype(np.float64, copy=False)).ravel()
     if p == 0:
         return float(np.count_nonzero(x))

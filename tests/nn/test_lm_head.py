@@ -1,0 +1,185 @@
+"""The layers around the RNN in a language model, on the paths made fast for training: the
+Embedding's backward (a scatter-add in torch's order), the Linear head over a batch-first view
+of the RNN's output (read in memory order), cross-entropy's fused log-softmax; against torch
+(when installed), float64 gradcheck, special values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from nn_parity import (
+    DTYPES,
+    one_torch_thread,  # noqa: F401  (an autouse fixture)
+    parity,
+    tol_for,
+    torch,
+)
+
+import elman
+import elman.nn.functional as EF
+from conftest import assert_close, requires_torch
+from elman.autograd import gradcheck
+
+# ---- Embedding backward ----------------------------------------------------------------------
+
+
+def _embedding_grads(lib: Any, w: np.ndarray, idx: np.ndarray, g: np.ndarray, **kw: Any) -> Any:
+    wt = lib.tensor(w, requires_grad=True)
+    lib.nn.functional.embedding(lib.tensor(idx), wt, **kw).backward(lib.tensor(g))
+    return wt.grad.numpy()
+
+
+def _embedding_case(dtype: Any) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(11)
+    w = rng.standard_normal((6, 5)).astype(dtype)
+    idx = rng.integers(0, 6, (40, 60))  # 2,400 lookups of 6 rows: long float32 sums
+    g = (rng.standard_normal((40, 60, 5)) * 10.0 ** rng.integers(-3, 4, (40, 60, 1))).astype(dtype)
+    return w, idx, g
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", [{}, {"padding_idx": 4}], ids=["plain", "padding"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_embedding_backward_sums_in_torchs_order(dtype: Any, kw: dict[str, Any]) -> None:
+    w, idx, g = _embedding_case(dtype)
+    ours = _embedding_grads(elman, w, idx, g, **kw)
+    np.testing.assert_array_equal(ours, _embedding_grads(torch, w, idx, g, **kw))  # bit for bit
+    if kw:
+        assert not ours[kw["padding_idx"]].any()
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_embedding_backward_scaled_by_frequency(dtype: Any) -> None:
+    w, idx, g = _embedding_case(dtype)
+    kw = {"scale_grad_by_freq": True, "padding_idx": 1}
+    ours, theirs = (
+        _embedding_grads(elman, w, idx, g, **kw),
+        _embedding_grads(torch, w, idx, g, **kw),
+    )
+    assert_close(ours, theirs, "scaled", **tol_for(dtype))
+
+
+def test_embedding_backward_against_add_at_and_gradcheck() -> None:
+    w, idx, g = _embedding_case(np.float64)
+    expected = np.zeros_like(w)
+    keep = idx != 3
+    np.add.at(expected, idx[keep], g[keep])
+    np.testing.assert_allclose(_embedding_grads(elman, w, idx, g, padding_idx=3), expected)
+    wt = elman.tensor(w, requires_grad=True)
+    small = elman.tensor(np.array([[0, 3, 5, 0], [5, 5, 1, 3]]))
+    assert gradcheck(lambda a: EF.embedding(small, a) ** 2, [wt])  # (padding and frequency scaling
+    # change the gradient by design: torch covers them above)
+
+
+def test_embedding_backward_special_values() -> None:
+    w = elman.zeros(3, 2, requires_grad=True)
+    g = np.array([[[np.inf, 1.0], [np.nan, 2.0], [-np.inf, 3.0]]])
+    EF.embedding(elman.tensor([[1, 0, 1]]), w).backward(elman.tensor(g))
+    out = w.grad.numpy()
+    assert np.isnan(out[1, 0]) and np.isnan(out[0, 0]) and out[1, 1] == 4.0 and not out[2].any()
+
+
+# ---- Linear over a batch-first view ----------------------------------------------------------
+
+
+def _batch_first_view(dtype: Any, L: int = 7, N: int = 3, H: int = 9) -> np.ndarray:
+    """(N, L, H): the layout of the RNN's batch-first output (memory in (L, N, H))."""
+    return np.random.default_rng(12).standard_normal((L, N, H)).astype(dtype).transpose(1, 0, 2)
+
+
+@requires_torch
+@pytest.mark.parametrize("out_features", [4, 9, 13])  # fewer, as many, more than in
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_linear_on_a_batch_first_view_matches_torch(dtype: Any, out_features: int) -> None:
+    x = _batch_first_view(dtype)
+    rng = np.random.default_rng(13)
+    w = rng.standard_normal((out_features, 9)).astype(dtype)
+    b = rng.standard_normal(out_features).astype(dtype)
+
+    def run(lib: Any) -> tuple[Any, ...]:
+        xt = lib.tensor(np.ascontiguousarray(x.transpose(1, 0, 2)), requires_grad=True)
+        wt, bt = lib.tensor(w, requires_grad=True), lib.tensor(b, requires_grad=True)
+        y = lib.nn.functional.linear(xt.transpose(0, 1), wt, bt)  # (N, L, out)
+        g = np.random.default_rng(14).standard_normal(tuple(y.shape)).astype(dtype)
+        y.backward(lib.tensor(g))
+        return y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+
+    for name, e, t in zip(("y", "dx", "dw", "db"), run(elman), run(torch), strict=True):
+        assert_close(e, t, name, **tol_for(dtype))
+
+
+@requires_torch
+def test_linear_on_permuted_views_of_more_axes() -> None:
+    base = np.random.default_rng(15).standard_normal((3, 4, 2, 8))
+    w = np.random.default_rng(16).standard_normal((5, 8))
+    for perm in [(1, 0, 2, 3), (2, 0, 1, 3), (1, 2, 0, 3), (0, 1, 2, 3)]:
+        x = base.transpose(perm)
+        parity(lambda F, a, c: F.linear(a, c), np.ascontiguousarray(x), w)  # C order
+        xt = elman.tensor(base, requires_grad=True)
+        tt = torch.tensor(base, requires_grad=True)
+        y_e = EF.linear(xt.permute(*perm), elman.tensor(w))
+        y_t = torch.nn.functional.linear(tt.permute(*perm), torch.tensor(w))
+        assert_close(y_e, y_t, f"{perm} y", **tol_for(np.float64))
+        g = np.random.default_rng(17).standard_normal(tuple(y_t.shape))
+        y_e.backward(elman.tensor(g))
+        y_t.backward(torch.tensor(g))
+        assert_close(xt.grad, tt.grad, f"{perm} dx", **tol_for(np.float64))
+
+
+def test_linear_on_a_batch_first_view_gradcheck_and_layout() -> None:
+    x = elman.tensor(_batch_first_view(np.float64).transpose(1, 0, 2).copy(), requires_grad=True)
+    w = elman.tensor(np.random.default_rng(18).standard_normal((4, 9)), requires_grad=True)
+    b = elman.tensor(np.random.default_rng(19).standard_normal(4), requires_grad=True)
+    assert gradcheck(lambda a, c, d: EF.linear(a.transpose(0, 1), c, d), [x, w, b])
+    y = EF.linear(x.transpose(0, 1), w, b)
+    assert y._data.flags.c_contiguous  # the output is C order, as torch's
+    y_ref = np.matmul(x._data.transpose(1, 0, 2), w._data.T) + b._data
+    np.testing.assert_allclose(y._data, y_ref, rtol=1e-13, atol=1e-13)
+
+
+# ---- cross-entropy's log-softmax -------------------------------------------------------------
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_special_values_as_torch(dtype: Any) -> None:
+    x = np.random.default_rng(20).standard_normal((6, 5)).astype(dtype)
+    x[1, 2], x[2, 0], x[3, :], x[4, 3] = np.nan, np.inf, -np.inf, -np.inf
+    t = np.array([0, 1, 2, 3, 4, 1])
+    for reduction in ("none", "sum"):
+        parity(lambda F, a, b, r=reduction: F.cross_entropy(a, b, reduction=r), x, t)
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_language_model_step_matches_torch(dtype: Any) -> None:
+    """Embedding -> batch-first RNN -> Linear over the vocabulary -> cross-entropy."""
+    V, E, H, N, L = 11, 6, 9, 4, 7
+    rng = np.random.default_rng(21)
+    x, y = rng.integers(0, V, (N, L)), rng.integers(0, V, N * L)
+    results = []
+    for lib in (elman, torch):
+        lib.manual_seed(0)
+        embed = lib.nn.Embedding(V, E, padding_idx=3)
+        rnn = lib.nn.RNN(E, H, batch_first=True)
+        fc = lib.nn.Linear(H, V)
+        params = [*embed.parameters(), *rnn.parameters(), *fc.parameters()]
+        if lib is torch:  # elman's initial weights
+            with torch.no_grad():
+                for p, q in zip(params, results[0][1], strict=True):
+                    p.copy_(torch.from_numpy(q))
+        else:
+            results.append((None, [p.detach().numpy().copy() for p in params]))
+        for p in params:
+            p.data = p.data.double() if dtype == np.float64 else p.data
+        out = fc(rnn(embed(lib.tensor(x)))[0])
+        loss = lib.nn.functional.cross_entropy(out.reshape(-1, V), lib.tensor(y))
+        loss.backward()
+        results.append((loss.detach().numpy(), [p.grad.numpy() for p in params]))
+    (le, ge), (lt, gt) = results[1], results[2]
+    assert_close(le, lt, "loss", **tol_for(dtype))
+    for k, (a, b) in enumerate(zip(ge, gt, strict=True)):
+        assert_close(a, b, f"grad {k}", **tol_for(dtype))
