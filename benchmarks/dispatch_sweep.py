@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 ONE_THREAD = ["fused", "fused-forward", "fused-outer", "fused-forward-outer"]
+ONE_THREAD += ["fused-forward-gemm", "fused-gemm"]
 ONE_THREAD += ["layered-axpy", "layered-outer", "layered-gemm"]
 TWO_THREAD = ["layered-split", "layered-pairs", "layered-rows", "layered-rows-outer"]
 CONDITIONS = {"two": ONE_THREAD + TWO_THREAD, "one": ONE_THREAD}
@@ -223,6 +224,8 @@ def applicable(s: tuple[int, ...], variant: str) -> bool:
     e.g. the fused loops on big batches, pairs on one unidirectional layer)."""
     L, N, I, H, NL, D = s
     T = L * N
+    if variant in ("fused-forward-gemm", "fused-gemm"):  # short stacks of wide inputs, small H
+        return H <= 64 and I >= 2 * H and T * NL * D <= 2000
     if variant.startswith("fused"):
         small = H <= 64 and N * H <= 512 and I * H <= 16384
         small = small and (variant == "fused-forward" or T * NL * D <= 40000)

@@ -61,6 +61,22 @@ UNMEASURED = math.log(2.0)  # the regret charged for a pick with no measurement
 # of main 15263a3); derive=False marks a structural condition (which case the row is for)
 ROWS: list[tuple[str, str, tuple[tuple[str, Any, Any, bool], ...]]] = [
     (
+        "short stacks of wide inputs (I >= 8H, I <= 1024): the forward in one call, each "
+        "layer's input projection one BLAS call, then the loops; layered backward. HAND-SET "
+        "(not in the sweep yet): measured interleaved on 10 shapes (2026-12-07, docs/"
+        "performance.md), forward 1.3-1.7x and forward+backward 1.1-1.3x layered-gemm up to "
+        "T*layers*D = 128, behind it from 256 rows of N*H = 128 and on a bidirectional stack",
+        "fused-forward-gemm",
+        (
+            ("blas", 1, 1, False),
+            ("D", 1, 1, False),
+            ("H", None, 32, False),
+            ("I_H", 8, None, False),
+            ("I", None, 1024, False),
+            ("TLD", None, 200, False),
+        ),
+    ),
+    (
         "tiny problems: loops only, the whole stack in one call (per-call overhead is most "
         "of the time); the backward fused too while short (its per-row weight-gradient "
         "loops lose to GEMMs over many rows)",

@@ -54,6 +54,34 @@ def test_rnn_gradcheck(name: str) -> None:
     assert elman.autograd.gradcheck(fn, [x, hx, *rnn.parameters()])
 
 
+@pytest.mark.parametrize("variant", ["fused-forward-gemm", "fused-gemm"])
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_gradcheck_wide_input_blas_products(
+    nonlinearity: str, variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fused variants with BLAS products (each layer's input projection one BLAS call
+    inside the fused forward; fused-gemm's backward also dW_ih and dX): a short stack of
+    wide inputs, float64, packed too."""
+    from elman._kernels import dispatch
+
+    if not elman._kernels.JIT or not dispatch.gemm_pointers()[0]:
+        pytest.skip("needs compiled kernels and NumPy's BLAS")
+    monkeypatch.setattr(dispatch, "FORCED", variant)
+    rnn = elman.nn.RNN(40, 3, num_layers=2, nonlinearity=nonlinearity, dtype="float64")
+    assert dispatch.choose(6, 2, 40, 3, 2, 1).name == variant
+    rng = np.random.default_rng(5)
+    x = elman.tensor(rnd(rng, 3, 2, 40), requires_grad=True)
+    hx = elman.tensor(rnd(rng, 2, 2, 3), requires_grad=True)
+    assert elman.autograd.gradcheck(lambda x, hx, *p: rnn(x, hx), [x, hx, *rnn.parameters()])
+    pack = elman.nn.utils.rnn.pack_padded_sequence
+
+    def packed(x: Any, hx: Any, *params: Any) -> Any:
+        out, hn = rnn(pack(x, [3, 2]), hx)
+        return out.data, hn
+
+    assert elman.autograd.gradcheck(packed, [x, hx, *rnn.parameters()])
+
+
 @pytest.mark.parametrize("nl", ["tanh", "relu"])
 def test_rnn_cell_gradcheck(nl: str) -> None:
     cell = elman.nn.RNNCell(3, 4, nonlinearity=nl, dtype="float64")

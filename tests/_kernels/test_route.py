@@ -56,6 +56,8 @@ SHAPES = {
     "fused-forward": (6, 3, 4, 5, 2, True),
     "fused-outer": (3, 1, 8, 128, 1, False),
     "fused-forward-outer": (3, 1, 8, 128, 1, False),
+    "fused-forward-gemm": (6, 3, 40, 4, 2, False),
+    "fused-gemm": (6, 3, 40, 4, 2, True),
     "layered-axpy": (20, 1, 8, 64, 2, False),
     "layered-dot": (20, 4, 8, 64, 2, True),
     "layered-outer": (20, 4, 8, 64, 2, True),

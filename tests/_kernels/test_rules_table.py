@@ -22,7 +22,8 @@ BENCH = ROOT / "benchmarks"
 # the variant names of the contract (ELMAN_KERNEL_VARIANT's public names and the three
 # fused combinations that had none)
 NAMES = {
-    "fused", "fused-outer", "fused-forward", "fused-forward-outer",
+    "fused", "fused-outer", "fused-forward", "fused-forward-outer", "fused-forward-gemm",
+    "fused-gemm",
     "layered-axpy", "layered-dot", "layered-outer", "layered-gemm", "layered-split",
     "layered-pairs", "layered-rows", "layered-rows-outer",
 }  # fmt: skip

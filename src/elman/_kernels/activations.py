@@ -8,9 +8,12 @@ promote float32 arithmetic to float64.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from numba import njit, types
-from numba.extending import overload
+from llvmlite import ir
+from numba import literal_unroll, njit, types
+from numba.extending import intrinsic, overload
 
 from ._jit import INLINE
 from .special import TANH32_ONE, TANH64_ONE, tanh_ref
@@ -55,18 +58,51 @@ def _tanh32(x):
     return np.copysign(f(1), x) if abs(x) >= f(TANH32_ONE) else y
 
 
+@intrinsic
+def _pow2(typingctx, n):
+    """2.0 ** n for an int64 n in [-1022, 1023], written into the exponent bits (no libm
+    call, so that loops over it vectorise)."""
+
+    def codegen(context, builder, sig, args):
+        i64 = ir.IntType(64)
+        e = builder.shl(builder.add(args[0], ir.Constant(i64, 1023)), ir.Constant(i64, 52))
+        return builder.bitcast(e, ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+# expm1(r) = r + r^2 * (1/2! + r/3! + ... + r^12/14!) for |r| <= ln 2 / 2 (the remainder
+# is below 1e-17 of the result); ln 2 in two parts (Cody and Waite) for the reduction
+_EXPM1 = tuple(1.0 / math.factorial(k) for k in range(14, 1, -1))
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+
+
 def _tanh64(x):
-    # libm's tanh is exactly +-1 from |x| = 19.0615474653985 (correctly rounded), torch's
-    # from TANH64_ONE, 7e-11 later: the largest value under 1 in between, as torch
-    y = np.tanh(x)
-    if abs(y) == 1.0 and abs(x) < TANH64_ONE:
-        return np.copysign(0.9999999999999999, x)
-    return y
+    # tanh |x| = e / (e + 2), e = expm1(2|x|) = 2^n (expm1(r) + 1) - 1 with 2|x| = n ln2 + r:
+    # no libm call, so the activation loops vectorise (libm's tanh is a scalar call per
+    # element, ~7 ns: most of a float64 step of small H). Within 3 ulp of libm's (measured
+    # on 2.6 million arguments, 0.3 ulp on average). torch's tanh is exactly +-1 from
+    # TANH64_ONE; below it the largest value under 1 where the quotient rounds to 1 (as
+    # libm's tanh there). NaN stays NaN, the sign of zero is kept.
+    a = abs(x)
+    y = 2.0 * (a if a < 20.0 else 20.0)  # NaN too: its result is replaced at the end
+    n = np.floor(y * 1.4426950408889634 + 0.5)
+    r = (y - n * _LN2_HI) - n * _LN2_LO
+    p = _EXPM1[0]
+    for c in literal_unroll(_EXPM1[1:]):
+        p = p * r + c
+    s = _pow2(np.int64(n))
+    e = s * (r + r * r * p) + (s - 1.0)
+    t = e / (e + 2.0)
+    t = 0.9999999999999999 if t == 1.0 else t
+    t = np.copysign(1.0 if a >= TANH64_ONE else t, x)
+    return x if x != x else t
 
 
 @overload(tanh, jit_options=INLINE)
 def _tanh_overload(x):
-    """float32: the vectorisable rational tanh; float64: libm's (accurate to 1 ulp)."""
+    """float32: the vectorisable rational tanh; float64: from a vectorisable expm1
+    (within 3 ulp of libm's)."""
     if isinstance(x, types.Float) and x.bitwidth == 32:
         return _tanh32
     return _tanh64

@@ -67,6 +67,11 @@ VARIANTS = {
         _fused("fused-outer", OUTER),
         _fused("fused-forward", AXPY, False),  # backward as layered-axpy
         _fused("fused-forward-outer", OUTER, False),  # backward as layered-outer
+        # the input projections one BLAS call each (short sequences of wide inputs); the
+        # backward as layered-gemm
+        _fused("fused-forward-gemm", GEMM, False),
+        # the same with the backward fused too, dW_ih and dX one BLAS call each
+        _fused("fused-gemm", GEMM),
         _layer("layered-axpy", AXPY),
         _layer("layered-dot", DOT),
         _layer("layered-outer", OUTER),
@@ -90,8 +95,15 @@ ONE_THREAD = {
     "layered-rows": "layered-gemm",
     "layered-rows-outer": "layered-outer",
 }
-NO_BLAS = {"layered-gemm": "layered-dot", "layered-rows": "layered-dot"}
+NO_BLAS = {
+    "layered-gemm": "layered-dot",
+    "layered-rows": "layered-dot",
+    "fused-forward-gemm": "fused-forward",
+    "fused-gemm": "fused",
+}
 NOT_COMPILED = {
+    "fused-forward-gemm": "fused-forward",  # (NumPy's BLAS from kernels needs compiled code)
+    "fused-gemm": "fused",
     "layered-outer": "layered-dot",
     "fused-outer": "fused-dot",
     "fused-forward-outer": "fused-forward-dot",

@@ -14,29 +14,81 @@ from typing import Any
 import numpy as np
 
 from . import blocked_forward
+from ._blas import gemm_pointers, hold_one_thread, release_one_thread
 from .array_loops import contiguous as _C
 from .flat import flat_shapes, flat_spans, split_flat
 from .fused_stack_loops import fused_backward, fused_forward
+from .modes import GEMM
+from .optional_blas import LOOPS
 from .stack_ref import Stack, Weights
 
-__all__ = ["forward", "backward", "fused_forward_flat", "fused_backward_flat", "len_rows"]
+__all__ = [
+    "forward",
+    "backward",
+    "fused_forward_flat",
+    "fused_backward_flat",
+    "len_rows",
+    "projection_fptr",
+]
 
 
 def forward(variant: Any, stack: Stack, keep: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
     """The fused variants' forward entry: :func:`.stack_ref.stack_forward` in one compiled
-    call (``stack.x``, ``.sizes``, ``.h0`` contiguous; ``variant`` is not read: one way)."""
+    call (``stack.x``, ``.sizes``, ``.h0`` contiguous; ``variant``: whether the input
+    projections are BLAS calls, :func:`projection_fptr`)."""
     x, sizes, h0, weights, num_layers, relu, masks = stack
     NLD, N, H = h0.shape
     T, DH = len_rows(x), NLD // num_layers * H
     has_bias = weights[0][2] is not None
-    full = keep or _small_stack(x, num_layers, T, DH)
+    fptr = projection_fptr(variant, x.dtype)
+    full = keep or fptr != 0 or _small_stack(x, num_layers, T, DH)
     outs = np.empty((num_layers if full else 1, T, DH), dtype=x.dtype)
     x = fused_rows(x, outs, full)
     hn = np.empty_like(h0)
     m = _masks_stacked(masks, (T, DH), x.dtype)
     wbuf = _pack_forward(weights, has_bias, x.dtype)
-    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full)
+    if fptr:
+        _blas_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full, fptr)
+    else:
+        fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full, LOOPS)
     return list(outs if keep else outs[-1:]), hn
+
+
+def _blas_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, lean, fptr):
+    """fused_forward with BLAS projections (``fptr``), OpenBLAS held on this thread
+    meanwhile (its workers, woken inside a kernel, cost ~100x the product here).
+
+    Args:
+        x: (T, I) rows
+        sizes: (L,) int64 batch_sizes
+        h0: (NL*D, N, H)
+        wbuf: every parameter flat, in torch's order (.flat)
+        num_layers: NL, layers
+        has_bias: wbuf holds b_ih and b_hh
+        relu: ReLU, else tanh
+        m: (NL-1, T, D*H) dropout masks, or (0, ...)
+        outs: (NL, T, D*H) out
+        hn: (NL*D, N, H) out
+        lean: a forward without a graph: the last layer's output only
+        fptr: ?gemm for the input projections (an int64 address)
+    """
+    held = hold_one_thread()
+    try:
+        fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, lean, fptr)
+    finally:
+        if held:
+            release_one_thread()
+
+
+def projection_fptr(variant: Any, dtype: Any) -> int:
+    """NumPy's ?gemm for ``dtype`` when ``variant`` runs its input-side products with BLAS
+    (the fused variants of mode GEMM, for short stacks of wide inputs, where the loops'
+    products are most of the call: ``fused-forward-gemm``'s input projections, ``fused-gemm``'s
+    projections, dW_ih and input gradients), else 0 (the loops)."""
+    if variant is None or variant.mode is not GEMM:
+        return 0
+    s, d = gemm_pointers()
+    return np.int64(s if np.dtype(dtype) == np.float32 else d)
 
 
 def backward(
@@ -51,7 +103,7 @@ def backward(
     m = _masks_stacked(masks, (T, NLD // num_layers * H), x.dtype)
     wbuf = _pack_forward(weights, has_bias, x.dtype)
     dx, dh0, gbuf, db = fused_backward_flat(
-        x, sizes, h0, wbuf, num_layers, has_bias, relu, _stacked(outs), g_out, g_hn, m
+        x, sizes, h0, wbuf, num_layers, has_bias, relu, _stacked(outs), g_out, g_hn, m, variant
     )
     views = split_flat(gbuf, flat_spans(flat_shapes(I, H, num_layers, NLD // num_layers, has_bias)))
     step = 4 if has_bias else 2
@@ -113,7 +165,9 @@ def fused_rows(x: np.ndarray, outs: np.ndarray, keep: bool) -> np.ndarray:
     return staged
 
 
-def fused_forward_flat(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks=None, keep=True):
+def fused_forward_flat(
+    x, sizes, h0, wbuf, num_layers, has_bias, relu, masks=None, keep=True, variant=None
+):
     """The fused forward on weights already flat (:mod:`.flat` layout): outs
     (NL, T, D*H) and hn. ``x``, ``sizes``, ``h0`` and ``wbuf`` contiguous, one dtype.
     ``keep=False``: outs (1, T, D*H), the last layer's output only (see fused_forward),
@@ -129,20 +183,25 @@ def fused_forward_flat(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks=Non
         relu: ReLU, else tanh
         masks: (NL-1, T, D*H) or None
         keep: False: only the last layer's output is returned (a forward without a graph)
+        variant: the call's variant (its input projections: :func:`projection_fptr`)
     """
     NLD, N, H = h0.shape
     T, DH = len_rows(x), NLD // num_layers * H
-    full = keep or _small_stack(x, num_layers, T, DH)
+    fptr = projection_fptr(variant, x.dtype)
+    full = keep or fptr != 0 or _small_stack(x, num_layers, T, DH)
     outs = np.empty((num_layers if full else 1, T, DH), dtype=x.dtype)
     x = fused_rows(x, outs, full)
     hn = np.empty_like(h0)
     m = _NO_MASKS[x.dtype] if masks is None else masks
-    fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full)
+    if fptr:
+        _blas_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full, fptr)
+    else:
+        fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, hn, not full, LOOPS)
     return (outs if keep else outs[-1:]), hn
 
 
 def fused_backward_flat(
-    x, sizes, h0, wbuf, num_layers, has_bias, relu, outs, g_out, g_hn, masks=None
+    x, sizes, h0, wbuf, num_layers, has_bias, relu, outs, g_out, g_hn, masks=None, variant=None
 ):
     """BPTT of :func:`fused_forward_flat`: dx, dh0, the gradients flat as ``wbuf`` (both
     bias slots hold db) and db (NL*D, H).
@@ -159,13 +218,21 @@ def fused_backward_flat(
         g_out: (T, D*H) gradient of the output
         g_hn: (NL*D, N, H)
         masks: (NL-1, T, D*H) or None
+        variant: the call's variant (BLAS for the input-side products: projection_fptr)
     """
     dx, dh0, gbuf = np.empty_like(x), np.empty_like(h0), np.empty_like(wbuf)
     db = np.empty(h0.shape[::2], dtype=x.dtype)
     m = _NO_MASKS[x.dtype] if masks is None else masks
-    fused_backward(
-        x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, g_out, g_hn, dx, dh0, gbuf, db
-    )
+    fptr = projection_fptr(variant, x.dtype)
+    held = hold_one_thread() if fptr else False
+    try:
+        fused_backward(
+            x, sizes, h0, wbuf, num_layers, has_bias, relu, m, outs, g_out, g_hn, dx, dh0, gbuf, db,
+            fptr or LOOPS,
+        )  # fmt: skip
+    finally:
+        if held:
+            release_one_thread()
     return dx, dh0, gbuf, db
 
 

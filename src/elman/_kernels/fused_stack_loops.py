@@ -18,10 +18,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._blas import NO_TRANS, TRANS
 from ._jit import JIT
 from .activations import tanh
 from .array_loops import copy_rows, fill_rows, offsets
 from .config import FUSED_GRAD_BLOCK as _BLOCK  # rows per partial sum of a weight gradient
+from .optional_blas import blas_product as _blas_product
+from .optional_blas import with_blas
 
 __all__ = ["fused_forward", "fused_backward"]
 
@@ -104,7 +107,7 @@ def _project_rows(src, mask, wbuf, p, H, has_bias, out, row, bias):
 
 
 @njit(**JIT)
-def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, hn, lean):
+def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, hn, lean, fptr):
     """Fill outs (NL, T, D*H) and hn (NL*D, N, H) as :func:`.stack_ref.stack_forward` does.
 
     ``lean`` (a forward without a graph): outs is (1, T, D*H), the last layer's output
@@ -123,6 +126,9 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
         outs: (NL, T, D*H) out (lean: (1, T, D*H))
         hn: (NL*D, N, H) out
         lean: a forward without a graph: the last layer's output only
+        fptr: address of NumPy's CBLAS ?gemm for the dtype (_blas.gemm_pointers), an
+            int64: each layer's input projection of every step is one BLAS call (not
+            lean); LOOPS (int32 0): the loops, no BLAS call compiled in
     """
     T, I = x.shape
     NLD, N, H = h0.shape
@@ -162,7 +168,13 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
             # the input projection of every step, four units at a time (four independent
             # sums); W_ih is small enough (I * H <= 4096) to stay in L1 across rows
             H4 = H - H % 4
-            for r in range(T if keep else 0):
+            blas = with_blas(fptr)  # (a constant False in the loop-only kernels)
+            if blas and keep and T > 0:  # wide inputs: one BLAS call, then the bias
+                _blas_product(fptr, TRANS, T, H, In, src, 0, 0, w_ih, False, out, 0, c0)
+                for r in range(T):
+                    for j in range(H):
+                        out[r, c0 + j] += bias[j]
+            for r in range(T if keep and not blas else 0):
                 for j in range(0, H4, 4):
                     s0, s1, s2, s3 = bias[j], bias[j + 1], bias[j + 2], bias[j + 3]
                     for i in range(In):
@@ -217,7 +229,22 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
 
 @njit(**JIT)
 def fused_backward(
-    x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, g_out, g_hn, dx, dh0, gbuf, db
+    x,
+    sizes,
+    h0,
+    wbuf,
+    num_layers,
+    has_bias,
+    relu,
+    masks,
+    outs,
+    g_out,
+    g_hn,
+    dx,
+    dh0,
+    gbuf,
+    db,
+    fptr,
 ):
     """BPTT of the whole stack, last layer first: dx (T, I), dh0 (NL*D, N, H), gbuf and the
     bias gradient db (NL*D, H) (also computed without bias, as the reference does).
@@ -238,11 +265,15 @@ def fused_backward(
         dh0: (NL*D, N, H) out
         gbuf: out: the parameter gradients, laid out as wbuf
         db: (NL*D, H) out: bias gradients
+        fptr: address of NumPy's CBLAS ?gemm for the dtype (int64): dW_ih and the input
+            gradient of each layer and direction one BLAS call each; LOOPS: the loops
     """
     T, I = x.shape
     NLD, N, H = h0.shape
     D = NLD // num_layers
     DH = D * H
+    blas = with_blas(fptr)  # (a constant False in the loop-only kernels)
+    dT = np.empty((H if blas else 0, T), dtype=x.dtype)  # delta transposed, for BLAS
     L = len(sizes)
     off = offsets(sizes)
     one, zero = x.dtype.type(1), x.dtype.type(0)
@@ -315,9 +346,10 @@ def fused_backward(
                     for j in range(H):
                         c = delta[row, j]
                         b_b[j] += c
-                        for ii in range(In):
-                            b_ih[j, ii] += c * src[row, ii]
-                            gin[row, ii] += c * w_ih[j, ii]
+                        if not blas:
+                            for ii in range(In):
+                                b_ih[j, ii] += c * src[row, ii]
+                                gin[row, ii] += c * w_ih[j, ii]
                         for kk in range(H):
                             b_hh[j, kk] += c * pv[kk]
                     done += 1
@@ -326,6 +358,13 @@ def fused_backward(
                             gbuf[q + e] += part[e]
                         for j in range(H):
                             db[k, j] += part[n - H + j]
+            if blas and T > 0:  # dW_ih = delta^T src, gin += delta W_ih: BLAS
+                for r in range(T):
+                    for j in range(H):
+                        dT[j, r] = delta[r, j]
+                g_ih = gbuf[q : q + H * In].reshape((H, In))
+                _blas_product(fptr, NO_TRANS, H, In, T, dT, 0, 0, src, True, g_ih, 0, 0)
+                _blas_product(fptr, NO_TRANS, T, In, H, delta, 0, 0, w_ih, True, gin, 0, 0)
             if has_bias:
                 for j in range(H):
                     gbuf[q + n - H + j] = db[k, j]

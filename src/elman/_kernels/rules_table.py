@@ -7,22 +7,38 @@ Sweep: AMD EPYC, 2 cores.
 """
 
 RULES = (
+    # short stacks of wide inputs (I >= 8H, I <= 1024): the forward in one call, each layer's input
+    # projection one BLAS call, then the loops; layered backward. HAND-SET (not in the sweep yet):
+    # measured interleaved on 10 shapes (2026-12-07, docs/performance.md), forward 1.3-1.7x and
+    # forward+backward 1.1-1.3x layered-gemm up to T*layers*D = 128, behind it from 256 rows of N*H
+    # = 128 and on a bidirectional stack
+    (
+        "fused-forward-gemm",
+        (
+            ("blas", 1, 1),  # structural
+            ("D", 1, 1),  # structural
+            ("H", None, 32),  # structural
+            ("I_H", 8, None),  # structural
+            ("I", None, 1024),  # structural
+            ("TLD", None, 200),  # structural
+        ),
+    ),
     # tiny problems: loops only, the whole stack in one call (per-call overhead is most of the
     # time); the backward fused too while short (its per-row weight-gradient loops lose to GEMMs
     # over many rows)
     (
         "fused",
         (
-            # between 40 and 48; regret 1.019 (today's 2.722) over 72 samples; cuts slowing a
+            # between 40 and 48; regret 0.536 (today's 2.239) over 68 samples; cuts slowing a
             # speed-table shape excluded
             ("H", None, 44),
-            # one-sided (the row won on every sample: its last measured point); regret 0.569
-            # (today's 1.964) over 32 samples; cuts slowing a speed-table shape excluded
+            # one-sided (the row won on every sample: its last measured point); regret 0.086
+            # (today's 1.481) over 28 samples; cuts slowing a speed-table shape excluded
             ("NH", None, 184),
-            # between 4292 and 6144; regret 0.830 (today's 2.401) over 44 samples; cuts slowing a
+            # between 4292 and 20000; regret 0.086 (today's 1.657) over 36 samples; cuts slowing a
             # speed-table shape excluded
-            ("IH", None, 5100),
-            # between 276 and 400; regret 1.255 (today's 5.394) over 68 samples; cuts slowing a
+            ("IH", None, 9300),
+            # between 276 and 400; regret 0.772 (today's 4.911) over 64 samples; cuts slowing a
             # speed-table shape excluded
             ("TLD", None, 330),
         ),
@@ -177,7 +193,7 @@ RULES = (
         (
             ("two", 1, 1),  # structural
             ("blas", 1, 1),  # structural
-            # between 1.96608e+07 and 2.62144e+07; regret 0.886 (today's 8.527) over 87 samples;
+            # between 1.96608e+07 and 2.62144e+07; regret 0.690 (today's 8.331) over 85 samples;
             # cuts slowing a speed-table shape excluded
             ("THH", 23000000, None),
             # between 1 and 2; regret 0.037 (today's 2.533) over 37 samples; cuts slowing a
@@ -199,7 +215,7 @@ RULES = (
     (
         "layered-outer",
         (
-            # between 226 and 250; regret 1.847 (today's 3.794) over 187 samples; cuts slowing a
+            # between 226 and 250; regret 1.585 (today's 3.532) over 183 samples; cuts slowing a
             # speed-table shape excluded
             ("H", 240, None),
             # one-sided (the row won on every sample: its last measured point); regret 0.369

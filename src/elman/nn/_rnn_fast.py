@@ -201,7 +201,7 @@ def _lane(
         masks = dropout_masks(nl - 1, (T, plan.out_shape[-1]), rnn.dropout, x.dtype)
     if plan.fused:
         outs, hn = fused_forward_flat(
-            rows, sizes, h0, wbuf, nl, plan.has_bias, plan.relu, masks, keep
+            rows, sizes, h0, wbuf, nl, plan.has_bias, plan.relu, masks, keep, plan.variant
         )
     else:
         outs, hn = _kernels.stack_forward(
@@ -259,7 +259,7 @@ class FusedRNNFunction(Function):
             g_h = _C(g_hn[:, None] if plan.unbatched else g_hn)
         if plan.fused_backward:
             dx, dh0, gbuf, _ = fused_backward_flat(
-                rows, sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h, masks
+                rows, sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h, masks, plan.variant
             )
             grads = split_flat(gbuf, flat.spans)  # fresh views, disjoint
         else:  # long sequences, larger problems: the layered backward (GEMMs over all steps)
