@@ -308,15 +308,9 @@ def _named(src: str) -> bool:
 
 
 def _machine() -> dict[str, Any]:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "numpy": np.__version__}
+    from elman.cli.bench_timing import cpu_name
+
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "numpy": np.__version__}
 
 
 def main() -> int:

@@ -206,6 +206,17 @@ def measure(
     return result
 
 
+def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what ``platform`` says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine_info(versions: dict[str, str] | None = None) -> dict[str, Any]:
     """The CPU, core count, load and library versions (``versions``: the peers')."""
     import elman
@@ -217,16 +228,8 @@ def machine_info(versions: dict[str, str] | None = None) -> dict[str, Any]:
     except ImportError:
         numba_version = "not installed"
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     info: dict[str, Any] = {
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "numpy": np.__version__,
