@@ -16,7 +16,12 @@ in-process cells take turns within every repetition (order rotated each repetiti
 
 Resumable: a rerun with the same ``--out``, seed and budget skips the shapes already in it
 (a larger ``--count`` extends the sweep: the first shapes of a seed never change).
-``--summary`` prints the summary of an existing file and exits.
+``--summary`` prints the summary of an existing file and exits. A run measures the machine's
+peak first (:mod:`elman.cli.core_probe`, a few seconds) and keeps it in its record; the
+summary then adds each shape's bound (:mod:`elman.cli.call_bound`): the latency-bound
+acceptance and the overhead bars' misses split into reachable and bound-limited ones
+(:mod:`elman.cli.sweep_bounds`). ``--peak-from`` takes the peak from another JSON file
+(a sweep's, ``elman bench --train``'s, or a bare peak).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import dispatch_sweep as ds  # noqa: E402
 from elman.cli.bench_peers import load_peers, parse_against  # noqa: E402
 from elman.cli.bench_sweep import BUDGET, Cell, SweepShape, load, sweep  # noqa: E402
 from elman.cli.bench_timing import Case  # noqa: E402
+from elman.cli.sweep_bounds import bound_summary, load_peak_block  # noqa: E402
 from elman.cli.sweep_report import plot, summary  # noqa: E402
 
 
@@ -101,10 +107,19 @@ def main() -> int:
         default="median",
         help="of each cell's repetitions, for the summary and plot (min: busy machines)",
     )
+    parser.add_argument(
+        "--peak-from",
+        type=Path,
+        help="the machine's peak for the bounds, from this JSON (default: the file's own)",
+    )
     args = parser.parse_args()
     if args.summary:
         data = load(args.out)
     else:
+        from elman.cli.core_probe import measure_full_peak
+
+        print("measuring the machine's peak ...")
+        peak = measure_full_peak()
         peers = load_peers(args.against)
         for peer in peers:
             if peer.name == "torch" and args.torch_threads:
@@ -121,15 +136,30 @@ def main() -> int:
                 min_time=args.min_time,
                 settle=args.settle,
                 extra_cells=None if pool is None else pool.cells,
+                run_info={"peak": peak},
             )
         finally:
             if pool is not None:
                 pool.close()
     print(summary(data, args.stat))
+    print(bounds_text(data, args.peak_from, args.stat))
     if args.plot:
         plot(data, args.plot, args.stat)
         print(f"plot: {args.plot}")
     return 0
+
+
+def bounds_text(data: dict, peak_from: Path | None, stat: str) -> str:
+    """The summary against the machine's bound, from ``peak_from`` or the file's last
+    measured peak."""
+    if peak_from is not None:
+        peak = load_peak_block(peak_from)
+    else:
+        peaks = [r["peak"] for r in data["runs"] if "peak" in r]
+        if not peaks:
+            return "## no machine peak in the file: give --peak-from for the bounds"
+        peak = {**peaks[-1], "from": "the file's last run"}
+    return bound_summary(data, peak, stat)
 
 
 if __name__ == "__main__":
