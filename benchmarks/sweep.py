@@ -112,14 +112,22 @@ def main() -> int:
         type=Path,
         help="the machine's peak for the bounds, from this JSON (default: the file's own)",
     )
+    parser.add_argument(
+        "--peak",
+        choices=("full", "quick", "none"),
+        default="full",
+        help="measure the machine's peak before the run (quick: small sizes, for tests)",
+    )
     args = parser.parse_args()
     if args.summary:
         data = load(args.out)
     else:
         from elman.cli.core_probe import measure_full_peak
 
-        print("measuring the machine's peak ...")
-        peak = measure_full_peak()
+        run_info = {}
+        if args.peak != "none":
+            print("measuring the machine's peak ...")
+            run_info["peak"] = measure_full_peak(quick=args.peak == "quick")
         peers = load_peers(args.against)
         for peer in peers:
             if peer.name == "torch" and args.torch_threads:
@@ -136,7 +144,7 @@ def main() -> int:
                 min_time=args.min_time,
                 settle=args.settle,
                 extra_cells=None if pool is None else pool.cells,
-                run_info={"peak": peak},
+                run_info=run_info,
             )
         finally:
             if pool is not None:
