@@ -29,11 +29,12 @@ PEAK = {
 
 def test_cost_by_hand() -> None:
     # two layers, bidirectional, dense: L=3, N=2 -> R=6 rows, I=5, H=4, D=2
+    # (the first step's 2 rows start from h0 = 0: no product with W_hh, no dW_hh share)
     s = CallShape(3, 2, 5, 4, 2, 2, "float32", 6)
     c = call_cost(s)
-    fwd = 2 * 6 * (5 * 4 + 16) + 2 * 6 * (8 * 4 + 16)  # layer 0, layer 1 (input 2H = 8)
-    bwd = 2 * 6 * (2 * 16 + 2 * 5 * 4) + 2 * 6 * (2 * 16 + 2 * 8 * 4)
-    assert c["macs_fwd"] == fwd == 1008
+    fwd = 2 * (6 * 5 * 4 + 4 * 16) + 2 * (6 * 8 * 4 + 4 * 16)  # layer 0, 1 (input 2H = 8)
+    bwd = 2 * (2 * 4 * 16 + 2 * 6 * 5 * 4) + 2 * (2 * 4 * 16 + 2 * 6 * 8 * 4)
+    assert c["macs_fwd"] == fwd == 880
     assert c["macs_fb"] == fwd + bwd
     P = 2 * (4 * 5 + 16 + 8) + 2 * (4 * 8 + 16 + 8)  # W_ih, W_hh, two biases per direction
     assert s.params == P == 200
@@ -51,20 +52,21 @@ def test_bandwidth_takes_the_fastest_footprint_not_above() -> None:
 
 
 def test_latency_bound_of_a_long_small_step() -> None:
-    # L=1000, N=1, H=16, one layer: a step's work 256/5e10 + 16*0.5e-9 = 13.1 ns, its chain
-    # (1 + log2 16) * 1 ns + 20 ns = 25 ns -> 25 us forward; backward chain 6 ns, work
-    # (256 + 16) / 5e10 = 5.44 ns -> 6 us more
+    # L=1000, N=1, H=16, one layer: a step's work 256/5e10 + 16*0.5e-9 = 13.12 ns, its
+    # chain (1 + log2 16) * 1 ns + 20 ns = 25 ns; the first step only its 20 ns activation.
+    # Backward: chain (2 + 4) * 1 ns = 6 ns (work (256 + 16) / 5e10 = 5.44 ns), first 1 ns
     s = CallShape(1000, 1, 3, 16, 1, 1, "float32", 1000)
     b = call_bound(s, PEAK)
     assert b["fwd"]["by"] == "latency"
-    assert b["fwd"]["latency_s"] == pytest.approx(25e-6)
+    assert b["fwd"]["latency_s"] == pytest.approx(999 * 25e-9 + 20e-9)
     assert b["per_step"]["fwd_s"] == pytest.approx(25e-9)
-    assert b["fb"]["latency_s"] == pytest.approx(31e-6)
-    # flop: 2 * 1000 * (3*16 + 256) / 2e11
-    assert b["fwd"]["flop_s"] == pytest.approx(2 * 1000 * 304 / 2e11)
-    # eight rows: the work (8 * 13.12 ns) passes the chain
+    assert b["fb"]["latency_s"] == pytest.approx(999 * 25e-9 + 20e-9 + 999 * 6e-9 + 1e-9)
+    # flop: 2 * (1000 * 3*16 + 999 * 256) / 2e11
+    assert b["fwd"]["flop_s"] == pytest.approx(2 * (1000 * 48 + 999 * 256) / 2e11)
+    # eight rows: the work passes the chain: 7992 rows' products, 8000 rows' activations
     s8 = CallShape(1000, 8, 3, 16, 1, 1, "float32", 8000)
-    assert call_bound(s8, PEAK)["fwd"]["latency_s"] == pytest.approx(8000 * 13.12e-9)
+    want = 7992 * 256 / 5e10 + 8000 * 16 * 0.5e-9
+    assert call_bound(s8, PEAK)["fwd"]["latency_s"] == pytest.approx(want)
 
 
 def test_latency_path_of_stacks() -> None:
@@ -81,7 +83,7 @@ def test_flop_bound_of_a_wide_step_and_float64() -> None:
     s = CallShape(1, 64, 1024, 64, 1, 1, "float64", 64)
     b = call_bound(s, PEAK)["fwd"]
     assert b["by"] == "flop"
-    assert b["bound_s"] == pytest.approx(2 * 64 * (1024 * 64 + 64 * 64) / 1e11)
+    assert b["bound_s"] == pytest.approx(2 * 64 * 1024 * 64 / 1e11)  # one step: from h0 = 0
 
 
 def _entry(L: int, N: int, I: int, H: int, elman: float, torch: float) -> dict:  # noqa: E741
@@ -92,9 +94,10 @@ def _entry(L: int, N: int, I: int, H: int, elman: float, torch: float) -> dict: 
 
 
 def test_classify_reachable_and_bound_limited() -> None:
-    # bound of (1000, 1, 3, 16): 25 us forward
+    # bound of (1000, 1, 3, 16): 24.995 us forward
     b = shape_bounds(_entry(1000, 1, 3, 16, 30e-6, 200e-6), PEAK, "median")
-    assert b["fwd"]["elman"] == pytest.approx(1.2) and b["fwd"]["torch"] == pytest.approx(8)
+    assert b["fwd"]["elman"] == pytest.approx(30 / 24.995)
+    assert b["fwd"]["torch"] == pytest.approx(200 / 24.995)
     # torch 8x the bound: 10x torch is beyond the bound; elman within 1.5x of it
     e = _entry(1000, 1, 3, 16, 30e-6, 200e-6)
     assert classify(e, b, "torch", "fwd", 10.0, "median") == "met (bound)"

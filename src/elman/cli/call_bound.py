@@ -6,8 +6,11 @@ Three bounds, each a time no implementation can beat; the call's bound is the la
 
 * **FLOP**: 2 · multiply-adds / the peak FLOP/s of a large GEMM on all cores. Per layer and
   direction over R rows (L·N dense, the sum of the lengths packed) with input width I_l
-  (I, then D·H): forward R·(I_l·H + H²); the backward adds R·(2H² + 2·I_l·H) (dh through
-  W_hh, dW_hh, dW_ih and dX: the benchmark's input needs its gradient).
+  (I, then D·H): forward R·I_l·H + R'·H²; the backward adds 2R'·H² + 2R·I_l·H (dh through
+  W_hh, dW_hh, dW_ih and dX: the benchmark's input needs its gradient), where R' = R − N
+  leaves out each sequence's first step: it starts from h0 = 0 (no hx), so its product
+  with W_hh, and its share of dW_hh, are zero (XLA folds them away: JAX ran a one-step
+  call below a bound that counted them).
 * **Bandwidth**: the bytes that must move / the copy bandwidth measured at a footprint no
   larger than those bytes (a smaller copy runs at least as fast, so the bound stays a
   bound). Forward: read x (R·I) and the P parameters, write the output (R·D·H);
@@ -25,8 +28,9 @@ Three bounds, each a time no implementation can beat; the call's bound is the la
   the sum of H terms as a tree of FMAs of latency l_fma, then the activation's
   latency l_act. A backward step: ``max(n·(H² + H)/F, (2 + ceil(log2 H))·l_fma)`` (dh
   through W_hh, and the derivative, one multiply on the chain). Over a call of L steps and
-  R rows one recurrence takes at least S = max(R·per-row work, L·chain) (the sum over steps
-  of the per-step maximum is at least that); a unidirectional stack's layers can overlap
+  R rows one recurrence takes at least S = max(work, (L − 1)·chain + the first step's)
+  (the sum over steps of the per-step maximum is at least that; the first step of each
+  sequence has no product); a unidirectional stack's layers can overlap
   (a wavefront), so the path is S; a bidirectional layer needs both directions' last step
   before the next layer starts, so the path is layers·S; and the layers·D recurrences
   share the cores: at least layers·D·S / cores. The latency bound is the larger. Forward+
@@ -82,11 +86,12 @@ def call_cost(s: CallShape) -> dict[str, float]:
     """Multiply-adds and compulsory bytes of the forward (``fwd``) and forward+backward
     (``fb``) of one call (see the module)."""
     R, H, D = s.rows, s.H, s.D
+    Rh = R - s.N  # rows after a sequence's first step: the first starts from h0 = 0
     fwd = bwd = 0.0
     for k in range(s.layers):
         I_l = s.I if k == 0 else D * H
-        fwd += D * R * (I_l * H + H * H)
-        bwd += D * R * (2 * H * H + 2 * I_l * H)
+        fwd += D * (R * I_l * H + Rh * H * H)
+        bwd += D * (2 * Rh * H * H + 2 * R * I_l * H)
     P = s.params
     out = R * D * H
     return {
@@ -127,15 +132,17 @@ def recurrence_times(s: CallShape, peak: dict[str, Any]) -> dict[str, float]:
     l_fma = c.get("fma_latency_s", 0.0)
     l_act = c.get("act_latency_s", 0.0)
     a = c.get("act_element_s", 0.0)
-    H = s.H
+    H, R, Rh = s.H, s.rows, s.rows - s.N
     row_f = H * H / F + H * a
     row_b = (H * H + H) / F
     chain_f = (1 + _chain_steps(H)) * l_fma + l_act
     chain_b = (2 + _chain_steps(H)) * l_fma
+    # the first step of a sequence starts from h0 = 0 (no hx): no product, only the
+    # activation (forward) or the derivative (backward)
     return {
         "cores": cores,
-        "S_fwd": max(s.rows * row_f, s.L * chain_f),
-        "S_bwd": max(s.rows * row_b, s.L * chain_b),
+        "S_fwd": max(Rh * H * H / F + R * H * a, (s.L - 1) * chain_f + l_act),
+        "S_bwd": max(Rh * H * H / F + R * H / F, (s.L - 1) * chain_b + l_fma),
         "step_fwd": max(s.N * row_f, chain_f),  # a dense step of all N rows
         "step_bwd": max(s.N * row_b, chain_b),
     }
