@@ -27,6 +27,7 @@ acceptance and the overhead bars' misses split into reachable and bound-limited 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -38,7 +39,7 @@ import dispatch_sweep as ds  # noqa: E402
 from elman.cli.bench_peers import load_peers, parse_against  # noqa: E402
 from elman.cli.bench_sweep import BUDGET, Cell, SweepShape, load, sweep  # noqa: E402
 from elman.cli.bench_timing import Case  # noqa: E402
-from elman.cli.sweep_bounds import bound_summary, load_peak_block  # noqa: E402
+from elman.cli.sweep_bounds import bound_rows, bound_summary, load_peak_block  # noqa: E402
 from elman.cli.sweep_report import plot, summary  # noqa: E402
 
 
@@ -118,6 +119,11 @@ def main() -> int:
         default="full",
         help="measure the machine's peak before the run (quick: small sizes, for tests)",
     )
+    parser.add_argument(
+        "--bounds-out",
+        type=Path,
+        help="also write every shape's bound and elman/torch/JAX over it to this JSON file",
+    )
     args = parser.parse_args()
     if args.summary:
         data = load(args.out)
@@ -150,24 +156,28 @@ def main() -> int:
             if pool is not None:
                 pool.close()
     print(summary(data, args.stat))
-    print(bounds_text(data, args.peak_from, args.stat))
+    peak = peak_for(data, args.peak_from)
+    if peak is None:
+        print("## no machine peak in the file: give --peak-from for the bounds")
+    else:
+        print(bound_summary(data, peak, args.stat))
+        if args.bounds_out:
+            rows = {"peak": peak, "stat": args.stat, "shapes": bound_rows(data, peak, args.stat)}
+            args.bounds_out.write_text(json.dumps(rows, indent=1) + "\n")
+            print(f"bounds: {args.bounds_out}")
     if args.plot:
         plot(data, args.plot, args.stat)
         print(f"plot: {args.plot}")
     return 0
 
 
-def bounds_text(data: dict, peak_from: Path | None, stat: str) -> str:
-    """The summary against the machine's bound, from ``peak_from`` or the file's last
-    measured peak."""
+def peak_for(data: dict, peak_from: Path | None) -> dict | None:
+    """The machine's peak for the bounds: from ``peak_from``, else the file's last measured
+    one (None without either)."""
     if peak_from is not None:
-        peak = load_peak_block(peak_from)
-    else:
-        peaks = [r["peak"] for r in data["runs"] if "peak" in r]
-        if not peaks:
-            return "## no machine peak in the file: give --peak-from for the bounds"
-        peak = {**peaks[-1], "from": "the file's last run"}
-    return bound_summary(data, peak, stat)
+        return load_peak_block(peak_from)
+    peaks = [r["peak"] for r in data["runs"] if "peak" in r]
+    return {**peaks[-1], "from": "the file's last run"} if peaks else None
 
 
 if __name__ == "__main__":

@@ -12,7 +12,13 @@ import pytest
 from elman.cli._errors import UserError
 from elman.cli.call_bound import CallShape, bandwidth_at, call_bound, call_cost
 from elman.cli.core_probe import measure_full_peak
-from elman.cli.sweep_bounds import bound_summary, classify, load_peak_block, shape_bounds
+from elman.cli.sweep_bounds import (
+    bound_rows,
+    bound_summary,
+    classify,
+    load_peak_block,
+    shape_bounds,
+)
 
 # 2 cores; float32 2e11 FLOP/s in all: one core 5e10 multiply-adds a second (20 ps each)
 PEAK = {
@@ -118,6 +124,11 @@ def test_summary_prints_both_groups(tmp_path: Path) -> None:
     text = bound_summary(data, PEAK)
     assert "latency bound (N <= 8, H <= 64, L >= 1000): fwd within 1.5x of the bound: 1/2" in text
     assert "reachable misses" in text and "bound-limited" in text
+    rows = bound_rows(data, PEAK)
+    assert [r["key"] for r in rows] == ["0", "1"]
+    assert rows[0]["fwd"]["bound_s"] == pytest.approx(24.995e-6, rel=1e-6)
+    assert rows[0]["fwd"]["elman"] == pytest.approx(30 / 24.995, rel=1e-6)
+    assert rows[0]["fwd"]["by"] == "latency" and rows[0]["fb"]["jax"] is None
     path = tmp_path / "peak.json"
     path.write_text(
         json.dumps(

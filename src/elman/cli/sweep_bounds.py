@@ -26,7 +26,7 @@ from .sweep_report import (
     short_overhead,
 )
 
-__all__ = ["shape_bounds", "bound_summary", "load_peak_block", "BOUND_RULE"]
+__all__ = ["shape_bounds", "bound_rows", "bound_summary", "load_peak_block", "BOUND_RULE"]
 
 #: within this factor of the bound counts where the bar is beyond the bound
 BOUND_RULE = 1.5
@@ -73,6 +73,20 @@ def shape_bounds(entry: dict[str, Any], peak: dict[str, Any], stat: str) -> dict
         for lib in ("elman", "torch", "jax"):
             out[kind][lib] = m[lib] / bound if lib in m and bound > 0 else None
     return out
+
+
+def bound_rows(data: dict[str, Any], peak: dict[str, Any], stat: str = "median") -> list[Any]:
+    """Every shape's bound and each library's time over it, one row per shape (for a file:
+    ``benchmarks/sweep.py --bounds-out``)."""
+    rows = []
+    for key, e in data["shapes"].items():
+        b = shape_bounds(e, peak, stat)
+        row: dict[str, Any] = {"key": key, "label": label(e)}
+        for kind in ("fwd", "fb"):
+            row[kind] = {k: (round(v, 9) if isinstance(v, float) else v)
+                         for k, v in b[kind].items()}  # fmt: skip
+        rows.append(row)
+    return rows
 
 
 def bound_summary(data: dict[str, Any], peak: dict[str, Any], stat: str = "median") -> str:
