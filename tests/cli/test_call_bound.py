@@ -137,9 +137,10 @@ def test_summary_prints_both_groups(tmp_path: Path) -> None:
     )
     got = load_peak_block(path)
     assert got["cores"] == 2 and "no chain latencies" in bound_summary(data, got)
-    path.write_text("{}")
-    with pytest.raises(UserError, match="no peak"):
-        load_peak_block(path)
+    for bad in ({}, {"gflops": {"float32": 1.0}}, {"gflops": PEAK["gflops"]}, [1]):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(UserError, match="no peak"):
+            load_peak_block(path)
 
 
 def test_measure_full_peak_small() -> None:

@@ -50,12 +50,21 @@ def load_peak_block(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise UserError(f"--peak-from {path}: {exc}") from None
+    if not isinstance(data, dict):
+        data = {}
     peak = data if "gflops" in data else data.get("peak")
     machine = data.get("machine", {})
     for run in data.get("runs", []) if peak is None else []:
         peak, machine = run.get("peak", peak), run.get("machine", machine)
-    if not isinstance(peak, dict) or "gflops" not in peak:
-        raise UserError(f"--peak-from {path}: no peak (gflops, bandwidth_gbs) in it")
+    try:
+        ok = all(peak["gflops"][d] > 0 for d in ("float32", "float64"))
+        ok = ok and peak["bandwidth_gbs"] > 0
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise UserError(
+            f"--peak-from {path}: no peak in it (positive gflops.float32/float64 and bandwidth_gbs)"
+        )
     if "cores" not in peak.get("core", {}) and "cores" not in peak:
         peak = {**peak, "cores": machine.get("cores", 1)}
     return {**peak, "from": str(path)}
