@@ -20,9 +20,10 @@ from numba import njit
 
 from ._blas import NO_TRANS, TRANS
 from ._jit import JIT
-from .activations import tanh
 from .array_loops import copy_rows, fill_rows, offsets
 from .config import FUSED_GRAD_BLOCK as _BLOCK  # rows per partial sum of a weight gradient
+from .config import FUSED_WAVE_WORK
+from .fused_steps import directions_steps, recurrent_weights, wave_steps
 from .optional_blas import blas_product as _blas_product
 from .optional_blas import with_blas
 
@@ -133,98 +134,85 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
     T, I = x.shape
     NLD, N, H = h0.shape
     D = NLD // num_layers
-    L = len(sizes)
     off = offsets(sizes)
-    h = np.empty((N, H), dtype=x.dtype)
     bias = np.zeros(H, dtype=x.dtype)
     keep = not lean
-    lin = np.empty((T if keep and masks.shape[0] > 0 else 0, D * H), dtype=x.dtype)
+    blas = with_blas(fptr)  # (a constant False in the loop-only kernels)
+    # a one-direction stack of small steps runs its layers as a wavefront (fused_steps):
+    # each layer's projection a step at a time, so only the first layer's is a whole-layer
+    # product here
+    wave = keep and not blas and D == 1 and num_layers > 1 and N * H * H <= FUSED_WAVE_WORK
+    lin = np.empty((T if keep and masks.shape[0] > 0 and not wave else 0, D * H), dtype=x.dtype)
     xrow = np.empty(0 if keep else max(I, D * H), dtype=x.dtype)
     biases = np.empty((0 if keep else D, H), dtype=x.dtype)
     no_mask = np.empty((0, 0), dtype=x.dtype)
-    zero = x.dtype.type(0)
+    starts = np.empty(NLD, dtype=np.int64)  # where each (layer, direction) starts in wbuf
+    ins = np.empty(NLD, dtype=np.int64)  # and its input width
     p = 0
-    for layer in range(num_layers):
+    for k in range(NLD):
+        ins[k] = I if k < D else D * H
+        starts[k] = p
+        p += H * ins[k] + H * H + (2 * H if has_bias else 0)
+    for layer in range(num_layers if not wave else 1):
         In = I if layer == 0 else D * H
-        out = outs[layer if keep else 0]
+        lo = layer if keep else 0
+        out = outs[lo]
         src = x
         if keep:
             src = _layer_input(x, outs, masks, layer, lin)
         else:  # every direction's projection of a row before any output of it is written
             mask = masks[layer - 1] if layer > 0 and masks.shape[0] > 0 else no_mask
             if layer == 0:
-                _project_rows(x, mask, wbuf, p, H, has_bias, out, xrow, biases)
+                _project_rows(x, mask, wbuf, starts[0], H, has_bias, out, xrow, biases)
             else:
-                _project_rows(out, mask, wbuf, p, H, has_bias, out, xrow, biases)
-        for d in range(D):
-            k, c0 = layer * D + d, d * H
+                _project_rows(out, mask, wbuf, starts[layer * D], H, has_bias, out, xrow, biases)
+        for d in range(D if keep else 0):  # the input projection of every step
+            p, c0 = starts[layer * D + d], d * H
             w_ih = wbuf[p : p + H * In].reshape((H, In))
-            w_hh = wbuf[p + H * In : p + H * In + H * H].reshape((H, H))
-            p += H * In + H * H
             if has_bias:
+                q = p + H * In + H * H
                 for j in range(H):
-                    bias[j] = wbuf[p + j] + wbuf[p + H + j]
-                p += 2 * H
-            # the input projection of every step, four units at a time (four independent
-            # sums); W_ih is small enough (I * H <= 4096) to stay in L1 across rows
-            H4 = H - H % 4
-            blas = with_blas(fptr)  # (a constant False in the loop-only kernels)
-            if blas and keep and T > 0:  # wide inputs: one BLAS call, then the bias
+                    bias[j] = wbuf[q + j] + wbuf[q + H + j]
+            if blas and T > 0:  # wide inputs: one BLAS call, then the bias
                 _blas_product(fptr, TRANS, T, H, In, src, 0, 0, w_ih, False, out, 0, c0)
                 for r in range(T):
                     for j in range(H):
                         out[r, c0 + j] += bias[j]
-            for r in range(T if keep and not blas else 0):
-                for j in range(0, H4, 4):
-                    s0, s1, s2, s3 = bias[j], bias[j + 1], bias[j + 2], bias[j + 3]
-                    for i in range(In):
-                        v = src[r, i]
-                        s0 += v * w_ih[j, i]
-                        s1 += v * w_ih[j + 1, i]
-                        s2 += v * w_ih[j + 2, i]
-                        s3 += v * w_ih[j + 3, i]
-                    out[r, c0 + j] = s0
-                    out[r, c0 + j + 1] = s1
-                    out[r, c0 + j + 2] = s2
-                    out[r, c0 + j + 3] = s3
-                for j in range(H4, H):
-                    s = bias[j]
-                    for i in range(In):
-                        s += src[r, i] * w_ih[j, i]
-                    out[r, c0 + j] = s
-            copy_rows(h, h0[k])
-            # (plain indexing in the step loops: a view per row costs two atomic refcounts)
-            for step in range(L):
-                t = L - 1 - step if d == 1 else step
-                for i in range(sizes[t]):
-                    row = off[t] + i
-                    # a loop per activation (each compiles tighter); tanh from H = 8 in a
-                    # loop of its own, where it vectorises (H = 16: 1.37 -> 1.0 ms for 2000
-                    # steps of 4 rows; inline below: H = 4 0.71 -> 0.74 ms, separate 0.95)
-                    if relu:
-                        for j in range(H):
-                            s = out[row, c0 + j]
-                            for kk in range(H):
-                                s += h[i, kk] * w_hh[j, kk]
-                            # relu keeps NaN (``s < 0`` is false for it), as torch's does
-                            out[row, c0 + j] = zero if s < zero else s
-                    elif H < 8:
-                        for j in range(H):
-                            s = out[row, c0 + j]
-                            for kk in range(H):
-                                s += h[i, kk] * w_hh[j, kk]
-                            out[row, c0 + j] = tanh(s)
-                    else:
-                        for j in range(H):
-                            s = out[row, c0 + j]
-                            for kk in range(H):
-                                s += h[i, kk] * w_hh[j, kk]
-                            out[row, c0 + j] = s
-                        for j in range(H):
-                            out[row, c0 + j] = tanh(out[row, c0 + j])
-                    for j in range(H):
-                        h[i, j] = out[row, c0 + j]
-            copy_rows(hn[k], h)
+            else:
+                _project_layer(src, w_ih, bias, out, c0)
+        if not wave:  # the directions' recurrences stepped together (fused_steps)
+            _, w_hh, _ = recurrent_weights(wbuf, starts, ins, H, has_bias, layer * D, D, False)
+            directions_steps(outs, lo, sizes, off, h0, layer * D, w_hh, relu, hn)
+    if wave:
+        w_ih, w_hh, bias2 = recurrent_weights(wbuf, starts, ins, H, has_bias, 0, num_layers, True)
+        wave_steps(sizes, off, h0, w_ih, w_hh, bias2, masks, relu, outs, hn)
+
+
+@njit(**JIT)
+def _project_layer(src, w_ih, bias, out, c0):
+    """out[r, c0 : c0 + H] = src[r] @ w_ih.T + bias for every row r, four units at a time
+    (four independent sums); W_ih is small enough (I * H <= 4096) to stay in L1 across rows."""
+    T, In = src.shape
+    H = bias.shape[0]
+    H4 = H - H % 4
+    for r in range(T):
+        for j in range(0, H4, 4):
+            s0, s1, s2, s3 = bias[j], bias[j + 1], bias[j + 2], bias[j + 3]
+            for i in range(In):
+                v = src[r, i]
+                s0 += v * w_ih[j, i]
+                s1 += v * w_ih[j + 1, i]
+                s2 += v * w_ih[j + 2, i]
+                s3 += v * w_ih[j + 3, i]
+            out[r, c0 + j] = s0
+            out[r, c0 + j + 1] = s1
+            out[r, c0 + j + 2] = s2
+            out[r, c0 + j + 3] = s3
+        for j in range(H4, H):
+            s = bias[j]
+            for i in range(In):
+                s += src[r, i] * w_ih[j, i]
+            out[r, c0 + j] = s
 
 
 @njit(**JIT)
