@@ -37,7 +37,6 @@ __all__ = [
     "MIN_BLOCK_OUTPUTS",
     "WAVE_CHUNKS",
     "FUSED_GRAD_BLOCK",
-    "FUSED_WAVE_WORK",
     "BIAS_GRAD_BLOCK",
     "PREFETCH_BYTES",
     "WAVE_CHUNK_ROWS",
@@ -87,12 +86,6 @@ WAVE_CHUNKS = 64
 # relative).
 FUSED_GRAD_BLOCK = 128
 BIAS_GRAD_BLOCK = 256
-
-# The fused forward runs a one-direction stack's layers as a wavefront (fused_steps) when a
-# step's product is at most this many multiply-adds (N * H * H): a chain of a few tens of ns
-# that leaves the core idle ((5000, 1, 3, 8, 2) float32 111 -> 101 ns a step; at 400,
-# (3000, 4, 2, 10, 3), 3-5% slower: the step's work already fills the core).
-FUSED_WAVE_WORK = 256
 
 # How far ahead the explicit-SIMD product prefetches its packed matrix stream.
 PREFETCH_BYTES = 4096

@@ -22,8 +22,7 @@ from ._blas import NO_TRANS, TRANS
 from ._jit import JIT
 from .array_loops import copy_rows, fill_rows, offsets
 from .config import FUSED_GRAD_BLOCK as _BLOCK  # rows per partial sum of a weight gradient
-from .config import FUSED_WAVE_WORK
-from .fused_steps import directions_steps, recurrent_weights, wave_steps
+from .fused_steps import directions_steps, recurrent_weights
 from .optional_blas import blas_product as _blas_product
 from .optional_blas import with_blas
 
@@ -138,11 +137,7 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
     bias = np.zeros(H, dtype=x.dtype)
     keep = not lean
     blas = with_blas(fptr)  # (a constant False in the loop-only kernels)
-    # a one-direction stack of small steps runs its layers as a wavefront (fused_steps):
-    # each layer's projection a step at a time, so only the first layer's is a whole-layer
-    # product here
-    wave = keep and not blas and D == 1 and num_layers > 1 and N * H * H <= FUSED_WAVE_WORK
-    lin = np.empty((T if keep and masks.shape[0] > 0 and not wave else 0, D * H), dtype=x.dtype)
+    lin = np.empty((T if keep and masks.shape[0] > 0 else 0, D * H), dtype=x.dtype)
     xrow = np.empty(0 if keep else max(I, D * H), dtype=x.dtype)
     biases = np.empty((0 if keep else D, H), dtype=x.dtype)
     no_mask = np.empty((0, 0), dtype=x.dtype)
@@ -153,7 +148,7 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
         ins[k] = I if k < D else D * H
         starts[k] = p
         p += H * ins[k] + H * H + (2 * H if has_bias else 0)
-    for layer in range(num_layers if not wave else 1):
+    for layer in range(num_layers):
         In = I if layer == 0 else D * H
         lo = layer if keep else 0
         out = outs[lo]
@@ -180,12 +175,9 @@ def fused_forward(x, sizes, h0, wbuf, num_layers, has_bias, relu, masks, outs, h
                         out[r, c0 + j] += bias[j]
             else:
                 _project_layer(src, w_ih, bias, out, c0)
-        if not wave:  # the directions' recurrences stepped together (fused_steps)
-            _, w_hh, _ = recurrent_weights(wbuf, starts, ins, H, has_bias, layer * D, D, False)
-            directions_steps(outs, lo, sizes, off, h0, layer * D, w_hh, relu, hn)
-    if wave:
-        w_ih, w_hh, bias2 = recurrent_weights(wbuf, starts, ins, H, has_bias, 0, num_layers, True)
-        wave_steps(sizes, off, h0, w_ih, w_hh, bias2, masks, relu, outs, hn)
+        # the directions' recurrences stepped together (fused_steps)
+        w_hh = recurrent_weights(wbuf, starts, ins, H, layer * D, D)
+        directions_steps(outs, lo, sizes, off, h0, layer * D, w_hh, relu, hn)
 
 
 @njit(**JIT)
