@@ -27,10 +27,22 @@ __all__ = ["directions_steps", "recurrent_weights"]
 
 @njit(**INLINE)
 def _step(out, lo, o, b, c0, h, k, w_hh, relu, H):
-    """One step of recurrence k for its b active rows from row o: out[lo, o + i, c0 : c0 + H]
-    holds x_t W_ih^T + bias on entry and h_t on exit; h[k, i] is the state, w_hh[k] the
-    recurrence's W_hh. (3-D indexing throughout: a view per row costs two atomic
-    refcounts.)"""
+    """One step of recurrence k for its b active rows from row o: x_t W_ih^T + bias on
+    entry, h_t on exit. (3-D indexing throughout: a view per row costs two atomic
+    refcounts.)
+
+    Args:
+        out: (NL, T, D*H) the outputs (in place)
+        lo: the layer of out
+        o: the step's first row
+        b: active rows
+        c0: first column of the recurrence's direction
+        h: (K, N, H) the states, h[k] this recurrence's
+        k: which recurrence
+        w_hh: (K, H, H) the recurrences' W_hh
+        relu: ReLU, else tanh
+        H: hidden size
+    """
     zero = out.dtype.type(0)
     # float32's tanh inline for H < 8 (each compiles tighter: H = 4 0.71 -> 0.74 ms for
     # 2000 steps of 4 rows, a separate loop 0.95); float64's in a loop of its own always,
