@@ -46,8 +46,9 @@ def make(shape, seed=0):
     for k in range(layers):
         In = I if k == 0 else D * H
         for _ in range(D):
-            weights.append(tuple(rng.uniform(-s, s, sh).astype(dtype)
-                                 for sh in ((H, In), (H, H), (H,), (H,))))
+            weights.append(
+                tuple(rng.uniform(-s, s, sh).astype(dtype) for sh in ((H, In), (H, H), (H,), (H,)))
+            )
     x = rng.standard_normal((L * N, I)).astype(dtype)
     sizes = np.full(L, N, dtype=np.int64)
     h0 = np.zeros((layers * D, N, H), dtype=dtype)
@@ -90,25 +91,35 @@ def main() -> None:
             c["fb"]()
         times = {k: {n: [] for n in cells} for k in ("fwd", "fb")}
         for rep in range(a.repeat):
-            order = list(cells)[rep % len(cells):] + list(cells)[: rep % len(cells)]
+            order = list(cells)[rep % len(cells) :] + list(cells)[: rep % len(cells)]
             for n in order:
                 for k in ("fwd", "fb"):
                     t = time.perf_counter()
                     cells[n][k]()
                     times[k][n].append(time.perf_counter() - t)
         b = call_bound(CallShape(L, N, I, H, layers, 2 if bi else 1, dtype, L * N), peak)
-        row = {"shape": shape, "pick": pick, "bound_fwd_s": b["fwd"]["bound_s"],
-               "bound_fb_s": b["fb"]["bound_s"], "by": b["fwd"]["by"], "times": times}
+        row = {
+            "shape": shape,
+            "pick": pick,
+            "bound_fwd_s": b["fwd"]["bound_s"],
+            "bound_fb_s": b["fb"]["bound_s"],
+            "by": b["fwd"]["by"],
+            "times": times,
+        }
         out.append(row)
-        print(f"{shape} pick={pick} bound/step fwd {b['fwd']['bound_s'] / L * 1e9:.0f} ns "
-              f"fb {b['fb']['bound_s'] / L * 1e9:.0f} ns ({b['fwd']['by']})")
+        print(
+            f"{shape} pick={pick} bound/step fwd {b['fwd']['bound_s'] / L * 1e9:.0f} ns "
+            f"fb {b['fb']['bound_s'] / L * 1e9:.0f} ns ({b['fwd']['by']})"
+        )
         for n in cells:
             f, g = (np.median(times[k][n]) for k in ("fwd", "fb"))
             fm, gm = (np.min(times[k][n]) for k in ("fwd", "fb"))
-            print(f"   {n:22s} fwd {f / L * 1e9:7.0f} ns/step ({f / b['fwd']['bound_s']:5.2f}x,"
-                  f" min {fm / b['fwd']['bound_s']:5.2f}x)   fb {g / L * 1e9:7.0f} ns/step "
-                  f"({g / b['fb']['bound_s']:5.2f}x, min {gm / b['fb']['bound_s']:5.2f}x)",
-                  flush=True)
+            print(
+                f"   {n:22s} fwd {f / L * 1e9:7.0f} ns/step ({f / b['fwd']['bound_s']:5.2f}x,"
+                f" min {fm / b['fwd']['bound_s']:5.2f}x)   fb {g / L * 1e9:7.0f} ns/step "
+                f"({g / b['fb']['bound_s']:5.2f}x, min {gm / b['fb']['bound_s']:5.2f}x)",
+                flush=True,
+            )
     if a.json:
         a.json.write_text(json.dumps(out, indent=1))
 
