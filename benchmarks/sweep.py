@@ -16,7 +16,8 @@ in-process cells take turns within every repetition (order rotated each repetiti
 
 Resumable: a rerun with the same ``--out``, seed and budget skips the shapes already in it
 (a larger ``--count`` extends the sweep: the first shapes of a seed never change).
-``--summary`` prints the summary of an existing file and exits.
+``--summary`` prints the summary of an existing file and exits; with ``--rules TABLE.py``
+it adds what that rules table would pick, from the variant cells (:mod:`rules_check`).
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ def main() -> int:
     )
     parser.add_argument("--summary", action="store_true", help="summarise --out and exit")
     parser.add_argument(
+        "--rules",
+        type=Path,
+        action="append",
+        help="with --summary: judge this rules table (a rules_table.py) offline; repeatable",
+    )
+    parser.add_argument(
         "--stat",
         choices=("median", "min"),
         default="median",
@@ -126,6 +133,11 @@ def main() -> int:
             if pool is not None:
                 pool.close()
     print(summary(data, args.stat))
+    for table in args.rules or []:
+        from rules_check import load_rules, table_summary  # benchmarks/
+
+        print(f"# {table}")
+        print(table_summary(data, load_rules(table), args.stat))
     if args.plot:
         plot(data, args.plot, args.stat)
         print(f"plot: {args.plot}")
