@@ -243,3 +243,21 @@ def test_cross_entropy_ignored_rows_of_nan_or_inf_lose_nothing(reduction: str, k
 
     out, _ = parity(ce, x, t, w, grad=[True, False, False])
     assert np.isfinite(out.detach().numpy()).all()
+
+
+def test_linear_input_gradient_from_the_scratch_pool_is_never_shared() -> None:
+    """A large input gradient of Linear comes from the scratch pool (no fresh pages every
+    step): what a caller holds of one backward is never overwritten by the next."""
+    rng = np.random.default_rng(24)
+    x_data = rng.standard_normal((50, 32, 128)).astype(np.float32)  # (L, N, H): 800 KB of dx
+    w = elman.tensor(rng.standard_normal((16, 128)).astype(np.float32), requires_grad=True)
+    grads, expected = [], []
+    for _ in range(3):
+        x = elman.tensor(x_data, requires_grad=True)
+        y = EF.linear(x.transpose(0, 1), w)  # (N, L, 16), the input read in memory order
+        g = rng.standard_normal((32, 50, 16)).astype(np.float32)
+        y.backward(elman.tensor(g))
+        grads.append(x.grad)
+        expected.append(np.matmul(g, w.detach().numpy()).transpose(1, 0, 2))
+    for k, (got, want) in enumerate(zip(grads, expected, strict=True)):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-4, err_msg=f"step {k}")

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
+from .._kernels import scratch
 from ..autograd import Tensor, is_grad_enabled
 from ..autograd._checks import broadcast_shapes, check_flag
 from ..autograd._matmul import matmul_arrays
@@ -104,7 +105,7 @@ class LinearFunction(Function):
         dx = dw = db = None
         with _kernels.quiet_blas(g.size * w.shape[1]):
             if need_x:
-                dx = matmul_arrays(g2, w).reshape(*gp.shape[:-1], w.shape[1])  # (*, in)
+                dx = _input_grad(g2, w).reshape(*gp.shape[:-1], w.shape[1])  # (*, in)
                 if order is not None:  # in x's layout
                     dx = dx.transpose(_inverse(order))
             if need_w:
@@ -115,6 +116,15 @@ class LinearFunction(Function):
             else:
                 db = unbroadcast(g, ctx.bias_shape)  # (a bias may broadcast)
         return dx, dw, db
+
+
+def _input_grad(g2: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``g2 @ w`` (rows, in); a large one into an array of the scratch pool, reused from
+    step to step once nothing references it (a fresh one's pages fault on first write)."""
+    rows, out = g2.shape
+    if rows < 2 or out < 2 or w.shape[1] < 2 or g2.dtype != w.dtype or g2.dtype.char not in "fd":
+        return matmul_arrays(g2, w)  # (its special cases: outer products, matrix-vector)
+    return np.matmul(g2, w, out=scratch.empty((rows, w.shape[1]), g2.dtype))
 
 
 def _inverse(order: list[int]) -> list[int]:
