@@ -34,9 +34,11 @@ MAX_BYTES = 1 << 27
 PER_KEY = 2  # the output a caller still holds from the previous step, and the next one
 KEYS = 8
 TOTAL_BYTES = 1 << 28
+SEEN_KEYS = 32  # shapes asked for once, remembered: the second request starts keeping
 
 _LOCK = threading.Lock()
 _POOL: dict[tuple[tuple[int, ...], str], list[np.ndarray]] = {}
+_SEEN: dict[tuple[tuple[int, ...], str], None] = {}
 _FREE = 3  # references of a free array in the check below: the pool's list, `a`, the argument
 
 
@@ -50,6 +52,11 @@ def empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     with _LOCK:
         kept = _POOL.pop(key, None)  # (re-inserted last: the most recently used key)
         if kept is None:
+            if _SEEN.pop(key, False) is False:  # a first sighting: shapes that change every
+                _SEEN[key] = None  # step (packed batches) would only churn the pool
+                if len(_SEEN) > SEEN_KEYS:
+                    del _SEEN[next(iter(_SEEN))]
+                return np.empty(shape, dtype=dtype)
             kept = []
             if len(_POOL) >= KEYS:
                 del _POOL[next(iter(_POOL))]
@@ -65,6 +72,7 @@ def empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
 
 
 def clear() -> None:
-    """Let go of every kept array."""
+    """Let go of every kept array (and forget the shapes seen)."""
     with _LOCK:
         _POOL.clear()
+        _SEEN.clear()
