@@ -261,3 +261,35 @@ def test_linear_input_gradient_from_the_scratch_pool_is_never_shared() -> None:
         expected.append(np.matmul(g, w.detach().numpy()).transpose(1, 0, 2))
     for k, (got, want) in enumerate(zip(grads, expected, strict=True)):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-4, err_msg=f"step {k}")
+
+
+@pytest.mark.parametrize("index", [(slice(None), -1), (slice(1, None), [0, 0, 2])], ids=str)
+def test_slice_gradient_comes_in_its_inputs_layout(index: Any) -> None:
+    """The last step of a batch-first RNN output (a (N, L, H) view of (L, N, H) memory):
+    the slice's gradient is laid out as that memory, so the RNN's backward reads it without
+    a transposing copy; the values are NumPy's."""
+    rng = np.random.default_rng(25)
+    base = elman.tensor(rng.standard_normal((5, 3, 4)), requires_grad=True)  # (L, N, H)
+    view = base * 1.0  # (a node between: the slice's gradient is not a leaf's copy)
+    seen = {}
+
+    class Spy(elman.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+            return a
+
+        @staticmethod
+        def backward(ctx: Any, g: np.ndarray) -> np.ndarray:
+            seen["g"] = g
+            return g
+
+    picked = Spy.apply(view).transpose(0, 1)[index]  # (N, L, H) view, then the slice
+    g = rng.standard_normal(tuple(picked.shape))
+    picked.backward(elman.tensor(g))
+    expected = np.zeros((3, 5, 4))
+    if isinstance(index[1], list):
+        np.add.at(expected, index, g)
+    else:
+        expected[index] = g
+    np.testing.assert_array_equal(base.grad.numpy(), expected.transpose(1, 0, 2))
+    assert seen["g"].flags.c_contiguous  # (L, N, H) memory: the Spy saw it in its layout

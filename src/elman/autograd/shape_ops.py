@@ -65,17 +65,40 @@ def is_basic_index(index: Any) -> bool:
     return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
 
 
+def memory_order(a: np.ndarray) -> list[int] | None:
+    """The permutation of axes that makes ``a`` C-contiguous (largest stride first), when
+    ``a`` is a permuted view of a C-contiguous array (the batch-first view of an RNN's
+    output); None when ``a`` is C-contiguous already or no permutation makes it so."""
+    if a.flags.c_contiguous or a.ndim < 2:
+        return None
+    perm = sorted(range(a.ndim), key=lambda ax: -a.strides[ax])
+    return perm if a.transpose(perm).flags.c_contiguous else None
+
+
+def zeros_in_order(shape: tuple[int, ...], dtype: Any, order: list[int] | None) -> np.ndarray:
+    """Zeros of ``shape`` laid out in memory as ``memory_order`` said (C order for None):
+    a gradient in its input's layout, which a consumer reading memory order (the RNN's
+    backward) takes without a transposing copy."""
+    if order is None:
+        return np.zeros(shape, dtype=dtype)
+    inverse = [0] * len(order)
+    for i, ax in enumerate(order):
+        inverse[ax] = i
+    return np.zeros([shape[ax] for ax in order], dtype=dtype).transpose(inverse)
+
+
 class GetItem(Function):
     backward_name = "IndexBackward0"  # advanced indexing; basic: Slice
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, index: Any) -> np.ndarray:
         ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
+        ctx.order = memory_order(a)
         return a[index]
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
-        out = np.zeros(ctx.shape, dtype=ctx.dtype)
+        out = zeros_in_order(ctx.shape, ctx.dtype, ctx.order)  # (in the input's layout)
         if is_basic_index(ctx.index):
             out[ctx.index] = g
         else:  # advanced indices may repeat an element: accumulate
