@@ -50,9 +50,13 @@ def build_runs(anchor: Any, libs: list[tuple[str, Any]]) -> dict[str, _anchors.R
     return runs
 
 
-def block(run: _anchors.Run, steps: int, clock: Any) -> np.ndarray:
-    """``steps`` training steps; the mean seconds of each phase."""
+def block(run: _anchors.Run, steps: int, clock: Any, settle: float = 0.0) -> np.ndarray:
+    """``steps`` training steps (after ``settle`` seconds of sleep and one untimed step, as
+    ``elman bench --train``, when given); the mean seconds of each phase."""
     lib, a = run.lib, run.anchor
+    if settle > 0:
+        time.sleep(settle)
+        block(run, 1, clock)
     clip = lib.nn.utils.clip_grad_norm_
     total = np.zeros(len(PHASES))
     for _ in range(steps):
@@ -99,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--block", type=int, default=10, help="steps per library per round")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--cpu", action="store_true", help="the thread's CPU time (one thread)")
+    p.add_argument("--settle", type=float, default=0.0, help="sleep before each block (s)")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--nodes", action="store_true", help="elman's backward per graph node")
     p.add_argument("--label", default="")
@@ -123,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.rounds):
         names = list(runs)[:: -1 if i % 2 else 1]
         for name in names:
-            phases[name].append(block(runs[name], args.block, clock))
+            phases[name].append(block(runs[name], args.block, clock, args.settle))
     med = {}
     for name, v in phases.items():
         values = [*np.median(v, 0), float(np.median(np.sum(v, 1)))]
