@@ -2,9 +2,11 @@
 
 :func:`run_pair` runs ``kernel(*args1)`` on a persistent helper thread while
 ``kernel(*args0)`` runs on the calling thread (plain Python threads running ``nogil``
-kernels: no Numba threading layer, no second pool). One pair runs at a time in a process:
-concurrent calls from several Python threads queue for the helper (they block, they do
-not spin), so elman never has more than two threads of its own running. Halves that wait
+kernels: no Numba threading layer, no second pool), the helper's half with subnormals
+flushed when the calling thread flushes them (:mod:`.denormals`: the mode is per thread).
+One pair runs at a time in a process: concurrent calls from several Python threads queue
+for the helper (they block, they do not spin), so elman never has more than two threads of
+its own running. Halves that wait
 for each other do it as :mod:`.waiting` says (spin briefly, yield, block); a half that
 raises aborts the pair, which releases the other, and the error is raised here.
 
@@ -24,6 +26,8 @@ from typing import Any
 import numpy as np
 
 from .config import TWO_THREAD_MIN_ROWS
+from .denormals import active as flushing
+from .denormals import flush_denormals
 from .waiting import LINE, abort_pair, arrive, new_flags, wait_for
 
 __all__ = [
@@ -42,12 +46,15 @@ __all__ = [
 
 
 class _Job:
-    """One half on the helper thread; ``done`` is released when it has returned or raised."""
+    """One half on the helper thread; ``done`` is released when it has returned or raised.
+    ``flush``: the submitting thread flushes subnormals (.denormals), so this half does."""
 
-    __slots__ = ("kernel", "args", "flags", "result", "error", "done")
+    __slots__ = ("kernel", "args", "flags", "flush", "result", "error", "done")
 
-    def __init__(self, kernel: Callable[..., Any], args: tuple, flags: np.ndarray | None):
-        self.kernel, self.args, self.flags = kernel, args, flags
+    def __init__(
+        self, kernel: Callable[..., Any], args: tuple, flags: np.ndarray | None, flush: bool
+    ):
+        self.kernel, self.args, self.flags, self.flush = kernel, args, flags, flush
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = threading.Lock()
@@ -55,7 +62,11 @@ class _Job:
 
     def run(self) -> None:
         try:
-            self.result = self.kernel(*self.args)
+            if self.flush:
+                with flush_denormals():
+                    self.result = self.kernel(*self.args)
+            else:
+                self.result = self.kernel(*self.args)
         except BaseException as exc:  # handed to the caller, which raises it
             self.error = exc
             if self.flags is not None:
@@ -132,7 +143,7 @@ def run_pair(
     with state.lock:
         if state.helper is None:
             state.helper = _Helper()
-        job = _Job(kernel, args1, flags)
+        job = _Job(kernel, args1, flags, flushing())
         state.helper.submit(job)
         try:
             ok = kernel(*args0)
