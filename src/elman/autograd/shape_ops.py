@@ -61,13 +61,14 @@ class Expand(Function):
         return unbroadcast(g, ctx.shape), None
 
 
-def memory_order(a: np.ndarray) -> tuple[int, ...] | None:
-    """``a``'s axes from the outermost in memory to the innermost (largest stride first),
-    or None when that is the axes' own order (C order, the usual case)."""
-    if a.ndim < 2 or a.flags.c_contiguous:
+def memory_order(strides: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """The axes of an array of ``strides`` from the outermost in memory to the innermost
+    (largest stride first), or None when that is the axes' own order (C order) or there is
+    nothing to order (``strides`` None: a C-contiguous array, the usual case)."""
+    if strides is None or len(strides) < 2:
         return None
-    axes = tuple(sorted(range(a.ndim), key=lambda k: -abs(a.strides[k])))
-    return None if axes == tuple(range(a.ndim)) else axes
+    axes = tuple(sorted(range(len(strides)), key=lambda k: -abs(strides[k])))
+    return None if axes == tuple(range(len(strides))) else axes
 
 
 def zeros_in_order(shape: tuple[int, ...], dtype: Any, axes: tuple[int, ...] | None) -> np.ndarray:
@@ -94,12 +95,12 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, index: Any) -> np.ndarray:
         ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
-        ctx.axes = memory_order(a)
+        ctx.strides = None if a.flags.c_contiguous else a.strides  # (ordered when needed)
         return a[index]
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
-        out = zeros_in_order(ctx.shape, ctx.dtype, ctx.axes)
+        out = zeros_in_order(ctx.shape, ctx.dtype, memory_order(ctx.strides))
         if is_basic_index(ctx.index):
             out[ctx.index] = g
         else:  # advanced indices may repeat an element: accumulate
