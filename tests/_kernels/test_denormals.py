@@ -110,3 +110,23 @@ def test_backward_flushes_only_subnormals(variant: str, dtype: str) -> None:
         sub = np.isfinite(dx) & (dx != 0) & (np.abs(dx) < tiny)
         assert sub.any()
         assert (got[0][sub] == 0).all()
+
+
+@needs_mxcsr
+def test_a_helper_made_inside_a_block_does_not_keep_flushing(monkeypatch) -> None:
+    """A new thread copies its creator's floating-point mode: the helper thread made during
+    a flushing backward must not flush afterwards."""
+    from elman._kernels import handover
+
+    seen: dict[int, bool] = {}
+
+    def half(slot: int) -> bool:
+        seen[slot] = not _scaled(np.full(2, TINY32)).any()
+        return True
+
+    monkeypatch.setattr(handover, "_STATE", handover._State())  # the next pair makes a helper
+    with denormals.flush_denormals():
+        run_pair(half, (0,), (1,))  # the helper is made here
+    assert seen == {0: True, 1: True}
+    run_pair(half, (0,), (1,))
+    assert seen == {0: False, 1: False}

@@ -13,8 +13,10 @@ inf are untouched (docs/differences.md).
 
 The mode is per thread: :func:`flush_denormals` sets it on the calling thread for a block
 and restores the caller's own mode after; :mod:`.handover` runs the helper thread's half
-in a block of its own when the submitting thread is in one (:func:`active`). Elsewhere than
-x86-64, or without compiled code, these are no-ops (the mode reads as 0).
+in a block of its own when the submitting thread is in one (:func:`active`), and a helper
+thread made inside a block starts in its creator's mode from outside it (:func:`own_mode`:
+a new thread copies its creator's mode). Elsewhere than x86-64, or without compiled code,
+these are no-ops (the mode reads as 0).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from numba.extending import intrinsic
 
 from ._jit import JIT
 
-__all__ = ["FLUSH", "AVAILABLE", "mode", "flush_denormals", "active"]
+__all__ = ["FLUSH", "AVAILABLE", "mode", "flush_denormals", "active", "own_mode", "restore_mode"]
 
 FLUSH = (1 << 15) | (1 << 6)  # MXCSR's FTZ (flush to zero) and DAZ (denormals are zero)
 _X86 = platform.machine().lower() in ("x86_64", "amd64")
@@ -93,6 +95,19 @@ def mode() -> int:
     return int(_read()) if AVAILABLE else 0
 
 
+def own_mode() -> int:
+    """The calling thread's MXCSR outside any :func:`flush_denormals` block (-1: none)."""
+    if not AVAILABLE:
+        return -1
+    return _STATE.before if getattr(_STATE, "depth", 0) else int(_read())
+
+
+def restore_mode(value: int) -> None:
+    """Load an :func:`own_mode` into the calling thread's MXCSR (-1: nothing to load)."""
+    if AVAILABLE and value >= 0:
+        _write(value)
+
+
 def active() -> bool:
     """Whether the calling thread is inside a :func:`flush_denormals` block."""
     return getattr(_STATE, "depth", 0) > 0
@@ -110,7 +125,7 @@ class flush_denormals:  # noqa: N801  (used as a context manager, like contextli
         _STATE.depth = depth + 1
         self.before = -1
         if AVAILABLE and not depth:
-            self.before = int(_read())
+            self.before = _STATE.before = int(_read())
             _write(self.before | FLUSH)
 
     def __exit__(self, *exc: object) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 
 from .config import TWO_THREAD_MIN_ROWS
 from .denormals import active as flushing
-from .denormals import flush_denormals
+from .denormals import flush_denormals, own_mode, restore_mode
 from .waiting import LINE, abort_pair, arrive, new_flags, wait_for
 
 __all__ = [
@@ -91,19 +91,24 @@ class _Job:
 
 
 class _Helper:
-    """A daemon thread running one job at a time from a queue."""
+    """A daemon thread running one job at a time from a queue. A new thread starts with a
+    copy of its creator's floating-point mode: made inside a subnormal-flushing block, it
+    takes the creator's own mode from outside the block instead (.denormals)."""
 
     def __init__(self) -> None:
         self.jobs: list[_Job] = []
         self.ready = threading.Semaphore(0)
-        self.thread = threading.Thread(target=self._loop, name="elman-pair", daemon=True)
+        mode = own_mode()
+        self.thread = threading.Thread(target=self._loop, args=(mode,), name="elman-pair")
+        self.thread.daemon = True
         self.thread.start()
 
     def submit(self, job: _Job) -> None:
         self.jobs.append(job)
         self.ready.release()
 
-    def _loop(self) -> None:
+    def _loop(self, mode: int) -> None:
+        restore_mode(mode)
         while True:
             self.ready.acquire()
             self.jobs.pop(0).run()
