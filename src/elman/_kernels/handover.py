@@ -3,7 +3,9 @@
 :func:`run_pair` runs ``kernel(*args1)`` on a persistent helper thread while
 ``kernel(*args0)`` runs on the calling thread (plain Python threads running ``nogil``
 kernels: no Numba threading layer, no second pool), the helper's half with subnormals
-flushed when the calling thread flushes them (:mod:`.denormals`: the mode is per thread).
+flushed when the calling thread flushes them (:mod:`.denormals`: the mode is per thread)
+and under the calling thread's NumPy error settings (``np.errstate`` is per thread too: a
+product with ``inf * 0`` in the helper's half must not warn where the caller's would not).
 One pair runs at a time in a process: concurrent calls from several Python threads queue
 for the helper (they block, they do not spin), so elman never has more than two threads of
 its own running. Halves that wait
@@ -47,14 +49,16 @@ __all__ = [
 
 class _Job:
     """One half on the helper thread; ``done`` is released when it has returned or raised.
-    ``flush``: the submitting thread flushes subnormals (.denormals), so this half does."""
+    ``flush``: the submitting thread flushes subnormals (.denormals), so this half does;
+    ``errors``: the submitting thread's ``np.geterr()``, which this half runs under."""
 
-    __slots__ = ("kernel", "args", "flags", "flush", "result", "error", "done")
+    __slots__ = ("kernel", "args", "flags", "flush", "errors", "result", "error", "done")
 
     def __init__(
         self, kernel: Callable[..., Any], args: tuple, flags: np.ndarray | None, flush: bool
     ):
         self.kernel, self.args, self.flags, self.flush = kernel, args, flags, flush
+        self.errors = np.geterr()
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = threading.Lock()
@@ -62,17 +66,24 @@ class _Job:
 
     def run(self) -> None:
         try:
-            if self.flush:
-                with flush_denormals():
-                    self.result = self.kernel(*self.args)
+            if self.errors != np.geterr():
+                with np.errstate(**self.errors):
+                    self._call()
             else:
-                self.result = self.kernel(*self.args)
+                self._call()
         except BaseException as exc:  # handed to the caller, which raises it
             self.error = exc
             if self.flags is not None:
                 abort_pair(self.flags)
         finally:
             self.done.release()
+
+    def _call(self) -> None:
+        if self.flush:
+            with flush_denormals():
+                self.result = self.kernel(*self.args)
+        else:
+            self.result = self.kernel(*self.args)
 
     def join(self) -> None:
         """Wait for the half to end, even through KeyboardInterrupt (it ends promptly once
