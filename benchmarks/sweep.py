@@ -21,7 +21,8 @@ peak first (:mod:`elman.cli.core_probe`, a few seconds) and keeps it in its reco
 summary then adds each shape's bound (:mod:`elman.cli.call_bound`): the latency-bound
 acceptance and the overhead bars' misses split into reachable and bound-limited ones
 (:mod:`elman.cli.sweep_bounds`). ``--peak-from`` takes the peak from another JSON file
-(a sweep's, ``elman bench --train``'s, or a bare peak).
+(a sweep's, ``elman bench --train``'s, or a bare peak). With ``--rules TABLE.py`` the
+summary adds what that rules table would pick, from the variant cells (:mod:`rules_check`).
 """
 
 from __future__ import annotations
@@ -103,6 +104,12 @@ def main() -> int:
     )
     parser.add_argument("--summary", action="store_true", help="summarise --out and exit")
     parser.add_argument(
+        "--rules",
+        type=Path,
+        action="append",
+        help="with --summary: judge this rules table (a rules_table.py) offline; repeatable",
+    )
+    parser.add_argument(
         "--stat",
         choices=("median", "min"),
         default="median",
@@ -165,6 +172,11 @@ def main() -> int:
             rows = {"peak": peak, "stat": args.stat, "shapes": bound_rows(data, peak, args.stat)}
             args.bounds_out.write_text(json.dumps(rows, indent=1) + "\n")
             print(f"bounds: {args.bounds_out}")
+    for table in args.rules or []:
+        from rules_check import load_rules, table_summary  # benchmarks/
+
+        print(f"# {table}")
+        print(table_summary(data, load_rules(table), args.stat))
     if args.plot:
         plot(data, args.plot, args.stat)
         print(f"plot: {args.plot}")
