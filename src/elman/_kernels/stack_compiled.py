@@ -79,10 +79,11 @@ def stack_backward(
     g_hn: np.ndarray,
     variant: Variant | None = None,
     need_dx: bool = True,
-) -> tuple[np.ndarray | None, np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    need_dh0: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray | None, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
     """Compiled :func:`.stack_ref.stack_backward` (``variant``: the forward's decision)."""
     if variant is None:
         variant = choose_for(x, h0, num_layers)
     x, h0, sizes = _C(x), _C(h0), _C(batch_sizes, dtype=np.int64)
     stack = Stack(x, sizes, h0, weights, num_layers, relu, masks)
-    return variant.backward(variant, stack, outs, _C(g_out), _C(g_hn), need_dx)
+    return variant.backward(variant, stack, outs, _C(g_out), _C(g_hn), need_dx, need_dh0)
