@@ -110,6 +110,63 @@ def bench(src: str, shapes: list[tuple], repeat: int, torch_threads: int = 0) ->
     return got
 
 
+def in_process(before: str, shapes: list[tuple], repeat: int, seed: int = 0) -> dict[str, Any]:
+    """elman (this tree), the ``before`` tree's elman (its ``elman`` package copied under
+    the name ``elman_before``: the kernels and nn import each other relatively) and torch
+    in ONE process, interleaved in every repetition (``elman bench``'s :func:`measure`):
+    per shape key, the medians and minima of each (seconds), forward and forward+backward."""
+    import importlib
+    import shutil
+
+    from elman.cli.bench_peers import TorchPeer
+    from elman.cli.bench_timing import Case, Contestant, elman_contestant, measure
+
+    root = tempfile.mkdtemp()
+    # (with its __pycache__: copy2 keeps the sources' times, so Numba's cache stays valid)
+    shutil.copytree(os.path.join(before, "elman"), os.path.join(root, "elman_before"))
+    sys.path.insert(0, root)
+    old = importlib.import_module("elman_before")
+    packing = importlib.import_module("elman_before.nn.utils.rnn")
+    torch = TorchPeer()
+    got = {}
+    for s in shapes:
+        L, N, I, H, layers, bi, dtype, packed = s
+        case = Case((L, N, I, H, layers, bi), dtype, packed, seed)
+        model = old.nn.RNN(I, H, layers, bidirectional=bi, dtype=dtype)
+        model.load_state_dict({k: old.from_numpy(v) for k, v in case.state().items()})
+        lengths = case.lengths
+
+        # (the closures run within this iteration only: measure() below)
+        def inputs(grad: bool) -> Any:
+            x = old.from_numpy(case.x).requires_grad_(grad)  # noqa: B023
+            return x if lengths is None else packing.pack_padded_sequence(x, lengths)  # noqa: B023
+
+        fixed = inputs(False)
+
+        def fwd() -> None:
+            with old.no_grad():
+                model(fixed)  # noqa: B023
+
+        def fb() -> None:
+            out, _ = model(inputs(True))  # noqa: B023
+            (out.data if case.lengths is not None else out).backward(old.from_numpy(case.g))  # noqa: B023
+            for p in model.parameters():  # noqa: B023
+                p.grad = None
+
+        contestants = [elman_contestant(case), Contestant("before", fwd, fb)]
+        contestants.append(torch.contestant(case))
+        r = measure(contestants, repeat, 0.002, True, settle=0.02)
+        got[key(s)] = {
+            k: {
+                n: {"median": statistics.median(r[k][f"{n}_s"]), "min": min(r[k][f"{n}_s"])}
+                for n in ("elman", "before", "torch")
+            }
+            for k in ("fwd", "fb")
+        }
+        print(key(s), {k: round(r[k]["ratios"]["torch"], 2) for k in ("fwd", "fb")}, flush=True)
+    return got
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tree", action="append", required=True, help="NAME=path/to/src")
@@ -120,6 +177,11 @@ def main() -> None:
     p.add_argument("--only", choices=["named", "held-out"], default=None)
     p.add_argument("--torch-threads", type=int, default=0, help="as elman bench's")
     p.add_argument("--out", required=True)
+    p.add_argument(
+        "--in-process",
+        action="store_true",
+        help="one process: this tree's elman, the first --tree's as elman_before, torch",
+    )
     args = p.parse_args()
     trees = dict(t.split("=", 1) for t in args.tree)
     shapes = [] if args.only == "held-out" else [(*s, "named") for s in NAMED]
@@ -129,6 +191,15 @@ def main() -> None:
     for s in shapes:
         groups.setdefault((s[6], s[7]), []).append(s[:8])
     kind = {key(s[:8]): s[8] for s in shapes}
+    if args.in_process:
+        before = next(iter(trees.values()))
+        runs = [
+            in_process(before, [s[:8] for s in shapes], args.repeat) for _ in range(args.rounds)
+        ]
+        with open(args.out, "w") as f:
+            json.dump({"before": before, "kind": kind, "rounds": runs, "argv": sys.argv[1:]}, f)
+        print(in_process_table({"kind": kind, "rounds": runs}))
+        return
     data: dict[str, Any] = {"trees": trees, "rounds": [], "kind": kind, "argv": sys.argv[1:]}
     for r in range(args.rounds):
         this: dict[str, dict] = {name: {} for name in trees}
@@ -163,6 +234,32 @@ def table(data: dict[str, Any], stat: str = "median") -> str:
             for ph in ("fwd", "fb"):
                 vals = [rd[n][k][ph][stat] for rd in data["rounds"] if k in rd[n]]
                 cells.append(f"{statistics.median(vals):.2f}" if vals else "-")
+        lines.append(f"| {k} | {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def in_process_table(data: dict[str, Any]) -> str:
+    """Markdown from :func:`in_process` runs: torch/elman before and after (ratio of the
+    medians; of the minima in brackets) and before/after (elman's speed-up), the median
+    over rounds."""
+    lines = [
+        "| shape (L,N,I,H,layers,D,dtype,layout) | kind | fwd: torch/before | torch/after"
+        " | after speed-up | fwd+bwd: torch/before | torch/after | after speed-up |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+
+    def cell(k: str, ph: str, num: str, den: str) -> str:
+        out = []
+        for stat in ("median", "min"):
+            vals = [rd[k][ph][num][stat] / rd[k][ph][den][stat] for rd in data["rounds"]]
+            out.append(statistics.median(vals))
+        return f"{out[0]:.2f} ({out[1]:.2f})"
+
+    for k, kind in data["kind"].items():
+        cells = []
+        for ph in ("fwd", "fb"):
+            cells += [cell(k, ph, "torch", "before"), cell(k, ph, "torch", "elman")]
+            cells.append(cell(k, ph, "before", "elman"))
         lines.append(f"| {k} | {kind} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
