@@ -134,15 +134,16 @@ def test_inf_gradient_at_the_first_step_gives_dw_hh_its_nan(
 
 def test_zero_start_runs_only_from_a_zero_state_with_finite_weights() -> None:
     rng = np.random.default_rng(0)
-    sizes = np.array([3, 3, 2, 1], dtype=np.int64)
+    sizes = np.array([3, 3, 2, 2], dtype=np.int64)
     T, H = int(sizes.sum()), 4
     w_hh, bias = rng.standard_normal((H, H)), rng.standard_normal(H)
     out = rng.standard_normal((T, H))
+    zeros = np.zeros((3, H))
     for reverse in (False, True):
         work = out.copy()
         o, n, rest, rest_sizes = first_step.first_rows(T, sizes, reverse)
-        assert (o, n) == ((T - 1, 1) if reverse else (0, 3))
-        got = first_step.zero_start(work, 0, sizes, bias, np.zeros((3, H)), w_hh, reverse, False)
+        assert (o, n) == ((T - 2, 2) if reverse else (0, 3))
+        got = first_step.zero_start(work, 0, sizes, bias, zeros, w_hh, reverse, False)
         assert got is not None
         rows, s, h = got
         np.testing.assert_array_equal(s, sizes[:-1] if reverse else sizes[1:])
@@ -150,17 +151,16 @@ def test_zero_start_runs_only_from_a_zero_state_with_finite_weights() -> None:
         np.testing.assert_allclose(work[o : o + n], first, rtol=1e-15)
         np.testing.assert_allclose(h[:n], first, rtol=1e-15)
         assert not h[n:].any() and np.shares_memory(rows, work) and len(rows) == T - n
-    h_one = np.zeros((3, H))
+    h_one = zeros.copy()
     h_one[1, 2] = 1e-300
     assert first_step.zero_start(out.copy(), 0, sizes, bias, h_one, w_hh, False, False) is None
+    one_row = np.array([3, 2, 1], dtype=np.int64)  # reverse: one row starts (no gain)
+    assert first_step.zero_start(out[:6].copy(), 0, one_row, bias, zeros, w_hh, True, False) is None
     for bad in (np.inf, -np.inf, np.nan):
         w = w_hh.copy()
         w[3, 0] = bad
         assert not first_step.all_finite(w)
-        assert (
-            first_step.zero_start(out.copy(), 0, sizes, bias, np.zeros((3, H)), w, False, False)
-            is None
-        )
+        assert first_step.zero_start(out.copy(), 0, sizes, bias, zeros, w, False, False) is None
     assert first_step.all_finite(np.full((5, 7), np.finfo(np.float32).max, dtype=np.float32))
 
 

@@ -59,7 +59,8 @@ def zero_start(out, c0, sizes, bias, h0, w_hh, reverse, relu):
     and what the other steps run on: (their rows of ``out``, their batch_sizes, their
     initial state (N, H): the first step's states for the sequences it started, h0's rows
     for the others, which in reverse start later). None, with nothing done, when h0 is not
-    zero or W_hh holds an inf or NaN (there the product's NaN counts).
+    zero or W_hh holds an inf or NaN (there the product's NaN counts), or when the first
+    step has one row (a one-row product costs what the check of W_hh costs).
 
     Args:
         out: (T, D*H) the layer's array: x_t W_ih^T on entry (this direction's columns)
@@ -71,9 +72,12 @@ def zero_start(out, c0, sizes, bias, h0, w_hh, reverse, relu):
         reverse: walk the steps from the last to the first (the reverse direction)
         relu: ReLU, else tanh
     """
-    if len(sizes) == 0 or h0.any() or not all_finite(w_hh):
+    if len(sizes) == 0:
         return None
     o, n, rest, rest_sizes = first_rows(out.shape[0], sizes, reverse)
+    # one row: its product reads W_hh once, as all_finite does; nothing to gain
+    if n < 2 or h0.any() or not all_finite(w_hh):
+        return None
     first_forward(out, o, n, c0, bias, relu)
     h = h0.copy()  # (N, H) C
     h[:n] = out[o : o + n, c0 : c0 + h0.shape[1]]
