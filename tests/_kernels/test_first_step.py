@@ -19,7 +19,15 @@ from kernel_cases import DTYPES, VARIANTS, compare, flat, make_case  # noqa: E40
 
 import elman  # noqa: E402
 from conftest import assert_close, tol  # noqa: E402
-from elman._kernels import dispatch, first_step, stack_compiled, stack_ref  # noqa: E402
+from elman._kernels import config, dispatch, first_step, stack_compiled, stack_ref  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _apart_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These small shapes run the first step apart (by default only products of at least
+    config.FIRST_STEP_APART multiply-adds do: see test_small_first_steps_stay_in_place)."""
+    monkeypatch.setattr(first_step, "FIRST_STEP_APART", 0)
+
 
 ZERO_CASES = [
     "dense-1layer-tanh",
@@ -162,6 +170,26 @@ def test_zero_start_runs_only_from_a_zero_state_with_finite_weights() -> None:
         assert not first_step.all_finite(w)
         assert first_step.zero_start(out.copy(), 0, sizes, bias, zeros, w, False, False) is None
     assert first_step.all_finite(np.full((5, 7), np.finfo(np.float32).max, dtype=np.float32))
+
+
+def test_small_first_steps_stay_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below config.FIRST_STEP_APART multiply-adds the product is cheaper than the Python
+    around a step apart: zero_start leaves it to the recurrence (and the results agree)."""
+    monkeypatch.setattr(first_step, "FIRST_STEP_APART", config.FIRST_STEP_APART)
+    assert not first_step.pays(3, 100) and first_step.pays(2, 1024)
+    rng = np.random.default_rng(1)
+    sizes = np.array([3, 3], dtype=np.int64)
+    out, w_hh = rng.standard_normal((6, 100)), rng.standard_normal((100, 100))
+    zeros = np.zeros((3, 100))
+    assert first_step.zero_start(out, 0, sizes, np.zeros(100), zeros, w_hh, False, False) is None
+    args, grads = zero_case("bi-2layers-masks", "float64")
+    outs, hn = stack_ref.stack_forward(*args)
+    v = dispatch.variant("layered-gemm")
+    compare(stack_compiled.stack_forward(*args, variant=v), (outs, hn), "in place")
+    dx, _, per_k = stack_ref.stack_backward(*args, outs, *grads)
+    got = stack_compiled.stack_backward(*args, outs, *grads, variant=v, need_dh0=False)
+    assert got[1] is None
+    compare((got[0], got[2]), (dx, per_k), "in place without dh0")
 
 
 # ---- through the fast lane, against torch ---------------------------------------------------

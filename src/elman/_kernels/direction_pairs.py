@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .first_step import first_backward, first_rows, zero_start
+from .first_step import first_backward, first_rows, pays, zero_start
 from .handover import run_pair
 from .modes import OUTER
 from .recurrence import recur_backward, recur_forward
@@ -65,8 +65,9 @@ def directions_backward(out, g, sizes, g_hn, w_hh, relu, delta, dh0, db, need_dh
     for d in range(2):
         c0, cols = d * H, slice(d * H, (d + 1) * H)
         o_, g_, delta_, s, dh = out, g, delta, sizes, dh0[d]
-        if not need_dh0 and len(sizes):
-            o, n, rest, s = first_rows(out.shape[0], sizes, d == 1)
+        first = first_rows(out.shape[0], sizes, d == 1) if len(sizes) else (0, 0, None, None)
+        if not need_dh0 and pays(first[1], H):
+            o, n, rest, s = first
             o_, g_, delta_ = out[rest], g[rest], delta[rest]
             dh = np.empty_like(g_hn[d]) if len(s) else g_hn[d]
             firsts.append((out, g, o, n, c0, dh, relu, delta, db[cols]))

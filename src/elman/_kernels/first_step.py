@@ -21,8 +21,9 @@ from numba import njit
 
 from ._jit import JIT
 from .activations import act_delta, activate
+from .config import FIRST_STEP_APART
 
-__all__ = ["all_finite", "first_rows", "zero_start", "first_forward", "first_backward"]
+__all__ = ["all_finite", "first_rows", "pays", "zero_start", "first_forward", "first_backward"]
 
 
 @njit(**JIT)
@@ -54,13 +55,20 @@ def first_rows(T: int, sizes: np.ndarray, reverse: bool) -> tuple[int, int, slic
     return 0, n, slice(n, T), sizes[1:]
 
 
+def pays(n: int, H: int) -> bool:
+    """Whether running a first step of n rows apart saves more than it costs: its product
+    is n * H^2 multiply-adds (:data:`.config.FIRST_STEP_APART`)."""
+    return n * H * H >= FIRST_STEP_APART
+
+
 def zero_start(out, c0, sizes, bias, h0, w_hh, reverse, relu):
     """The first step of a direction from a zero h0, done in place (:func:`first_forward`),
     and what the other steps run on: (their rows of ``out``, their batch_sizes, their
     initial state (N, H): the first step's states for the sequences it started, h0's rows
     for the others, which in reverse start later). None, with nothing done, when h0 is not
     zero or W_hh holds an inf or NaN (there the product's NaN counts), or when the first
-    step has one row (a one-row product costs what the check of W_hh costs).
+    step has one row (a one-row product costs what the check of W_hh costs) or its product
+    is too small to pay for running it apart (:func:`pays`).
 
     Args:
         out: (T, D*H) the layer's array: x_t W_ih^T on entry (this direction's columns)
@@ -76,7 +84,7 @@ def zero_start(out, c0, sizes, bias, h0, w_hh, reverse, relu):
         return None
     o, n, rest, rest_sizes = first_rows(out.shape[0], sizes, reverse)
     # one row: its product reads W_hh once, as all_finite does; nothing to gain
-    if n < 2 or h0.any() or not all_finite(w_hh):
+    if n < 2 or not pays(n, h0.shape[1]) or h0.any() or not all_finite(w_hh):
         return None
     first_forward(out, o, n, c0, bias, relu)
     h = h0.copy()  # (N, H) C

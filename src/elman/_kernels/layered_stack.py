@@ -17,7 +17,7 @@ from ._blas import gemm_pointers, hold_one_thread, release_one_thread
 from .array_loops import contiguous as _C
 from .blocked_forward import layer_views, project_blocks, wave_blocks
 from .direction_pairs import directions_backward, directions_forward
-from .first_step import first_backward, first_rows, zero_start
+from .first_step import first_backward, first_rows, pays, zero_start
 from .layer_pipeline import wave_pair_forward
 from .layer_products import (
     dw_hh_of,
@@ -164,8 +164,9 @@ def recur_backward_in(
         rows: the batch split between two threads (variant ``rows``; mode GEMM or WIDE)
         need_dh0: dh0 is read (a gradient of h0 is wanted)
     """
-    if not need_dh0 and len(sizes):  # the first step apart: no product for dh0
-        o, n, rest, rest_sizes = first_rows(out.shape[0], sizes, reverse)
+    first = first_rows(out.shape[0], sizes, reverse) if len(sizes) else (0, 0, None, None)
+    if not need_dh0 and pays(first[1], g_hn.shape[1]):  # apart: no product for dh0
+        o, n, rest, rest_sizes = first
         dh = g_hn  # the gradient of the first step's states: g_hn's, and the later steps'
         if len(rest_sizes):
             dh = np.empty_like(g_hn)
