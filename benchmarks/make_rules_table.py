@@ -1,40 +1,45 @@
-"""Generate src/elman/_kernels/rules_table.py from the sweep benchmarks/dispatch-sweep.json.
+"""Generate src/elman/_kernels/rules_table.py from the checked-in sweeps.
 
-    PYTHONPATH=src python benchmarks/make_rules_table.py [--sweep F] [--out F] [--report F]
+    PYTHONPATH=src python benchmarks/make_rules_table.py [--sweep F] [--issue18 F ...]
+        [--out F] [--report F]
 
-The rows' STRUCTURE is written here (:data:`ROWS`: which variants contend in which region
-and in which order, a comment each: the domain knowledge); every NUMBER is derived from the
-measurements, as follows.
+Inputs (:mod:`rules_samples`): ``benchmarks/dispatch-sweep.json`` (float32 dense shapes of
+one or two layers, two thread conditions, packed passes on the speed table) and the
+issue-18 sweep ``benchmarks/results-2026-12-07-sweep-quiet.json`` (300 random shapes of seed
+18: one to three layers, uni- and bidirectional, float32 and float64, dense and packed).
+The rows' STRUCTURE is written by hand (:data:`rules_rows.ROWS`: which variants contend in
+which region and in which order, a comment each: the domain knowledge); every NUMBER is
+derived from the measurements, as follows.
 
 * A sample is one sweep shape in one thread condition ("two": two kernel threads allowed,
-  "one": ``OMP_NUM_THREADS=1``), this machine having BLAS. A variant's cost on it is its
-  fastest forward (no_grad) time plus its fastest forward+backward time over the
-  repetitions (one inference call plus one training step, equally weighted in seconds: the
-  forward+backward dominates wherever the two disagree). The fastest, not the median: on
-  the loaded 2-core machine of the sweep the times of one cell were bimodal (the same call
-  1.9 or 6.5 ms, in no order), and the best variant picked on 5 repetitions was within 15%
-  of the best on the other 5 for 86% of the samples by the fastest time, 70% by the median.
-  The best is the measured variant of least cost; the regret of a pick is log(cost of the
-  pick / best cost), log 2 when the pick was not measured there.
+  "one": ``OMP_NUM_THREADS=1``), the machine having BLAS. The regret of picking a variant
+  there is the mean of its forward (no_grad) and forward+backward log ratios to each
+  kind's fastest variant, fastest repetitions (:mod:`rules_samples` says why both kinds
+  count equally and why the fastest repetition); log 2 when the sample's sweep times the
+  variant elsewhere but not on this shape (it skips the hopeless,
+  ``dispatch_sweep.applicable``); no evidence either way when the sample's sweep never
+  times the variant (dispatch-sweep.json predates ``fused-gemm``).
 * Bounds are set one at a time, in row order, in passes until one changes nothing
-  (coordinate descent on the total regret, starting from today's values, :data:`ROWS`).
-  For a bound, only the samples that reach its row and satisfy the row's other bounds can
-  change their pick; their values of the bound's feature are sorted and every cut between
-  two neighbouring values is tried (plus "take all", "take none"). The cut of least total
-  regret wins, but a cut whose partition differs from today's must beat today's by more
-  than :data:`MARGIN` (noise); among equals the cut nearest today's value.
+  (coordinate descent on the total regret, starting from the values in :data:`ROWS`:
+  "today's"). For a bound, only the samples that reach its row and satisfy the row's
+  other bounds can change their pick; their values of the bound's feature are sorted and
+  every cut between two neighbouring values is tried (plus "take all", "take none"). The
+  cut of least total regret wins, but a cut whose partition differs from today's must beat
+  today's by more than :data:`MARGIN` (noise); among equals the cut nearest today's value.
 * The speed table is where the acceptance of a change is judged: a cut that would give one
   of its shapes (in either condition, dense or packed) a pick more than 15% slower than the
-  best and slower than the pick of today's bounds is not taken (the note says so). Packed
-  samples (``--packed`` passes, the speed table only) count for this check alone.
+  best and slower than the pick of today's bounds, or a variant its sweep never timed, is
+  not taken (the note says so). Packed samples of dispatch-sweep.json (``--packed``
+  passes, the speed table only) count for this check alone.
 * The number written is the geometric mean of the two measured values the cut falls
   between, to 2 significant digits (more if 2 do not separate them): the measured
   crossover. When the samples all lie on one side of the bound, the bound keeps today's
   value and the table marks it "not measured".
 
-Deterministic: the same sweep gives the same file (tests/_kernels/test_rules_table.py).
+Deterministic: the same sweeps give the same file (tests/_kernels/test_rules_table.py).
 ``--report`` writes the agreement of the new table, today's bounds and the measured best
-on every sample (benchmarks/dispatch-agreement.md).
+on every sample (benchmarks/dispatch-agreement.md). A held-out sweep (another seed) judges
+the table without refitting: ``benchmarks/sweep.py --summary --out F --rules TABLE``.
 """
 
 from __future__ import annotations
@@ -50,219 +55,37 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE)]
 
 from dispatch_sweep import SPEED  # noqa: E402  (benchmarks/, the speed table's shapes)
+from rules_rows import ROWS  # noqa: E402  (benchmarks/, the rows' structure)
+from rules_samples import UNMEASURED, dispatch_sweep_samples, issue18_samples, regret  # noqa: E402
 
-from elman._kernels.rules import features, first_match  # noqa: E402
+from elman._kernels.rules import first_match  # noqa: E402
 
 MARGIN = 0.05  # total log-regret a change of partition must win by (~5% on one shape)
 NEAR = math.log(1.15)  # a speed-table shape's pick may be this far from the best
-UNMEASURED = math.log(2.0)  # the regret charged for a pick with no measurement
+ISSUE18 = HERE / "results-2026-12-07-sweep-quiet.json"  # the first 300-shape sweep, seed 18
 
-# (comment, variant, ((feature, low, high, derive), ...)): today's bounds (dispatch._auto_for
-# of main 15263a3); derive=False marks a structural condition (which case the row is for)
-ROWS: list[tuple[str, str, tuple[tuple[str, Any, Any, bool], ...]]] = [
-    (
-        "short stacks of wide inputs (I >= 8H, I <= 1024): the forward in one call, each "
-        "layer's input projection one BLAS call, then the loops; layered backward. HAND-SET "
-        "(not in the sweep yet): measured interleaved on 10 shapes (2026-12-07, docs/"
-        "performance.md), forward 1.3-1.7x and forward+backward 1.1-1.3x layered-gemm up to "
-        "T*layers*D = 128, behind it from 256 rows of N*H = 128 and on a bidirectional stack",
-        "fused-forward-gemm",
-        (
-            ("blas", 1, 1, False),
-            ("D", 1, 1, False),
-            ("H", None, 32, False),
-            ("I_H", 8, None, False),
-            ("I", None, 1024, False),
-            ("TLD", None, 200, False),
-        ),
-    ),
-    (
-        "tiny problems: loops only, the whole stack in one call (per-call overhead is most "
-        "of the time); the backward fused too while short (its per-row weight-gradient "
-        "loops lose to GEMMs over many rows)",
-        "fused",
-        (
-            ("H", None, 32, True),
-            ("NH", None, 128, True),
-            ("IH", None, 4096, True),
-            ("TLD", None, 2048, True),
-        ),
-    ),
-    (
-        "tiny problems with long sequences: fused forward, layered backward",
-        "fused-forward",
-        (("H", None, 32, True), ("NH", None, 128, True), ("IH", None, 4096, True)),
-    ),
-    (
-        "one sequence, a few steps (streaming a step a call): the layered path's fixed cost "
-        "(Python, packing W_hh) outweighs the fused loops' slower steps",
-        "fused",
-        (
-            ("N", 1, 1, False),
-            ("H", None, 96, True),
-            ("IH", None, 4096, True),
-            ("THHLD", None, 5e4, True),
-        ),
-    ),
-    (
-        "the same between H = 96 and 128, with the outer products",
-        "fused-outer",
-        (
-            ("N", 1, 1, False),
-            ("H", 97, None, True),
-            ("H", None, 127, False),  # where the next row takes over
-            ("IH", None, 4096, True),
-            ("THHLD", None, 5e4, True),
-        ),
-    ),
-    (
-        "one sequence of wide H, a few steps: fused forward with the outer products, the "
-        "fused backward while its weight-gradient block stays small",
-        "fused-outer",
-        (
-            ("N", 1, 1, False),
-            ("H", 128, None, True),
-            ("I_H", None, 4, True),
-            ("THHLD", None, 2e5, True),
-            ("WG", None, 1e5, True),
-        ),
-    ),
-    (
-        "the same with a large weight-gradient block: layered backward",
-        "fused-forward-outer",
-        (
-            ("N", 1, 1, False),
-            ("H", 128, None, True),
-            ("I_H", None, 4, True),
-            ("THHLD", None, 2e5, True),
-        ),
-    ),
-    (
-        "two directions side by side, one per thread (no per-step exchange); two threads "
-        "only on calls big enough to pay for the hand-over",
-        "layered-pairs",
-        (
-            ("two", 1, 1, False),
-            ("D", 2, 2, False),
-            ("THH", 3e7, None, True),
-            ("N", None, 32, True),
-            ("H", 128, None, True),
-        ),
-    ),
-    (
-        "a unidirectional stack's forward as a layer wavefront, one layer per thread",
-        "layered-pairs",
-        (
-            ("two", 1, 1, False),
-            ("layers", 2, None, False),
-            ("THH", 3e7, None, True),
-            ("N", None, 16, True),
-            ("H", 256, None, True),
-        ),
-    ),
-    (
-        "the batch in two halves, one per thread, six-row outer products: many rows",
-        "layered-rows-outer",
-        (
-            ("two", 1, 1, False),
-            ("THH", 5e7, None, True),
-            ("N", 16, None, True),
-            ("H", 128, None, True),
-        ),
-    ),
-    (
-        "the same for fewer rows of wide H on big calls",
-        "layered-rows-outer",
-        (
-            ("two", 1, 1, False),
-            ("THH", 2e8, None, True),
-            ("N", 8, None, True),
-            ("H", 256, None, True),
-        ),
-    ),
-    (
-        "the outer products on two threads, each keeping half of W_hh in its cache "
-        "(weight-streaming bound)",
-        "layered-split",
-        (
-            ("two", 1, 1, False),
-            ("THH", 3e7, None, True),
-            ("N", None, 32, True),
-            ("H", 400, None, True),
-        ),
-    ),
-    (
-        "the same for very few rows",
-        "layered-split",
-        (
-            ("two", 1, 1, False),
-            ("THH", 3e7, None, True),
-            ("N", None, 3, True),
-            ("H", 256, None, True),
-        ),
-    ),
-    (
-        "the batch in two halves on single-threaded BLAS per step: many rows of small H",
-        "layered-rows",
-        (
-            ("two", 1, 1, False),
-            ("blas", 1, 1, False),
-            ("THH", 2e8, None, True),
-            ("N", 16, None, True),
-        ),
-    ),
-    (
-        "one sequence, small H: k-unrolled loops streaming W_hh.T",
-        "layered-axpy",
-        (("N", 1, 1, False), ("H", None, 96, True)),
-    ),
-    (
-        "few rows of wide H: the register-blocked outer products",
-        "layered-outer",
-        (("H", 128, None, True), ("N", None, 3, True)),
-    ),
-    (
-        "more rows of wider H: the same",
-        "layered-outer",
-        (("H", 256, None, True), ("N", None, 32, True)),
-    ),
-    (
-        "no BLAS found: the outer products from H = 96 (not measurable here: kept)",
-        "layered-outer",
-        (("blas", 0, 0, False), ("H", 96, None, False)),
-    ),
-    ("no BLAS found, small H: the axpy loops", "layered-axpy", (("blas", 0, 0, False),)),
-    ("everything else: one BLAS call per step from inside the kernel", "layered-gemm", ()),
-]
+
+def _annotate(samples: list, speed: set[str], weight: float) -> list[dict[str, Any]]:
+    """Mark the speed-table samples, each sample's regret under today's bounds, its weight."""
+    old = to_rules(ROWS)
+    for s in samples:
+        s["speed"] = s["shape"] in speed
+        r = regret(s, first_match(s["f"], old))
+        s["old"] = UNMEASURED if r is None else r
+        s["weight"] = weight
+    return samples
 
 
 def load_samples(sweep: dict[str, Any], packed: bool = False) -> list[dict[str, Any]]:
-    """One sample per (shape, condition): its features and each variant's cost. Dense
-    conditions ("two", "one"), or with ``packed`` the packed ones ("two-packed", ...: T is
-    the packed rows)."""
-    out = []
-    for key in sorted(sweep["shapes"], key=lambda k: tuple(map(int, k.split(",")))):
-        L, N, I, H, NL, D = map(int, key.split(","))
-        for cond, variants in sorted(sweep["shapes"][key].items()):
-            if cond.endswith("-packed") != packed:
-                continue
-            cost = {v: min(t["fwd"]) + min(t["fb"]) for v, t in variants.items()}
-            T = sweep["packed_rows"][key] if packed else L * N
-            f = features(T, N, I, H, NL, D, cond.startswith("two"), True)
-            out.append(
-                {"shape": key, "cond": cond, "f": f, "cost": cost, "best": min(cost.values())}
-            )
-    old = to_rules(ROWS)
-    for sample in out:
-        sample["speed"] = tuple(map(int, sample["shape"].split(","))) in SPEED
-        sample["old"] = regret(sample, first_match(sample["f"], old))
-        sample["weight"] = 0.0 if packed else 1.0  # packed: checked, not fitted on
-    return out
+    """The samples of dispatch-sweep.json (:func:`rules_samples.dispatch_sweep_samples`);
+    packed ones are checked (the speed table), not fitted on: weight 0."""
+    speed = {",".join(map(str, s)) for s in SPEED}
+    return _annotate(dispatch_sweep_samples(sweep, packed), speed, 0.0 if packed else 1.0)
 
 
-def regret(sample: dict[str, Any], name: str) -> float:
-    c = sample["cost"].get(name)
-    return UNMEASURED if c is None else math.log(c / sample["best"])
+def load_issue18(sweep: dict[str, Any]) -> list[dict[str, Any]]:
+    """The samples of an issue-18 sweep (:func:`rules_samples.issue18_samples`), fitted on."""
+    return _annotate(issue18_samples(sweep), set(), 1.0)
 
 
 def to_rules(rows: list) -> tuple:
@@ -294,6 +117,14 @@ def fit_bound(rows: list, r: int, j: int, samples: list) -> tuple[Any, str]:
             continue
         guard = max(s["old"], NEAR) if s["speed"] else math.inf
         ri, rf = regret(s, rows[r][1]), regret(s, first_match(f, after))
+        if s["speed"]:  # the speed table: a variant its sweep never timed may not take it
+            ri = UNMEASURED if ri is None else ri
+            rf = UNMEASURED if rf is None else rf
+        elif ri is None or rf is None:  # a variant its sweep never timed: no evidence
+            if ri is None and rf is None:
+                continue
+            ri = rf if ri is None else ri
+            rf = ri if rf is None else rf
         reach.append((f[key], ri, rf, guard, s["weight"]))
     values = sorted({v for v, *_, w in reach if w})
     if not values or (values[-1] <= today if low is None else values[0] >= today):
@@ -378,10 +209,14 @@ def _num(x: Any) -> str:
     return repr(x)
 
 
-def render(rows: list, notes: dict, sweep_meta: dict) -> str:
+def render(rows: list, notes: dict, sweep_meta: dict, inputs: list[str]) -> str:
     lines = [
-        '"""The dispatch rules: generated by benchmarks/make_rules_table.py from',
-        "benchmarks/dispatch-sweep.json; do not edit (see :mod:`.rules`).",
+        '"""The dispatch rules: generated by benchmarks/make_rules_table.py from the sweeps',
+        *[
+            f"benchmarks/{name}{',' if i < len(inputs) - 1 else ';'}"
+            for i, name in enumerate(inputs)
+        ],
+        "do not edit (see :mod:`.rules`).",
         "",
         "Rows of (variant, ((feature, low, high), ...)): the first row whose bounds all hold",
         "(low <= feature <= high, None unbounded) names the variant; the last is unconditional.",
@@ -428,6 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", default=str(HERE / "dispatch-sweep.json"))
     parser.add_argument(
+        "--issue18",
+        action="append",
+        help=f"an issue-18 sweep (benchmarks/sweep.py) to fit on too; default {ISSUE18}",
+    )
+    parser.add_argument(
         "--out", default=str(HERE.parent / "src" / "elman" / "_kernels" / "rules_table.py")
     )
     parser.add_argument("--report", default="", help="write the agreement report (markdown)")
@@ -435,12 +275,15 @@ def main(argv: list[str] | None = None) -> int:
     sweep = json.loads(Path(args.sweep).read_text())
     samples = load_samples(sweep)
     packed = load_samples(sweep, packed=True)
-    rows, notes = fit(samples + [s for s in packed if s["speed"]])
-    Path(args.out).write_text(render(rows, notes, sweep.get("meta", {})))
+    names = args.issue18 or [ISSUE18]
+    wide = [s for name in names for s in load_issue18(json.loads(Path(name).read_text()))]
+    rows, notes = fit(samples + wide + [s for s in packed if s["speed"]])
+    inputs = [Path(args.sweep).name] + [Path(n).name for n in names]
+    Path(args.out).write_text(render(rows, notes, sweep.get("meta", {}), inputs))
     if args.report:
         from agreement import report  # benchmarks/agreement.py
 
-        text = report(samples, to_rules(rows), to_rules(ROWS), packed)
+        text = report(samples + wide, to_rules(rows), to_rules(ROWS), packed)
         Path(args.report).write_text(text)
     return 0
 

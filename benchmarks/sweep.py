@@ -16,12 +16,19 @@ in-process cells take turns within every repetition (order rotated each repetiti
 
 Resumable: a rerun with the same ``--out``, seed and budget skips the shapes already in it
 (a larger ``--count`` extends the sweep: the first shapes of a seed never change).
-``--summary`` prints the summary of an existing file and exits.
+``--summary`` prints the summary of an existing file and exits. A run measures the machine's
+peak first (:mod:`elman.cli.core_probe`, a few seconds) and keeps it in its record; the
+summary then adds each shape's bound (:mod:`elman.cli.call_bound`): the latency-bound
+acceptance and the overhead bars' misses split into reachable and bound-limited ones
+(:mod:`elman.cli.sweep_bounds`). ``--peak-from`` takes the peak from another JSON file
+(a sweep's, ``elman bench --train``'s, or a bare peak). With ``--rules TABLE.py`` the
+summary adds what that rules table would pick, from the variant cells (:mod:`rules_check`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -33,6 +40,7 @@ import dispatch_sweep as ds  # noqa: E402
 from elman.cli.bench_peers import load_peers, parse_against  # noqa: E402
 from elman.cli.bench_sweep import BUDGET, Cell, SweepShape, load, sweep  # noqa: E402
 from elman.cli.bench_timing import Case  # noqa: E402
+from elman.cli.sweep_bounds import bound_rows, bound_summary, load_peak_block  # noqa: E402
 from elman.cli.sweep_report import plot, summary  # noqa: E402
 
 
@@ -96,15 +104,43 @@ def main() -> int:
     )
     parser.add_argument("--summary", action="store_true", help="summarise --out and exit")
     parser.add_argument(
+        "--rules",
+        type=Path,
+        action="append",
+        help="with --summary: judge this rules table (a rules_table.py) offline; repeatable",
+    )
+    parser.add_argument(
         "--stat",
         choices=("median", "min"),
         default="median",
         help="of each cell's repetitions, for the summary and plot (min: busy machines)",
     )
+    parser.add_argument(
+        "--peak-from",
+        type=Path,
+        help="the machine's peak for the bounds, from this JSON (default: the file's own)",
+    )
+    parser.add_argument(
+        "--peak",
+        choices=("full", "quick", "none"),
+        default="full",
+        help="measure the machine's peak before the run (quick: small sizes, for tests)",
+    )
+    parser.add_argument(
+        "--bounds-out",
+        type=Path,
+        help="also write every shape's bound and elman/torch/JAX over it to this JSON file",
+    )
     args = parser.parse_args()
     if args.summary:
         data = load(args.out)
     else:
+        from elman.cli.core_probe import measure_full_peak
+
+        run_info = {}
+        if args.peak != "none":
+            print("measuring the machine's peak ...")
+            run_info["peak"] = measure_full_peak(quick=args.peak == "quick")
         peers = load_peers(args.against)
         for peer in peers:
             if peer.name == "torch" and args.torch_threads:
@@ -121,15 +157,39 @@ def main() -> int:
                 min_time=args.min_time,
                 settle=args.settle,
                 extra_cells=None if pool is None else pool.cells,
+                run_info=run_info,
             )
         finally:
             if pool is not None:
                 pool.close()
     print(summary(data, args.stat))
+    peak = peak_for(data, args.peak_from)
+    if peak is None:
+        print("## no machine peak in the file: give --peak-from for the bounds")
+    else:
+        print(bound_summary(data, peak, args.stat))
+        if args.bounds_out:
+            rows = {"peak": peak, "stat": args.stat, "shapes": bound_rows(data, peak, args.stat)}
+            args.bounds_out.write_text(json.dumps(rows, indent=1) + "\n")
+            print(f"bounds: {args.bounds_out}")
+    for table in args.rules or []:
+        from rules_check import load_rules, table_summary  # benchmarks/
+
+        print(f"# {table}")
+        print(table_summary(data, load_rules(table), args.stat))
     if args.plot:
         plot(data, args.plot, args.stat)
         print(f"plot: {args.plot}")
     return 0
+
+
+def peak_for(data: dict, peak_from: Path | None) -> dict | None:
+    """The machine's peak for the bounds: from ``peak_from``, else the file's last measured
+    one (None without either)."""
+    if peak_from is not None:
+        return load_peak_block(peak_from)
+    peaks = [r["peak"] for r in data["runs"] if "peak" in r]
+    return {**peaks[-1], "from": "the file's last run"} if peaks else None
 
 
 if __name__ == "__main__":

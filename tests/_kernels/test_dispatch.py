@@ -49,7 +49,10 @@ def test_dispatch_runs_short_single_sequences_fused() -> None:
     for shape in [(100, 1, 3, 64, 1, 1), (80, 1, 3, 64, 1, 1), (1, 2, 3, 64, 1, 1)]:
         assert not choose(*shape).fused, shape
     assert choose(40, 1, 3, 64, 1, 1).fused  # the table: fused up to T*H^2 ~3.1e5 here
-    assert not choose(1, 1, 100, 64, 1, 1).fused  # the table: layered beyond I*H 4096
+    # the table: beyond I*H 4096 the input projection goes to BLAS (fused-forward-gemm's
+    # row, H >= 42 with inputs wider than H; before the issue-18 sweep: layered)
+    wide_small = choose(1, 1, 100, 64, 1, 1)
+    assert wide_small.name == "fused-forward-gemm" and not wide_small.fused_backward
     wide_input = choose(1, 1, 100, 200, 1, 1)  # H >= 128: inputs up to 4H
     assert wide_input.fused and wide_input.fused_backward
     wider_input = choose(1, 1, 1000, 200, 1, 1)  # the table: the backward layered (I > 4H)
@@ -69,8 +72,12 @@ def test_dispatch_rules_of_the_two_thread_variants() -> None:
     assert bi.mode is modes.SPLIT and bi.pairs
     single = choose(3000, 3, 16, 400, 1, 1)  # the table: hidden units split for 3 rows
     assert single.mode is modes.SPLIT and not single.pairs and not single.rows
-    few_rows = choose(3000, 3, 16, 128, 1, 1)  # the table: the batch halves on BLAS here
-    assert few_rows.mode is modes.GEMM and few_rows.rows and few_rows.two_threads
+    # the table: hidden units split for up to 4 rows from H ~100 (since the issue-18 sweep;
+    # the batch halves on BLAS before), the batch halves on BLAS from 6 rows
+    few_rows = choose(3000, 3, 16, 128, 1, 1)
+    assert few_rows.mode is modes.SPLIT and not few_rows.rows and few_rows.two_threads
+    more_rows = choose(8000, 8, 16, 128, 1, 1)
+    assert more_rows.mode is modes.GEMM and more_rows.rows and more_rows.two_threads
     wide_shapes = [(25600, 128, 64, 512, 1, 1), (6400, 64, 32, 256, 2, 1), (4000, 8, 16, 512, 1, 1)]
     wide_shapes += [(3200, 32, 16, 200, 1, 1)]  # from N=16, H=128
     for shape in wide_shapes:

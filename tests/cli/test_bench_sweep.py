@@ -176,7 +176,7 @@ def test_benchmarks_script_adds_variant_and_pick_workers(tmp_path: Path) -> None
         pytest.skip("benchmarks/ is not here (an installed package)")
     out = tmp_path / "w.json"
     args = ["--count", "1", "--seed", "3", "--budget", "2e3", "--repeat", "1", "--min-time", "0"]
-    args += ["--settle", "0", "--against", "none", "--out", str(out)]
+    args += ["--settle", "0", "--against", "none", "--out", str(out), "--peak", "quick"]
     env = {**os.environ, "PYTHONPATH": str(root / "src")}
     proc = subprocess.run(
         [sys.executable, str(script), *args], capture_output=True, text=True, env=env, timeout=600
@@ -190,3 +190,5 @@ def test_benchmarks_script_adds_variant_and_pick_workers(tmp_path: Path) -> None
         assert {"elman", "pick"} <= cells, cells
         assert any(c.startswith("variant:") for c in cells), cells
     assert "pick within 15% of the best variant (fb): " in proc.stdout
+    assert data["runs"][-1]["peak"]["core"]["float32"]["fma_latency_s"] > 0
+    assert "## against the machine's bound (peak from the file's last run" in proc.stdout

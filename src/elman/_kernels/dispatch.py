@@ -10,7 +10,8 @@ variant; docs/kernels.md has the table and the route of a call through each.
 signature), from the call's sizes and facts of the process: whether two kernel threads may
 run, whether NumPy's BLAS can be called from kernels, whether code is compiled. The name
 comes from ``ELMAN_KERNEL_VARIANT`` when set, else from the rules (:func:`.rules.pick`,
-the table :mod:`.rules_table` generated from a checked-in sweep of measurements); a
+the table :mod:`.rules_table` generated from checked-in sweeps that time every variant:
+benchmarks/dispatch-sweep.json and issue 18's 300 random shapes); a
 variant that the process cannot run is then replaced by the one that runs in its place
 (:func:`resolve`), so that no kernel corrects the choice later. Measurements behind the
 rules: docs/performance.md.

@@ -19,24 +19,33 @@ THH        T*H*H: the multiply-adds of one layer's recurrence
 THHLD      T*H*H*layers*D: the recurrence of the whole stack
 TLD        T*layers*D: the rows the stack's backward walks
 WG         H*max(I, D*H) + H*H: a layer's weight-gradient block
+MADDS      T*D*H*(I + H + (layers-1)*(D*H + H)): the multiply-adds of the stack's forward
 two        1 when two kernel threads may run (set_num_threads, the affinity mask) and
            NumPy's BLAS threads can be held; else 0
 blas       1 when a BLAS gemm pointer was found (one BLAS call per step is possible)
 =========  ==============================================================================
 
 The table is not written by hand: ``benchmarks/make_rules_table.py`` keeps the rows'
-structure (which variants contend where, in which order, a comment each) and places every
-numeric bound at the crossover measured by ``benchmarks/dispatch_sweep.py``
-(``benchmarks/dispatch-sweep.json``). To regenerate after new measurements::
+structure (``benchmarks/rules_rows.py``: which variants contend where, in which order, a
+comment each) and places every numeric bound at the crossover measured by two sweeps that
+time every applicable variant in its own worker process: ``benchmarks/dispatch_sweep.py``
+(``benchmarks/dispatch-sweep.json``: float32 dense shapes around the bounds, one and two
+threads) and issue 18's random sweep ``benchmarks/sweep.py --count 300 --seed 18``
+(``benchmarks/results-2026-12-07-sweep-quiet.json``: one to three layers, uni- and
+bidirectional, float32 and float64, dense and packed). Each bound minimises the pick's
+mean log ratio to the fastest variant, forward and forward+backward counted equally. To
+regenerate after new measurements::
 
-    PYTHONPATH=src python benchmarks/dispatch_sweep.py --passes 2  # resumable; ~15 min a pass
-    PYTHONPATH=src python benchmarks/make_rules_table.py           # writes rules_table.py
+    PYTHONPATH=src python benchmarks/sweep.py --count 300 --seed 18 --out F.json  # ~35 min
+    PYTHONPATH=src python benchmarks/make_rules_table.py --issue18 F.json  # rules_table.py
+    PYTHONPATH=src python benchmarks/sweep.py --summary --out G.json --rules TABLE.py
+    # (G.json: a sweep of another seed, to judge the table on shapes it was not fitted on)
 
 (a forward of a call is rows*(I*H + H*H) multiply-adds per layer and direction; the
 variants, by name, are the registry's in :mod:`.dispatch`).
 
 ``tests/_kernels/test_rules_table.py`` checks that the checked-in table is what the
-generator makes of the checked-in sweep. The measurements and the history of the rules
+generator makes of the checked-in sweeps. The measurements and the history of the rules
 are in docs/performance.md ("Dispatch rules").
 """
 
@@ -48,7 +57,7 @@ from functools import lru_cache
 __all__ = ["pick", "features", "first_match", "FEATURES"]
 
 FEATURES = ("T", "N", "I", "H", "layers", "D", "NH", "IH", "I_H", "THH", "THHLD", "TLD", "WG")
-FEATURES += ("two", "blas")
+FEATURES += ("MADDS", "two", "blas")
 
 
 def _values(
@@ -59,6 +68,7 @@ def _values(
     return (
         T, N, I, H, num_layers, D, N * H, I * H, I / H if H else math.inf, THH,
         THH * num_layers * D, T * num_layers * D, H * max(I, D * H) + H * H,
+        T * D * H * (I + H + (num_layers - 1) * (D * H + H)),
         int(bool(two_threads)), int(bool(blas)),
     )  # fmt: skip
 

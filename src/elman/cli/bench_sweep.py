@@ -207,8 +207,10 @@ def sweep(
     extra_cells: ExtraCells | None = None,
     progress: bool = True,
     note: Callable[[str], None] = print,
+    run_info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Time ``count`` shapes of ``seed`` into ``path`` (resuming it) and return the data."""
+    """Time ``count`` shapes of ``seed`` into ``path`` (resuming it) and return the data;
+    ``run_info`` is added to this run's record (e.g. the machine's measured ``peak``)."""
     config = {"seed": seed, "budget": budget, "variants": extra_cells is not None}
     data = load(path) if path.exists() else None
     if data is not None and data.get("config", {}).get("sweep") != config:
@@ -230,6 +232,7 @@ def sweep(
             "settle_s": settle,
             "peers": [p.name for p in peers],
             "variants": extra_cells is not None,
+            **(run_info or {}),
         }
     )
     todo = [s for s in draw_shapes(count, seed, budget) if s.key not in data["shapes"]]

@@ -408,3 +408,32 @@ def test_packing_sends_no_gradient_to_padding() -> None:
         for col in range(active):
             want[t, packed.sorted_indices.tolist()[col]] = next(rows)
     np.testing.assert_array_equal(to_numpy(x.grad), want)
+
+
+def test_packing_gradient_is_the_inputs_own_and_accumulates() -> None:
+    # the pack's backward hands its fresh padded gradient to x.grad without a copy: it must
+    # share memory with nothing of the graph, and a second backward must add to it
+    x = elman.tensor(np.ones((3, 2, 2)), requires_grad=True)
+    cot = elman.tensor(np.arange(1.0, 11.0).reshape(5, 2))
+    packed = U.pack_padded_sequence(x, [3, 2])
+    (packed.data * cot).sum().backward()
+    first = to_numpy(x.grad).copy()
+    want = np.zeros((3, 2, 2))
+    want[[0, 0, 1, 1, 2], [0, 1, 0, 1, 0]] = np.arange(1.0, 11.0).reshape(5, 2)
+    np.testing.assert_array_equal(first, want)
+    for arr in (packed.data, cot, x):
+        assert not np.shares_memory(x.grad.numpy(), arr.detach().numpy())
+    packed = U.pack_padded_sequence(x, [3, 2])
+    (packed.data * cot).sum().backward()
+    np.testing.assert_array_equal(to_numpy(x.grad), 2 * want)
+    np.testing.assert_array_equal(first, want)  # the first .grad array was not written into
+
+
+@pytest.mark.parametrize("lengths", [[2, 3], [3, 1, 2], [1, 1, 2]])
+def test_pack_refuses_unsorted_lengths(lengths: list[int]) -> None:
+    with pytest.raises(RuntimeError, match="must be sorted in decreasing order"):
+        U.pack_padded_sequence(elman.tensor(np.ones((3, len(lengths)))), lengths)
+    lens = np.array(lengths, dtype=np.int64)  # an int64 array: the lengths' fast path
+    with pytest.raises(RuntimeError, match="must be sorted in decreasing order"):
+        U.pack_padded_sequence(elman.tensor(np.ones((3, len(lengths)))), lens)
+    assert lens.tolist() == lengths  # left alone

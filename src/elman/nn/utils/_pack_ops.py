@@ -20,6 +20,10 @@ class _Pack(Function):
     @staticmethod
     def forward(ctx: Context, padded: np.ndarray, src: np.ndarray, pad: np.ndarray) -> Any:
         ctx.shape, ctx.src, ctx.pad = padded.shape, src, pad
+        # the backward's padded gradient is a fresh array (``_scatter``), referenced nowhere
+        # else: it may become the input's ``.grad`` without a copy (a copy of a padded batch
+        # costs as much as the scatter, and its fresh pages faulted on every call)
+        ctx.grads_owned = True
         return padded.reshape(-1, *padded.shape[2:])[src]
 
     @staticmethod

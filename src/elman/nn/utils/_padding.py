@@ -22,6 +22,9 @@ def _int_array(value: Any, name: str = "lengths") -> np.ndarray:
     "Overflow when unpacking long long"), RuntimeError for floats that are NaN, inf or beyond
     int64 (torch's "value cannot be converted to type int64 without overflow").
     """
+    if type(value) is np.ndarray and value.dtype == np.int64:
+        return value  # what the conversions below return for it (pack_padded_sequence
+        # converts its lengths twice: once before its flag check, as torch, once for the rank)
     if isinstance(value, (list, tuple, range, int, np.integer)):
         try:
             arr = np.asarray(value)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import pairwise
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -255,7 +254,7 @@ def pack_padded_sequence(
             "Length of all samples has to be greater than 0, but found an element in "
             "'lengths' that is <= 0"
         )
-    if any(a < b for a, b in pairwise(ls)):
+    if ls != sorted(ls, reverse=True):  # (one C-level sort and compare: no per-pair Python)
         raise RuntimeError(
             "`lengths` array must be sorted in decreasing order when `enforce_sorted` is "
             "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
