@@ -16,7 +16,8 @@ one caller file in the trace, and none is re-entered from below (which would mak
 second caller). The shared infrastructure any layer may use, listed in :data:`SHARED`
 (the settings and step modes, the thread count and NumPy's BLAS, the small array loops,
 the hand-over to the helper thread and its waits, the packing of the SIMD products'
-operands), is exempt from the count; the test checks that it calls nothing but itself.
+operands, the subnormals' floating-point mode), is exempt from the count; the test checks
+that it calls nothing but itself.
 
 The forward and its backward are traced as one call.
 """
@@ -45,6 +46,7 @@ SHARED = {
     "array_loops.py",
     "handover.py",
     "waiting.py",
+    "denormals.py",
     "simd_products.py",
     "simd_vector.py",
 }

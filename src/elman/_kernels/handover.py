@@ -2,9 +2,13 @@
 
 :func:`run_pair` runs ``kernel(*args1)`` on a persistent helper thread while
 ``kernel(*args0)`` runs on the calling thread (plain Python threads running ``nogil``
-kernels: no Numba threading layer, no second pool). One pair runs at a time in a process:
-concurrent calls from several Python threads queue for the helper (they block, they do
-not spin), so elman never has more than two threads of its own running. Halves that wait
+kernels: no Numba threading layer, no second pool), the helper's half with subnormals
+flushed when the calling thread flushes them (:mod:`.denormals`: the mode is per thread)
+and under the calling thread's NumPy error settings (``np.errstate`` is per thread too: a
+product with ``inf * 0`` in the helper's half must not warn where the caller's would not).
+One pair runs at a time in a process: concurrent calls from several Python threads queue
+for the helper (they block, they do not spin), so elman never has more than two threads of
+its own running. Halves that wait
 for each other do it as :mod:`.waiting` says (spin briefly, yield, block); a half that
 raises aborts the pair, which releases the other, and the error is raised here.
 
@@ -24,6 +28,8 @@ from typing import Any
 import numpy as np
 
 from .config import TWO_THREAD_MIN_ROWS
+from .denormals import active as flushing
+from .denormals import flush_denormals, own_mode, restore_mode
 from .waiting import LINE, abort_pair, arrive, new_flags, wait_for
 
 __all__ = [
@@ -42,12 +48,17 @@ __all__ = [
 
 
 class _Job:
-    """One half on the helper thread; ``done`` is released when it has returned or raised."""
+    """One half on the helper thread; ``done`` is released when it has returned or raised.
+    ``flush``: the submitting thread flushes subnormals (.denormals), so this half does;
+    ``errors``: the submitting thread's ``np.geterr()``, which this half runs under."""
 
-    __slots__ = ("kernel", "args", "flags", "result", "error", "done")
+    __slots__ = ("kernel", "args", "flags", "flush", "errors", "result", "error", "done")
 
-    def __init__(self, kernel: Callable[..., Any], args: tuple, flags: np.ndarray | None):
-        self.kernel, self.args, self.flags = kernel, args, flags
+    def __init__(
+        self, kernel: Callable[..., Any], args: tuple, flags: np.ndarray | None, flush: bool
+    ):
+        self.kernel, self.args, self.flags, self.flush = kernel, args, flags, flush
+        self.errors = np.geterr()
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = threading.Lock()
@@ -55,13 +66,24 @@ class _Job:
 
     def run(self) -> None:
         try:
-            self.result = self.kernel(*self.args)
+            if self.errors != np.geterr():
+                with np.errstate(**self.errors):
+                    self._call()
+            else:
+                self._call()
         except BaseException as exc:  # handed to the caller, which raises it
             self.error = exc
             if self.flags is not None:
                 abort_pair(self.flags)
         finally:
             self.done.release()
+
+    def _call(self) -> None:
+        if self.flush:
+            with flush_denormals():
+                self.result = self.kernel(*self.args)
+        else:
+            self.result = self.kernel(*self.args)
 
     def join(self) -> None:
         """Wait for the half to end, even through KeyboardInterrupt (it ends promptly once
@@ -80,19 +102,24 @@ class _Job:
 
 
 class _Helper:
-    """A daemon thread running one job at a time from a queue."""
+    """A daemon thread running one job at a time from a queue. A new thread starts with a
+    copy of its creator's floating-point mode: made inside a subnormal-flushing block, it
+    takes the creator's own mode from outside the block instead (.denormals)."""
 
     def __init__(self) -> None:
         self.jobs: list[_Job] = []
         self.ready = threading.Semaphore(0)
-        self.thread = threading.Thread(target=self._loop, name="elman-pair", daemon=True)
+        mode = own_mode()
+        self.thread = threading.Thread(target=self._loop, args=(mode,), name="elman-pair")
+        self.thread.daemon = True
         self.thread.start()
 
     def submit(self, job: _Job) -> None:
         self.jobs.append(job)
         self.ready.release()
 
-    def _loop(self) -> None:
+    def _loop(self, mode: int) -> None:
+        restore_mode(mode)
         while True:
             self.ready.acquire()
             self.jobs.pop(0).run()
@@ -132,7 +159,7 @@ def run_pair(
     with state.lock:
         if state.helper is None:
             state.helper = _Helper()
-        job = _Job(kernel, args1, flags)
+        job = _Job(kernel, args1, flags, flushing())
         state.helper.submit(job)
         try:
             ok = kernel(*args0)

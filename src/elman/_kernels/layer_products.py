@@ -68,12 +68,13 @@ def project_all(matmul: Any, x: np.ndarray, ws: Weights, out: np.ndarray) -> Non
         project(matmul, x, _cat_w_ih(ws), out)
 
 
-def input_grad(matmul: Any, delta: np.ndarray, ws: Weights) -> np.ndarray:
-    """delta (T, D*H) @ [W_ih of each direction]: the layer input's gradient (T, In)."""
+def input_grad(matmul: Any, delta: np.ndarray, ws: Weights, out: Any = None) -> np.ndarray:
+    """delta (T, D*H) @ [W_ih of each direction]: the layer input's gradient (T, In), into
+    ``out`` when given."""
     if not _apart(delta.shape[0], ws):
-        return matmul(delta, _cat_w_ih(ws))
+        return matmul(delta, _cat_w_ih(ws), out=out)
     H = ws[0][0].shape[0]
-    g = matmul(delta[:, :H], ws[0][0])
+    g = matmul(delta[:, :H], ws[0][0], out=out)
     g += matmul(delta[:, H:], ws[1][0])
     return g
 

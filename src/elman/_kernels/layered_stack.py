@@ -362,7 +362,8 @@ def layered_backward(
         prev = None
         if layer == 0 and not need_dx:
             break
-        g = input_grad(matmul, delta, ws)  # (T, In): summed over directions
+        In = ws[0][0].shape[1]  # (a reused array: a fresh one faults its pages in)
+        g = input_grad(matmul, delta, ws, scratch.empty((T, In), x.dtype))  # summed over D
         delta = None
         if layer > 0 and masks is not None:
             g *= masks[layer - 1]  # in place: g is a fresh array

@@ -1,4 +1,5 @@
-"""Large per-call arrays of the layered stack, reused from call to call.
+"""Large per-call arrays of the layered stack (and of a slice's gradient), reused from call
+to call.
 
 A training step allocates the same few large arrays every step (every layer's outputs in
 the forward, the dL/dz rows in the backward). Fresh from the allocator they are fresh
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["empty", "clear"]
+__all__ = ["empty", "zeros", "clear"]
 
 MIN_BYTES = 1 << 20
 MAX_BYTES = 1 << 27
@@ -57,6 +58,17 @@ def empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         if len(kept) < PER_KEY and held + nbytes <= TOTAL_BYTES:
             kept.append(a)
         return a
+
+
+def zeros(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """``np.zeros(shape, dtype)``; a kept array filled with zeros when the size is pooled
+    (a fill of reused pages is cheaper than faulting fresh zero pages in on first touch)."""
+    dtype = np.dtype(dtype)
+    if not MIN_BYTES <= prod(shape) * dtype.itemsize <= MAX_BYTES:
+        return np.zeros(shape, dtype=dtype)
+    a = empty(shape, dtype)
+    a.fill(0)
+    return a
 
 
 def clear() -> None:

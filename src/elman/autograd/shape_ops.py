@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels import scratch
 from .function import Context, Function
 from .ops import promote, unbroadcast, wrap_dim
 
@@ -60,6 +61,29 @@ class Expand(Function):
         return unbroadcast(g, ctx.shape), None
 
 
+def memory_order(strides: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """The axes of an array of ``strides`` from the outermost in memory to the innermost
+    (largest stride first), or None when that is the axes' own order (C order) or there is
+    nothing to order (``strides`` None: a C-contiguous array, the usual case)."""
+    if strides is None or len(strides) < 2:
+        return None
+    axes = tuple(sorted(range(len(strides)), key=lambda k: -abs(strides[k])))
+    return None if axes == tuple(range(len(strides))) else axes
+
+
+def zeros_in_order(shape: tuple[int, ...], dtype: Any, axes: tuple[int, ...] | None) -> np.ndarray:
+    """Zeros of ``shape`` laid out in memory with ``axes`` outermost first (None: C order),
+    so that a slice's gradient has the layout of the array it was sliced from: the gradient
+    of ``out[:, -1]`` for a batch-first view of a time-major RNN output reaches the RNN's
+    backward in its own time-major order, without a transposing copy. Large ones come from
+    :mod:`.._kernels.scratch` (reused, already-faulted pages; the page faults of a fresh
+    multi-megabyte array cost several times the fill)."""
+    if axes is None:
+        return scratch.zeros(shape, dtype)
+    buf = scratch.zeros(tuple(shape[k] for k in axes), dtype)
+    return buf.transpose(np.argsort(axes))
+
+
 def is_basic_index(index: Any) -> bool:
     items = index if isinstance(index, tuple) else (index,)
     return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
@@ -71,11 +95,12 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, index: Any) -> np.ndarray:
         ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
+        ctx.strides = None if a.flags.c_contiguous else a.strides  # (ordered when needed)
         return a[index]
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[np.ndarray, None]:
-        out = np.zeros(ctx.shape, dtype=ctx.dtype)
+        out = zeros_in_order(ctx.shape, ctx.dtype, memory_order(ctx.strides))
         if is_basic_index(ctx.index):
             out[ctx.index] = g
         else:  # advanced indices may repeat an element: accumulate

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from .. import _kernels
+from .._kernels import scratch
 from .._kernels.flat import split_flat
 from ..autograd import Tensor, is_grad_enabled
 from ..autograd.anomaly_mode import ANOMALY
@@ -240,6 +241,17 @@ def _lane(
     return out, h_n
 
 
+def _time_major(g: np.ndarray) -> np.ndarray:
+    """``g`` C-contiguous: itself when it is (the usual layouts reach the node that way:
+    a slice's gradient in its source's layout, a Linear head's dX in the RNN's), else a
+    copy into a reused buffer (a fresh multi-megabyte array faults its pages in)."""
+    if g.flags.c_contiguous:
+        return g
+    buf = scratch.empty(g.shape, g.dtype)
+    np.copyto(buf, g)
+    return buf
+
+
 class FusedRNNFunction(Function):
     """The graph node of a fast-lane call (recorded by :func:`_lane`, not ``apply``)."""
 
@@ -252,7 +264,7 @@ class FusedRNNFunction(Function):
             g_rows = np.zeros(outs[-1].shape, dtype=rows.dtype)
         else:
             g = g_out.swapaxes(0, 1) if plan.batch_first else g_out
-            g_rows = _C(g).reshape(rows.shape[0], -1)
+            g_rows = _time_major(g).reshape(rows.shape[0], -1)
         if g_hn is None:
             g_h = plan.zeros  # (NL*D, N, H), read only
         else:
