@@ -86,3 +86,32 @@ def test_one_run_matches_rows_and_reference(dtype, kind, reverse, relu, special,
     for got, want in zip(runs, (out, hn, None if special else dx, dh0, db), strict=True):
         if want is not None:
             np.testing.assert_allclose(got, want, rtol=tol[0], atol=tol[1])
+
+
+@pytest.mark.parametrize("kind", sorted(SIZES))
+@pytest.mark.parametrize("reverse", [False, True])
+def test_one_run_bptt_is_the_forwards_gradient(kind, reverse):
+    """float64 gradcheck of the pair on one run: the BPTT's dL/dz (= dL/dx, x the
+    projected input), dh0 and the bias gradient against central differences of
+    L = sum(out * g) + sum(h_n * g_hn)."""
+    sizes, x, w, b, h0, g, g_hn = _case(kind, "float64", 4, special=False)
+    WT, fptr = np.ascontiguousarray(w.T), fptr_of(x.dtype)
+
+    def loss(x, b, h0):
+        out, hn = x.copy(), np.empty_like(h0)
+        recur_forward_gemm(out, 0, sizes, b, h0, WT, reverse, False, fptr, hn)
+        return float(np.sum(out * g) + np.sum(hn * g_hn))
+
+    out, hn = x.copy(), np.empty_like(h0)
+    recur_forward_gemm(out, 0, sizes, b, h0, WT, reverse, False, fptr, hn)
+    assert one_run(out, 4)
+    delta, dh0, db = np.zeros_like(out), np.empty_like(h0), np.zeros(4)
+    recur_backward_gemm(out, g, 0, sizes, g_hn, w, reverse, False, fptr, delta, dh0, db)
+    eps = 1e-6
+    for k, grad in enumerate((delta, db, dh0)):  # the gradients of x, b, h0
+        for idx in np.ndindex(grad.shape):
+            up, down = [arr.copy() for arr in (x, b, h0)], [arr.copy() for arr in (x, b, h0)]
+            up[k][idx] += eps
+            down[k][idx] -= eps
+            numeric = (loss(*up) - loss(*down)) / (2 * eps)
+            np.testing.assert_allclose(grad[idx], numeric, rtol=1e-6, atol=1e-8)
