@@ -115,3 +115,91 @@ def test_log_softmax_rows_against_torch(impl: str, dtype: str) -> None:
         t = torch.from_numpy(x)
         assert_close(logp, torch.log_softmax(t, 1).numpy(), f"{impl} logp")
         assert_close(p, torch.softmax(t, 1).numpy(), f"{impl} p")
+
+
+# ---- cross-entropy's common case: loss and softmax forward, s (p - onehot) backward ---------
+
+
+def _nll_loop(x: np.ndarray, t: np.ndarray, ignore: int) -> tuple[np.ndarray, float, int]:
+    """The spec, row by row in float64: each row's -log softmax at its target."""
+    loss, total, count = np.zeros(len(t)), 0.0, 0
+    for i, k in enumerate(t):
+        if k == ignore:
+            continue
+        count += 1
+        row = x[i].astype(np.float64)
+        with np.errstate(all="ignore"):
+            m = row.max()
+            loss[i] = -((row[k] - m) - np.log(np.exp(row - m).sum()))
+        total += loss[i]
+    return loss, total, count
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+def test_softmax_nll_rows_against_a_loop(impl: str, dtype: str) -> None:
+    x = np.random.default_rng(6).standard_normal((300, 7)).astype(dtype) * 4
+    t = np.random.default_rng(7).integers(0, 7, 300)
+    t[::9] = -100
+    p, loss, total, count, bad = IMPLS[impl].softmax_nll_rows(x, t, -100)
+    want_loss, want_total, want_count = _nll_loop(x, t, -100)
+    assert (count, bad) == (want_count, -1) and loss.dtype == p.dtype == np.dtype(dtype)
+    assert_close(loss, want_loss.astype(dtype), "loss")
+    np.testing.assert_allclose(total, want_total, rtol=1e-6 if dtype == "float32" else 1e-12)
+    assert_close(p, IMPLS[impl].log_softmax_rows(x)[1], "p")
+
+
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+def test_softmax_nll_rows_special_values_and_bad_targets(impl: str) -> None:
+    x = _logits("float64")  # nan, inf, all -inf rows
+    t = np.array([0, 2, 0, 1, 3, 0, 1, 4, 5])  # row 4's target is -inf: loss inf
+    p, loss, total, count, bad = IMPLS[impl].softmax_nll_rows(x, t, -100)
+    want_loss, _, _ = _nll_loop(x, t, -100)
+    assert_close(loss, want_loss, "loss")  # nan on rows 1, 2, 3, 6; inf on row 4
+    assert np.isnan(loss[[1, 2, 3, 6]]).all() and np.isposinf(loss[4]) and np.isnan(total)
+    assert bad == -1 and count == 9
+    t_bad = np.array([0, 1, 6, -1, 7, 0, -100, 0, 0])  # 6 (row 2) is the first out of range
+    *_, count, bad = IMPLS[impl].softmax_nll_rows(x, t_bad, -100)
+    assert (bad, count) == (2, 8)
+    *_, bad = IMPLS[impl].softmax_nll_rows(x, np.array([0, 1, 2, 3, 4, 5, 0, 1, 2]), 4)
+    assert bad == -1  # ignore_index may lie inside the classes too
+    p0, loss0, total0, count0, bad0 = IMPLS[impl].softmax_nll_rows(np.zeros((0, 3)), t[:0], -100)
+    assert p0.shape == (0, 3) and loss0.shape == (0,) and (total0, count0, bad0) == (0.0, 0, -1)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+def test_nll_grad_rows_against_numpy(impl: str, dtype: str) -> None:
+    x = _logits(dtype)
+    p = IMPLS[impl].log_softmax_rows(x)[1]
+    t = np.array([0, 2, -100, 1, 3, 0, -100, 4, 5])
+    for s in (np.full(9, 0.25, dtype), np.linspace(-1, 2, 9).astype(dtype)):
+        with np.errstate(invalid="ignore"):
+            w = np.where(t != -100, s, 0).astype(dtype)
+            want = p * w[:, None]
+            keep = np.flatnonzero(t != -100)
+            want[keep, t[keep]] -= w[keep]
+        scale = np.broadcast_to(s[:1], (9,)) if s[0] == s[1] else s  # (a 'mean': stride 0)
+        got = IMPLS[impl].nll_grad_rows(p, t, -100, scale)
+        assert_close(got, want, f"{impl} grad")
+        assert np.isnan(got[[1, 2, 3, 6]]).all()  # an ignored row of nan stays nan (p * 0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+def test_column_sums_and_add_rows_into(impl: str, dtype: str) -> None:
+    rng = np.random.default_rng(8)
+    g = (rng.standard_normal((500, 6)) * 10.0 ** rng.integers(-3, 4, (500, 1))).astype(dtype)
+    g[3, 1], g[4, 2], g[5, 2] = np.nan, np.inf, -np.inf
+    with np.errstate(invalid="ignore"):
+        want = g.astype(np.float64).sum(axis=0).astype(dtype)
+        got = IMPLS[impl].column_sums(g)
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-13)
+    assert got.dtype == np.dtype(dtype) and np.isnan(got[[1, 2]]).all()
+    src = rng.standard_normal((5, 4, 3)).astype(dtype)
+    src[0, 0, 0] = np.inf
+    b = rng.standard_normal(3).astype(dtype)
+    b[2] = np.nan
+    out = np.zeros((4, 5, 3), dtype)
+    IMPLS[impl].add_rows_into(src, b, out.transpose(1, 0, 2))
+    np.testing.assert_array_equal(out, (src + b).transpose(1, 0, 2))

@@ -17,6 +17,7 @@ SHAPE = (600, 500)  # 1.2 MB of float32: kept by the pool
 
 def test_a_free_array_comes_back_a_busy_one_never() -> None:
     scratch.clear()
+    scratch.empty(SHAPE, np.float32)  # a shape's first request: remembered, nothing kept
     a = scratch.empty(SHAPE, np.float32)
     where = a.ctypes.data
     b = scratch.empty(SHAPE, np.float32)
@@ -30,6 +31,24 @@ def test_a_free_array_comes_back_a_busy_one_never() -> None:
     assert d.ctypes.data == where and d.shape == SHAPE and d.dtype == np.float32
     assert scratch.empty((3, 4), np.float64).shape == (3, 4)  # small: not kept
     scratch.clear()
+
+
+def test_a_shape_is_kept_from_its_second_request() -> None:
+    """Shapes that change every step (packed batches) would only churn the pool: a shape
+    asked for once is remembered, and its arrays kept from the second request on."""
+    scratch.clear()
+    once = scratch.empty(SHAPE, np.float32)
+    assert not scratch._POOL and list(scratch._SEEN) == [(SHAPE, "<f4")]
+    twice = scratch.empty(SHAPE, np.float32)
+    assert [len(v) for v in scratch._POOL.values()] == [1] and twice is not once
+    where = twice.ctypes.data
+    del twice
+    assert scratch.empty(SHAPE, np.float32).ctypes.data == where
+    for k in range(scratch.SEEN_KEYS + 1):  # the oldest first sighting is forgotten
+        scratch.empty((600 + k + 1, 500), np.float32)
+    assert len(scratch._SEEN) == scratch.SEEN_KEYS and (SHAPE, "<f4") in scratch._POOL
+    scratch.clear()
+    assert not scratch._POOL and not scratch._SEEN
 
 
 def test_threads_never_share_an_array() -> None:

@@ -94,6 +94,10 @@ INDEX = {
     "tensor_in_tuple": lambda x: x[:, M(x).tensor([1, 1, 4])],
     "tensor_0d": lambda x: x[M(x).tensor(1)],
     "tensor_2d": lambda x: x[M(x).tensor([[0, 1], [1, 1]])],
+    # of permuted views (the batch-first output of an RNN): the gradient in their layout
+    "permuted_last": lambda x: x.transpose(0, 1)[:, -1] * 2,
+    "permuted_slices": lambda x: x.permute(2, 0, 1)[1:, ::2] * 2,
+    "permuted_list": lambda x: x.transpose(0, 1)[[0, 0, 2]] * 2,
 }
 
 

@@ -165,3 +165,39 @@ def test_clipping_keeps_gradient_objects() -> None:
 def test_doctests() -> None:
     failed, attempted = doctest.testmod(clip_grad, raise_on_error=False, verbose=False)
     assert attempted > 0 and failed == 0
+
+
+@pytest.mark.parametrize("special", [None, np.nan, np.inf], ids=["finite", "nan", "inf"])
+@pytest.mark.parametrize("max_norm", [0.5, 1e6])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clip_grad_norm_one_pass_equals_the_two_functions(
+    dtype: Any, max_norm: float, special: float | None
+) -> None:
+    """clip_grad_norm_'s lean path (p = 2, one dtype, C-contiguous gradients) gives the bits
+    of get_total_norm + clip_grads_with_norm_, special values included."""
+    rng = np.random.default_rng(5)
+    shapes = [(7, 3), (4,), (2, 5, 3)]
+    grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    if special is not None:
+        grads[1][2] = special
+    runs = []
+    for lean in (True, False):
+        ps = [elman.nn.Parameter(elman.zeros(*s, dtype=dtype)) for s in shapes]
+        for p, g in zip(ps, grads, strict=True):
+            p.grad = elman.tensor(g.copy())
+        if lean:
+            total = utils.clip_grad_norm_(ps, max_norm)
+        else:
+            total = clip_grad.get_total_norm([p.grad for p in ps])
+            clip_grad.clip_grads_with_norm_(ps, max_norm, total)
+        runs.append((total.numpy(), [p.grad.numpy() for p in ps]))
+    (t1, g1), (t2, g2) = runs
+    np.testing.assert_array_equal(t1, t2)
+    assert t1.dtype == np.dtype(dtype) and t1.shape == ()
+    for a, b in zip(g1, g2, strict=True):
+        np.testing.assert_array_equal(a, b)
+    ps = [elman.nn.Parameter(elman.zeros(4, 3))]  # a non-contiguous gradient: general path
+    ps[0].grad = elman.tensor(rng.standard_normal((3, 4)).astype(np.float32)).t()
+    expected = ps[0].grad.numpy() * np.float32(0.1 / (np.linalg.norm(ps[0].grad.numpy()) + 1e-6))
+    utils.clip_grad_norm_(ps, 0.1)
+    np.testing.assert_allclose(ps[0].grad.numpy(), expected, rtol=1e-6)

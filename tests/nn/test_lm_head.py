@@ -183,3 +183,113 @@ def test_language_model_step_matches_torch(dtype: Any) -> None:
     assert_close(le, lt, "loss", **tol_for(dtype))
     for k, (a, b) in enumerate(zip(ge, gt, strict=True)):
         assert_close(a, b, f"grad {k}", **tol_for(dtype))
+
+
+def _ce_general(x: Any, t: Any, **kw: Any) -> Any:
+    """cross_entropy by the general node (class weights of ones take it there)."""
+    return EF.cross_entropy(x, t, weight=elman.ones(x.shape[1], dtype=x.dtype), **kw)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_rows_path_equals_the_general_node(dtype: Any, reduction: str) -> None:
+    """The (M, C) int64 case runs its own node (one compiled pass each way): the same losses
+    and gradients as the general node, special values and ignored rows included."""
+    x = np.random.default_rng(22).standard_normal((40, 7)).astype(dtype) * 3
+    x[1, 2], x[2, 0], x[3, :], x[4, 3] = np.nan, np.inf, -np.inf, -np.inf
+    t = np.random.default_rng(23).integers(0, 7, 40)
+    t[[5, 9, 3]] = -100
+    out = []
+    for ce in (EF.cross_entropy, _ce_general):
+        xt = elman.tensor(x, requires_grad=True)
+        loss = ce(xt, elman.tensor(t), reduction=reduction)
+        loss.backward(elman.tensor(np.linspace(0.5, 1.5, loss.numel()).reshape(loss.shape)))
+        out.append((loss, xt.grad, loss.grad_fn.name()))
+    (l1, g1, n1), (l2, g2, n2) = out
+    assert n1 == n2 == "NllLossBackward0"
+    assert_close(l1, l2, "loss", **tol_for(dtype))
+    assert_close(g1, g2, "grad", **tol_for(dtype))  # (nan and inf at the same places)
+    small = elman.tensor(x[5:12].astype(np.float64), requires_grad=True)
+    target = elman.tensor(t[5:12])
+    assert gradcheck(lambda a: EF.cross_entropy(a, target, reduction=reduction), [small])
+
+
+def test_cross_entropy_rows_path_checks_targets_in_its_pass() -> None:
+    x = elman.ones(4, 5, requires_grad=True)
+    with pytest.raises(IndexError, match="^Target 7 is out of bounds.$"):
+        EF.cross_entropy(x, elman.tensor([1, 7, -3, 2]))
+    with pytest.raises(IndexError, match="^Target -3 is out of bounds.$"):
+        EF.cross_entropy(x, elman.tensor([1, -100, -3, 2]))
+    loss = EF.cross_entropy(x, elman.tensor([1, 2, 2, 2]), ignore_index=2)  # inside: ignored
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), np.log(5.0), rtol=1e-6)
+    assert not x.grad.numpy()[1:].any()
+    with elman.no_grad():  # no node: the same value
+        assert EF.cross_entropy(x, elman.tensor([1, 2, 2, 2]), ignore_index=2).item() == loss.item()
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", [{}, {"weight": 1}, {"label_smoothing": 0.2}], ids=str)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_ignored_rows_of_nan_or_inf_lose_nothing(reduction: str, kw: Any) -> None:
+    """torch's loss of an ignored row is 0 whatever its logits (its gradient p * 0 stays nan)."""
+    x = np.array([[-np.inf] * 3, [1.0, 2.0, 3.0], [np.nan, 1.0, 2.0], [np.inf, 0, 1]])
+    t = np.array([-100, 1, -100, -100])
+    w = np.array([1.0, 2.0, 0.5])
+
+    def ce(F: Any, a: Any, b: Any, c: Any) -> Any:
+        extra = {"weight": c} if "weight" in kw else {k: v for k, v in kw.items()}
+        return F.cross_entropy(a, b, reduction=reduction, **extra)
+
+    out, _ = parity(ce, x, t, w, grad=[True, False, False])
+    assert np.isfinite(out.detach().numpy()).all()
+
+
+def test_linear_input_gradient_from_the_scratch_pool_is_never_shared() -> None:
+    """A large input gradient of Linear comes from the scratch pool (no fresh pages every
+    step): what a caller holds of one backward is never overwritten by the next."""
+    rng = np.random.default_rng(24)
+    x_data = rng.standard_normal((50, 32, 128)).astype(np.float32)  # (L, N, H): 800 KB of dx
+    w = elman.tensor(rng.standard_normal((16, 128)).astype(np.float32), requires_grad=True)
+    grads, expected = [], []
+    for _ in range(3):
+        x = elman.tensor(x_data, requires_grad=True)
+        y = EF.linear(x.transpose(0, 1), w)  # (N, L, 16), the input read in memory order
+        g = rng.standard_normal((32, 50, 16)).astype(np.float32)
+        y.backward(elman.tensor(g))
+        grads.append(x.grad)
+        expected.append(np.matmul(g, w.detach().numpy()).transpose(1, 0, 2))
+    for k, (got, want) in enumerate(zip(grads, expected, strict=True)):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-4, err_msg=f"step {k}")
+
+
+@pytest.mark.parametrize("index", [(slice(None), -1), (slice(1, None), [0, 0, 2])], ids=str)
+def test_slice_gradient_comes_in_its_inputs_layout(index: Any) -> None:
+    """The last step of a batch-first RNN output (a (N, L, H) view of (L, N, H) memory):
+    the slice's gradient is laid out as that memory, so the RNN's backward reads it without
+    a transposing copy; the values are NumPy's."""
+    rng = np.random.default_rng(25)
+    base = elman.tensor(rng.standard_normal((5, 3, 4)), requires_grad=True)  # (L, N, H)
+    view = base * 1.0  # (a node between: the slice's gradient is not a leaf's copy)
+    seen = {}
+
+    class Spy(elman.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+            return a
+
+        @staticmethod
+        def backward(ctx: Any, g: np.ndarray) -> np.ndarray:
+            seen["g"] = g
+            return g
+
+    picked = Spy.apply(view).transpose(0, 1)[index]  # (N, L, H) view, then the slice
+    g = rng.standard_normal(tuple(picked.shape))
+    picked.backward(elman.tensor(g))
+    expected = np.zeros((3, 5, 4))
+    if isinstance(index[1], list):
+        np.add.at(expected, index, g)
+    else:
+        expected[index] = g
+    np.testing.assert_array_equal(base.grad.numpy(), expected.transpose(1, 0, 2))
+    assert seen["g"].flags.c_contiguous  # (L, N, H) memory: the Spy saw it in its layout

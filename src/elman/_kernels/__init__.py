@@ -26,7 +26,14 @@ from .rnn_ref import (
     packed_layer_backward,
     packed_layer_forward,
 )
-from .rows_ref import log_softmax_rows, scatter_add_rows  # noqa: F401  (see __all__'s note)
+from .rows_ref import (  # noqa: F401  (see __all__'s note)
+    add_rows_into,
+    column_sums,
+    log_softmax_rows,
+    nll_grad_rows,
+    scatter_add_rows,
+    softmax_nll_rows,
+)
 from .stack_ref import stack_backward, stack_forward
 
 
@@ -44,7 +51,14 @@ if not DISABLE_JIT:
         from .param_update_compiled import adam_update, sum_squares  # noqa: F401, F811
         from .random_compiled import bernoulli_values  # noqa: F811
         from .rnn_compiled import packed_layer_backward, packed_layer_forward  # noqa: F811
-        from .rows_compiled import log_softmax_rows, scatter_add_rows  # noqa: F401, F811
+        from .rows_compiled import (  # noqa: F401, F811
+            add_rows_into,
+            column_sums,
+            log_softmax_rows,
+            nll_grad_rows,
+            scatter_add_rows,
+            softmax_nll_rows,
+        )
         from .stack_compiled import choose_for as choose_variant  # noqa: F401, F811
         from .stack_compiled import stack_backward, stack_forward  # noqa: F811
 
@@ -81,5 +95,6 @@ __all__ = [
     "bernoulli_values",
 ]  # the RNN's kernels (choose_variant, quiet_blas and its thresholds are helpers, not kernels;
 # adam_update and sum_squares, in-place passes of the optimizer and clipping, are tested
-# against their reference by tests/optim/test_adam_one_pass.py; log_softmax_rows and
-# scatter_add_rows serve the layers around the RNN: tests/_kernels/test_rows.py)
+# against their reference by tests/optim/test_adam_one_pass.py; log_softmax_rows,
+# softmax_nll_rows, nll_grad_rows, column_sums, add_rows_into and scatter_add_rows serve
+# the layers around the RNN: tests/_kernels/test_rows.py)

@@ -32,6 +32,7 @@ __all__ = [
     "THREADED_PRODUCT",
     "THREADED_DOT",
     "TWO_THREAD_PRODUCT",
+    "FIRST_STEP_APART",
     "BLOCK_ELEMENTS",
     "MIN_BLOCK_ROWS",
     "MIN_BLOCK_OUTPUTS",
@@ -69,6 +70,13 @@ THREADED_DOT = 10_000
 # run on the two threads from this many multiply-adds (below, the hand-over to the helper
 # thread, ~20-100 us, is not repaid).
 TWO_THREAD_PRODUCT = 1 << 25
+
+# A direction's first step runs apart from the rest (:mod:`.first_step`: no product from a
+# zero h0, none for an unread dh0) when that product, rows * H^2 multiply-adds, is at least
+# this: running it apart costs ~10 us of Python per direction, about what BLAS takes for
+# ~5e5 float32 multiply-adds (measured: (3, 15, 11, 184, 1, bi) float32 packed, 15 * 184^2
+# = 5e5, forward 0.82-0.84x with the step apart, layered-gemm, loaded Xeon).
+FIRST_STEP_APART = 1 << 20
 
 # The forward without a graph (:mod:`.blocked_forward`): a scratch block holds at most this many
 # elements (4 MiB of float32); blocks have at least MIN_BLOCK_ROWS rows (4x the largest

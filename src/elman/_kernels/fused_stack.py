@@ -92,10 +92,17 @@ def projection_fptr(variant: Any, dtype: Any) -> int:
 
 
 def backward(
-    variant: Any, stack: Stack, outs: Any, g_out: np.ndarray, g_hn: np.ndarray, need_dx=True
+    variant: Any,
+    stack: Stack,
+    outs: Any,
+    g_out: np.ndarray,
+    g_hn: np.ndarray,
+    need_dx=True,
+    need_dh0=True,
 ) -> Any:
     """The ``fused`` variants' backward entry: :func:`.stack_ref.stack_backward` in one
-    compiled call (dx always: the loop computes it with the rest; ``need_dx`` is unread)."""
+    compiled call (dx and dh0 always: the loop computes them with the rest; ``need_dx`` and
+    ``need_dh0`` are unread)."""
     x, sizes, h0, weights, num_layers, relu, masks = stack
     NLD, N, H = h0.shape
     T, I = x.shape

@@ -123,10 +123,16 @@ def dw_hh_of(matmul, delta, out, prev, sizes, h0, c0, H, reverse):
         return matmul(delta[:, cols].T, prev[:, cols])
     first, rest = (slice(T - N, T), slice(0, T - N)) if reverse else (slice(0, N), slice(N, T))
     neighbours = slice(N, T) if reverse else slice(0, T - N)
-    dw = t_product(np.matmul, delta[first, cols], h0)
-    if T > N:
-        dw += matmul(delta[rest, cols].T, out[neighbours, cols])
-    return dw
+    # the first step's term, delta_first.T @ h0, is zero for a zero h0 unless delta_first
+    # holds an inf or NaN (0 * inf is NaN): then no product (one step: the whole of dW_hh)
+    lead = delta[first, cols]
+    zero = not h0.any() and bool(np.isfinite(lead).all())
+    if T == N:
+        return np.zeros((H, H), dtype=delta.dtype) if zero else t_product(np.matmul, lead, h0)
+    later = matmul(delta[rest, cols].T, out[neighbours, cols])
+    if not zero:
+        later += t_product(np.matmul, lead, h0)
+    return later
 
 
 def t_product(matmul: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:

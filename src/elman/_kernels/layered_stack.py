@@ -16,7 +16,8 @@ from . import scratch
 from ._blas import gemm_pointers, hold_one_thread, release_one_thread
 from .array_loops import contiguous as _C
 from .blocked_forward import layer_views, project_blocks, wave_blocks
-from .handover import run_pair
+from .direction_pairs import directions_backward, directions_forward
+from .first_step import first_backward, first_rows, pays, zero_start
 from .layer_pipeline import wave_pair_forward
 from .layer_products import (
     dw_hh_of,
@@ -64,13 +65,19 @@ def forward(variant: Any, stack: Stack, keep: bool = True) -> tuple[list[np.ndar
 
 
 def backward(
-    variant: Any, stack: Stack, outs: Any, g_out: np.ndarray, g_hn: np.ndarray, need_dx=True
+    variant: Any,
+    stack: Stack,
+    outs: Any,
+    g_out: np.ndarray,
+    g_hn: np.ndarray,
+    need_dx=True,
+    need_dh0=True,
 ) -> Any:
     """The layered backward entry (:func:`layered_backward`), of the ``fused-forward*``
     variants too."""
     held = hold_one_thread()
     try:
-        return layered_backward(stack, variant, outs, g_out, g_hn, need_dx)
+        return layered_backward(stack, variant, outs, g_out, g_hn, need_dx, need_dh0)
     finally:
         if held:
             release_one_thread()
@@ -99,6 +106,12 @@ def recur_forward_in(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, 
         hn: (N, H) out: each sequence's state after its last step
         rows: the batch split between two threads (variant ``rows``; mode GEMM or WIDE)
     """
+    rest = zero_start(out, c0, sizes, bias, h0, w_hh, reverse, relu)
+    if rest is not None:  # the first step is done; the others start from its states
+        out, sizes, h0 = rest
+        if len(sizes) == 0:
+            hn[...] = h0
+            return
     if mode is SPLIT:
         split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn)
     elif rows:
@@ -114,9 +127,25 @@ def recur_forward_in(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, 
 
 
 def recur_backward_in(
-    mode, fptr, out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db, rows=False
+    mode,
+    fptr,
+    out,
+    g,
+    c0,
+    sizes,
+    g_hn,
+    w_hh,
+    reverse,
+    relu,
+    delta,
+    dh0,
+    db,
+    rows=False,
+    need_dh0=True,
 ):
     """One direction's BPTT: delta's columns c0:c0+H, dh0, and db += the bias gradient.
+    Without ``need_dh0`` dh0 is left unwritten and the first step runs apart, without the
+    product that only makes dh0 (:mod:`.first_step`).
 
     Args:
         mode: the step product: a modes.Mode (Python side) or its token (compiled side)
@@ -133,7 +162,20 @@ def recur_backward_in(
         dh0: (N, H) out: gradient of h0
         db: (H,) float64: += the bias gradient
         rows: the batch split between two threads (variant ``rows``; mode GEMM or WIDE)
+        need_dh0: dh0 is read (a gradient of h0 is wanted)
     """
+    first = first_rows(out.shape[0], sizes, reverse) if len(sizes) else (0, 0, None, None)
+    if not need_dh0 and pays(first[1], g_hn.shape[1]):  # apart: no product for dh0
+        o, n, rest, rest_sizes = first
+        dh = g_hn  # the gradient of the first step's states: g_hn's, and the later steps'
+        if len(rest_sizes):
+            dh = np.empty_like(g_hn)
+            o_, g_, d_ = out[rest], g[rest], delta[rest]
+            recur_backward_in(
+                mode, fptr, o_, g_, c0, rest_sizes, g_hn, w_hh, reverse, relu, d_, dh, db, rows
+            )  # fmt: skip
+        first_backward(out, g, o, n, c0, dh, relu, delta, db)
+        return
     if mode is SPLIT:
         split_recur_backward(out, g, c0, sizes, g_hn, w_hh, reverse, relu, delta, dh0, db)
     elif rows:
@@ -194,7 +236,7 @@ def layered_forward(stack: Stack, variant: Any, keep: bool = True) -> Any:
         biases = _bias(ws, H, x.dtype)
         if pairs and D == 2:  # the two directions side by side
             w_hh = [w[1] for w in ws]
-            _directions_forward(out, sizes, biases, h0[layer * 2 :], w_hh, relu, hn[layer * 2 :])
+            directions_forward(out, sizes, biases, h0[layer * 2 :], w_hh, relu, hn[layer * 2 :])
         elif pairs and layer + 1 < num_layers:  # this layer and the next side by side
             pair = slice(layer, layer + 2)
             upper = weights[layer + 1]
@@ -249,63 +291,19 @@ def layered_forward(stack: Stack, variant: Any, keep: bool = True) -> Any:
     return (list(outs) if keep else [out]), hn
 
 
-def _directions_forward(out, sizes, biases, h0, w_hh, relu, hn):
-    """Both directions of one layer at once, one thread each (OUTER loops): columns 0:H of
-    ``out`` forward in time, H:2H in reverse; h0 and hn: the layer's two (N, H) states."""
-    H = h0.shape[2]
-
-    def direction(d: int) -> tuple:
-        P = pack_columns(w_hh[d].T, out.dtype)
-        return (out, d * H, sizes, biases[d], h0[d], P, P, d == 1, relu, OUTER.token, hn[d])
-
-    run_pair(recur_forward, direction(0), direction(1))
-
-
-def _directions_backward(out, g, sizes, g_hn, w_hh, relu, delta, dh0, db):
-    """BPTT of both directions of one layer at once, one thread each (see
-    :func:`_directions_forward`); db (2H,) float64 receives both bias gradients.
-
-    Args:
-        out: (T, 2H) the forward's h_t, both directions
-        g: (T, 2H) gradient of the output
-        sizes: (L,) int64 batch_sizes: rows active at each step
-        g_hn: (2, N, H)
-        w_hh: the two W_hh
-        relu: ReLU, else tanh
-        delta: (T, 2H) out
-        dh0: (2, N, H) out
-        db: (2H,) float64: += both bias gradients
-    """
-    H = g_hn.shape[2]
-
-    def direction(d: int) -> tuple:
-        P = pack_columns(w_hh[d], out.dtype)  # dh = delta_t @ W_hh: W_hh is packed here
-        cols = slice(d * H, (d + 1) * H)
-        return (
-            out,
-            g,
-            d * H,
-            sizes,
-            g_hn[d],
-            P,
-            P,
-            d == 1,
-            relu,
-            OUTER.token,
-            delta,
-            dh0[d],
-            db[cols],
-        )
-
-    run_pair(recur_backward, direction(0), direction(1))
-
-
 def layered_backward(
-    stack: Stack, variant: Any, outs: Any, g_out: Any, g_hn: Any, need_dx: bool = True
+    stack: Stack,
+    variant: Any,
+    outs: Any,
+    g_out: Any,
+    g_hn: Any,
+    need_dx: bool = True,
+    need_dh0: bool = True,
 ) -> Any:
     """BPTT of :func:`layered_forward`: dx (None without ``need_dx``: no product for it),
-    dh0 and per (layer, direction) (dW_ih, dW_hh, db). ``pairs`` pairs the two directions
-    of a layer (a unidirectional stack's backward runs as ``split``)."""
+    dh0 (None without ``need_dh0``: no product for it either) and per (layer, direction)
+    (dW_ih, dW_hh, db). ``pairs`` pairs the two directions of a layer (a unidirectional
+    stack's backward runs as ``split``)."""
     x, sizes, h0, weights, num_layers, relu, masks = stack
     NLD, N, H = h0.shape
     D = NLD // num_layers
@@ -326,7 +324,8 @@ def layered_backward(
         if pairs:
             w_hh = [w[1] for w in ws]
             pair = slice(layer * 2, layer * 2 + 2)
-            _directions_backward(out, g, sizes, g_hn[pair], w_hh, relu, delta, dh0[pair], db)
+            dh0_ = dh0[pair]
+            directions_backward(out, g, sizes, g_hn[pair], w_hh, relu, delta, dh0_, db, need_dh0)
         else:
             for d, (_, w_hh, _, _) in enumerate(ws):
                 k, c0 = layer * D + d, d * H
@@ -346,6 +345,7 @@ def layered_backward(
                     dh0[k],
                     db[cols],
                     rows,
+                    need_dh0,
                 )
         # each (T, D*H) array is let go as soon as it is spent (g here: a layer's incoming
         # gradient is one of ours below the top), so that at most the saved outputs, g_out,
@@ -367,4 +367,4 @@ def layered_backward(
         delta = None
         if layer > 0 and masks is not None:
             g *= masks[layer - 1]  # in place: g is a fresh array
-    return g, dh0, grads
+    return g, (dh0 if need_dh0 else None), grads

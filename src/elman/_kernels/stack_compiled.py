@@ -80,7 +80,8 @@ def stack_backward(
     g_hn: np.ndarray,
     variant: Variant | None = None,
     need_dx: bool = True,
-) -> tuple[np.ndarray | None, np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    need_dh0: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray | None, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
     """Compiled :func:`.stack_ref.stack_backward` (``variant``: the forward's decision), with
     subnormals flushed to zero (:mod:`.denormals`)."""
     if variant is None:
@@ -88,4 +89,4 @@ def stack_backward(
     x, h0, sizes = _C(x), _C(h0), _C(batch_sizes, dtype=np.int64)
     stack = Stack(x, sizes, h0, weights, num_layers, relu, masks)
     with flush_denormals():  # vanishing gradients go subnormal: 10-100x slower products
-        return variant.backward(variant, stack, outs, _C(g_out), _C(g_hn), need_dx)
+        return variant.backward(variant, stack, outs, _C(g_out), _C(g_hn), need_dx, need_dh0)

@@ -113,7 +113,8 @@ def stack_backward(
     g_hn: np.ndarray,
     variant: Any = None,
     need_dx: bool = True,
-) -> tuple[Any, np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    need_dh0: bool = True,
+) -> tuple[Any, Any, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
     """BPTT through every layer and direction, last layer first.
 
     Args:
@@ -130,10 +131,12 @@ def stack_backward(
         variant: as given to the forward (unread)
         need_dx: False when no gradient of x is wanted: dx is then None (the compiled
             twin skips its product)
+        need_dh0: False when no gradient of h0 is wanted: dh0 is then None (the compiled
+            twin's layered backward skips the products that make only dh0)
 
     Returns:
-        dx (T, I) or None; dh0 (NL*D, N, H); per (layer, direction) ``(dW_ih, dW_hh, db)`` where db
-        is the gradient of b_ih and of b_hh alike.
+        dx (T, I) or None; dh0 (NL*D, N, H) or None; per (layer, direction)
+        ``(dW_ih, dW_hh, db)`` where db is the gradient of b_ih and of b_hh alike.
     """
     D = len(weights) // num_layers
     H = h0.shape[-1]
@@ -162,4 +165,4 @@ def stack_backward(
             dh0[k] = dh
             grads[k] = (dw_ih, dw_hh, db)
         g_layer = g_in if layer == 0 or masks is None else g_in * masks[layer - 1]
-    return g_layer if need_dx else None, dh0, grads
+    return g_layer if need_dx else None, dh0 if need_dh0 else None, grads

@@ -288,6 +288,7 @@ class FusedRNNFunction(Function):
                 g_h,
                 plan.variant,
                 ctx.needs_input_grad[0],  # an input without gradient: no dX product
+                ctx.needs_input_grad[1],  # no hx, or one without gradient: no dh0 product
             )
             grads = flat_grads(per_k, has_bias)
         if dx is None:
@@ -296,4 +297,6 @@ class FusedRNNFunction(Function):
             dx = dx.reshape(plan.L, plan.N, -1).swapaxes(0, 1)
         elif not plan.unbatched:
             dx = dx.reshape(x_shape)
-        return (dx, dh0[:, 0] if plan.unbatched else dh0, *grads)
+        if dh0 is not None and plan.unbatched:
+            dh0 = dh0[:, 0]
+        return (dx, dh0, *grads)

@@ -6,12 +6,14 @@ time step; its backward is the hand-derived BPTT of :mod:`elman._kernels`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import _kernels
+from .._kernels import scratch
 from ..autograd import Tensor, is_grad_enabled
 from ..autograd._checks import broadcast_shapes, check_flag
 from ..autograd._matmul import matmul_arrays
@@ -74,33 +76,63 @@ class LinearFunction(Function):
         with _kernels.quiet_blas(x.size * w.shape[0]):
             if order is None:
                 y = matmul_arrays(x, w.T)
-            else:  # one product in x's memory order, then the (narrower) result to C order
-                xp = x.transpose(order)
-                yp = matmul_arrays(xp.reshape(-1, x.shape[-1]), w.T)
-                y = np.empty((*x.shape[:-1], w.shape[0]), dtype=yp.dtype)
-                y.transpose(order)[...] = yp.reshape(*xp.shape[:-1], w.shape[0])
-        if b is not None:
-            y += b
+                if b is not None:
+                    y += b
+                return y
+            # one product in x's memory order, then the (narrower) result to C order with
+            # the bias added on the way (one pass over it, not two)
+            xp = x.transpose(order)
+            yp = matmul_arrays(xp.reshape(-1, x.shape[-1]), w.T)  # (rows, out)
+        y = np.empty((*x.shape[:-1], w.shape[0]), dtype=yp.dtype)
+        yp = yp.reshape(*xp.shape[:-1], w.shape[0])
+        if b is not None and b.shape == w.shape[:1] and yp.ndim == 3:
+            _kernels.add_rows_into(yp, b, y.transpose(order))
+        elif b is None:
+            y.transpose(order)[...] = yp
+        else:
+            np.add(yp, b, out=y.transpose(order))
         return y
 
     @staticmethod
     def backward(ctx: Context, g: np.ndarray) -> tuple[Any, Any, Any]:
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        rows = int(np.prod(g.shape[:-1]))  # (not -1: that is ambiguous for empty arrays)
-        order = _memory_order(x, g.shape[-1])
+        rows = math.prod(g.shape[:-1])
+        out = g.shape[-1]
+        order = _memory_order(x, out)
         gp, xp = (g, x) if order is None else (g.transpose(order), x.transpose(order))
-        g2 = gp.reshape(rows, g.shape[-1])  # (rows, out): one product, not one per leading index
-        dx = dw = None
+        g2 = gp.reshape(rows, out)  # (rows, out): one product, not one per leading index
+        dx = dw = db = None
         with _kernels.quiet_blas(g.size * w.shape[1]):
             if need_x:
-                dx = matmul_arrays(g2, w).reshape(*gp.shape[:-1], w.shape[1])  # (*, in)
+                dx = _input_grad(g2, w).reshape(*gp.shape[:-1], w.shape[1])  # (*, in)
                 if order is not None:  # in x's layout
-                    dx = dx.transpose(np.argsort(order))
+                    dx = dx.transpose(_inverse(order))
             if need_w:
                 dw = matmul_arrays(g2.T, xp.reshape(rows, x.shape[-1]))  # (out, in)
-        db = unbroadcast(g, ctx.bias_shape) if need_b else None  # (a bias may broadcast)
+        if need_b:
+            if ctx.bias_shape == (out,) and g2.ndim == 2 and g2.dtype.char in "fd":
+                db = _kernels.column_sums(g2)  # (out,): the rows summed, in one pass
+            else:
+                db = unbroadcast(g, ctx.bias_shape)  # (a bias may broadcast)
         return dx, dw, db
+
+
+def _input_grad(g2: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``g2 @ w`` (rows, in); a large one into an array of the scratch pool, reused from
+    step to step once nothing references it (a fresh one's pages fault on first write)."""
+    rows, out = g2.shape
+    if rows < 2 or out < 2 or w.shape[1] < 2 or g2.dtype != w.dtype or g2.dtype.char not in "fd":
+        return matmul_arrays(g2, w)  # (its special cases: outer products, matrix-vector)
+    return np.matmul(g2, w, out=scratch.empty((rows, w.shape[1]), g2.dtype))
+
+
+def _inverse(order: list[int]) -> list[int]:
+    """The permutation that undoes ``order``."""
+    inv = [0] * len(order)
+    for i, a in enumerate(order):
+        inv[a] = i
+    return inv
 
 
 class LinearNoBias(LinearFunction):

@@ -27,7 +27,7 @@ from ._checks import as_input
 from .functional_activation import log_softmax_array
 from .functional_loss import legacy_reduction, reduction_of
 
-__all__ = ["cross_entropy", "CrossEntropyFunction"]
+__all__ = ["cross_entropy", "CrossEntropyFunction", "ClassIndexRowsFunction"]
 
 
 def _rows(a: np.ndarray, axis: int) -> np.ndarray:
@@ -110,12 +110,14 @@ class CrossEntropyFunction(Function):
         valid = t != ignore_index
         ti = np.where(valid, t, 0).astype(np.intp)
         w_t = valid.astype(x.dtype) if weight is None else weight[ti] * valid  # (M,)
-        nll = -logp[np.arange(t.size), ti] * w_t  # (M,)
+        # (M,): an ignored row's loss is 0 whatever its logits (nan, inf), as torch's
+        nll = np.zeros(t.size, dtype=logp.dtype)
+        nll[valid] = -logp[np.flatnonzero(valid), ti[valid]] * w_t[valid]
         ctx.save_for_backward(logp, ti, valid, w_t, weight)
         smooth = None
         if eps > 0:
             lw = logp if weight is None else logp * weight
-            smooth = -lw.sum(axis=1) * valid  # (M,)
+            smooth = np.where(valid, -lw.sum(axis=1), 0).astype(logp.dtype, copy=False)  # (M,)
         if reduction == "none":
             loss = nll if smooth is None else (1 - eps) * nll + smooth * (eps / C)
             return np.asarray(loss, dtype=x.dtype).reshape(out_shape)
@@ -166,6 +168,58 @@ class CrossEntropyFunction(Function):
         if need_x:
             gx = _unrows(ctx.p * sa.sum(axis=1, keepdims=True) - sa, ctx.x_shape, axis)
         return gx, gt, gw, None, None, None, None, None
+
+
+class ClassIndexRowsFunction(Function):
+    """Cross-entropy's common case: logits (M, C), int64 class indices (M,), no class
+    weights, no label smoothing; ``forward(x, target, ignore_index, reduction)``. The same
+    numbers as :class:`CrossEntropyFunction` (the 'mean' and 'sum' accumulated in float64,
+    as torch's) from one compiled pass each way (``_kernels.softmax_nll_rows`` and
+    ``nll_grad_rows``) instead of a dozen NumPy passes over the rows; the range check of the
+    targets is part of the forward's pass."""
+
+    backward_name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: np.ndarray, target: np.ndarray, ignore_index: int, reduction: str
+    ) -> np.ndarray:
+        p, loss, total, count, bad = _kernels.softmax_nll_rows(x, target, ignore_index)
+        if bad >= 0:
+            raise IndexError(f"Target {int(target[bad])} is out of bounds.")
+        ctx.p, ctx.t, ctx.ignore_index, ctx.reduction = p, target, ignore_index, reduction
+        if reduction == "none":
+            return loss  # type: ignore[no-any-return]
+        if reduction == "sum":
+            return np.asarray(total, dtype=x.dtype)
+        ctx.denominator = x.dtype.type(count)
+        return _divide(np.float64(total), count).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx: Context, g: np.ndarray) -> tuple[Any, None, None, None]:
+        if not ctx.needs_input_grad[0]:
+            return None, None, None, None
+        p = ctx.p
+        if ctx.reduction == "none":
+            s = g.reshape(-1)  # (M,)
+        else:
+            scale = g if ctx.reduction == "sum" else _divide(g, ctx.denominator)
+            s = np.broadcast_to(np.asarray(scale, dtype=p.dtype).reshape(1), p.shape[:1])
+        gx = _kernels.nll_grad_rows(p, ctx.t, ctx.ignore_index, s.astype(p.dtype, copy=False))
+        return gx, None, None, None
+
+
+def _rows_case(x: Tensor, t: Tensor, w: Tensor | None, eps: float) -> bool:
+    """Whether :class:`ClassIndexRowsFunction` computes this call: (M, C) logits with C >= 1
+    of float32 or float64, int64 targets, no weights, no smoothing."""
+    return (
+        w is None
+        and eps == 0
+        and x.ndim == 2
+        and x.shape[1] > 0
+        and x.dtype.char in "fd"
+        and t._data.dtype == np.int64
+    )
 
 
 def _check_class_target(x: Tensor, t: Tensor) -> None:
@@ -297,6 +351,10 @@ def cross_entropy(
         _check_class_target(x, t)
     w = _check_weight(weight, x, probs)
     if not probs:
+        if _rows_case(x, t, w, eps):  # (the targets' range is checked in its pass)
+            return ClassIndexRowsFunction.apply(  # type: ignore[no-any-return]
+                x, t, ignore_index, reduction
+            )
         _check_targets_in_range(t._data, x.shape[axis], ignore_index)
     return CrossEntropyFunction.apply(  # type: ignore[no-any-return]
         x, t, w, axis, ignore_index, reduction, eps, probs

@@ -248,3 +248,16 @@ def _cross_entropy(tr: Any, args: Any, kw: Any, res: Any) -> str:
     if x.ndim == 1 and reduction == "none":
         loss = g.node("Squeeze", [loss, g.ints([0])])
     return loss  # type: ignore[no-any-return]
+
+
+@_on(FCE.ClassIndexRowsFunction)
+def _cross_entropy_rows(tr: Any, args: Any, kw: Any, res: Any) -> str:
+    """cross_entropy's common case ((N, C) scores, int64 targets, no weights or smoothing)."""
+    x, t, ignore_index, reduction = args
+    labels = tr.cast(tr.name_of(t), t.dtype, np.int64)
+    return tr.g.node(  # type: ignore[no-any-return]
+        "SoftmaxCrossEntropyLoss",
+        [tr.name_of(x), labels],
+        reduction=reduction,
+        ignore_index=int(ignore_index),
+    )

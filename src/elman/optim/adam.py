@@ -135,13 +135,14 @@ class Adam(Optimizer):
             for group in self.param_groups:
                 beta1, beta2 = group["betas"]
                 passes: dict[float, tuple[np.ndarray, np.ndarray]] = {}  # by step
+                one_pass = _kernels.JIT and not group["amsgrad"]
                 for p in self._params_with_grad(group):
                     state = self._init_state(p, group)
-                    state["step"]._data += 1
-                    max_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
-                    if max_sq is None and _kernels.JIT and _one_pass(p, state):
-                        _adam_flat(p, state, group, passes)
+                    count = state["step"]._data
+                    count += 1
+                    if one_pass and _adam_flat(p, state, group, passes, count):
                         continue
+                    max_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
                     _adam_update(
                         p._data,
                         p.grad._data,  # type: ignore[union-attr]
@@ -269,39 +270,38 @@ def _adam_update(
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _one_pass(p: Tensor, state: dict[str, Any]) -> bool:
-    """Whether the step of ``p`` can run as one compiled pass (:func:`_adam_flat`): float32
-    or float64, every array C-contiguous (flat views without copies)."""
+def _adam_flat(
+    p: Tensor,
+    state: dict[str, Any],
+    group: dict[str, Any],
+    passes: dict[float, Any],
+    count: np.ndarray,
+) -> bool:
+    """:func:`_adam_update` (without amsgrad) in one compiled pass over the elements, the
+    same arithmetic in the same order (:func:`elman._kernels.adam_update`), when it applies:
+    float32 or float64, every array C-contiguous (flat views without copies); returns
+    whether it did. ``passes`` keeps the coefficients of each step count met in this
+    group's step; ``count`` is the parameter's step counter, already advanced."""
     a, g = p._data, p.grad._data  # type: ignore[union-attr]
     m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
     dt = a.dtype
-    if dt not in _FLOATS or not (g.dtype == m.dtype == v.dtype == dt):
+    if (
+        dt not in _FLOATS
+        or not g.dtype == m.dtype == v.dtype == dt
+        or not (
+            a.flags.c_contiguous
+            and g.flags.c_contiguous
+            and m.flags.c_contiguous
+            and v.flags.c_contiguous
+        )
+    ):
         return False
-    return (
-        a.flags.c_contiguous
-        and g.flags.c_contiguous
-        and m.flags.c_contiguous
-        and (v.flags.c_contiguous)
-    )
-
-
-def _adam_flat(
-    p: Tensor, state: dict[str, Any], group: dict[str, Any], passes: dict[float, Any]
-) -> None:
-    """:func:`_adam_update` (without amsgrad) in one pass over the elements, the same
-    arithmetic in the same order (:func:`elman._kernels.adam_update`); ``passes`` keeps
-    the coefficients of each step count met in this group's step."""
-    step = state["step"]._data.item()
+    step = count.item()
     coefs = passes.get(step)
     if coefs is None:
-        coefs = passes[step] = _coefficients(group, step, p._data.dtype.type)
-    _kernels.adam_update(
-        p._data.reshape(-1),
-        p.grad._data.reshape(-1),  # type: ignore[union-attr]
-        state["exp_avg"]._data.reshape(-1),
-        state["exp_avg_sq"]._data.reshape(-1),
-        *coefs,
-    )
+        coefs = passes[step] = _coefficients(group, step, dt.type)
+    _kernels.adam_update(a.ravel(), g.ravel(), m.ravel(), v.ravel(), *coefs)
+    return True
 
 
 def _coefficients(group: dict[str, Any], step: float, dt: Any) -> tuple[np.ndarray, np.ndarray]:
