@@ -18,24 +18,24 @@ Three bounds, each a time no implementation can beat; the call's bound is the la
   parameters' gradients (P). Intermediate layers' outputs are left out (they may stay in
   cache).
 * **Latency** (the dependent chain of the recurrence): step t of a layer and direction
-  needs all of step t-1's output, so the steps of one recurrence run one after another, on
-  one core (for the small steps where this bound matters, N·H² ≤ 8·64², a step is
-  ~0.1–0.5 µs of work, below the cost of exchanging its output between cores every step).
-  A forward step of n rows takes at least
-  ``max(n·(H²/F + H·a), (1 + ceil(log2 H))·l_fma + l_act)``: its n·H² multiply-adds at
-  one core's FMA rate F (the GEMM peak over the cores) plus n·H activations at their
-  measured throughput a, or, if longer, the chain of one output: a product (an FMA),
-  the sum of H terms as a tree of FMAs of latency l_fma, then the activation's
-  latency l_act. A backward step: ``max(n·(H² + H)/F, (2 + ceil(log2 H))·l_fma)`` (dh
-  through W_hh, and the derivative, one multiply on the chain). Over a call of L steps and
-  R rows one recurrence takes at least S = max(work, (L − 1)·chain + the first step's)
-  (the sum over steps of the per-step maximum is at least that; the first step of each
-  sequence has no product); a unidirectional stack's layers can overlap
-  (a wavefront), so the path is S; a bidirectional layer needs both directions' last step
-  before the next layer starts, so the path is layers·S; and the layers·D recurrences
-  share the cores: at least layers·D·S / cores. The latency bound is the larger. Forward+
-  backward: the forward's plus the backward's (the backward starts from the forward's last
-  output).
+  needs all of step t-1's output, so the steps of one recurrence run one after another;
+  its N rows (sequences) are independent, so a step's rows may be split over the cores
+  (``layered-rows`` does: a bound that kept them on one core was beaten by it, 0.56–0.94×
+  at (2000, 8, 8, 64, 1)). A forward step of n rows on c cores takes at least
+  ``max(ceil(n/c)·(H²/F + H·a), (1 + ceil(log2 H))·l_fma + l_act)``: its share of the
+  n·H² multiply-adds at one core's FMA rate F (the GEMM peak over the cores) plus its
+  activations at their measured throughput a, or, if longer, the chain of one output: a
+  product (an FMA), the sum of H terms as a tree of FMAs of latency l_fma, then the
+  activation's latency l_act. A backward step:
+  ``max(ceil(n/c)·(H² + H)/F, (2 + ceil(log2 H))·l_fma)`` (dh through W_hh, and the
+  derivative, one multiply on the chain). Over a call of L steps and R rows one
+  recurrence takes at least S = max(work / min(c, N), (L − 1)·chain + the first step's)
+  (the first step of each sequence has no product); a unidirectional stack's layers can
+  overlap (a wavefront), so the path is S; a bidirectional layer needs both directions'
+  last step before the next layer starts, so the path is layers·S; and the layers·D
+  recurrences share the cores: at least layers·D·work / c. The latency bound is the
+  larger. Forward+backward: the forward's plus the backward's (the backward starts from
+  the forward's last output).
 
 For N ≤ 8 and H ≤ 64 over 1,000 steps or more, issue 18 asks for the forward within 1.5×
 and forward+backward within 2.5× of this bound (:func:`latency_acceptance`).
@@ -133,24 +133,29 @@ def recurrence_times(s: CallShape, peak: dict[str, Any]) -> dict[str, float]:
     l_act = c.get("act_latency_s", 0.0)
     a = c.get("act_element_s", 0.0)
     H, R, Rh = s.H, s.rows, s.rows - s.N
+    share = min(cores, max(s.N, 1))  # a step's rows split over the cores
     row_f = H * H / F + H * a
     row_b = (H * H + H) / F
     chain_f = (1 + _chain_steps(H)) * l_fma + l_act
     chain_b = (2 + _chain_steps(H)) * l_fma
     # the first step of a sequence starts from h0 = 0 (no hx): no product, only the
     # activation (forward) or the derivative (backward)
+    work_f = Rh * H * H / F + R * H * a  # one recurrence's work on one core
+    work_b = Rh * H * H / F + R * H / F
     return {
         "cores": cores,
-        "S_fwd": max(Rh * H * H / F + R * H * a, (s.L - 1) * chain_f + l_act),
-        "S_bwd": max(Rh * H * H / F + R * H / F, (s.L - 1) * chain_b + l_fma),
-        "step_fwd": max(s.N * row_f, chain_f),  # a dense step of all N rows
-        "step_bwd": max(s.N * row_b, chain_b),
+        "work_fwd": work_f,
+        "work_bwd": work_b,
+        "S_fwd": max(work_f / share, (s.L - 1) * chain_f + l_act),
+        "S_bwd": max(work_b / share, (s.L - 1) * chain_b + l_fma),
+        "step_fwd": max(math.ceil(s.N / cores) * row_f, chain_f),  # a dense step, N rows
+        "step_bwd": max(math.ceil(s.N / cores) * row_b, chain_b),
     }
 
 
-def _latency(s: CallShape, S: float, cores: int) -> float:
+def _latency(s: CallShape, S: float, work: float, cores: int) -> float:
     path = S * (s.layers if s.D == 2 else 1)
-    return max(path, s.layers * s.D * S / cores)
+    return max(path, s.layers * s.D * work / cores)
 
 
 def call_bound(s: CallShape, peak: dict[str, Any]) -> dict[str, Any]:
@@ -158,8 +163,8 @@ def call_bound(s: CallShape, peak: dict[str, Any]) -> dict[str, Any]:
     ``bound_s`` (the largest) and ``by`` (which one it is)."""
     cost = call_cost(s)
     rec = recurrence_times(s, peak)
-    lat_f = _latency(s, rec["S_fwd"], rec["cores"])
-    lat_b = _latency(s, rec["S_bwd"], rec["cores"])
+    lat_f = _latency(s, rec["S_fwd"], rec["work_fwd"], rec["cores"])
+    lat_b = _latency(s, rec["S_bwd"], rec["work_bwd"], rec["cores"])
     out: dict[str, Any] = {}
     for kind, lat in (("fwd", lat_f), ("fb", lat_f + lat_b)):
         parts = {
