@@ -290,6 +290,20 @@ class Run:
         }
 
 
+def build_runs(anchor: Any, libs: list[tuple[str, Any]]) -> dict[str, Run]:
+    """One Run per library: elman's model initialised by the anchor, its weights copied."""
+    runs, state = {}, None
+    for name, lib in libs:
+        model = anchor.build(lib)
+        if state is None:
+            anchor.init(model)
+            state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+        else:
+            model.load_state_dict({k: lib.from_numpy(v.copy()) for k, v in state.items()})
+        runs[name] = Run(name, lib, model, anchor)
+    return runs
+
+
 def summary(res: dict[str, Any]) -> str:
     parts = [f"{res['anchor']}:"]
     for name in ("elman", "torch"):

@@ -36,20 +36,6 @@ import _anchors  # noqa: E402
 PHASES = ["batch", "forward", "zero_grad", "backward", "clip", "adam"]
 
 
-def build_runs(anchor: Any, libs: list[tuple[str, Any]]) -> dict[str, _anchors.Run]:
-    """One Run per library: elman's model initialised by the anchor, its weights copied."""
-    runs, state = {}, None
-    for name, lib in libs:
-        model = anchor.build(lib)
-        if state is None:
-            anchor.init(model)
-            state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
-        else:
-            model.load_state_dict({k: lib.from_numpy(v.copy()) for k, v in state.items()})
-        runs[name] = _anchors.Run(name, lib, model, anchor)
-    return runs
-
-
 def block(run: _anchors.Run, steps: int, clock: Any, settle: float = 0.0) -> np.ndarray:
     """``steps`` training steps (after ``settle`` seconds of sleep and one untimed step, as
     ``elman bench --train``, when given); the mean seconds of each phase."""
@@ -120,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     anchor = _anchors.ANCHORS[args.anchor](args.quick, 0)
     elman.manual_seed(0)
     libs = [("elman", elman)] + ([("torch", torch)] if torch is not None else [])
-    runs = build_runs(anchor, libs)
+    runs = _anchors.build_runs(anchor, libs)
     for run in runs.values():  # compiled kernels, first allocations
         block(run, 5, clock)
     nodes = time_nodes(clock) if args.nodes else None

@@ -50,16 +50,7 @@ def run_anchor(anchor: Any, torch: Any, order: str) -> dict[str, Any]:
 
     elman.manual_seed(anchor.seed)
     libs = [("elman", elman)] + ([("torch", torch)] if torch is not None else [])
-    runs = {}
-    state = None
-    for name, lib in libs:
-        model = anchor.build(lib)
-        if state is None:
-            anchor.init(model)
-            state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
-        else:
-            model.load_state_dict({k: lib.from_numpy(v.copy()) for k, v in state.items()})
-        runs[name] = _anchors.Run(name, lib, model, anchor)
+    runs = _anchors.build_runs(anchor, libs)
     chunk = 0
     while any(not r.done for r in runs.values()):
         names = list(runs)
