@@ -31,6 +31,7 @@ from .layer_products import (
 from .modes import GEMM, OUTER, SPLIT
 from .recurrence import recur_backward, recur_forward
 from .recurrence_gemm import recur_backward_gemm, recur_forward_gemm
+from .rows_weights import layer_rows_backward
 from .simd_products import pack_columns
 from .split_recurrence import (
     rows_recur_backward,
@@ -321,7 +322,15 @@ def layered_backward(
         delta = scratch.empty((T, D * H), x.dtype)
         prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
         db = np.zeros(D * H)  # float64 partial sums, one per step
-        if pairs:
+        in_loop = rows and mode is GEMM and dense and T > 0  # weight gradients in the loop
+        if in_loop:
+            ih, hh = layer_rows_backward(stack, outs, layer, out, g, g_hn, delta, db, dh0, need_dh0)
+            g = None
+            db = db.astype(x.dtype)
+            for d in range(D):
+                k, cols = layer * D + d, slice(d * H, (d + 1) * H)
+                grads[k] = (ih[cols], hh[d], db[cols])
+        elif pairs:
             w_hh = [w[1] for w in ws]
             pair = slice(layer * 2, layer * 2 + 2)
             dh0_ = dh0[pair]
@@ -350,15 +359,16 @@ def layered_backward(
         # each (T, D*H) array is let go as soon as it is spent (g here: a layer's incoming
         # gradient is one of ours below the top), so that at most the saved outputs, g_out,
         # g and delta live at once (a masked layer input only while dW_ih needs it)
-        g = None
-        layer_in = layer_input(x, outs, masks, layer)
-        dw_ih = t_product(matmul, delta, layer_in)  # (D*H, In): both directions, one GEMM
-        layer_in = None
-        db = db.astype(x.dtype)
-        for d in range(D):
-            k, cols = layer * D + d, slice(d * H, (d + 1) * H)
-            dw_hh = dw_hh_of(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1)
-            grads[k] = (dw_ih[cols], dw_hh, db[cols])
+        if not in_loop:
+            g = None
+            layer_in = layer_input(x, outs, masks, layer)
+            dw_ih = t_product(matmul, delta, layer_in)  # (D*H, In): both directions, one GEMM
+            layer_in = None
+            db = db.astype(x.dtype)
+            for d in range(D):
+                k, cols = layer * D + d, slice(d * H, (d + 1) * H)
+                dw_hh = dw_hh_of(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1)
+                grads[k] = (dw_ih[cols], dw_hh, db[cols])
         prev = None
         if layer == 0 and not need_dx:
             break
