@@ -19,6 +19,7 @@ from elman._kernels import (  # noqa: E402
     dispatch,
     layered_stack,
     recurrence_gemm,
+    rows_weights,
     stack_compiled,
     stack_ref,
 )
@@ -58,7 +59,7 @@ def test_kernel_matches_old_kernel_and_products(dtype: str, reverse: bool, windo
     )
     delta, dh, db = np.zeros((T, W_), dtype), g_hn.copy(), np.zeros(H)
     hh, ih = np.zeros((H, H), dtype), np.zeros((H, In), dtype)
-    recurrence_gemm.backward_gemm_rows_dw(
+    rows_weights.backward_gemm_rows_dw(
         out, g, c0, N, W, reverse, False, fptr, delta, dh, db, r0, r1, x, hh, ih, True
     )
     np.testing.assert_array_equal(delta, d_old)
@@ -79,7 +80,7 @@ def test_kernel_matches_old_kernel_and_products(dtype: str, reverse: bool, windo
     # without dh0: the same delta and weight gradients, the first step's product skipped
     delta2, dh2, db2 = np.zeros((T, W_), dtype), g_hn.copy(), np.zeros(H)
     hh2, ih2 = np.zeros((H, H), dtype), np.zeros((H, In), dtype)
-    recurrence_gemm.backward_gemm_rows_dw(
+    rows_weights.backward_gemm_rows_dw(
         out, g, c0, N, W, reverse, False, fptr, delta2, dh2, db2, r0, r1, x, hh2, ih2, False
     )
     for a, b in ((delta2, delta), (db2, db), (hh2, hh), (ih2, ih)):

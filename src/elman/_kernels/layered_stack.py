@@ -20,6 +20,7 @@ from .direction_pairs import directions_backward, directions_forward
 from .first_step import first_backward, first_rows, pays, zero_start
 from .layer_pipeline import wave_pair_forward
 from .layer_products import (
+    add_first_term,
     dw_hh_of,
     input_grad,
     products_for,
@@ -324,11 +325,16 @@ def layered_backward(
         db = np.zeros(D * H)  # float64 partial sums, one per step
         in_loop = rows and mode is GEMM and dense and T > 0  # weight gradients in the loop
         if in_loop:
-            ih, hh = layer_rows_backward(stack, outs, layer, out, g, g_hn, delta, db, dh0, need_dh0)
+            layer_in = layer_input(x, outs, masks, layer)
+            ih, hh = layer_rows_backward(
+                stack, layer_in, layer, out, g, g_hn, delta, db, dh0, need_dh0
+            )  # fmt: skip
+            layer_in = None
             g = None
             db = db.astype(x.dtype)
             for d in range(D):
                 k, cols = layer * D + d, slice(d * H, (d + 1) * H)
+                add_first_term(hh[d], delta, h0[k], d * H, H, d == 1)
                 grads[k] = (ih[cols], hh[d], db[cols])
         elif pairs:
             w_hh = [w[1] for w in ws]

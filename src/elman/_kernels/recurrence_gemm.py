@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ._blas import NO_TRANS, gemm, gemm_tn
+from ._blas import NO_TRANS, gemm
 from ._jit import INLINE, JIT, NOGIL
 from .activations import act_delta, activate
 from .array_loops import copy_rows, offsets
@@ -22,7 +22,7 @@ __all__ = [
     "recur_backward_gemm",
     "forward_gemm_rows",
     "backward_gemm_rows",
-    "backward_gemm_rows_dw",
+    "gemm_step_delta",
 ]
 
 
@@ -151,7 +151,7 @@ def backward_gemm_rows(out, g, c0, sizes, off, W, reverse, relu, fptr, delta, dh
     for s in range(L):
         t = s if reverse else L - 1 - s
         b, o = min(sizes[t], r1), off[t]
-        _step_delta(out, g, c0, o, r0, b, H, relu, delta, dh, part)
+        gemm_step_delta(out, g, c0, o, r0, b, H, relu, delta, dh, part)
         add_partial(db, 0, blk, part, H, s, L)
         if b > r0:
             gemm(fptr, NO_TRANS, b - r0, H, H, delta, o + r0, c0, W, False, dh, r0, 0)
@@ -159,7 +159,7 @@ def backward_gemm_rows(out, g, c0, sizes, off, W, reverse, relu, fptr, delta, dh
 
 
 @njit(**INLINE)
-def _step_delta(out, g, c0, o, r0, b, H, relu, delta, dh, part):
+def gemm_step_delta(out, g, c0, o, r0, b, H, relu, delta, dh, part):
     """One BPTT step's rows r0:b (their first row o + r0 in the layer arrays): delta_t =
     (dh + g_t) * act'(h_t), also left in dh's rows (the step's product overwrites them), and
     part = their sum over the rows.
@@ -198,58 +198,6 @@ def _step_delta(out, g, c0, o, r0, b, H, relu, delta, dh, part):
             act_delta(drow, g[o + i][c0:c1], out[o + i][c0:c1], H, relu)
             for j in range(H):
                 part[j] += drow[j]
-
-
-@njit(**NOGIL)
-def backward_gemm_rows_dw(
-    out, g, c0, N, W, reverse, relu, fptr, delta, dh, db, r0, r1, x, dw_hh, dw_ih, need_dh0
-):
-    """:func:`backward_gemm_rows` for a dense batch (every step N rows) that also sums its
-    rows' share of the weight gradients while each step's delta_t is in cache: dw_hh +=
-    delta_t.T @ h_{t-1} for every step but the sequence's first (its term, with h0, is the
-    caller's: :func:`.layer_products.add_first_term`), dw_ih += delta_t.T @ x_t for every
-    step (none where dw_ih has no columns). Without ``need_dh0`` the first step's product,
-    which only makes dh0, is skipped (dh's rows are then not dh0's).
-
-    Args:
-        out: (T, D*H) the forward's h_t (read)
-        g: (T, D*H) gradient of the layer's output
-        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
-        N: the batch: rows of every step (T = L * N)
-        W: (H, H) W_hh, C-contiguous
-        reverse: walk the steps from the last to the first (the reverse direction)
-        relu: ReLU, else tanh
-        fptr: address of NumPy's CBLAS ?gemm for the dtype (_blas.gemm_pointers)
-        delta: (T, D*H) out: dL/dz_t in this direction's columns
-        dh: (N, >= H) gradient of the state: g_hn's rows on entry, dh0's on exit
-        db: (H,) float64 += this window's bias gradient
-        r0: first batch row this call runs
-        r1: end of the batch rows this call runs
-        x: (T, In) the layer's input, unit column stride (read when dw_ih has columns)
-        dw_hh: (H, H) C-contiguous, += this window's sum
-        dw_ih: (H, In or 0) C-contiguous, += this window's sum
-        need_dh0: dh0 is read (else the first step's product is skipped)
-    """
-    H = W.shape[0]
-    In = dw_ih.shape[1]
-    L = out.shape[0] // N if N > 0 else 0
-    part = np.empty(H, dtype=dh.dtype)
-    blk = np.zeros(H)
-    k = r1 - r0
-    for s in range(L):
-        t = s if reverse else L - 1 - s
-        o = t * N
-        _step_delta(out, g, c0, o, r0, r1, H, relu, delta, dh, part)
-        add_partial(db, 0, blk, part, H, s, L)
-        if k > 0:
-            if In > 0:
-                gemm_tn(fptr, H, In, k, delta, o + r0, c0, x, o + r0, 0, dw_ih)
-            if s < L - 1:  # the states this step consumed: the walk's next step's
-                p = (t + 1 if reverse else t - 1) * N
-                gemm_tn(fptr, H, H, k, delta, o + r0, c0, out, p + r0, c0, dw_hh)
-            if s < L - 1 or need_dh0:
-                gemm(fptr, NO_TRANS, k, H, H, delta, o + r0, c0, W, False, dh, r0, 0)
-    return True
 
 
 @njit(**JIT)
