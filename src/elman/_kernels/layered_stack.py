@@ -16,6 +16,7 @@ from . import scratch
 from ._blas import gemm_pointers, hold_one_thread, release_one_thread
 from .array_loops import contiguous as _C
 from .blocked_forward import layer_views, project_blocks, wave_blocks
+from .bptt_steps import layer_bptt, serves
 from .direction_pairs import directions_backward, directions_forward
 from .first_step import first_backward, first_rows, pays, zero_start
 from .layer_pipeline import wave_pair_forward
@@ -28,7 +29,7 @@ from .layer_products import (
     projector,
     t_product,
 )
-from .modes import GEMM, OUTER, SPLIT
+from .modes import AXPY, DOT, GEMM, OUTER, SPLIT
 from .recurrence import recur_backward, recur_forward
 from .recurrence_gemm import recur_backward_gemm, recur_forward_gemm
 from .simd_products import pack_columns
@@ -315,13 +316,22 @@ def layered_backward(
     grads: list[Any] = [None] * NLD
     g = g_out
     dense = T == N * len(sizes)
+    # the loop modes' BPTT of small H: one vector a row's state, dW_hh in the step loop
+    vector = mode in (AXPY, DOT, OUTER) and not (pairs or rows) and serves(H, x.dtype)
     for layer in reversed(range(num_layers)):
         ws = weights[layer * D : (layer + 1) * D]
         out = _C(outs[layer])
         delta = scratch.empty((T, D * H), x.dtype)
-        prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
+        prev = None if dense or vector else np.empty((T, D * H), dtype=x.dtype)
         db = np.zeros(D * H)  # float64 partial sums, one per step
-        if pairs:
+        dw_hhs = None
+        if vector:
+            ks = slice(layer * D, (layer + 1) * D)
+            w_hh = [w[1] for w in ws]
+            dw_hhs = layer_bptt(
+                out, g, sizes, g_hn[ks], h0[ks], w_hh, relu, need_dh0, delta, dh0[ks], db
+            )  # fmt: skip
+        elif pairs:
             w_hh = [w[1] for w in ws]
             pair = slice(layer * 2, layer * 2 + 2)
             dh0_ = dh0[pair]
@@ -357,7 +367,10 @@ def layered_backward(
         db = db.astype(x.dtype)
         for d in range(D):
             k, cols = layer * D + d, slice(d * H, (d + 1) * H)
-            dw_hh = dw_hh_of(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1)
+            if dw_hhs is None:
+                dw_hh = dw_hh_of(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1)
+            else:
+                dw_hh = dw_hhs[d]
             grads[k] = (dw_ih[cols], dw_hh, db[cols])
         prev = None
         if layer == 0 and not need_dx:
