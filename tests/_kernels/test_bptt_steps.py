@@ -39,13 +39,13 @@ def _arrays(L: int, N: int, H: int, D: int, dtype: str, relu: bool, sizes: Any, 
     return out, g, sizes, g_hn, h0, w_hh
 
 
-def _vector(out, g, sizes, g_hn, h0, w_hh, relu, need_dh0=True):
+def _vector(out, g, sizes, g_hn, h0, w_hh, relu, need_dh0=True, in_loop=True):
     T, DH = out.shape
     D, N, H = g_hn.shape
     delta = np.full((T, DH), 7.0, dtype=out.dtype)
     dh0 = np.full((D, N, H), 7.0, dtype=out.dtype)
     db = np.zeros(DH)
-    dw = layer_bptt(out, g, sizes, g_hn, h0, w_hh, relu, need_dh0, delta, dh0, db)
+    dw = layer_bptt(out, g, sizes, g_hn, h0, w_hh, relu, need_dh0, delta, dh0, db, in_loop)
     return delta, dh0, db, dw
 
 
@@ -87,6 +87,23 @@ def test_matches_the_loop_form(dtype: str, relu: bool, D: int, packed: bool) -> 
         for a, b in zip(got, want, strict=True):
             assert a.shape == b.shape
             np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, np.abs(b).max()))
+
+
+def test_dw_hh_left_to_the_gemm_changes_nothing_else() -> None:
+    """Without dW_hh in the loop, layer_bptt returns None and every other result is the
+    same, bit for bit; the rule keeps it in the loop for a few rows of H >= 8 only."""
+    from elman._kernels.bptt_steps import dw_in_loop
+
+    for D in (1, 2):
+        arrays = _arrays(8, 3, 9, D, "float32", False, [3, 3, 2, 2, 2, 1, 1, 1])
+        got = _vector(*arrays, False, in_loop=False)
+        want = _vector(*arrays, False, in_loop=True)
+        assert got[3] is None and want[3] is not None
+        for a, b in zip(got[:3], want[:3], strict=True):
+            np.testing.assert_array_equal(a, b)
+    f32 = np.dtype("float32")
+    assert dw_in_loop(1, 8, f32) and dw_in_loop(4, 10, f32) and dw_in_loop(2, 16, np.dtype("float64"))
+    assert not dw_in_loop(5, 4, f32) and not dw_in_loop(1, 4, f32) and not dw_in_loop(4, 32, f32)
 
 
 def test_serves_up_to_two_vectors_compiled() -> None:
@@ -166,7 +183,7 @@ def test_float64_gradcheck_of_w_hh_and_g_hn() -> None:
 
     out, _ = forward(W, h0, x)
     delta, dh0, db = np.empty_like(out), np.empty_like(h0), np.zeros(D * H)
-    dw = layer_bptt(out, G, sizes, Gn, h0, W, False, True, delta, dh0, db)
+    dw = layer_bptt(out, G, sizes, Gn, h0, W, False, True, delta, dh0, db, True)
     eps = 1e-6
     for d in range(D):
         for j, k in [(0, 0), (1, 3), (4, 2), (2, 4)]:
@@ -228,7 +245,7 @@ def test_the_loop_modes_backward_takes_it(variant: str, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(layered_stack, "layer_bptt", counted)
     wide = 2 * lanes_of(np.dtype("float64")) + 1
-    for H, takes in ((6, True), (wide, False)):
+    for H, takes in ((6, True), (9, True), (wide, False)):  # (9: dW_hh in the loop)
         for need_dh0 in (True, False):
             calls.clear()
             got, want = _stack_grads(variant, H, need_dh0)

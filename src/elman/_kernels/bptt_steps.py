@@ -39,6 +39,7 @@ from numba import njit
 
 from ._jit import INLINE, JIT
 from .array_loops import offsets
+from .config import BPTT_DW_MIN_H, BPTT_DW_ROWS
 from .config import FUSED_GRAD_BLOCK as _BLOCK
 from .simd_vector import (
     lanes,
@@ -56,7 +57,7 @@ from .simd_vector import (
     vzero,
 )
 
-__all__ = ["serves", "layer_bptt", "directions_bptt"]
+__all__ = ["serves", "dw_in_loop", "layer_bptt", "directions_bptt"]
 
 
 def serves(H: int, dtype: np.dtype) -> bool:
@@ -65,9 +66,17 @@ def serves(H: int, dtype: np.dtype) -> bool:
     return not numba_config.DISABLE_JIT and 0 < H <= 2 * lanes_of(dtype)
 
 
-def layer_bptt(out, g, sizes, g_hn, h0, w_hh, relu, need_dh0, delta, dh0, db):
+def dw_in_loop(N: int, H: int, dtype: np.dtype) -> bool:
+    """Whether :func:`layer_bptt` sums dW_hh in its step loop (config.BPTT_DW_MIN_H,
+    BPTT_DW_ROWS: each row adds H vector stores a step; one GEMM after the loop is cheaper
+    for many rows or tiny H)."""
+    vectors = 1 if H <= lanes_of(dtype) else 2
+    return H >= BPTT_DW_MIN_H and N * vectors <= BPTT_DW_ROWS
+
+
+def layer_bptt(out, g, sizes, g_hn, h0, w_hh, relu, need_dh0, delta, dh0, db, in_loop=None):
     """BPTT of one layer's D directions (:func:`directions_bptt`); returns dW_hh (D, H, H)
-    in the dtype. ``delta`` (T, D*H) C-contiguous is filled; dh0 (D, N, H) is written only
+    in the dtype, or None when it is left to one GEMM after the loop (:func:`dw_in_loop`). ``delta`` (T, D*H) C-contiguous is filled; dh0 (D, N, H) is written only
     with ``need_dh0``; db (D*H,) float64 gets the bias gradient added.
 
     Args:
@@ -82,6 +91,7 @@ def layer_bptt(out, g, sizes, g_hn, h0, w_hh, relu, need_dh0, delta, dh0, db):
         delta: (T, D*H) out: dL/dz_t
         dh0: (D, N, H) out (with need_dh0)
         db: (D*H,) float64: += the bias gradient
+        in_loop: sum dW_hh in the step loop (None: as :func:`dw_in_loop` says)
     """
     dt = out.dtype
     D = len(w_hh)
@@ -93,14 +103,17 @@ def layer_bptt(out, g, sizes, g_hn, h0, w_hh, relu, need_dh0, delta, dh0, db):
     dw = np.empty((D, H, H), dtype=dt)
     dh = np.empty(D * g_hn.shape[-2] * H, dtype=dt)
     assert delta.flags.c_contiguous and serves(H, dt)
-    directions_bptt(*flat, sizes, offsets(sizes), W, relu, need_dh0, delta.reshape(-1), dh, db, dw)
+    if in_loop is None:
+        in_loop = dw_in_loop(g_hn.shape[-2], H, dt)
+    args = (sizes, offsets(sizes), W, relu, need_dh0, in_loop, delta.reshape(-1), dh, db, dw)
+    directions_bptt(*flat, *args)
     if need_dh0:
         dh0[...] = dh.reshape(dh0.shape)
-    return dw
+    return dw if in_loop else None
 
 
 @njit(**JIT)
-def directions_bptt(out, g, g_hn, h0, sizes, off, w_hh, relu, need_dh0, delta, dh0, db, dw_hh):
+def directions_bptt(out, g, g_hn, h0, sizes, off, w_hh, relu, need_dh0, in_loop, delta, dh0, db, dw_hh):
     """BPTT of one layer's D directions, stepped together; every array is flat (C order):
 
     Args:
@@ -113,10 +126,11 @@ def directions_bptt(out, g, g_hn, h0, sizes, off, w_hh, relu, need_dh0, delta, d
         w_hh: (D, H, H) the directions' W_hh
         relu: ReLU, else tanh
         need_dh0: make dh0 (else the first step's product, which only makes it, is left out)
+        in_loop: sum dW_hh in the step loop (else dw_hh is left unwritten)
         delta: (T*D*H,) out: dL/dz_t
         dh0: (D*N*H,) out: gradient of h0 (with need_dh0)
         db: (D*H,) float64: += the bias gradient
-        dw_hh: (D, H, H) out: gradient of W_hh
+        dw_hh: (D, H, H) out: gradient of W_hh (with in_loop)
     """
     D, H = w_hh.shape[0], w_hh.shape[1]
     N = g_hn.shape[0] // (D * H)
@@ -133,10 +147,8 @@ def directions_bptt(out, g, g_hn, h0, sizes, off, w_hh, relu, need_dh0, delta, d
             for k in range(H):
                 dh[(d * N + i) * R + k] = g_hn[(d * N + i) * H + k]
     tot = np.zeros((D, H, H))  # dW_hh, float64 sum of the blocks
-    if H <= V:
-        _steps(out, g, h0, sizes, off, wp, relu, need_dh0, delta, dh, db, tot, D, H, N, 1)
-    else:
-        _steps(out, g, h0, sizes, off, wp, relu, need_dh0, delta, dh, db, tot, D, H, N, 2)
+    nv = 1 if H <= V else 2
+    _steps(out, g, h0, sizes, off, wp, relu, need_dh0, in_loop, delta, dh, db, tot, H, nv)
     for d in range(D):
         for j in range(H):
             for k in range(H):
@@ -148,10 +160,9 @@ def directions_bptt(out, g, g_hn, h0, sizes, off, w_hh, relu, need_dh0, delta, d
                     dh0[(d * N + i) * H + k] = dh[(d * N + i) * R + k]
 
 
-@njit(**INLINE)
-def _steps(out, g, h0, sizes, off, wp, relu, need_dh0, delta, dh, db, tot, D, H, N, nv):
-    """The step loop of :func:`directions_bptt` for rows of ``nv`` vectors (1 or 2, a
-    constant where inlined: its tests fold away).
+@njit(**JIT)
+def _steps(out, g, h0, sizes, off, wp, relu, need_dh0, in_loop, delta, dh, db, tot, H, nv):
+    """The step loop of :func:`directions_bptt` for rows of ``nv`` vectors (1 or 2).
 
     Args:
         out: (T*D*H,) the forward's h_t
@@ -162,15 +173,16 @@ def _steps(out, g, h0, sizes, off, wp, relu, need_dh0, delta, dh, db, tot, D, H,
         wp: (D*H*R,) W_hh's rows padded to R = nv vectors
         relu: ReLU, else tanh
         need_dh0: make dh0 (else the last walked step's product is left out)
+        in_loop: sum dW_hh into tot
         delta: (T*D*H,) out: dL/dz_t
         dh: (D*N*R,) the states' gradients: g_hn's on entry, dh0's on exit
         db: (D*H,) float64: += the bias gradient
-        tot: (D, H, H) float64: += dW_hh
-        D: directions
+        tot: (D, H, H) float64: += dW_hh (with in_loop)
         H: hidden size
-        N: rows
         nv: vectors a row (1 or 2)
     """
+    D = tot.shape[0]
+    N = h0.shape[0] // (D * H)
     DH = D * H
     L = len(sizes)
     V = lanes(out)
@@ -239,15 +251,17 @@ def _steps(out, g, h0, sizes, off, wp, relu, need_dh0, delta, dh, db, tot, D, H,
                     a1 = vfma(b1, vload(wp, r + R), a1)
                     a2 = vfma(b2, vload(wp, r + 2 * R), a2)
                     a3 = vfma(b3, vload(wp, r + 3 * R), a3)
-                    _accumulate(dw, u, b0, h_a)
-                    _accumulate(dw, u + R, b1, h_a)
-                    _accumulate(dw, u + 2 * R, b2, h_a)
-                    _accumulate(dw, u + 3 * R, b3, h_a)
+                    if in_loop:
+                        _accumulate(dw, u, b0, h_a)
+                        _accumulate(dw, u + R, b1, h_a)
+                        _accumulate(dw, u + 2 * R, b2, h_a)
+                        _accumulate(dw, u + 3 * R, b3, h_a)
                     if nv > 1:
                         c0_ = vfma(b0, vload(wp, r + V), c0_)
                         c1 = vfma(b1, vload(wp, r + R + V), c1)
                         c2 = vfma(b2, vload(wp, r + 2 * R + V), c2)
                         c3 = vfma(b3, vload(wp, r + 3 * R + V), c3)
+                    if nv > 1 and in_loop:
                         _accumulate(dw, u + V, b0, h_b)
                         _accumulate(dw, u + R + V, b1, h_b)
                         _accumulate(dw, u + 2 * R + V, b2, h_b)
@@ -256,10 +270,12 @@ def _steps(out, g, h0, sizes, off, wp, relu, need_dh0, delta, dh, db, tot, D, H,
                     bj = vbroadcast(zs, j)
                     r = wr + j * R
                     a0 = vfma(bj, vload(wp, r), a0)
-                    _accumulate(dw, ws + r, bj, h_a)
+                    if in_loop:
+                        _accumulate(dw, ws + r, bj, h_a)
                     if nv > 1:
                         c0_ = vfma(bj, vload(wp, r + V), c0_)
-                        _accumulate(dw, ws + r + V, bj, h_b)
+                        if in_loop:
+                            _accumulate(dw, ws + r + V, bj, h_b)
                 if need_dh0 or not last:
                     vstore(dh, q, vadd(vadd(a0, a1), vadd(a2, a3)))
                     if nv > 1:

@@ -316,13 +316,14 @@ def layered_backward(
     grads: list[Any] = [None] * NLD
     g = g_out
     dense = T == N * len(sizes)
-    # the loop modes' BPTT of small H: one vector a row's state, dW_hh in the step loop
+    # the loop modes' BPTT of small H (bptt_steps): a row's state in one or two vectors,
+    # dW_hh in its step loop where that is cheaper than the GEMM after it (dw_hhs None)
     vector = mode in (AXPY, DOT, OUTER) and not (pairs or rows) and serves(H, x.dtype)
     for layer in reversed(range(num_layers)):
         ws = weights[layer * D : (layer + 1) * D]
         out = _C(outs[layer])
         delta = scratch.empty((T, D * H), x.dtype)
-        prev = None if dense or vector else np.empty((T, D * H), dtype=x.dtype)
+        prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
         db = np.zeros(D * H)  # float64 partial sums, one per step
         dw_hhs = None
         if vector:
