@@ -102,7 +102,9 @@ def test_dw_hh_left_to_the_gemm_changes_nothing_else() -> None:
         for a, b in zip(got[:3], want[:3], strict=True):
             np.testing.assert_array_equal(a, b)
     f32 = np.dtype("float32")
-    assert dw_in_loop(1, 8, f32) and dw_in_loop(4, 10, f32) and dw_in_loop(2, 16, np.dtype("float64"))
+    assert (
+        dw_in_loop(1, 8, f32) and dw_in_loop(4, 10, f32) and dw_in_loop(2, 16, np.dtype("float64"))
+    )
     assert not dw_in_loop(5, 4, f32) and not dw_in_loop(1, 4, f32) and not dw_in_loop(4, 32, f32)
 
 

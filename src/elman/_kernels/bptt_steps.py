@@ -16,10 +16,10 @@ stored for dW_ih and dX (one GEMM each after the loop, :mod:`.layered_stack`); d
 dz_t^T h_{t-1} (h_{t-1} read once here, instead of a second pass over delta and the
 outputs: a GEMM over all steps) and the bias gradient into partial sums in the dtype over
 ``config.FUSED_GRAD_BLOCK`` steps, each block added into a float64 total (as
-:mod:`.fused_stack_loops` does: the rounding grows with the block, not with L). A bidirectional layer's
-two directions walk in one loop (step L-1-s of the forward one and step s of the reverse
-one side by side, as :mod:`.fused_steps` does for the forward): their chains overlap on
-one core.
+:mod:`.fused_stack_loops` does: the rounding grows with the block, not with L). A
+bidirectional layer's two directions walk in one loop (step L-1-s of the forward one
+and step s of the reverse one side by side, as :mod:`.fused_steps` does for the
+forward): their chains overlap on one core.
 
 The values differ from the loop forms' only in the rounding of the sums (the product's
 order of terms; dW_hh's blocks against a GEMM's): a few ulp, well inside the tolerances
@@ -76,8 +76,9 @@ def dw_in_loop(N: int, H: int, dtype: np.dtype) -> bool:
 
 def layer_bptt(out, g, sizes, g_hn, h0, w_hh, relu, need_dh0, delta, dh0, db, in_loop=None):
     """BPTT of one layer's D directions (:func:`directions_bptt`); returns dW_hh (D, H, H)
-    in the dtype, or None when it is left to one GEMM after the loop (:func:`dw_in_loop`). ``delta`` (T, D*H) C-contiguous is filled; dh0 (D, N, H) is written only
-    with ``need_dh0``; db (D*H,) float64 gets the bias gradient added.
+    in the dtype, or None when it is left to one GEMM after the loop (:func:`dw_in_loop`).
+    ``delta`` (T, D*H) C-contiguous is filled; dh0 (D, N, H) is written only with
+    ``need_dh0``; db (D*H,) float64 gets the bias gradient added.
 
     Args:
         out: (T, D*H) the forward's h_t
@@ -113,7 +114,9 @@ def layer_bptt(out, g, sizes, g_hn, h0, w_hh, relu, need_dh0, delta, dh0, db, in
 
 
 @njit(**JIT)
-def directions_bptt(out, g, g_hn, h0, sizes, off, w_hh, relu, need_dh0, in_loop, delta, dh0, db, dw_hh):
+def directions_bptt(
+    out, g, g_hn, h0, sizes, off, w_hh, relu, need_dh0, in_loop, delta, dh0, db, dw_hh
+):
     """BPTT of one layer's D directions, stepped together; every array is flat (C order):
 
     Args:

@@ -17,8 +17,8 @@ from .._kernels import scratch
 from ..autograd import Tensor, is_grad_enabled
 from ..autograd._checks import broadcast_shapes, check_flag
 from ..autograd._matmul import matmul_arrays
+from ..autograd._operands import unbroadcast
 from ..autograd.function import Context, Function
-from ..autograd.ops import unbroadcast
 from ._checks import as_input, check_probability
 from ._rnn_function import rnn
 from .functional_activation import log_softmax, softmax
