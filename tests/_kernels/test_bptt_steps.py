@@ -16,7 +16,7 @@ pytest.importorskip("numba")
 
 from conftest import assert_close  # noqa: E402
 from elman._kernels import JIT, dispatch, layered_stack  # noqa: E402
-from elman._kernels.bptt_steps import layer_bptt, serves  # noqa: E402
+from elman._kernels.bptt_steps import layer_bptt, replaces_gemm, serves  # noqa: E402
 from elman._kernels.layer_products import dw_hh_of  # noqa: E402
 from elman._kernels.modes import AXPY  # noqa: E402
 from elman._kernels.recurrence import recur_backward  # noqa: E402
@@ -106,6 +106,10 @@ def test_dw_hh_left_to_the_gemm_changes_nothing_else() -> None:
         dw_in_loop(1, 8, f32) and dw_in_loop(4, 10, f32) and dw_in_loop(2, 16, np.dtype("float64"))
     )
     assert not dw_in_loop(5, 4, f32) and not dw_in_loop(1, 4, f32) and not dw_in_loop(4, 32, f32)
+    f64 = np.dtype("float64")
+    assert replaces_gemm(5, 4, f32) and replaces_gemm(3, 24, f32) and replaces_gemm(2, 16, f64)
+    assert not replaces_gemm(6, 12, f64) and not replaces_gemm(4, 32, f32)
+    assert not replaces_gemm(1, 2 * lanes_of(f64) + 1, f64)
 
 
 def test_serves_up_to_two_vectors_compiled() -> None:
@@ -210,14 +214,14 @@ def test_float64_gradcheck_of_w_hh_and_g_hn() -> None:
     del I
 
 
-def _stack_grads(variant: str, H: int, need_dh0: bool = True) -> tuple[Any, Any]:
+def _stack_grads(variant: str, H: int, need_dh0: bool = True, N: int = 2) -> tuple[Any, Any]:
     """A two-layer bidirectional packed float64 stack's gradients by ``variant`` and by the
     reference."""
     from elman._kernels import stack_compiled, stack_ref
 
     rng = np.random.default_rng(H)
-    sizes = np.array([2, 2, 2, 1, 1], dtype=np.int64)
-    T, N, I, NL, D = int(sizes.sum()), 2, 3, 2, 2
+    sizes = np.array([N, N, max(N - 1, 1), 1, 1], dtype=np.int64)
+    T, I, NL, D = int(sizes.sum()), 3, 2, 2
     ws = []
     for k in range(NL * D):
         In = I if k < D else D * H
@@ -234,11 +238,13 @@ def _stack_grads(variant: str, H: int, need_dh0: bool = True) -> tuple[Any, Any]
     return got, want
 
 
-@pytest.mark.parametrize("variant", ["layered-axpy", "fused-forward", "layered-outer"])
-def test_the_loop_modes_backward_takes_it(variant: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The layered backward of the loop modes runs layer_bptt for H within two vectors, once
-    a layer (not for wider H, nor for the GEMM mode), and the gradients match the
-    reference's."""
+@pytest.mark.parametrize(
+    "variant", ["layered-axpy", "fused-forward", "layered-outer", "layered-gemm"]
+)
+def test_the_layered_backward_takes_it(variant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The layered backward runs layer_bptt for H within two vectors, once a layer: in the
+    loop modes for any rows, in the GEMM mode for a few rows (config.BPTT_GEMM_ROWS); not
+    for wider H; and the gradients match the reference's."""
     calls: list[int] = []
 
     def counted(*args: Any) -> Any:
@@ -247,10 +253,12 @@ def test_the_loop_modes_backward_takes_it(variant: str, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(layered_stack, "layer_bptt", counted)
     wide = 2 * lanes_of(np.dtype("float64")) + 1
-    for H, takes in ((6, True), (9, True), (wide, False)):  # (9: dW_hh in the loop)
+    gemm = variant == "layered-gemm"
+    # (H 9, two rows: dW_hh in the loop; H 6, eight rows: the GEMM mode's BLAS steps)
+    for H, N, takes in ((6, 2, True), (9, 2, True), (6, 8, not gemm), (wide, 2, False)):
         for need_dh0 in (True, False):
             calls.clear()
-            got, want = _stack_grads(variant, H, need_dh0)
+            got, want = _stack_grads(variant, H, need_dh0, N)
             assert calls == ([H, H] if takes else [])
             assert_close(got[0], want[0])
             if need_dh0:
@@ -258,6 +266,3 @@ def test_the_loop_modes_backward_takes_it(variant: str, monkeypatch: pytest.Monk
             for a, b in zip(got[2], want[2], strict=True):
                 for p, q in zip(a, b, strict=True):
                     assert_close(p, q)
-    calls.clear()
-    _stack_grads("layered-gemm", 6)
-    assert not calls

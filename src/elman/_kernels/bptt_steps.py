@@ -39,7 +39,7 @@ from numba import njit
 
 from ._jit import INLINE, JIT
 from .array_loops import offsets
-from .config import BPTT_DW_MIN_H, BPTT_DW_ROWS
+from .config import BPTT_DW_MIN_H, BPTT_DW_ROWS, BPTT_GEMM_ROWS
 from .config import FUSED_GRAD_BLOCK as _BLOCK
 from .simd_vector import (
     lanes,
@@ -57,13 +57,21 @@ from .simd_vector import (
     vzero,
 )
 
-__all__ = ["serves", "dw_in_loop", "layer_bptt", "directions_bptt"]
+__all__ = ["serves", "replaces_gemm", "dw_in_loop", "layer_bptt", "directions_bptt"]
 
 
 def serves(H: int, dtype: np.dtype) -> bool:
     """Whether :func:`layer_bptt` runs this layer: H within two vector registers of
     ``dtype``, compiled code."""
     return not numba_config.DISABLE_JIT and 0 < H <= 2 * lanes_of(dtype)
+
+
+def replaces_gemm(N: int, H: int, dtype: np.dtype) -> bool:
+    """Whether :func:`layer_bptt` runs in place of the GEMM mode's BPTT (a BLAS call a
+    step): H served, and a step's rows times the vectors a row at most
+    config.BPTT_GEMM_ROWS (beyond, BLAS's step product is the faster)."""
+    vectors = 1 if H <= lanes_of(dtype) else 2
+    return serves(H, dtype) and N * vectors <= BPTT_GEMM_ROWS
 
 
 def dw_in_loop(N: int, H: int, dtype: np.dtype) -> bool:

@@ -16,7 +16,7 @@ from . import scratch
 from ._blas import gemm_pointers, hold_one_thread, release_one_thread
 from .array_loops import contiguous as _C
 from .blocked_forward import layer_views, project_blocks, wave_blocks
-from .bptt_steps import layer_bptt, serves
+from .bptt_steps import layer_bptt, replaces_gemm, serves
 from .direction_pairs import directions_backward, directions_forward
 from .first_step import first_backward, first_rows, pays, zero_start
 from .layer_pipeline import wave_pair_forward
@@ -316,9 +316,12 @@ def layered_backward(
     grads: list[Any] = [None] * NLD
     g = g_out
     dense = T == N * len(sizes)
-    # the loop modes' BPTT of small H (bptt_steps): a row's state in one or two vectors,
-    # dW_hh in its step loop where that is cheaper than the GEMM after it (dw_hhs None)
-    vector = mode in (AXPY, DOT, OUTER) and not (pairs or rows) and serves(H, x.dtype)
+    # the BPTT of small H (bptt_steps): a row's state in one or two vectors, dW_hh in its
+    # step loop where that is cheaper than the GEMM after it (else dw_hhs is None); for the
+    # loop modes, and for the GEMM mode over a few rows (its BLAS call a step costs more)
+    loops = mode in (AXPY, DOT, OUTER) and serves(H, x.dtype)
+    few = mode is GEMM and replaces_gemm(N, H, x.dtype)
+    vector = (loops or few) and not (pairs or rows)
     for layer in reversed(range(num_layers)):
         ws = weights[layer * D : (layer + 1) * D]
         out = _C(outs[layer])
