@@ -105,7 +105,7 @@ def layer_bptt(out, g, sizes, g_hn, h0, w_hh, relu, need_dh0, delta, dh0, db, in
     dt = out.dtype
     D = len(w_hh)
     H = g_hn.shape[-1]
-    flat = [np.ascontiguousarray(a, dtype=dt).reshape(-1) for a in (out, g, g_hn, h0)]
+    o, g_, gn, h = (np.ascontiguousarray(a, dtype=dt).reshape(-1) for a in (out, g, g_hn, h0))
     W = np.empty((D, H, H), dtype=dt)
     for d in range(D):
         W[d] = w_hh[d]
@@ -114,8 +114,8 @@ def layer_bptt(out, g, sizes, g_hn, h0, w_hh, relu, need_dh0, delta, dh0, db, in
     assert delta.flags.c_contiguous and serves(H, dt)
     if in_loop is None:
         in_loop = dw_in_loop(g_hn.shape[-2], H, dt)
-    args = (sizes, offsets(sizes), W, relu, need_dh0, in_loop, delta.reshape(-1), dh, db, dw)
-    directions_bptt(*flat, *args)
+    off, dz = offsets(sizes), delta.reshape(-1)
+    directions_bptt(o, g_, gn, h, sizes, off, W, relu, need_dh0, in_loop, dz, dh, db, dw)
     if need_dh0:
         dh0[...] = dh.reshape(dh0.shape)
     return dw if in_loop else None
