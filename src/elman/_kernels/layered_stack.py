@@ -16,6 +16,7 @@ from . import scratch
 from ._blas import gemm_pointers, hold_one_thread, release_one_thread
 from .array_loops import contiguous as _C
 from .blocked_forward import layer_views, project_blocks, wave_blocks
+from .bptt_steps import layer_bptt, replaces_gemm, serves
 from .direction_pairs import directions_backward, directions_forward
 from .first_step import first_backward, first_rows, pays, zero_start
 from .layer_pipeline import wave_pair_forward
@@ -29,7 +30,7 @@ from .layer_products import (
     projector,
     t_product,
 )
-from .modes import GEMM, OUTER, SPLIT
+from .modes import AXPY, DOT, GEMM, OUTER, SPLIT
 from .recurrence import recur_backward, recur_forward
 from .recurrence_gemm import recur_backward_gemm, recur_forward_gemm
 from .rows_weights import layer_rows_backward
@@ -317,6 +318,12 @@ def layered_backward(
     grads: list[Any] = [None] * NLD
     g = g_out
     dense = T == N * len(sizes)
+    # the BPTT of small H (bptt_steps): a row's state in one or two vectors, dW_hh in its
+    # step loop where that is cheaper than the GEMM after it (else dw_hhs is None); for the
+    # loop modes, and for the GEMM mode over a few rows (its BLAS call a step costs more)
+    loops = mode in (AXPY, DOT, OUTER) and serves(H, x.dtype)
+    few = mode is GEMM and replaces_gemm(N, H, x.dtype)
+    vector = (loops or few) and not (pairs or rows)
     for layer in reversed(range(num_layers)):
         ws = weights[layer * D : (layer + 1) * D]
         out = _C(outs[layer])
@@ -324,18 +331,20 @@ def layered_backward(
         prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
         db = np.zeros(D * H)  # float64 partial sums, one per step
         in_loop = rows and mode is GEMM and dense and T > 0  # weight gradients in the loop
-        if in_loop:
+        dw_hhs = None
+        if in_loop:  # (the rows' BPTT sums dW_ih and dW_hh but its first step's term)
             layer_in = layer_input(x, outs, masks, layer)
-            ih, hh = layer_rows_backward(
+            dw_ih, dw_hhs = layer_rows_backward(
                 stack, layer_in, layer, out, g, g_hn, delta, db, dh0, need_dh0
             )  # fmt: skip
-            layer_in = None
-            g = None
-            db = db.astype(x.dtype)
             for d in range(D):
-                k, cols = layer * D + d, slice(d * H, (d + 1) * H)
-                add_first_term(hh[d], delta, h0[k], d * H, H, d == 1)
-                grads[k] = (ih[cols], hh[d], db[cols])
+                add_first_term(dw_hhs[d], delta, h0[layer * D + d], d * H, H, d == 1)
+        elif vector:
+            ks = slice(layer * D, (layer + 1) * D)
+            w_hh = [w[1] for w in ws]
+            dw_hhs = layer_bptt(
+                out, g, sizes, g_hn[ks], h0[ks], w_hh, relu, need_dh0, delta, dh0[ks], db
+            )  # fmt: skip
         elif pairs:
             w_hh = [w[1] for w in ws]
             pair = slice(layer * 2, layer * 2 + 2)
@@ -365,16 +374,19 @@ def layered_backward(
         # each (T, D*H) array is let go as soon as it is spent (g here: a layer's incoming
         # gradient is one of ours below the top), so that at most the saved outputs, g_out,
         # g and delta live at once (a masked layer input only while dW_ih needs it)
+        g = None
         if not in_loop:
-            g = None
             layer_in = layer_input(x, outs, masks, layer)
             dw_ih = t_product(matmul, delta, layer_in)  # (D*H, In): both directions, one GEMM
-            layer_in = None
-            db = db.astype(x.dtype)
-            for d in range(D):
-                k, cols = layer * D + d, slice(d * H, (d + 1) * H)
+        layer_in = None
+        db = db.astype(x.dtype)
+        for d in range(D):
+            k, cols = layer * D + d, slice(d * H, (d + 1) * H)
+            if dw_hhs is None:
                 dw_hh = dw_hh_of(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1)
-                grads[k] = (dw_ih[cols], dw_hh, db[cols])
+            else:
+                dw_hh = dw_hhs[d]
+            grads[k] = (dw_ih[cols], dw_hh, db[cols])
         prev = None
         if layer == 0 and not need_dx:
             break
