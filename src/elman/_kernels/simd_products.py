@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import scratch
 from ._jit import INLINE, JIT
 from .config import PREFETCH_BYTES
 from .simd_vector import (
@@ -303,11 +304,16 @@ def outer_width(H: int, dtype: np.dtype) -> int:
 
 def pack_columns(MT: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
     """MT (K, H) as :func:`mm_outer` reads it: columns zero-padded to Hp, then blocks of
-    BLOCK_VECTORS vectors (K, B*V) (the last one narrower) one after the other, flat."""
+    BLOCK_VECTORS vectors (K, B*V) (the last one narrower) one after the other, flat.
+
+    The result comes from the scratch pool (:mod:`.scratch`) from 256 KB (H >= ~256): W_hh
+    is packed at every call, and fresh pages there cost more than the packing (a
+    (755, 755) float32 W_hh: 2.3 MB, ~570 page faults a call, 6.5 ms of a 9 ms one-step
+    call on a VM whose faults cost 5-28 us each)."""
     dtype = np.dtype(dtype or MT.dtype)
     K, H = MT.shape
     V, Hp = lanes_of(dtype), outer_width(H, dtype)
-    out = np.zeros(K * Hp, dtype=dtype)
+    out = (scratch.zeros if Hp != H else scratch.empty)((K * Hp,), dtype)
     pos = 0
     for j in range(0, Hp, BLOCK_VECTORS * V):
         w = min(BLOCK_VECTORS * V, Hp - j)
