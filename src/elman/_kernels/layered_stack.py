@@ -164,8 +164,10 @@ def recur_backward_in(
         rows: the batch split between two threads (variant ``rows``; mode GEMM or WIDE)
         need_dh0: dh0 is read (a gradient of h0 is wanted)
     """
-    first = first_rows(out.shape[0], sizes, reverse) if len(sizes) else (0, 0, None, None)
-    if not need_dh0 and pays(first[1], g_hn.shape[1]):  # apart: no product for dh0
+    first = None
+    if not need_dh0 and len(sizes):
+        first = first_rows(out.shape[0], sizes, reverse)
+    if first is not None and pays(first[1], g_hn.shape[1]):  # apart: no product for dh0
         o, n, rest, rest_sizes = first
         dh = g_hn  # the gradient of the first step's states: g_hn's, and the later steps'
         if len(rest_sizes):
@@ -315,6 +317,7 @@ def layered_backward(
     grads: list[Any] = [None] * NLD
     g = g_out
     dense = T == N * len(sizes)
+    h0_zero = None if h0.any() else True  # (once a call, not per layer and direction)
     for layer in reversed(range(num_layers)):
         ws = weights[layer * D : (layer + 1) * D]
         out = _C(outs[layer])
@@ -357,7 +360,7 @@ def layered_backward(
         db = db.astype(x.dtype)
         for d in range(D):
             k, cols = layer * D + d, slice(d * H, (d + 1) * H)
-            dw_hh = dw_hh_of(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1)
+            dw_hh = dw_hh_of(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1, h0_zero)
             grads[k] = (dw_ih[cols], dw_hh, db[cols])
         prev = None
         if layer == 0 and not need_dx:
