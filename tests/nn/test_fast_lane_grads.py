@@ -142,3 +142,30 @@ def test_held_gradients_are_never_written(monkeypatch: Any) -> None:
             np.testing.assert_array_equal(a, b)
         for p in rnn.parameters():
             p.grad = None
+
+
+def test_packed_input_checked_once_per_call_signature(monkeypatch: Any) -> None:
+    """As for dense input, the lane checks a packed call once per signature (its plan is
+    made after the checks pass); with hx, or after a weight is replaced, every call."""
+    from elman.nn import _rnn_packed
+
+    calls = []
+    real = _rnn_packed.check_packed
+    monkeypatch.setattr(_rnn_packed, "check_packed", lambda *a: calls.append(1) or real(*a))
+    rnn = _model(np.float32)
+    x = elman.tensor(np.ones((5, 3, 3), dtype=np.float32))
+    packed = pack_padded_sequence(x, [5, 3, 2])
+    first = rnn(packed)[0].data.detach().numpy().copy()
+    for _ in range(3):
+        np.testing.assert_array_equal(rnn(packed)[0].data.detach().numpy(), first)
+    assert len(calls) == 1
+    rnn(pack_padded_sequence(x, [5, 3, 3]))  # another signature: checked once
+    rnn(pack_padded_sequence(x, [5, 3, 3]))
+    assert len(calls) == 2
+    h = elman.zeros(4, 3, 4)
+    rnn(packed, h)
+    rnn(packed, h)
+    assert len(calls) == 4
+    del rnn.weight_hh_l1  # the lane no longer applies: the checks run and say why
+    with pytest.raises(AttributeError, match="weight_hh_l1"):
+        rnn(packed)

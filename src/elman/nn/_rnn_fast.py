@@ -160,21 +160,33 @@ def fast_forward(rnn: RNN, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Te
 
 
 def fast_forward_packed(
-    rnn: RNN, data: Tensor, batch_sizes: np.ndarray, hx: Tensor | None
+    rnn: RNN,
+    data: Tensor,
+    batch_sizes: np.ndarray,
+    hx: Tensor | None,
+    check: Callable[[], None] | None = None,
 ) -> tuple[Tensor, Tensor] | None:
-    """The lane for packed rows ``data`` (T, I), already checked, and hx (NL*D, N, H) in
-    the packed (sorted) order: (T, D*H) rows and h_n in the packed order, or ``None``."""
+    """The lane for packed rows ``data`` (T, I) and hx (NL*D, N, H) in the packed (sorted)
+    order: (T, D*H) rows and h_n in the packed order, or ``None``. ``check``: the input's
+    checks, run (raising) when the call signature is new, before its plan is made; None:
+    the caller has run them."""
     if not _kernels.JIT:
         return None
     x = data._data
     N = int(batch_sizes[0])
     key = ("packed", x.shape, N, x.dtype, hx if hx is None else hx._data.dtype, kernel_threads())
-    plan = _plan_for(rnn, key, _make_plan, rnn, x.shape[0], N, x.dtype, x.shape[:1])
+    plan = _plan_for(rnn, key, _packed_plan, check, rnn, x.shape[0], N, x.dtype, x.shape[:1])
     wbuf = rnn._flat_buffer()
     if plan is None or wbuf is None:
         return None
     h0 = plan.zeros if hx is None else _C(hx._data)
     return _lane(rnn, wbuf, data, hx, _C(x), _C(batch_sizes, dtype=np.int64), h0, plan)
+
+
+def _packed_plan(check: Callable[[], None] | None, rnn: RNN, *args: Any) -> _Plan | None:
+    if check is not None:
+        check()
+    return _make_plan(rnn, *args)
 
 
 def _lane(
@@ -272,8 +284,9 @@ def _grad_views(pool: list[Any], wbuf: np.ndarray, spans: Any) -> tuple[np.ndarr
         if pool:
             gbuf, views = pool
             # references: the pool, ``gbuf``, every view's base, the call's argument; each
-            # view: the list, ``v``, the argument
-            if getrefcount(gbuf) == len(views) + 3 and all(getrefcount(v) == 3 for v in views):
+            # view: the list, ``v``, the argument (and a copied pool's are not views)
+            free = getrefcount(gbuf) == len(views) + 3 and views[0].base is gbuf
+            if free and all(getrefcount(v) == 3 for v in views):
                 return gbuf, views
         gbuf = np.empty_like(wbuf)
         views = split_flat(gbuf, spans)  # fresh views, disjoint
