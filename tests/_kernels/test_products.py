@@ -74,6 +74,60 @@ def test_matmul2_splits_rows_between_threads() -> None:
     np.testing.assert_allclose(handover.matmul_two_threads(a.T[:, :9].T, b), a[:9] @ b, rtol=1e-12)
 
 
+def test_matmul2_splits_columns_when_rows_are_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weight gradient g.T @ x with fewer than 2 * TWO_THREAD_MIN_ROWS rows (a narrow head):
+    the columns of b split between the threads, each half into its own array; the result is
+    np.matmul's, special values in place."""
+    halves: list[tuple[int, int]] = []
+    run_pair = handover.run_pair
+
+    def spy(kernel, args0, args1, flags=None):  # type: ignore[no-untyped-def]
+        halves.append((args0[1].shape[1], args1[1].shape[1]))
+        run_pair(kernel, args0, args1, flags)
+
+    monkeypatch.setattr(handover, "run_pair", spy)
+    rng = np.random.default_rng(1)
+    for dtype in DTYPES:
+        a = rng.standard_normal((300, 70)).astype(dtype).T  # (70, 300), a transposed view
+        b = rng.standard_normal((300, 150)).astype(dtype)
+        a[3, 5], b[7, 140], b[9, 2] = np.inf, np.nan, -np.inf
+        with np.errstate(invalid="ignore"):
+            out, expected = handover.matmul_two_threads(a, b), np.matmul(a, b)
+        np.testing.assert_array_equal(out, expected)  # (same NaN and inf positions)
+        assert out.flags.c_contiguous and np.isnan(out[:, 140]).all() and np.isinf(out[3, 0])
+    assert halves == [(80, 70)] * len(DTYPES)  # (a multiple of 16 columns first)
+    halves.clear()
+    a, b = np.ones((100, 10)), np.ones((10, 100))  # neither 2 x 64 rows nor columns: one call
+    np.testing.assert_array_equal(handover.matmul_two_threads(a, b), np.full((100, 100), 10.0))
+    assert halves == []
+
+
+def test_layer_product_splits_big_products_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The products of the layers around the RNN (a Linear head) run on the two threads from
+    TWO_THREAD_PRODUCT multiply-adds when two may run, else as one np.matmul."""
+    calls: list[tuple[int, ...]] = []
+    matmul2 = handover.matmul_two_threads
+
+    def spy(a, b, out=None, min_work=0):  # type: ignore[no-untyped-def]
+        calls.append(a.shape)
+        return matmul2(a, b, out, min_work)
+
+    monkeypatch.setattr(handover, "matmul_two_threads", spy)
+    monkeypatch.setattr(handover, "two_threads_allowed", lambda: True)
+    monkeypatch.setattr(handover, "TWO_THREAD_PRODUCT", 200 * 30 * 20)
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((200, 30)), rng.standard_normal((30, 20))
+    np.testing.assert_array_equal(handover.layer_product(a, b), a @ b)
+    assert calls == [(200, 30)]
+    out = np.empty((199, 20))
+    assert handover.layer_product(a[:199], b, out) is out  # below the threshold
+    np.testing.assert_array_equal(out, a[:199] @ b)
+    assert calls == [(200, 30)]
+    monkeypatch.setattr(handover, "two_threads_allowed", lambda: False)  # one thread allowed
+    np.testing.assert_array_equal(handover.layer_product(a, b), a @ b)
+    assert calls == [(200, 30)]
+
+
 def test_row_split_balances_the_work() -> None:
     dense = np.full(7, 6, dtype=np.int64)
     assert split_recurrence.row_split(dense, 6) == 3

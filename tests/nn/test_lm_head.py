@@ -140,6 +140,54 @@ def test_linear_on_a_batch_first_view_gradcheck_and_layout() -> None:
     np.testing.assert_allclose(y._data, y_ref, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_linear_head_products_on_two_threads(monkeypatch: pytest.MonkeyPatch, dtype: Any) -> None:
+    """A head over every step with its three products split between elman's two threads
+    (forward and dX by rows, dW = g.T @ x by columns: fewer outputs than 2 x 64): the NumPy
+    reference's values, NaN and inf where it has them; float64 gradcheck of the weight."""
+    handover = pytest.importorskip("elman._kernels.handover")
+    if not elman._kernels.JIT:
+        pytest.skip("the compiled kernels are off: every product runs on one thread")
+    split: list[tuple[int, ...]] = []
+    matmul2 = handover.matmul_two_threads
+
+    def spy(a: Any, b: Any, out: Any = None, min_work: float = 0) -> Any:
+        split.append((a.shape[0], b.shape[1]))
+        return matmul2(a, b, out, min_work)
+
+    monkeypatch.setattr(handover, "matmul_two_threads", spy)
+    monkeypatch.setattr(handover, "two_threads_allowed", lambda: True)
+    monkeypatch.setattr(handover, "TWO_THREAD_PRODUCT", 1000)
+    L, N, H, V = 40, 4, 130, 5
+    rng = np.random.default_rng(24)
+    x = rng.standard_normal((L, N, H)).astype(dtype)  # time-major memory, batch-first view
+    x[3, 1, 7], x[20, 2, 100] = np.nan, np.inf
+    w, b = rng.standard_normal((V, H)).astype(dtype), rng.standard_normal(V).astype(dtype)
+    g = rng.standard_normal((N, L, V)).astype(dtype)
+    g[0, 9, 2] = -np.inf
+    xt = elman.tensor(x, requires_grad=True)
+    wt, bt = elman.tensor(w, requires_grad=True), elman.tensor(b, requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        y = EF.linear(xt.transpose(0, 1), wt, bt)  # (N, L, V)
+        y.backward(elman.tensor(g))
+        x64, w64, g64 = (a.astype(np.float64) for a in (x.transpose(1, 0, 2), w, g))
+        y_ref = x64 @ w64.T + b
+        dx_ref = (g64 @ w64).transpose(1, 0, 2)
+        dw_ref = g64.reshape(-1, V).T @ x64.reshape(-1, H)
+    assert split == [(L * N, V), (L * N, H), (V, H)]  # forward, dX (rows), dW (columns)
+    tol = tol_for(dtype)
+    for name, ours, ref in (("y", y, y_ref), ("dx", xt.grad, dx_ref), ("dw", wt.grad, dw_ref)):
+        ours = ours.detach().numpy()
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref), err_msg=name)
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(ref), err_msg=name)
+        finite = np.isfinite(ref)
+        assert_close(ours[finite], ref[finite].astype(dtype), name, **tol)
+    if dtype == np.float64:
+        x_ok = elman.tensor(rng.standard_normal((L, N, H)))
+        w_in = elman.tensor(w, requires_grad=True)
+        assert gradcheck(lambda c: EF.linear(x_ok.transpose(0, 1), c, bt.detach()), [w_in])
+
+
 # ---- cross-entropy's log-softmax -------------------------------------------------------------
 
 

@@ -10,6 +10,8 @@ twins run as plain Python: slow, but the same code paths). docs/kernels.md maps 
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+import numpy as np
+
 from .config import (
     DISABLE_JIT,
     THREADED_DOT,  # noqa: F401  (the threshold callers pass, re-exported)
@@ -42,11 +44,20 @@ def choose_variant(x: Any, h0: Any, num_layers: int) -> Any:
     return None
 
 
+def layer_product(a: Any, b: Any, out: Any = None) -> Any:
+    """``a @ b`` of two matrices for a layer around the RNN (a Linear's forward, dW and dX),
+    on the calling thread with OpenBLAS's threads left asleep (see :func:`quiet_blas`). With
+    compiled kernels, :func:`.handover.layer_product` (big ones on elman's two threads)."""
+    with quiet_blas(a.shape[0] * a.shape[1] * b.shape[1]):
+        return np.matmul(a, b, out=out)
+
+
 JIT = False
 if not DISABLE_JIT:
     try:
         from . import _jit  # noqa: F401  (sets numba's environment before numba is imported)
         from ._blas import single_threaded_blas
+        from .handover import layer_product  # noqa: F401, F811
         from .packing_compiled import batch_sizes_of, packed_rows  # noqa: F811
         from .param_update_compiled import adam_update, sum_squares  # noqa: F401, F811
         from .random_compiled import bernoulli_values  # noqa: F811
@@ -93,7 +104,7 @@ __all__ = [
     "batch_sizes_of",
     "packed_rows",
     "bernoulli_values",
-]  # the RNN's kernels (choose_variant, quiet_blas and its thresholds are helpers, not kernels;
+]  # the RNN's kernels (choose_variant, quiet_blas, layer_product and the thresholds are helpers;
 # adam_update and sum_squares, in-place passes of the optimizer and clipping, are tested
 # against their reference by tests/optim/test_adam_one_pass.py; log_softmax_rows,
 # softmax_nll_rows, nll_grad_rows, column_sums, add_rows_into and scatter_add_rows serve

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .config import TWO_THREAD_MIN_ROWS
+from ._blas import single_threaded_blas, two_threads_allowed
+from .config import THREADED_PRODUCT, TWO_THREAD_MIN_ROWS, TWO_THREAD_PRODUCT
 from .denormals import active as flushing
 from .denormals import flush_denormals, own_mode, restore_mode
 from .waiting import LINE, abort_pair, arrive, new_flags, wait_for
@@ -40,6 +41,7 @@ __all__ = [
     "abort_pair",
     "run_pair",
     "matmul_two_threads",
+    "layer_product",
     "split_point",
 ]
 
@@ -179,18 +181,51 @@ def matmul_two_threads(
     a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, min_work: float = 0
 ) -> np.ndarray:
     """``np.matmul(a, b, out)`` with the rows of ``a`` split between the two threads, for
-    products of at least ``min_work`` multiply-adds (smaller ones run on this thread).
+    products of at least ``min_work`` multiply-adds (smaller ones run on this thread). With
+    too few rows for two halves (fewer than ``2 * TWO_THREAD_MIN_ROWS``: a weight gradient
+    ``g.T @ x`` of a narrow layer, e.g. a language model's head over a small vocabulary), the
+    columns of ``b`` are split instead when there are as many: each half into an array of
+    its own, then copied into ``out`` (NumPy hands BLAS a block of columns of ``b``, but
+    not of ``out``: a product into one ran NumPy's own loop, ~100x slower).
 
     Used inside :func:`._blas.single_threaded_blas`: each half is one single-threaded BLAS
     call, so no BLAS worker is woken that would keep spinning afterwards.
     """
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    m = a.shape[0] // 2
-    if m < TWO_THREAD_MIN_ROWS or a.shape[0] * a.shape[1] * b.shape[1] < min_work:
+    M, N = a.shape[0], b.shape[1]
+    if M * a.shape[1] * N < min_work:
         return np.matmul(a, b, out=out)
-    run_pair(np.matmul, (a[:m], b, out[:m]), (a[m:], b, out[m:]))
+    m = M // 2
+    if m >= TWO_THREAD_MIN_ROWS:
+        run_pair(np.matmul, (a[:m], b, out[:m]), (a[m:], b, out[m:]))
+    elif N // 2 >= TWO_THREAD_MIN_ROWS:
+        n = split_point(N)
+        left = np.empty((M, n), dtype=out.dtype)
+        right = np.empty((M, N - n), dtype=out.dtype)
+        run_pair(np.matmul, (a, b[:, :n], left), (a, b[:, n:], right))
+        out[:, :n] = left
+        out[:, n:] = right
+    else:
+        np.matmul(a, b, out=out)
     return out
+
+
+def layer_product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` of two matrices for a layer around the RNN (a Linear's forward, dW and dX):
+    from TWO_THREAD_PRODUCT multiply-adds on elman's two threads when two may run
+    (:func:`matmul_two_threads`: half the rows or half the columns each, one single-threaded
+    BLAS call a half), smaller ones on the calling thread; OpenBLAS's own threads, which
+    busy-wait after a threaded call, are never woken from THREADED_PRODUCT on (a language
+    model's head over every step ran its three products on one core)."""
+    work = a.shape[0] * a.shape[1] * b.shape[1]
+    if work >= TWO_THREAD_PRODUCT and two_threads_allowed():
+        with single_threaded_blas():
+            return matmul_two_threads(a, b, out)
+    if work >= THREADED_PRODUCT:
+        with single_threaded_blas():
+            return np.matmul(a, b, out=out)
+    return np.matmul(a, b, out=out)
 
 
 def split_point(H: int) -> int:

@@ -1,5 +1,6 @@
 """Autograd: Tensor, Function, the backward engine, grad mode and gradcheck."""
 
+from ._operands import unbroadcast
 from .anomaly_mode import (
     detect_anomaly,
     is_anomaly_check_nan_enabled,
@@ -34,7 +35,6 @@ from .engine import backward
 from .function import Context, Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
-from .ops import unbroadcast
 from .tensor import Size, Tensor
 
 __all__ = [

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ._operands import unbroadcast, wrap_dim
 from .function import Context, Function
-from .ops import unbroadcast, wrap_dim
 
 __all__ = ["Clamp", "Flip", "Where", "TakeAlong", "Diag", "Round", "RPow"]
 

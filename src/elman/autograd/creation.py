@@ -20,6 +20,7 @@ from ._checks import (
     type_name,
 )
 from ._data import check_data
+from ._operands import wrap_dim
 from .dtypes import get_default_dtype, resolve_dtype
 from .tensor import Tensor
 from .trace_hook import HOOK
@@ -258,7 +259,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if any(len(s) == 0 for s in shapes):
         i = next(i for i, s in enumerate(shapes) if not s)
         raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
-    d = ops.wrap_dim(check_int("dim", dim, "cat"), len(shapes[0]))
+    d = wrap_dim(check_int("dim", dim, "cat"), len(shapes[0]))
     for i, s in enumerate(shapes[1:], 1):
         if len(s) != len(shapes[0]):
             raise RuntimeError(
@@ -277,7 +278,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Stack along a new dimension."""
     check_int("dim", dim, "stack")
     ts = _tensors(tensors, "stack")
-    d = ops.wrap_dim(check_int("dim", dim, "stack"), ts[0].ndim + 1)
+    d = wrap_dim(check_int("dim", dim, "stack"), ts[0].ndim + 1)
     for i, t in enumerate(ts[1:], 1):
         if t.shape != ts[0].shape:
             raise RuntimeError(

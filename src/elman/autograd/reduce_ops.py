@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ._operands import wrap_dim
 from .function import Context, Function
-from .ops import wrap_dim
 
 
 def _axes(dim: Any, ndim: int) -> tuple[int, ...]:

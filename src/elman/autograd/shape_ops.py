@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from .._kernels import scratch
+from ._operands import promote, unbroadcast, wrap_dim
 from .function import Context, Function
-from .ops import promote, unbroadcast, wrap_dim
 
 __all__ = ["Reshape", "Permute", "Expand", "GetItem", "Cat", "Stack"]
 

@@ -11,9 +11,9 @@ from . import function
 from ._args import _index, _operand
 from ._checks import broadcast_shapes, check_flag, check_scalar, type_name
 from ._format import format_tensor
+from ._operands import wrap_dim
 from .dtypes import get_default_dtype
 from .grad_mode import is_grad_enabled
-from .ops import wrap_dim
 from .tensor_compat import TensorCompat, legacy_array
 from .tensor_methods import TensorMethods
 

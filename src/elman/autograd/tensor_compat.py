@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from ._operands import wrap_dim
 from .dtypes import get_default_dtype, resolve_dtype
-from .ops import wrap_dim
 from .tensor_select import TensorSelect, ValuesIndices
 
 if TYPE_CHECKING:

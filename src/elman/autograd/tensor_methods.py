@@ -15,6 +15,7 @@ import numpy as np
 from . import ops, reduce_ops, shape_ops
 from ._args import _array, _expanded, _index, _operand, _shape_args, _to_args
 from ._checks import binary, check_flag, check_int, type_name
+from ._operands import promote, wrap_dim
 from .dtypes import resolve_dtype
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class TensorMethods:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         check_int("start_dim", start_dim, "flatten"), check_int("end_dim", end_dim, "flatten")
         s = self._data.shape
-        a, b = ops.wrap_dim(start_dim, len(s)), ops.wrap_dim(end_dim, len(s))
+        a, b = wrap_dim(start_dim, len(s)), wrap_dim(end_dim, len(s))
         if not s:
             return self.reshape(1)
         if a > b:
@@ -73,7 +74,7 @@ class TensorMethods:
                 f"the length of the desired ordering of dimensions i.e. input.dim() = {ndim} is "
                 f"not equal to len(dims) = {len(dims_t)}"
             )
-        wrapped = tuple(ops.wrap_dim(d, ndim) for d in dims_t)
+        wrapped = tuple(wrap_dim(d, ndim) for d in dims_t)
         if len(set(wrapped)) != len(wrapped):
             raise RuntimeError("permute(): duplicate dims are not allowed.")
         return shape_ops.Permute.apply(self, wrapped)
@@ -81,7 +82,7 @@ class TensorMethods:
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         check_int("dim0", dim0, "transpose"), check_int("dim1", dim1, "transpose")
         order = list(range(self._data.ndim))
-        d0, d1 = ops.wrap_dim(dim0, self._data.ndim), ops.wrap_dim(dim1, self._data.ndim)
+        d0, d1 = wrap_dim(dim0, self._data.ndim), wrap_dim(dim1, self._data.ndim)
         if self._data.ndim:
             order[d0], order[d1] = order[d1], order[d0]
         return shape_ops.Permute.apply(self, tuple(order))
@@ -98,7 +99,7 @@ class TensorMethods:
         return shape_ops.Permute.apply(self, tuple(reversed(range(self._data.ndim))))
 
     def unsqueeze(self, dim: int) -> Tensor:
-        d = ops.wrap_dim(dim, self._data.ndim + 1)
+        d = wrap_dim(dim, self._data.ndim + 1)
         if self._data.ndim == 0 and dim not in (0, -1):
             raise IndexError(
                 f"Dimension out of range (expected to be in range of [-1, 0], but got {dim})"
@@ -111,7 +112,7 @@ class TensorMethods:
         if dim is None:
             return self.reshape(tuple(n for n in s if n != 1))
         dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-        drop = {ops.wrap_dim(d, len(s)) for d in dims}
+        drop = {wrap_dim(d, len(s)) for d in dims}
         return self.reshape(tuple(n for i, n in enumerate(s) if not (i in drop and n == 1)))
 
     def expand(self, *shape: Any) -> Tensor:
@@ -188,7 +189,7 @@ class TensorMethods:
                     "argmax(): Expected reduction dim to be specified for input.numel() == 0."
                 )
             return self._wrap(np.asarray(np.argmax(a)))
-        axis = ops.wrap_dim(dim, a.ndim)
+        axis = wrap_dim(dim, a.ndim)
         if a.ndim == 0:
             return self._wrap(np.zeros((), dtype=np.int64))
         if a.shape[axis] == 0:
@@ -298,7 +299,7 @@ class TensorMethods:
             np.iscomplexobj(self._data) or np.iscomplexobj(_array(o))
         ):
             raise NotImplementedError(f'"{op.__name__}" not implemented for complex numbers')
-        a, b = ops.promote(self._data, _array(o))  # torch's promotion (a bool tensor and a
+        a, b = promote(self._data, _array(o))  # torch's promotion (a bool tensor and a
         return self._wrap(np.asarray(binary(op, a, b)))  # float compare as float32)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 import numpy as np
 
 from . import compat_ops
-from .ops import wrap_dim
+from ._operands import wrap_dim
 
 if TYPE_CHECKING:
     from .tensor import Tensor

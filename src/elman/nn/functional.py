@@ -17,8 +17,8 @@ from .._kernels import scratch
 from ..autograd import Tensor, is_grad_enabled
 from ..autograd._checks import broadcast_shapes, check_flag
 from ..autograd._matmul import matmul_arrays
+from ..autograd._operands import unbroadcast
 from ..autograd.function import Context, Function
-from ..autograd.ops import unbroadcast
 from ._checks import as_input, check_probability
 from ._rnn_function import rnn
 from .functional_activation import log_softmax, softmax
@@ -75,14 +75,14 @@ class LinearFunction(Function):
         order = _memory_order(x, w.shape[0])
         with _kernels.quiet_blas(x.size * w.shape[0]):
             if order is None:
-                y = matmul_arrays(x, w.T)
+                y = _product(x, w.T)
                 if b is not None:
                     y += b
                 return y
             # one product in x's memory order, then the (narrower) result to C order with
             # the bias added on the way (one pass over it, not two)
             xp = x.transpose(order)
-            yp = matmul_arrays(xp.reshape(-1, x.shape[-1]), w.T)  # (rows, out)
+            yp = _product(xp.reshape(-1, x.shape[-1]), w.T)  # (rows, out)
         y = np.empty((*x.shape[:-1], w.shape[0]), dtype=yp.dtype)
         yp = yp.reshape(*xp.shape[:-1], w.shape[0])
         if b is not None and b.shape == w.shape[:1] and yp.ndim == 3:
@@ -109,7 +109,7 @@ class LinearFunction(Function):
                 if order is not None:  # in x's layout
                     dx = dx.transpose(_inverse(order))
             if need_w:
-                dw = matmul_arrays(g2.T, xp.reshape(rows, x.shape[-1]))  # (out, in)
+                dw = _product(g2.T, xp.reshape(rows, x.shape[-1]))  # (out, in)
         if need_b:
             if ctx.bias_shape == (out,) and g2.ndim == 2 and g2.dtype.char in "fd":
                 db = _kernels.column_sums(g2)  # (out,): the rows summed, in one pass
@@ -124,7 +124,22 @@ def _input_grad(g2: np.ndarray, w: np.ndarray) -> np.ndarray:
     rows, out = g2.shape
     if rows < 2 or out < 2 or w.shape[1] < 2 or g2.dtype != w.dtype or g2.dtype.char not in "fd":
         return matmul_arrays(g2, w)  # (its special cases: outer products, matrix-vector)
-    return np.matmul(g2, w, out=scratch.empty((rows, w.shape[1]), g2.dtype))
+    return _kernels.layer_product(g2, w, scratch.empty((rows, w.shape[1]), g2.dtype))
+
+
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b``: two float matrices of one dtype through ``_kernels.layer_product`` (a big
+    one on elman's two threads), anything else through ``matmul_arrays`` (its special
+    cases: outer products, matrix-vector products, broadcasting)."""
+    if (
+        a.ndim == 2
+        and b.ndim == 2
+        and min(a.shape[0], a.shape[1], b.shape[1]) >= 2
+        and a.dtype == b.dtype
+        and a.dtype.char in "fd"
+    ):
+        return _kernels.layer_product(a, b)  # type: ignore[no-any-return]
+    return matmul_arrays(a, b)
 
 
 def _inverse(order: list[int]) -> list[int]:

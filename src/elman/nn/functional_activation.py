@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
+from ..autograd._operands import wrap_dim
 from ..autograd.function import Context, Function
-from ..autograd.ops import wrap_dim
 from ._checks import as_input
 
 __all__ = ["log_softmax", "softmax", "LogSoftmaxFunction", "SoftmaxFunction"]

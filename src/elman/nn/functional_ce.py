@@ -21,8 +21,8 @@ import numpy as np
 from .. import _kernels
 from ..autograd import Tensor, is_grad_enabled
 from ..autograd._checks import check_int
+from ..autograd._operands import promote
 from ..autograd.function import Context, Function
-from ..autograd.ops import promote
 from ._checks import as_input
 from .functional_activation import log_softmax_array
 from .functional_loss import legacy_reduction, reduction_of

@@ -14,8 +14,8 @@ import numpy as np
 from .._kernels.special import sign
 from ..autograd import Tensor
 from ..autograd._checks import check_no_bool_sub
+from ..autograd._operands import promote, unbroadcast
 from ..autograd.function import Context, Function
-from ..autograd.ops import promote, unbroadcast
 from ._checks import as_input
 
 __all__ = ["mse_loss", "l1_loss", "reduction_of", "apply_reduction", "broadcast_shape"]

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import ops, reduce_ops, shape_ops
-from ..autograd.ops import wrap_dim
+from ..autograd._operands import wrap_dim
 from ..nn import functional as F
 from ..nn import functional_activation as FA
 from ..nn import functional_ce as FCE

@@ -15,7 +15,7 @@ import numpy as np
 from onnx import TensorProto
 
 from ..autograd import Tensor
-from ..autograd.ops import wrap_dim
+from ..autograd._operands import wrap_dim
 from ..autograd.trace_hook import HOOK
 from ._symbolic import ExportError
 

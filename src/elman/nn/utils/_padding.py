@@ -9,8 +9,8 @@ import numpy as np
 
 from ...autograd import Tensor
 from ...autograd._checks import broadcast_shapes, check_flag
+from ...autograd._operands import unbroadcast
 from ...autograd.function import Context, Function
-from ...autograd.ops import unbroadcast
 from .._checks import as_input
 from .._module_state import to_ndarray
 
