@@ -73,7 +73,6 @@ class _Plan(NamedTuple):
     relu: bool
     out_shape: tuple[int, ...]  # dense: (L, N, D*H) before batch_first's swap; packed (T, D*H)
     hn_shape: tuple[int, ...]  # as the caller sees h_n
-    grads: list[Any]  # a fused backward's flat gradient buffer and its views (_grad_views)
 
 
 def _make_plan(
@@ -101,7 +100,6 @@ def _make_plan(
         relu=rnn.nonlinearity == "relu",
         out_shape=(*out_shape, D * H),
         hn_shape=(NL * D, H) if unbatched else (NL * D, N, H),
-        grads=[],
     )
 
 
@@ -315,7 +313,7 @@ class FusedRNNFunction(Function):
         else:
             g_h = _C(g_hn[:, None] if plan.unbatched else g_hn)
         if plan.fused_backward:
-            gbuf, grads = _grad_views(plan.grads, wbuf, flat.spans)
+            gbuf, grads = _grad_views(flat.grads, wbuf, flat.spans)
             dx, dh0, _, _ = fused_backward_flat(
                 rows, sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h, masks, plan.variant,
                 gbuf,
