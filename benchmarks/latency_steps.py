@@ -6,13 +6,23 @@ forward+backward, in turn (interleaved, the order rotated); medians and minima o
 repetitions, ns per step (the call's time / L), and the ratio to the bound.
 
     PYTHONPATH=src python benchmarks/latency_steps.py --peak-from benchmarks/peak-...json \
-        [--variants fused-forward,layered-axpy] [--repeat 7] [--json out.json]
+        [--variants fused-forward,layered-axpy] [--repeat 7] [--json out.json] \
+        [--before /path/to/base/src]
+
+``--before`` times the same variants of another tree in the same process, interleaved
+with this tree's (its ``elman`` package copied under the name ``elman_before``, as
+``few_steps.py --in-process`` does); its cells are named ``before:<variant>``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
+import shutil
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,15 +67,24 @@ def make(shape, seed=0):
     return (x, sizes, h0, weights, layers, False, None), (g_out, g_hn)
 
 
-def timer(args, grads, v):
+def timer(args, grads, v, compiled=stack_compiled):
     def fwd():
-        return stack_compiled.stack_forward(*args, variant=v)
+        return compiled.stack_forward(*args, variant=v)
 
     def fb():
         outs, _ = fwd()
-        stack_compiled.stack_backward(*args, outs, *grads, variant=v)
+        compiled.stack_backward(*args, outs, *grads, variant=v)
 
     return {"fwd": fwd, "fb": fb}
+
+
+def before_tree(src: str):
+    """The other tree's ``_kernels`` (dispatch, stack_compiled), imported as elman_before."""
+    root = tempfile.mkdtemp()
+    shutil.copytree(os.path.join(src, "elman"), os.path.join(root, "elman_before"))
+    sys.path.insert(0, root)
+    disp = importlib.import_module("elman_before._kernels.dispatch")
+    return disp, importlib.import_module("elman_before._kernels.stack_compiled")
 
 
 def main() -> None:
@@ -75,7 +94,17 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=7)
     p.add_argument("--shapes", default="", help="indices into SHAPES, comma separated")
     p.add_argument("--json", type=Path)
+    p.add_argument("--before", default="", help="another tree's src: its variants too")
+    p.add_argument(
+        "--clock",
+        choices=("wall", "thread"),
+        default="wall",
+        help="thread: the calling thread's CPU time (robust under load; one-thread variants "
+        "only: a two-thread variant's helper thread is not counted)",
+    )
     a = p.parse_args()
+    clock = time.perf_counter if a.clock == "wall" else time.thread_time
+    before = before_tree(a.before) if a.before else None
     peak = load_peak_block(a.peak_from)
     shapes = SHAPES if not a.shapes else [SHAPES[int(i)] for i in a.shapes.split(",")]
     out = []
@@ -87,6 +116,10 @@ def main() -> None:
         if "pick" in names:
             names[names.index("pick")] = pick
         cells = {n: timer(args, grads, dispatch.variant(n)) for n in dict.fromkeys(names)}
+        if before is not None:
+            disp, comp = before
+            for n in dict.fromkeys(names):
+                cells[f"before:{n}"] = timer(args, grads, disp.variant(n), comp)
         for c in cells.values():
             c["fb"]()
         times = {k: {n: [] for n in cells} for k in ("fwd", "fb")}
@@ -94,9 +127,9 @@ def main() -> None:
             order = list(cells)[rep % len(cells) :] + list(cells)[: rep % len(cells)]
             for n in order:
                 for k in ("fwd", "fb"):
-                    t = time.perf_counter()
+                    t = clock()
                     cells[n][k]()
-                    times[k][n].append(time.perf_counter() - t)
+                    times[k][n].append(clock() - t)
         b = call_bound(CallShape(L, N, I, H, layers, 2 if bi else 1, dtype, L * N), peak)
         row = {
             "shape": shape,
@@ -115,7 +148,7 @@ def main() -> None:
             f, g = (np.median(times[k][n]) for k in ("fwd", "fb"))
             fm, gm = (np.min(times[k][n]) for k in ("fwd", "fb"))
             print(
-                f"   {n:22s} fwd {f / L * 1e9:7.0f} ns/step ({f / b['fwd']['bound_s']:5.2f}x,"
+                f"   {n:29s} fwd {f / L * 1e9:7.0f} ns/step ({f / b['fwd']['bound_s']:5.2f}x,"
                 f" min {fm / b['fwd']['bound_s']:5.2f}x)   fb {g / L * 1e9:7.0f} ns/step "
                 f"({g / b['fb']['bound_s']:5.2f}x, min {gm / b['fb']['bound_s']:5.2f}x)",
                 flush=True,

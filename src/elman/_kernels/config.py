@@ -39,6 +39,9 @@ __all__ = [
     "WAVE_CHUNKS",
     "FUSED_GRAD_BLOCK",
     "BIAS_GRAD_BLOCK",
+    "BPTT_DW_MIN_H",
+    "BPTT_DW_ROWS",
+    "BPTT_GEMM_ROWS",
     "PREFETCH_BYTES",
     "WAVE_CHUNK_ROWS",
     "WAVE_CHUNK_STEPS",
@@ -94,6 +97,21 @@ WAVE_CHUNKS = 64
 # relative).
 FUSED_GRAD_BLOCK = 128
 BIAS_GRAD_BLOCK = 256
+
+# The small-H BPTT (bptt_steps) sums dW_hh inside its step loop from this H on while the
+# step's rows times the vectors a row are at most BPTT_DW_ROWS (each adds H vector
+# stores a step); otherwise one GEMM after the loop makes it (layer_products.dw_hh_of).
+# Measured on AMD EPYC (Zen 4, thread CPU time, docs/performance.md): in the loop 2.5 vs
+# 3.5 ns a step at (N 1, H 8) f32, 13 vs 46 at (2, 16) f64, 20 vs 42 at (4, 10) f32; the
+# GEMM 6.8 vs 13 at (5, 4) f32, 271 vs 400 at (4, 32) f32.
+BPTT_DW_MIN_H = 8
+BPTT_DW_ROWS = 4
+# ... and it takes the GEMM mode's BPTT (a BLAS call a step) while the step's rows times
+# the vectors a row are at most BPTT_GEMM_ROWS: the backward alone (thread CPU, ns a step)
+# 199 -> 115 at (N 2, H 16) f64, 1030 -> 828 at (3, 24, bi) f32, 128 -> 95 at (5, 4) f32,
+# 815 -> 561 at (4, 10, 3 layers) f32; BLAS's step product stays ahead at (6, 12) f64
+# (1482 against 2068) and (4, 32) f32 (~650 against ~750).
+BPTT_GEMM_ROWS = 6
 
 # How far ahead the explicit-SIMD product prefetches its packed matrix stream.
 PREFETCH_BYTES = 4096

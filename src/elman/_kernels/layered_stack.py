@@ -16,6 +16,7 @@ from . import scratch
 from ._blas import gemm_pointers, hold_one_thread, release_one_thread
 from .array_loops import contiguous as _C
 from .blocked_forward import layer_views, project_blocks, wave_blocks
+from .bptt_steps import layer_bptt, replaces_gemm, serves
 from .direction_pairs import directions_backward, directions_forward
 from .first_step import first_backward, first_rows, pays, zero_start
 from .layer_pipeline import wave_pair_forward
@@ -28,7 +29,7 @@ from .layer_products import (
     projector,
     t_product,
 )
-from .modes import GEMM, OUTER, SPLIT
+from .modes import AXPY, DOT, GEMM, OUTER, SPLIT
 from .recurrence import recur_backward, recur_forward
 from .recurrence_gemm import recur_backward_gemm, recur_forward_gemm
 from .simd_products import pack_columns
@@ -318,13 +319,26 @@ def layered_backward(
     g = g_out
     dense = T == N * len(sizes)
     h0_zero = None if h0.any() else True  # (once a call, not per layer and direction)
+    # the BPTT of small H (bptt_steps): a row's state in one or two vectors, dW_hh in its
+    # step loop where that is cheaper than the GEMM after it (else dw_hhs is None); for the
+    # loop modes, and for the GEMM mode over a few rows (its BLAS call a step costs more)
+    loops = mode in (AXPY, DOT, OUTER) and serves(H, x.dtype)
+    few = mode is GEMM and replaces_gemm(N, H, x.dtype)
+    vector = (loops or few) and not (pairs or rows)
     for layer in reversed(range(num_layers)):
         ws = weights[layer * D : (layer + 1) * D]
         out = _C(outs[layer])
         delta = scratch.empty((T, D * H), x.dtype)
         prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
         db = np.zeros(D * H)  # float64 partial sums, one per step
-        if pairs:
+        dw_hhs = None
+        if vector:
+            ks = slice(layer * D, (layer + 1) * D)
+            w_hh = [w[1] for w in ws]
+            dw_hhs = layer_bptt(
+                out, g, sizes, g_hn[ks], h0[ks], w_hh, relu, need_dh0, delta, dh0[ks], db
+            )  # fmt: skip
+        elif pairs:
             w_hh = [w[1] for w in ws]
             pair = slice(layer * 2, layer * 2 + 2)
             dh0_ = dh0[pair]
@@ -360,7 +374,12 @@ def layered_backward(
         db = db.astype(x.dtype)
         for d in range(D):
             k, cols = layer * D + d, slice(d * H, (d + 1) * H)
-            dw_hh = dw_hh_of(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1, h0_zero)
+            if dw_hhs is None:
+                dw_hh = dw_hh_of(
+                    matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1, h0_zero
+                )  # fmt: skip
+            else:
+                dw_hh = dw_hhs[d]
             grads[k] = (dw_ih[cols], dw_hh, db[cols])
         prev = None
         if layer == 0 and not need_dx:

@@ -27,6 +27,11 @@ __all__ = [
     "vbroadcast",
     "vfma",
     "vadd",
+    "vsub",
+    "vmul",
+    "vload_n",
+    "vstore_n",
+    "vpass_above",
     "prefetch",
     "lanes",
 ]
@@ -151,6 +156,87 @@ def vadd(typingctx, a, b):
         return builder.fadd(args[0], args[1])
 
     return a(a, b), codegen
+
+
+@intrinsic
+def vsub(typingctx, a, b):
+    """a - b."""
+
+    def codegen(context, builder, sig, args):
+        return builder.fsub(args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def vmul(typingctx, a, b):
+    """a * b."""
+
+    def codegen(context, builder, sig, args):
+        return builder.fmul(args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def vpass_above(typingctx, h, a):
+    """a where h > 0 or h is NaN, else 0: ReLU's derivative as torch's threshold_backward
+    (a select: an inf in ``a`` where h <= 0 gives 0, not NaN)."""
+
+    def codegen(context, builder, sig, args):
+        zero = ir.Constant(args[0].type, None)
+        return builder.select(builder.fcmp_ordered("<=", args[0], zero), zero, args[1])
+
+    return a(h, a), codegen
+
+
+def _first_lanes(builder, lanes, n):
+    """The mask of lanes 0 .. n-1 (an i1 vector)."""
+    i32 = ir.IntType(32)
+    vi = ir.VectorType(i32, lanes)
+    index = ir.Constant(vi, [ir.Constant(i32, k) for k in range(lanes)])
+    one = builder.insert_element(ir.Constant(vi, None), builder.trunc(n, i32), ir.Constant(i32, 0))
+    return builder.icmp_signed("<", index, builder.shuffle_vector(one, one, ir.Constant(vi, None)))
+
+
+@intrinsic
+def vload_n(typingctx, arr, idx, n):
+    """arr[idx : idx + n] in the first n lanes, zeros in the others (0 <= n <= lanes): a
+    masked load, nothing past arr[idx + n - 1] is touched."""
+    vt = Vec(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
+        vty = context.get_value_type(vt)
+        vptr = builder.bitcast(ptr, vty.as_pointer())
+        mask = _first_lanes(builder, vt.lanes, args[2])
+        fnty = ir.FunctionType(vty, [vptr.type, ir.IntType(32), mask.type, vty])
+        name = f"llvm.masked.load.v{vt.lanes}f{vt.dtype.bitwidth}.p0"
+        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+        align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
+        return builder.call(fn, [vptr, align, mask, ir.Constant(vty, None)])
+
+    return vt(arr, idx, n), codegen
+
+
+@intrinsic
+def vstore_n(typingctx, arr, idx, v, n):
+    """arr[idx : idx + n] = the first n lanes of v (a masked store)."""
+
+    def codegen(context, builder, sig, args):
+        vt = sig.args[2]
+        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
+        vty = context.get_value_type(vt)
+        vptr = builder.bitcast(ptr, vty.as_pointer())
+        mask = _first_lanes(builder, vt.lanes, args[3])
+        fnty = ir.FunctionType(ir.VoidType(), [vty, vptr.type, ir.IntType(32), mask.type])
+        name = f"llvm.masked.store.v{vt.lanes}f{vt.dtype.bitwidth}.p0"
+        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+        align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
+        builder.call(fn, [args[2], vptr, align, mask])
+        return context.get_dummy_value()
+
+    return types.void(arr, idx, v, n), codegen
 
 
 @intrinsic
