@@ -36,6 +36,7 @@ from .threads import kernel_threads
 __all__ = [
     "gemm_pointers",
     "gemm",
+    "gemm_tn",
     "NO_TRANS",
     "TRANS",
     "single_threaded_blas",
@@ -261,8 +262,8 @@ def gemm_pointers() -> tuple[int, int]:
 
 
 @intrinsic
-def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
-    """cblas_?gemm(RowMajor, NoTrans, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc).
+def _call_gemm(typingctx, fptr, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """cblas_?gemm(RowMajor, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc).
 
     Integers are passed as 64-bit, which an LP64 library reads correctly as well (the
     x86-64 and AArch64 ABIs pass each integer in a 64-bit slot).
@@ -270,6 +271,7 @@ def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
     Args:
         typingctx: numba's typing context (an intrinsic's first argument)
         fptr: the function's address
+        transa: CblasNoTrans or CblasTrans (as an integer)
         transb: CblasNoTrans or CblasTrans (as an integer)
         m: rows of op(A) and C
         n: columns of op(B) and C
@@ -283,12 +285,12 @@ def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
         c: address of C
         ldc: C's leading dimension
     """
-    sig = types.void(fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    sig = types.void(fptr, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
     def codegen(context, builder, sig, args):
-        fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc = args
+        fptr, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc = args
         i32, i64, ptr = ir.IntType(32), ir.IntType(64), ir.IntType(8).as_pointer()
-        flt = context.get_value_type(sig.args[5])
+        flt = context.get_value_type(sig.args[6])
         fnty = ir.FunctionType(
             ir.VoidType(), [i32, i32, i32, i64, i64, i64, flt, ptr, i64, ptr, i64, flt, ptr, i64]
         )
@@ -301,7 +303,7 @@ def _call_gemm(typingctx, fptr, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
             func,
             [
                 ir.Constant(i32, 101),
-                ir.Constant(i32, NO_TRANS),
+                builder.trunc(transa, i32),
                 builder.trunc(transb, i32),
                 as_i64(m),
                 as_i64(n),
@@ -359,4 +361,32 @@ def gemm(fptr, transb, m, n, k, A, a0, ac, B, accumulate, C, c0, cc):
     c_ptr = C.ctypes.data + c0 * C.strides[0] + cc * size
     lda, ldb, ldc = _lead(A, size), _lead(B, size), _lead(C, size)
     one = C.dtype.type(1)
-    _call_gemm(fptr, transb, m, n, k, one, a_ptr, lda, B.ctypes.data, ldb, beta, c_ptr, ldc)
+    b_ptr = B.ctypes.data
+    _call_gemm(fptr, NO_TRANS, transb, m, n, k, one, a_ptr, lda, b_ptr, ldb, beta, c_ptr, ldc)
+
+
+@njit(**INLINE)
+def gemm_tn(fptr, m, n, k, A, a0, ac, B, b0, bc, C):
+    """C += A[a0:a0+k, ac:ac+m].T @ B[b0:b0+k, bc:bc+n], alpha = beta = 1: a sum over k
+    rows of two arrays (a weight gradient's share of one step). C is (m, n) C-contiguous;
+    A and B are 2-D with unit column stride. Callers skip k == 0.
+
+    Args:
+        fptr: address of ?gemm (_blas.gemm_pointers)
+        m: rows of the product (columns of A read)
+        n: columns of the product (columns of B read)
+        k: the summed dimension (rows of A and B read)
+        A: 2-D, unit column stride
+        a0: first row of A read
+        ac: first column of A read
+        B: 2-D, unit column stride
+        b0: first row of B read
+        bc: first column of B read
+        C: (m, n) C-contiguous: += the product
+    """
+    size = C.itemsize
+    one = C.dtype.type(1)
+    a_ptr = A.ctypes.data + a0 * A.strides[0] + ac * size
+    b_ptr = B.ctypes.data + b0 * B.strides[0] + bc * size
+    lda, ldb = _lead(A, size), _lead(B, size)
+    _call_gemm(fptr, TRANS, NO_TRANS, m, n, k, one, a_ptr, lda, b_ptr, ldb, one, C.ctypes.data, n)

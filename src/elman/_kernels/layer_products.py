@@ -26,6 +26,7 @@ __all__ = [
     "input_grad",
     "projector",
     "dw_hh_of",
+    "add_first_term",
     "t_product",
 ]
 
@@ -135,6 +136,25 @@ def dw_hh_of(matmul, delta, out, prev, sizes, h0, c0, H, reverse, h0_zero=None):
     if not zero:
         later += t_product(np.matmul, lead, h0)
     return later
+
+
+def add_first_term(dw_hh, delta, h0, c0, H, reverse):
+    """dw_hh += delta_first.T @ h0: the term of the sequences' first step (dense input),
+    which :func:`dw_hh_of` adds to its product of the later steps, and skips the same way:
+    zero for a zero h0 unless delta_first holds an inf or NaN.
+
+    Args:
+        dw_hh: (H, H) the later steps' sum, in place
+        delta: (T, D*H) dL/dz, T = L * N
+        h0: (N, H) this direction's h0
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        H: hidden size
+        reverse: the reverse direction (its first step is the last rows)
+    """
+    T, N = delta.shape[0], h0.shape[0]
+    lead = delta[slice(T - N, T) if reverse else slice(0, N), c0 : c0 + H]
+    if h0.any() or not bool(np.isfinite(lead).all()):
+        dw_hh += t_product(np.matmul, lead, h0)
 
 
 def t_product(matmul: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from .direction_pairs import directions_backward, directions_forward
 from .first_step import first_backward, first_rows, pays, zero_start
 from .layer_pipeline import wave_pair_forward
 from .layer_products import (
+    add_first_term,
     dw_hh_of,
     input_grad,
     products_for,
@@ -32,6 +33,7 @@ from .layer_products import (
 from .modes import AXPY, DOT, GEMM, OUTER, SPLIT
 from .recurrence import recur_backward, recur_forward
 from .recurrence_gemm import recur_backward_gemm, recur_forward_gemm
+from .rows_weights import layer_rows_backward
 from .simd_products import pack_columns
 from .split_recurrence import (
     rows_recur_backward,
@@ -331,8 +333,16 @@ def layered_backward(
         delta = scratch.empty((T, D * H), x.dtype)
         prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
         db = np.zeros(D * H)  # float64 partial sums, one per step
+        in_loop = rows and mode is GEMM and dense and T > 0  # weight gradients in the loop
         dw_hhs = None
-        if vector:
+        if in_loop:  # (the rows' BPTT sums dW_ih and dW_hh but its first step's term)
+            layer_in = layer_input(x, outs, masks, layer)
+            dw_ih, dw_hhs = layer_rows_backward(
+                stack, layer_in, layer, out, g, g_hn, delta, db, dh0, need_dh0
+            )  # fmt: skip
+            for d in range(D):
+                add_first_term(dw_hhs[d], delta, h0[layer * D + d], d * H, H, d == 1)
+        elif vector:
             ks = slice(layer * D, (layer + 1) * D)
             w_hh = [w[1] for w in ws]
             dw_hhs = layer_bptt(
@@ -368,8 +378,9 @@ def layered_backward(
         # gradient is one of ours below the top), so that at most the saved outputs, g_out,
         # g and delta live at once (a masked layer input only while dW_ih needs it)
         g = None
-        layer_in = layer_input(x, outs, masks, layer)
-        dw_ih = t_product(matmul, delta, layer_in)  # (D*H, In): both directions, one GEMM
+        if not in_loop:
+            layer_in = layer_input(x, outs, masks, layer)
+            dw_ih = t_product(matmul, delta, layer_in)  # (D*H, In): both directions, one GEMM
         layer_in = None
         db = db.astype(x.dtype)
         for d in range(D):

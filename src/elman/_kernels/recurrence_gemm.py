@@ -22,6 +22,7 @@ __all__ = [
     "recur_backward_gemm",
     "forward_gemm_rows",
     "backward_gemm_rows",
+    "gemm_step_delta",
 ]
 
 
@@ -144,37 +145,59 @@ def backward_gemm_rows(out, g, c0, sizes, off, W, reverse, relu, fptr, delta, dh
         r1: end of the batch rows this call runs
     """
     H = W.shape[0]
-    c1 = c0 + H
     L = len(sizes)
-    zero = dh.dtype.type(0)
     part = np.empty(H, dtype=dh.dtype)
     blk = np.zeros(H)
     for s in range(L):
         t = s if reverse else L - 1 - s
         b, o = min(sizes[t], r1), off[t]
-        for j in range(H):
-            part[j] = zero
-        if one_run(delta, H) and one_run(g, H) and one_run(out, H) and one_run(dh, H):
-            # the step's rows as one run, in dh's rows (the GEMM below overwrites them)
-            dz = run_of(dh, r0, b)
-            act_delta(dz, run_of(g, o + r0, o + b), run_of(out, o + r0, o + b), len(dz), relu)
-            for i in range(r0, b):
-                drow, dzi = delta[o + i], dh[i]
-                for j in range(H):
-                    drow[j] = dzi[j]
-                    part[j] += dzi[j]
-        else:
-            for i in range(r0, b):
-                drow, dhi = delta[o + i][c0:c1], dh[i]
-                for j in range(H):
-                    drow[j] = dhi[j]
-                act_delta(drow, g[o + i][c0:c1], out[o + i][c0:c1], H, relu)
-                for j in range(H):
-                    part[j] += drow[j]
+        gemm_step_delta(out, g, c0, o, r0, b, H, relu, delta, dh, part)
         add_partial(db, 0, blk, part, H, s, L)
         if b > r0:
             gemm(fptr, NO_TRANS, b - r0, H, H, delta, o + r0, c0, W, False, dh, r0, 0)
     return True
+
+
+@njit(**INLINE)
+def gemm_step_delta(out, g, c0, o, r0, b, H, relu, delta, dh, part):
+    """One BPTT step's rows r0:b (their first row o + r0 in the layer arrays): delta_t =
+    (dh + g_t) * act'(h_t), also left in dh's rows (the step's product overwrites them), and
+    part = their sum over the rows.
+
+    Args:
+        out: (T, D*H) the forward's h_t (read)
+        g: (T, D*H) gradient of the layer's output
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        o: the step's first row in the layer arrays
+        r0: first batch row
+        b: end of the batch rows
+        H: hidden size
+        relu: ReLU, else tanh
+        delta: (T, D*H) out: dL/dz_t in this direction's columns
+        dh: (N, >= H) dh of the rows on entry, delta_t on exit
+        part: (H,) out: the rows' sum of delta_t
+    """
+    c1 = c0 + H
+    zero = dh.dtype.type(0)
+    for j in range(H):
+        part[j] = zero
+    if one_run(delta, H) and one_run(g, H) and one_run(out, H) and one_run(dh, H):
+        # the step's rows as one run, in dh's rows (the GEMM overwrites them)
+        dz = run_of(dh, r0, b)
+        act_delta(dz, run_of(g, o + r0, o + b), run_of(out, o + r0, o + b), len(dz), relu)
+        for i in range(r0, b):
+            drow, dzi = delta[o + i], dh[i]
+            for j in range(H):
+                drow[j] = dzi[j]
+                part[j] += dzi[j]
+    else:
+        for i in range(r0, b):
+            drow, dhi = delta[o + i][c0:c1], dh[i]
+            for j in range(H):
+                drow[j] = dhi[j]
+            act_delta(drow, g[o + i][c0:c1], out[o + i][c0:c1], H, relu)
+            for j in range(H):
+                part[j] += drow[j]
 
 
 @njit(**JIT)
