@@ -208,7 +208,19 @@ def fused_forward_flat(
 
 
 def fused_backward_flat(
-    x, sizes, h0, wbuf, num_layers, has_bias, relu, outs, g_out, g_hn, masks=None, variant=None
+    x,
+    sizes,
+    h0,
+    wbuf,
+    num_layers,
+    has_bias,
+    relu,
+    outs,
+    g_out,
+    g_hn,
+    masks=None,
+    variant=None,
+    gbuf=None,
 ):
     """BPTT of :func:`fused_forward_flat`: dx, dh0, the gradients flat as ``wbuf`` (both
     bias slots hold db) and db (NL*D, H).
@@ -226,8 +238,12 @@ def fused_backward_flat(
         g_hn: (NL*D, N, H)
         masks: (NL-1, T, D*H) or None
         variant: the call's variant (BLAS for the input-side products: projection_fptr)
+        gbuf: out: the gradients' flat buffer, shaped as ``wbuf`` (every element written);
+            None: a new one
     """
-    dx, dh0, gbuf = np.empty_like(x), np.empty_like(h0), np.empty_like(wbuf)
+    dx, dh0 = np.empty_like(x), np.empty_like(h0)
+    if gbuf is None:
+        gbuf = np.empty_like(wbuf)
     db = np.empty(h0.shape[::2], dtype=x.dtype)
     m = _NO_MASKS[x.dtype] if masks is None else masks
     fptr = projection_fptr(variant, x.dtype)

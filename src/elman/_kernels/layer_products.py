@@ -101,7 +101,7 @@ def _cat_w_ih(ws: Weights) -> np.ndarray:
     return ws[0][0] if len(ws) == 1 else np.concatenate([w[0] for w in ws])  # (D*H, In)
 
 
-def dw_hh_of(matmul, delta, out, prev, sizes, h0, c0, H, reverse):
+def dw_hh_of(matmul, delta, out, prev, sizes, h0, c0, H, reverse, h0_zero=None):
     """delta_d.T @ (the states each step consumed), without gathering them when dense.
 
     Args:
@@ -114,6 +114,8 @@ def dw_hh_of(matmul, delta, out, prev, sizes, h0, c0, H, reverse):
         c0: first column of this direction in the layer arrays (0, or H for the reverse one)
         H: hidden size
         reverse: the reverse direction
+        h0_zero: True when the caller knows h0 is zero (the stack's whole h0 checked once
+            a call); None: checked here
     """
     cols = slice(c0, c0 + H)
     T, N = delta.shape[0], h0.shape[0]
@@ -127,7 +129,7 @@ def dw_hh_of(matmul, delta, out, prev, sizes, h0, c0, H, reverse):
     # the first step's term, delta_first.T @ h0, is zero for a zero h0 unless delta_first
     # holds an inf or NaN (0 * inf is NaN): then no product (one step: the whole of dW_hh)
     lead = delta[first, cols]
-    zero = not h0.any() and bool(np.isfinite(lead).all())
+    zero = (h0_zero or not h0.any()) and bool(np.isfinite(lead).all())
     if T == N:
         return np.zeros((H, H), dtype=delta.dtype) if zero else t_product(np.matmul, lead, h0)
     later = matmul(delta[rest, cols].T, out[neighbours, cols])

@@ -167,8 +167,8 @@ def recur_backward_in(
         rows: the batch split between two threads (variant ``rows``; mode GEMM or WIDE)
         need_dh0: dh0 is read (a gradient of h0 is wanted)
     """
-    first = first_rows(out.shape[0], sizes, reverse) if len(sizes) else (0, 0, None, None)
-    if not need_dh0 and pays(first[1], g_hn.shape[1]):  # apart: no product for dh0
+    first = first_rows(out.shape[0], sizes, reverse) if len(sizes) and not need_dh0 else None
+    if first is not None and pays(first[1], g_hn.shape[1]):  # apart: no product for dh0
         o, n, rest, rest_sizes = first
         dh = g_hn  # the gradient of the first step's states: g_hn's, and the later steps'
         if len(rest_sizes):
@@ -318,6 +318,7 @@ def layered_backward(
     grads: list[Any] = [None] * NLD
     g = g_out
     dense = T == N * len(sizes)
+    zero = None if h0.any() else True  # h0 checked once a call, not per layer and direction
     # the BPTT of small H (bptt_steps): a row's state in one or two vectors, dW_hh in its
     # step loop where that is cheaper than the GEMM after it (else dw_hhs is None); for the
     # loop modes, and for the GEMM mode over a few rows (its BLAS call a step costs more)
@@ -383,7 +384,7 @@ def layered_backward(
         for d in range(D):
             k, cols = layer * D + d, slice(d * H, (d + 1) * H)
             if dw_hhs is None:
-                dw_hh = dw_hh_of(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1)
+                dw_hh = dw_hh_of(matmul, delta, out, prev, sizes, h0[k], d * H, H, d == 1, zero)
             else:
                 dw_hh = dw_hhs[d]
             grads[k] = (dw_ih[cols], dw_hh, db[cols])

@@ -30,6 +30,13 @@ _FREED = (
 )
 
 
+# A Function's promise, ``ctx.grads_owned`` and ``ctx.grads_exact`` both set: its backward
+# returns fresh ndarrays, referenced nowhere else, each of its input's shape and dtype (the
+# RNN fast lane's node: views of one fresh flat buffer). A leaf without ``.grad`` then takes
+# the array as is, without _accumulate's checks (~0.3 us a leaf, an RNN call has 4 per layer
+# and direction).
+EXACT = 2
+
 # Held while a leaf's ``.grad`` is read and replaced, so that backward() calls running in
 # several threads into the same parameters add every gradient (torch locks its
 # AccumulateGrad the same way); uncontended it costs ~0.1 us per leaf.
@@ -170,31 +177,38 @@ def _run_chain(
             return node, outs
         in_grads, owned = _run_node(node, outs, retain_graph)
         after = None
-        for edge, g in zip(edges, in_grads, strict=True):
-            if edge is None:
-                continue
-            if type(edge) is tuple:
-                child, idx = edge
-                child_outs = None
-                if g is not None:
-                    child_outs = [None] * len(child.out_meta)
-                    child_outs[idx] = np.asarray(g, dtype=child.out_meta[idx][1])
-                after = (child, child_outs)
-            elif g is not None:
-                data = edge._data
-                if (
-                    owned
-                    and edge.grad is None
-                    and type(g) is ndarray
-                    and g.shape == data.shape
-                    and g.dtype is data.dtype  # (an equal dtype object: _accumulate keeps it)
+        later = None  # leaves for _accumulate's general way, after the lock is let go
+        with lock:  # once for the node's leaves (an RNN call has 2-6 per layer and direction)
+            for edge, g in zip(edges, in_grads, strict=True):
+                if edge is None:
+                    continue
+                if type(edge) is tuple:
+                    child, idx = edge
+                    child_outs = None
+                    if g is not None:
+                        child_outs = [None] * len(child.out_meta)
+                        child_outs[idx] = np.asarray(g, dtype=child.out_meta[idx][1])
+                    after = (child, child_outs)
+                elif g is None:
+                    continue
+                elif edge.grad is None and (
+                    owned is EXACT
+                    or (
+                        owned
+                        and type(g) is ndarray
+                        and g.shape == edge._data.shape
+                        and g.dtype is edge._data.dtype  # (an equal dtype object: kept as is)
+                    )
                 ):  # _accumulate's common case, inline: the leaves of an RNN call
                     t = new(Tensor)
                     t._data = g
-                    with lock:
-                        if edge.grad is None:
-                            edge.grad = t
-                            continue
+                    edge.grad = t
+                elif later is None:
+                    later = [(edge, g)]
+                else:
+                    later.append((edge, g))
+        if later is not None:  # (in the edges' order: a leaf met twice sums as in _walk)
+            for edge, g in later:
                 _accumulate(edge, g, owned)
         if after is None:
             return None
@@ -203,11 +217,15 @@ def _run_chain(
 
 def _run_node(
     node: Node, outs: list[Any] | None, retain_graph: bool
-) -> tuple[tuple[Any, ...], bool]:
+) -> tuple[tuple[Any, ...], Any]:
     """One step of the walk: ``node``'s input gradients (all None when nothing reached it:
-    ``outs`` None) and whether its Function gave them as fresh arrays (``ctx.grads_owned``);
-    the node's saved arrays are released unless ``retain_graph``."""
-    owned = getattr(node.ctx, "grads_owned", False)
+    ``outs`` None) and whether its Function gave them as fresh arrays (``ctx.grads_owned``;
+    :data:`EXACT` when ``ctx.grads_exact`` says too that each is an ndarray of its input's
+    shape and dtype); the node's saved arrays are released unless ``retain_graph``."""
+    ctx = node.ctx
+    owned = getattr(ctx, "grads_owned", False)
+    if owned and getattr(ctx, "grads_exact", False):
+        owned = EXACT
     if outs is None:  # nothing reached this node: only release it and go on
         in_grads: tuple[Any, ...] = (None,) * len(node.edges)
     else:

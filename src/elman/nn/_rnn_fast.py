@@ -25,7 +25,10 @@ dispatcher picks; anything else (a replaced parameter, ``ELMAN_DISABLE_JIT=1``) 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from operator import attrgetter
+from sys import getrefcount
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -52,6 +55,7 @@ if _kernels.JIT:
 _MAX_PLANS = 64  # call signatures remembered per module
 _NODE_NAMES = (rnn_node_name(False), rnn_node_name(True))  # by relu: no call per node
 _C = np.ascontiguousarray
+_REQUIRES_GRAD = attrgetter("_requires_grad")
 
 
 class _Plan(NamedTuple):
@@ -154,21 +158,33 @@ def fast_forward(rnn: RNN, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Te
 
 
 def fast_forward_packed(
-    rnn: RNN, data: Tensor, batch_sizes: np.ndarray, hx: Tensor | None
+    rnn: RNN,
+    data: Tensor,
+    batch_sizes: np.ndarray,
+    hx: Tensor | None,
+    check: Callable[[], None] | None = None,
 ) -> tuple[Tensor, Tensor] | None:
-    """The lane for packed rows ``data`` (T, I), already checked, and hx (NL*D, N, H) in
-    the packed (sorted) order: (T, D*H) rows and h_n in the packed order, or ``None``."""
+    """The lane for packed rows ``data`` (T, I) and hx (NL*D, N, H) in the packed (sorted)
+    order: (T, D*H) rows and h_n in the packed order, or ``None``. ``check``: the input's
+    checks, run (raising) when the call signature is new, before its plan is made; None:
+    the caller has run them."""
     if not _kernels.JIT:
         return None
     x = data._data
     N = int(batch_sizes[0])
     key = ("packed", x.shape, N, x.dtype, hx if hx is None else hx._data.dtype, kernel_threads())
-    plan = _plan_for(rnn, key, _make_plan, rnn, x.shape[0], N, x.dtype, x.shape[:1])
+    plan = _plan_for(rnn, key, _packed_plan, check, rnn, x.shape[0], N, x.dtype, x.shape[:1])
     wbuf = rnn._flat_buffer()
     if plan is None or wbuf is None:
         return None
     h0 = plan.zeros if hx is None else _C(hx._data)
     return _lane(rnn, wbuf, data, hx, _C(x), _C(batch_sizes, dtype=np.int64), h0, plan)
+
+
+def _packed_plan(check: Callable[[], None] | None, rnn: RNN, *args: Any) -> _Plan | None:
+    if check is not None:
+        check()
+    return _make_plan(rnn, *args)
 
 
 def _lane(
@@ -185,16 +201,16 @@ def _lane(
     the input, and record the graph node."""
     x = input._data
     flat = rnn._flat
+    params = flat.params
     nl = plan.num_layers
     needs = None
+    every = False  # every parameter needs a gradient (the usual training step)
     if is_grad_enabled():
-        needs = (
-            input._requires_grad,
-            hx is not None and hx._requires_grad,
-            *[p._requires_grad for p in flat.params],
-        )
+        head = (input._requires_grad, hx is not None and hx._requires_grad)
+        every = all(map(_REQUIRES_GRAD, params))  # (C loops: ~25 parameters at 3 bi layers)
+        needs = head + ((True,) * len(params) if every else tuple(map(_REQUIRES_GRAD, params)))
     # no node to record: nothing is saved, and the stack runs in one (T, D*H) buffer
-    keep = needs is not None and True in needs
+    keep = every or (needs is not None and True in needs)
     rows = _C(x_in.reshape(-1, x_in.shape[-1])) if keep else x_in  # (T, I) or the view
     T = x_in.shape[0] if x_in.ndim == 2 else x_in.shape[0] * x_in.shape[1]
     masks = None  # dropout between layers in training, drawn as the general path draws it
@@ -221,11 +237,13 @@ def _lane(
     ctx.saved_tensors = (rows, h0, wbuf, outs, masks)
     ctx.meta = (plan, x.shape, flat, sizes)
     ctx.grads_owned = True
+    # each gradient an ndarray of its input's shape and dtype (the engine skips its checks):
+    # dx and dh0 in the input's and hx's layout, the parameters' as views of one flat buffer
+    # (fused) or the products' (layered), of the parameters' dtype, the input's
+    ctx.grads_exact = True
     ctx.materialize_grads = False  # a missing g_hn is the plan's zeros, not a fresh array
-    params = flat.params
     # the edges, cheaper than apply's generic ones: the parameters are leaves (no grad_fn
     # to read), usually all of them need a gradient (no per-parameter test)
-    every = False not in needs[2:]
     edges = [
         (input if input._grad_fn is None else (input._grad_fn, input._out_index))
         if needs[0]
@@ -252,6 +270,31 @@ def _time_major(g: np.ndarray) -> np.ndarray:
     return buf
 
 
+def _grad_views(pool: list[Any], wbuf: np.ndarray, spans: Any) -> tuple[np.ndarray, list[Any]]:
+    """A flat gradient buffer like ``wbuf`` and its views, one per parameter (disjoint): the
+    previous backward's, kept in ``pool``, when nothing references them any more (no
+    ``.grad`` Tensor, no view or array of theirs: their reference counts are back to the
+    pool's), else new ones, kept for the next backward. A training step sets ``.grad`` to
+    None before the next one, so the same views come back, and the ~0.2 us a parameter of
+    making and freeing views (24 at three bidirectional layers) is saved; a gradient still
+    held is never written. Under a lock: two threads' backwards never share one."""
+    with _GRAD_VIEWS_LOCK:
+        if pool:
+            gbuf, views = pool
+            # references: the pool, ``gbuf``, every view's base, the call's argument; each
+            # view: the list, ``v``, the argument (and a copied pool's are not views)
+            free = getrefcount(gbuf) == len(views) + 3 and views[0].base is gbuf
+            if free and all(getrefcount(v) == 3 for v in views):
+                return gbuf, views
+        gbuf = np.empty_like(wbuf)
+        views = split_flat(gbuf, spans)  # fresh views, disjoint
+        pool[:] = (gbuf, views)
+        return gbuf, views
+
+
+_GRAD_VIEWS_LOCK = threading.Lock()
+
+
 class FusedRNNFunction(Function):
     """The graph node of a fast-lane call (recorded by :func:`_lane`, not ``apply``)."""
 
@@ -270,10 +313,11 @@ class FusedRNNFunction(Function):
         else:
             g_h = _C(g_hn[:, None] if plan.unbatched else g_hn)
         if plan.fused_backward:
-            dx, dh0, gbuf, _ = fused_backward_flat(
-                rows, sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h, masks, plan.variant
-            )
-            grads = split_flat(gbuf, flat.spans)  # fresh views, disjoint
+            gbuf, grads = _grad_views(flat.grads, wbuf, flat.spans)
+            dx, dh0, _, _ = fused_backward_flat(
+                rows, sizes, h0, wbuf, nl, has_bias, relu, outs, g_rows, g_h, masks, plan.variant,
+                gbuf,
+            )  # fmt: skip
         else:  # long sequences, larger problems: the layered backward (GEMMs over all steps)
             dx, dh0, per_k = _kernels.stack_backward(
                 rows,

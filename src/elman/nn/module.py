@@ -272,9 +272,13 @@ class Module(StateDictMixin):
                 yield (f"{mod_name}.{name}" if mod_name else name), p
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        if not (recurse and self._modules):  # a module without children (an RNN alone):
+            # no walk, the duplicates dropped by one comprehension (every training step)
+            params = self._parameters.values()
+            yield from {id(p): p for p in params if p is not None}.values()
+            return
         seen: set[int] = set()  # (named_parameters' order, without building the names)
-        # a module without children (an RNN alone) skips the walk
-        for mod in self.modules() if recurse and self._modules else (self,):
+        for mod in self.modules():
             for p in mod._parameters.values():
                 if p is not None and id(p) not in seen:
                     seen.add(id(p))

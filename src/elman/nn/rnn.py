@@ -46,6 +46,9 @@ class FlatWeights(NamedTuple):
     spans: list[Span]  # where each parameter lies in buf
     groups: list[tuple[Any, Any, Any, Any]]  # per (layer, direction): the kernels' weights
     valid_at: int  # GENERATION.value when last seen valid (-1: never)
+    # a fused backward's gradient buffer and its views, reused while nobody holds them
+    # (nn/_rnn_fast._grad_views); one per buffer, whatever the call signatures
+    grads: list[Any]
 
 
 def _shape_tuple(shape: tuple[int, ...]) -> str:
@@ -233,7 +236,7 @@ class RNN(Module):
             view[...] = p._data
             p._data = view
         groups = group_weights(arrays, self.bias)
-        self._flat = FlatWeights(buf, params, arrays, spans, groups, -1)
+        self._flat = FlatWeights(buf, params, arrays, spans, groups, -1, [])
 
     def _flat_buffer(self) -> np.ndarray | None:
         """The flat buffer if every parameter is still the view made by
