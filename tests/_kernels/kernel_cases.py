@@ -41,6 +41,8 @@ CASES = {
     # one step of one sequence: the weight gradients are outer products (compiled)
     "one-step-one-sequence-bi": (1, 1, 5, 6, 2, 2, None, False, True, False),
     "H-not-multiple-of-16": (4, 3, 5, 37, 1, 2, [3, 3, 2, 2], False, True, False),
+    # one step of one sequence, W_hh wide enough for the lone first step apart by default
+    "lone-step-wide-bi": (1, 1, 5, 96, 2, 2, None, False, True, False),
     "split-sized": (3, 3, 6, 40, 2, 1, None, False, True, True),
     # several chunks of the layer wavefront (43 steps each for N=3), packed, dropout between
     "wave-chunks-packed": (100, 3, 5, 20, 2, 1, [3] * 50 + [2] * 30 + [1] * 20, False, True, True),

@@ -25,8 +25,10 @@ from elman._kernels import config, dispatch, first_step, stack_compiled, stack_r
 @pytest.fixture(autouse=True)
 def _apart_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
     """These small shapes run the first step apart (by default only products of at least
-    config.FIRST_STEP_APART multiply-adds do: see test_small_first_steps_stay_in_place)."""
+    config.FIRST_STEP_APART multiply-adds do: see test_small_first_steps_stay_in_place), a lone
+    step of one row too (by default from config.LONE_STEP_APART elements of W_hh)."""
     monkeypatch.setattr(first_step, "FIRST_STEP_APART", 0)
+    monkeypatch.setattr(first_step, "LONE_STEP_APART", 0)
 
 
 ZERO_CASES = [
@@ -39,6 +41,7 @@ ZERO_CASES = [
     "one-step-one-sequence-bi",
     "H-not-multiple-of-16",
     "split-sized",
+    "lone-step-wide-bi",
 ]
 
 
@@ -190,6 +193,55 @@ def test_small_first_steps_stay_in_place(monkeypatch: pytest.MonkeyPatch) -> Non
     got = stack_compiled.stack_backward(*args, outs, *grads, variant=v, need_dh0=False)
     assert got[1] is None
     compare((got[0], got[2]), (dx, per_k), "in place without dh0")
+
+
+def test_a_lone_step_runs_apart_from_a_wide_enough_w_hh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A direction of one step (sequences of length one) saves the variant's copy of W_hh
+    as well as the product: from config.LONE_STEP_APART elements of W_hh it runs apart
+    whatever its rows, one row included; with a step after it, one row stays in place."""
+    monkeypatch.setattr(first_step, "FIRST_STEP_APART", config.FIRST_STEP_APART)
+    monkeypatch.setattr(first_step, "LONE_STEP_APART", config.LONE_STEP_APART)
+    small, wide = 64, 96  # 64^2 = 4096 < 2^13 <= 96^2
+    assert small * small < config.LONE_STEP_APART <= wide * wide
+    assert first_step.pays(1, wide, alone=True) and not first_step.pays(1, wide)
+    assert not first_step.pays(1, small, alone=True)
+    rng = np.random.default_rng(2)
+    for H, apart in ((small, False), (wide, True)):
+        w_hh, bias = rng.standard_normal((H, H)), rng.standard_normal(H)
+        out = rng.standard_normal((1, H))
+        for reverse in (False, True):
+            work = out.copy()
+            lone = np.array([1], dtype=np.int64)
+            got = first_step.zero_start(work, 0, lone, bias, np.zeros((1, H)), w_hh, reverse, False)
+            assert (got is not None) == apart
+            if apart:
+                rows, s, h = got
+                assert len(rows) == 0 and len(s) == 0
+                np.testing.assert_allclose(h, np.tanh(out + bias), rtol=1e-15)
+        two = np.array([1, 1], dtype=np.int64)  # a step follows: one row stays in place
+        args = (rng.standard_normal((2, H)), 0, two, bias, np.zeros((1, H)), w_hh, False, False)
+        assert first_step.zero_start(*args) is None
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_lone_step_of_one_row_matches_the_reference(
+    variant: str, dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One step of one sequence, H = 96: past config.LONE_STEP_APART at the default
+    thresholds, so it runs apart; forward, and backward with and without dh0, against the
+    reference."""
+    monkeypatch.setattr(first_step, "FIRST_STEP_APART", config.FIRST_STEP_APART)
+    monkeypatch.setattr(first_step, "LONE_STEP_APART", config.LONE_STEP_APART)
+    v = dispatch.variant(variant)
+    args, grads = zero_case("lone-step-wide-bi", dtype)
+    outs, hn = stack_ref.stack_forward(*args)
+    compare(stack_compiled.stack_forward(*args, variant=v), (outs, hn), f"{variant} forward")
+    dx, dh0, per_k = stack_ref.stack_backward(*args, outs, *grads)
+    got = stack_compiled.stack_backward(*args, outs, *grads, variant=v)
+    compare(got, (dx, dh0, per_k), f"{variant} backward")
+    got = stack_compiled.stack_backward(*args, outs, *grads, variant=v, need_dh0=False)
+    compare((got[0], got[2]), (dx, per_k), f"{variant} backward without dh0")
 
 
 # ---- through the fast lane, against torch ---------------------------------------------------

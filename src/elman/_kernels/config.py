@@ -33,6 +33,7 @@ __all__ = [
     "THREADED_DOT",
     "TWO_THREAD_PRODUCT",
     "FIRST_STEP_APART",
+    "LONE_STEP_APART",
     "BLOCK_ELEMENTS",
     "MIN_BLOCK_ROWS",
     "MIN_BLOCK_OUTPUTS",
@@ -80,6 +81,11 @@ TWO_THREAD_PRODUCT = 1 << 25
 # ~5e5 float32 multiply-adds (measured: (3, 15, 11, 184, 1, bi) float32 packed, 15 * 184^2
 # = 5e5, forward 0.82-0.84x with the step apart, layered-gemm, loaded Xeon).
 FIRST_STEP_APART = 1 << 20
+# A direction of ONE step (every sequence of length one) from a zero h0 runs apart from this
+# many elements of W_hh (H^2), whatever its rows: besides the product it saves the call's
+# preparation of W_hh for the steps after (the packed copy of OUTER/WIDE, the transposed
+# copy of AXPY/GEMM), which no step reads.
+LONE_STEP_APART = 1 << 13
 
 # The forward without a graph (:mod:`.blocked_forward`): a scratch block holds at most this many
 # elements (4 MiB of float32); blocks have at least MIN_BLOCK_ROWS rows (4x the largest

@@ -66,7 +66,7 @@ def directions_backward(out, g, sizes, g_hn, w_hh, relu, delta, dh0, db, need_dh
         c0, cols = d * H, slice(d * H, (d + 1) * H)
         o_, g_, delta_, s, dh = out, g, delta, sizes, dh0[d]
         first = first_rows(out.shape[0], sizes, d == 1) if len(sizes) else (0, 0, None, None)
-        if not need_dh0 and pays(first[1], H):
+        if not need_dh0 and pays(first[1], H, first[3] is not None and not len(first[3])):
             o, n, rest, s = first
             o_, g_, delta_ = out[rest], g[rest], delta[rest]
             dh = np.empty_like(g_hn[d]) if len(s) else g_hn[d]

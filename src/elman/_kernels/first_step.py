@@ -21,7 +21,7 @@ from numba import njit
 
 from ._jit import JIT
 from .activations import act_delta, activate
-from .config import FIRST_STEP_APART
+from .config import FIRST_STEP_APART, LONE_STEP_APART
 
 __all__ = ["all_finite", "first_rows", "pays", "zero_start", "first_forward", "first_backward"]
 
@@ -55,10 +55,12 @@ def first_rows(T: int, sizes: np.ndarray, reverse: bool) -> tuple[int, int, slic
     return 0, n, slice(n, T), sizes[1:]
 
 
-def pays(n: int, H: int) -> bool:
+def pays(n: int, H: int, alone: bool = False) -> bool:
     """Whether running a first step of n rows apart saves more than it costs: its product
-    is n * H^2 multiply-adds (:data:`.config.FIRST_STEP_APART`)."""
-    return n * H * H >= FIRST_STEP_APART
+    is n * H^2 multiply-adds (:data:`.config.FIRST_STEP_APART`); ``alone`` (no step after
+    it), the variant's preparation of W_hh (H^2 values) is saved too
+    (:data:`.config.LONE_STEP_APART`)."""
+    return n * H * H >= FIRST_STEP_APART or (alone and H * H >= LONE_STEP_APART)
 
 
 def zero_start(out, c0, sizes, bias, h0, w_hh, reverse, relu):
@@ -83,8 +85,12 @@ def zero_start(out, c0, sizes, bias, h0, w_hh, reverse, relu):
     if len(sizes) == 0:
         return None
     o, n, rest, rest_sizes = first_rows(out.shape[0], sizes, reverse)
-    # one row: its product reads W_hh once, as all_finite does; nothing to gain
-    if n < 2 or not pays(n, h0.shape[1]) or h0.any() or not all_finite(w_hh):
+    # one row: its product reads W_hh once, as all_finite does; nothing to gain, unless no
+    # step follows (then the variant's copy of W_hh is saved too)
+    alone = len(rest_sizes) == 0
+    if (n < 2 and not alone) or not pays(n, h0.shape[1], alone) or h0.any():
+        return None
+    if not all_finite(w_hh):
         return None
     first_forward(out, o, n, c0, bias, relu)
     h = h0.copy()  # (N, H) C

@@ -168,7 +168,7 @@ def recur_backward_in(
         need_dh0: dh0 is read (a gradient of h0 is wanted)
     """
     first = first_rows(out.shape[0], sizes, reverse) if len(sizes) and not need_dh0 else None
-    if first is not None and pays(first[1], g_hn.shape[1]):  # apart: no product for dh0
+    if first is not None and pays(first[1], g_hn.shape[1], not len(first[3])):  # no dh0 product
         o, n, rest, rest_sizes = first
         dh = g_hn  # the gradient of the first step's states: g_hn's, and the later steps'
         if len(rest_sizes):
