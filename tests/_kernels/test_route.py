@@ -49,6 +49,7 @@ SHARED = {
     "denormals.py",
     "simd_products.py",
     "simd_vector.py",
+    "scratch.py",
 }
 
 # variant name -> (L, N, I, H, num_layers, bidirectional): a shape it serves (layered-pairs
