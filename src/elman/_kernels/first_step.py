@@ -69,8 +69,8 @@ def zero_start(out, c0, sizes, bias, h0, w_hh, reverse, relu):
     initial state (N, H): the first step's states for the sequences it started, h0's rows
     for the others, which in reverse start later). None, with nothing done, when h0 is not
     zero or W_hh holds an inf or NaN (there the product's NaN counts), or when the first
-    step has one row (a one-row product costs what the check of W_hh costs) or its product
-    is too small to pay for running it apart (:func:`pays`).
+    step has one row and steps follow it (a one-row product costs what the check of W_hh
+    costs) or it is too small to pay for running it apart (:func:`pays`).
 
     Args:
         out: (T, D*H) the layer's array: x_t W_ih^T on entry (this direction's columns)
@@ -88,9 +88,8 @@ def zero_start(out, c0, sizes, bias, h0, w_hh, reverse, relu):
     # one row: its product reads W_hh once, as all_finite does; nothing to gain, unless no
     # step follows (then the variant's copy of W_hh is saved too)
     alone = len(rest_sizes) == 0
-    if (n < 2 and not alone) or not pays(n, h0.shape[1], alone) or h0.any():
-        return None
-    if not all_finite(w_hh):
+    small = (n < 2 and not alone) or not pays(n, h0.shape[1], alone)
+    if small or h0.any() or not all_finite(w_hh):
         return None
     first_forward(out, o, n, c0, bias, relu)
     h = h0.copy()  # (N, H) C
