@@ -119,41 +119,19 @@ def in_process(before: str, shapes: list[tuple], repeat: int, seed: int = 0) -> 
     import shutil
 
     from elman.cli.bench_peers import TorchPeer
-    from elman.cli.bench_timing import Case, Contestant, elman_contestant, measure
+    from elman.cli.bench_timing import Case, elman_contestant, measure
 
     root = tempfile.mkdtemp()
     # (with its __pycache__: copy2 keeps the sources' times, so Numba's cache stays valid)
     shutil.copytree(os.path.join(before, "elman"), os.path.join(root, "elman_before"))
     sys.path.insert(0, root)
     old = importlib.import_module("elman_before")
-    packing = importlib.import_module("elman_before.nn.utils.rnn")
     torch = TorchPeer()
     got = {}
     for s in shapes:
         L, N, I, H, layers, bi, dtype, packed = s
         case = Case((L, N, I, H, layers, bi), dtype, packed, seed)
-        model = old.nn.RNN(I, H, layers, bidirectional=bi, dtype=dtype)
-        model.load_state_dict({k: old.from_numpy(v) for k, v in case.state().items()})
-        lengths = case.lengths
-
-        # (the closures run within this iteration only: measure() below)
-        def inputs(grad: bool) -> Any:
-            x = old.from_numpy(case.x).requires_grad_(grad)  # noqa: B023
-            return x if lengths is None else packing.pack_padded_sequence(x, lengths)  # noqa: B023
-
-        fixed = inputs(False)
-
-        def fwd() -> None:
-            with old.no_grad():
-                model(fixed)  # noqa: B023
-
-        def fb() -> None:
-            out, _ = model(inputs(True))  # noqa: B023
-            (out.data if case.lengths is not None else out).backward(old.from_numpy(case.g))  # noqa: B023
-            for p in model.parameters():  # noqa: B023
-                p.grad = None
-
-        contestants = [elman_contestant(case), Contestant("before", fwd, fb)]
+        contestants = [elman_contestant(case), elman_contestant(case, old, "before")]
         contestants.append(torch.contestant(case))
         r = measure(contestants, repeat, 0.002, True, settle=0.02)
         got[key(s)] = {

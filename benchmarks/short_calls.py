@@ -55,32 +55,6 @@ def parse(text: str) -> tuple[tuple[Any, ...], str, bool]:
     return (L, N, I, H, layers, "bi" in parts), dtype, "packed" in parts
 
 
-def closures(lib: Any, pack: Callable[..., Any], case: Any) -> tuple[Callable, Callable]:
-    """The fwd and fb closures of ``elman bench`` for the library ``lib`` (elman or the copy)."""
-    L, N, I, H, layers, bi = case.shape[:6]
-    model = lib.nn.RNN(I, H, layers, bidirectional=bool(bi), dtype=case.dtype)
-    model.load_state_dict({k: lib.from_numpy(v) for k, v in case.state().items()})
-    lengths, g = case.lengths, case.g
-
-    def inputs(requires_grad: bool) -> Any:
-        x = lib.from_numpy(case.x).requires_grad_(requires_grad)
-        return x if lengths is None else pack(x, lengths)
-
-    fixed = inputs(False)
-
-    def fwd() -> None:
-        with lib.no_grad():
-            model(fixed)
-
-    def fb() -> None:
-        out, _ = model(inputs(True))
-        (out.data if lengths is not None else out).backward(g)
-        for p in model.parameters():
-            p.grad = None
-
-    return fwd, fb
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--before", required=True, help="the other tree's src directory")
@@ -96,10 +70,7 @@ def main() -> None:
     shutil.copytree(os.path.join(args.before, "elman"), os.path.join(root, "elman_before"))
     sys.path.insert(0, root)
     old = importlib.import_module("elman_before")
-    old_pack = importlib.import_module("elman_before.nn.utils.rnn").pack_padded_sequence
-    import elman
-    from elman.cli.bench_timing import Case
-    from elman.nn.utils.rnn import pack_padded_sequence
+    from elman.cli.bench_timing import Case, elman_contestant
 
     def timed(fn: Callable[[], None], loops: int) -> float:
         t = clock()
@@ -111,8 +82,11 @@ def main() -> None:
         shape, dtype, packed = parse(text)
         case = Case(shape, dtype, packed, 0)
         libs = {
-            "after": closures(elman, pack_padded_sequence, case),
-            "before": closures(old, old_pack, case),
+            name: (c.fwd, c.fb)
+            for name, c in (
+                ("after", elman_contestant(case)),
+                ("before", elman_contestant(case, old)),
+            )
         }
         if args.torch:
             from elman.cli.bench_peers import TorchPeer

@@ -111,20 +111,37 @@ class Contestant:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-def elman_contestant(case: Case) -> Contestant:
-    import elman
-    from elman.nn.utils.rnn import pack_padded_sequence
+def elman_contestant(case: Case, lib: Any = None, name: str = "elman") -> Contestant:
+    """elman's closures on ``case``: the forward under no_grad on a fixed input; and a fresh
+    input that requires grad (packed per call for packed shapes), the forward with its
+    graph, ``backward`` and every ``.grad`` set to None. ``lib``: another copy of the
+    package (an older tree's, imported under another name, for A/B runs), with a model of
+    its own holding the case's weights; None: this ``elman`` and ``case.model``."""
+    import importlib
 
-    model, lengths, g = case.model, case.lengths, case.g
+    import elman
+
+    if lib is None:
+        lib, model = elman, case.model
+    else:
+        L, N, I, H, layers, bi = case.shape[:6]
+        model = lib.nn.RNN(
+            I, H, layers, nonlinearity=case.nonlinearity, bidirectional=bool(bi), dtype=case.dtype
+        )
+        model.load_state_dict({k: lib.from_numpy(v) for k, v in case.state().items()})
+    pack_padded_sequence = importlib.import_module(
+        f"{lib.__name__}.nn.utils.rnn"
+    ).pack_padded_sequence
+    lengths, g = case.lengths, case.g
 
     def inputs(requires_grad: bool) -> Any:
-        x = elman.from_numpy(case.x).requires_grad_(requires_grad)  # no copy, as the peers
+        x = lib.from_numpy(case.x).requires_grad_(requires_grad)  # no copy, as the peers
         return x if lengths is None else pack_padded_sequence(x, lengths)
 
     fixed = inputs(False)
 
     def fwd() -> None:
-        with elman.no_grad():
+        with lib.no_grad():
             model(fixed)
 
     def fb() -> None:
@@ -133,7 +150,7 @@ def elman_contestant(case: Case) -> Contestant:
         for p in model.parameters():
             p.grad = None
 
-    return Contestant("elman", fwd, fb)
+    return Contestant(name, fwd, fb)
 
 
 def _loops_for(fn: Callable[[], None], min_time: float) -> int:
