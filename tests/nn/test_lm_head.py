@@ -140,11 +140,16 @@ def test_linear_on_a_batch_first_view_gradcheck_and_layout() -> None:
     np.testing.assert_allclose(y._data, y_ref, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("view", [True, False], ids=["batch-first-view", "c-order"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_linear_head_products_on_two_threads(monkeypatch: pytest.MonkeyPatch, dtype: Any) -> None:
+def test_linear_head_products_on_two_threads(
+    monkeypatch: pytest.MonkeyPatch, dtype: Any, view: bool
+) -> None:
     """A head over every step with its three products split between elman's two threads
-    (forward and dX by rows, dW = g.T @ x by columns: fewer outputs than 2 x 64): the NumPy
-    reference's values, NaN and inf where it has them; float64 gradcheck of the weight."""
+    (forward and dX by rows, dW = g.T @ x by columns: fewer outputs than 2 x 64), on a
+    batch-first view of time-major memory and on a C-order 3-D input (its leading dims
+    folded into rows: one product, not one per leading index): the NumPy reference's
+    values, NaN and inf where it has them; float64 gradcheck of the weight."""
     handover = pytest.importorskip("elman._kernels.handover")
     if not elman._kernels.JIT:
         pytest.skip("the compiled kernels are off: every product runs on one thread")
@@ -163,16 +168,17 @@ def test_linear_head_products_on_two_threads(monkeypatch: pytest.MonkeyPatch, dt
     x = rng.standard_normal((L, N, H)).astype(dtype)  # time-major memory, batch-first view
     x[3, 1, 7], x[20, 2, 100] = np.nan, np.inf
     w, b = rng.standard_normal((V, H)).astype(dtype), rng.standard_normal(V).astype(dtype)
-    g = rng.standard_normal((N, L, V)).astype(dtype)
+    g = rng.standard_normal((N, L, V) if view else (L, N, V)).astype(dtype)
     g[0, 9, 2] = -np.inf
     xt = elman.tensor(x, requires_grad=True)
     wt, bt = elman.tensor(w, requires_grad=True), elman.tensor(b, requires_grad=True)
     with np.errstate(invalid="ignore"):
-        y = EF.linear(xt.transpose(0, 1), wt, bt)  # (N, L, V)
+        y = EF.linear(xt.transpose(0, 1) if view else xt, wt, bt)  # (N, L, V) or (L, N, V)
         y.backward(elman.tensor(g))
-        x64, w64, g64 = (a.astype(np.float64) for a in (x.transpose(1, 0, 2), w, g))
+        x64, w64, g64 = (a.astype(np.float64) for a in (x.transpose(1, 0, 2) if view else x, w, g))
         y_ref = x64 @ w64.T + b
-        dx_ref = (g64 @ w64).transpose(1, 0, 2)
+        dx_ref = g64 @ w64
+        dx_ref = dx_ref.transpose(1, 0, 2) if view else dx_ref
         dw_ref = g64.reshape(-1, V).T @ x64.reshape(-1, H)
     assert split == [(L * N, V), (L * N, H), (V, H)]  # forward, dX (rows), dW (columns)
     tol = tol_for(dtype)

@@ -75,7 +75,10 @@ class LinearFunction(Function):
         order = _memory_order(x, w.shape[0])
         with _kernels.quiet_blas(x.size * w.shape[0]):
             if order is None:
-                y = _product(x, w.T)
+                if x.ndim > 2 and x.flags.c_contiguous:  # the leading dims as rows: one product
+                    y = _product(x.reshape(-1, x.shape[-1]), w.T).reshape(*x.shape[:-1], w.shape[0])
+                else:
+                    y = _product(x, w.T)
                 if b is not None:
                     y += b
                 return y
