@@ -27,7 +27,7 @@ import numpy as np
 from llvmlite import ir
 from numba import config as numba_config
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from ._jit import INLINE
 from .config import BLAS_IN_KERNELS
@@ -349,7 +349,7 @@ def gemm(fptr, transb, m, n, k, A, a0, ac, B, accumulate, C, c0, cc):
         A: 2-D, unit column stride
         a0: first row of A read
         ac: first column of A read
-        B: 2-D, C-contiguous
+        B: 2-D, C-contiguous, or F-contiguous (read as its transpose, flag flipped)
         accumulate: C += (beta 1), else C = (beta 0)
         C: 2-D, unit column stride: the product's target
         c0: first row of C written
@@ -359,10 +359,26 @@ def gemm(fptr, transb, m, n, k, A, a0, ac, B, accumulate, C, c0, cc):
     beta = C.dtype.type(1) if accumulate else C.dtype.type(0)
     a_ptr = A.ctypes.data + a0 * A.strides[0] + ac * size
     c_ptr = C.ctypes.data + c0 * C.strides[0] + cc * size
-    lda, ldb, ldc = _lead(A, size), _lead(B, size), _lead(C, size)
+    lda, ldc = _lead(A, size), _lead(C, size)
+    transb, ldb = _b_operand(B, transb)
     one = C.dtype.type(1)
     b_ptr = B.ctypes.data
     _call_gemm(fptr, NO_TRANS, transb, m, n, k, one, a_ptr, lda, b_ptr, ldb, beta, c_ptr, ldc)
+
+
+def _b_operand(B, transb):
+    """(transb, ldb) of B as BLAS reads it: an F-contiguous B (a C array's ``.T``, W_hh.T
+    straight from the parameter's memory) is its transpose read with the other flag."""
+
+
+@overload(_b_operand, jit_options=INLINE)
+def _b_operand_overload(B, transb):
+    if isinstance(B, types.Array) and B.layout == "F":
+        return lambda B, transb: (
+            TRANS + NO_TRANS - transb,
+            B.strides[1] // B.itemsize if B.shape[1] > 1 else max(B.shape[0], 1),
+        )
+    return lambda B, transb: (transb, _lead(B, B.itemsize))
 
 
 @njit(**INLINE)

@@ -34,6 +34,8 @@ __all__ = [
     "TWO_THREAD_PRODUCT",
     "FIRST_STEP_APART",
     "LONE_STEP_APART",
+    "DIRECT_ROWS",
+    "DIRECT_FORWARD_WORK",
     "BLOCK_ELEMENTS",
     "MIN_BLOCK_ROWS",
     "MIN_BLOCK_OUTPUTS",
@@ -86,6 +88,16 @@ FIRST_STEP_APART = 1 << 20
 # preparation of W_hh for the steps after (the packed copy of OUTER/WIDE, the transposed
 # copy of AXPY/GEMM), which no step reads.
 LONE_STEP_APART = 1 << 13
+# At most DIRECT_ROWS rows a step, the OUTER and GEMM recurrences call NumPy's ?gemm on the
+# parameter's own W_hh (:func:`.first_step.direct`; the forward with the transpose flag)
+# rather than on a packed or transposed copy made every call: OpenBLAS runs such thin
+# products as matrix-vector ones straight from W_hh, and the copy (3 MB at H = 626 float64)
+# cost more than the steps (thread CPU, AMD EPYC, NumPy 2.4's OpenBLAS, 2026-12-08: one row,
+# H 220-626, 1-16 steps: forward 2-4x, backward 1.2-5x faster; two rows the same up to
+# N*H^2 = 4e5 in the forward (beyond, OpenBLAS packs W_hh at every step: 2.3x slower at
+# (N, H) = (2, 626) float32, 16 steps), at every H in the backward; nine rows: slower).
+DIRECT_ROWS = 2
+DIRECT_FORWARD_WORK = 1 << 19
 
 # The forward without a graph (:mod:`.blocked_forward`): a scratch block holds at most this many
 # elements (4 MiB of float32); blocks have at least MIN_BLOCK_ROWS rows (4x the largest

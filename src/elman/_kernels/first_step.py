@@ -21,9 +21,17 @@ from numba import njit
 
 from ._jit import JIT
 from .activations import act_delta, activate
-from .config import FIRST_STEP_APART, LONE_STEP_APART
+from .config import DIRECT_FORWARD_WORK, DIRECT_ROWS, FIRST_STEP_APART, LONE_STEP_APART
 
-__all__ = ["all_finite", "first_rows", "pays", "zero_start", "first_forward", "first_backward"]
+__all__ = [
+    "all_finite",
+    "first_rows",
+    "pays",
+    "direct",
+    "zero_start",
+    "first_forward",
+    "first_backward",
+]
 
 
 @njit(**JIT)
@@ -61,6 +69,18 @@ def pays(n: int, H: int, alone: bool = False) -> bool:
     it), the variant's preparation of W_hh (H^2 values) is saved too
     (:data:`.config.LONE_STEP_APART`)."""
     return n * H * H >= FIRST_STEP_APART or (alone and H * H >= LONE_STEP_APART)
+
+
+def direct(sizes: np.ndarray, H: int, forward: bool) -> bool:
+    """Whether the OUTER or GEMM recurrence of a direction calls BLAS on the parameter's own
+    W_hh (the forward with the transpose flag) instead of preparing a copy for its steps
+    (packed, or transposed): when its steps have at most :data:`.config.DIRECT_ROWS` rows (the
+    forward's two rows: N*H^2 up to :data:`.config.DIRECT_FORWARD_WORK`). Few rows make
+    thin products that BLAS runs from W_hh as it lies, the way torch runs them."""
+    rows = int(sizes[0]) if len(sizes) else 0
+    if rows == 1 or not forward:
+        return rows <= DIRECT_ROWS
+    return rows <= DIRECT_ROWS and rows * H * H <= DIRECT_FORWARD_WORK
 
 
 def zero_start(out, c0, sizes, bias, h0, w_hh, reverse, relu):

@@ -18,7 +18,7 @@ from .array_loops import contiguous as _C
 from .blocked_forward import layer_views, project_blocks, wave_blocks
 from .bptt_steps import layer_bptt, replaces_gemm, serves
 from .direction_pairs import directions_backward, directions_forward
-from .first_step import first_backward, first_rows, pays, zero_start
+from .first_step import direct, first_backward, first_rows, pays, zero_start
 from .layer_pipeline import wave_pair_forward
 from .layer_products import (
     add_first_term,
@@ -119,8 +119,9 @@ def recur_forward_in(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, 
         split_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, hn)
     elif rows:
         rows_recur_forward(out, c0, sizes, bias, h0, w_hh, reverse, relu, fptr, hn, mode)
-    elif mode is GEMM:
-        recur_forward_gemm(out, c0, sizes, bias, h0, _C(w_hh.T), reverse, relu, fptr, hn)
+    elif mode is GEMM or (mode is OUTER and fptr and direct(sizes, w_hh.shape[0], True)):
+        WT = w_hh.T if direct(sizes, w_hh.shape[0], True) else _C(w_hh.T)  # (F: no copy)
+        recur_forward_gemm(out, c0, sizes, bias, h0, WT, reverse, relu, fptr, hn)
     elif mode is OUTER:
         P = pack_columns(w_hh.T)
         recur_forward(out, c0, sizes, bias, h0, P, P, reverse, relu, mode.token, hn)
@@ -185,7 +186,7 @@ def recur_backward_in(
         rows_recur_backward(
             out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db, mode
         )
-    elif mode is GEMM:
+    elif mode is GEMM or (mode is OUTER and fptr and direct(sizes, w_hh.shape[0], False)):
         recur_backward_gemm(out, g, c0, sizes, g_hn, w_hh, reverse, relu, fptr, delta, dh0, db)
     elif mode is OUTER:  # dh = delta_t @ W_hh: W_hh is the packed operand here
         P = pack_columns(w_hh)
