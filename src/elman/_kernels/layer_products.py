@@ -132,7 +132,7 @@ def dw_hh_of(matmul, delta, out, prev, sizes, h0, c0, H, reverse, h0_zero=None):
     zero = (h0_zero or not h0.any()) and bool(np.isfinite(lead).all())
     if T == N:
         return np.zeros((H, H), dtype=delta.dtype) if zero else t_product(np.matmul, lead, h0)
-    later = matmul(delta[rest, cols].T, out[neighbours, cols])
+    later = t_product(matmul, delta[rest, cols], out[neighbours, cols])  # (one row: a loop)
     if not zero:
         later += t_product(np.matmul, lead, h0)
     return later
