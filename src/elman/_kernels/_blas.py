@@ -78,42 +78,14 @@ def _self_test(address: int, ilp64: bool, dtype: type) -> bool:
     """Run one 2x3 @ 3x2 product through the symbol and compare with NumPy."""
     c_int = ctypes.c_int64 if ilp64 else ctypes.c_int32
     c_flt = ctypes.c_float if dtype is np.float32 else ctypes.c_double
-    proto = ctypes.CFUNCTYPE(
-        None,
-        ctypes.c_int32,
-        ctypes.c_int32,
-        ctypes.c_int32,
-        c_int,
-        c_int,
-        c_int,
-        c_flt,
-        ctypes.c_void_p,
-        c_int,
-        ctypes.c_void_p,
-        c_int,
-        c_flt,
-        ctypes.c_void_p,
-        c_int,
-    )
+    vp = ctypes.c_void_p  # cblas_?gemm(order, transa, transb, m, n, k, alpha, a, lda, ...)
+    args = (ctypes.c_int32,) * 3 + (c_int,) * 3 + (c_flt, vp, c_int, vp, c_int, c_flt, vp, c_int)
+    proto = ctypes.CFUNCTYPE(None, *args)
     a = np.arange(6, dtype=dtype).reshape(2, 3)
     b = np.arange(6, dtype=dtype).reshape(3, 2) - 2
     c = np.ones((2, 2), dtype=dtype)
-    proto(address)(
-        101,
-        NO_TRANS,
-        NO_TRANS,
-        2,
-        2,
-        3,
-        1.0,
-        a.ctypes.data,
-        3,
-        b.ctypes.data,
-        2,
-        1.0,
-        c.ctypes.data,
-        2,
-    )
+    data = a.ctypes.data, b.ctypes.data, c.ctypes.data
+    proto(address)(101, NO_TRANS, NO_TRANS, 2, 2, 3, 1.0, data[0], 3, data[1], 2, 1.0, data[2], 2)
     return bool(np.array_equal(c, a @ b + 1))
 
 

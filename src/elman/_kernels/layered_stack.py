@@ -126,8 +126,7 @@ def recur_forward_in(mode, fptr, out, c0, sizes, bias, h0, w_hh, reverse, relu, 
         P = pack_columns(w_hh.T)
         recur_forward(out, c0, sizes, bias, h0, P, P, reverse, relu, mode.token, hn)
     else:
-        WT = _C(w_hh.T)
-        recur_forward(out, c0, sizes, bias, h0, w_hh, WT, reverse, relu, mode.token, hn)
+        recur_forward(out, c0, sizes, bias, h0, w_hh, _C(w_hh.T), reverse, relu, mode.token, hn)
 
 
 def recur_backward_in(
