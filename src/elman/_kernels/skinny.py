@@ -3,15 +3,20 @@ forward and its whole backward in one compiled pass each.
 
 OpenBLAS is slow on products with 8 or 16 output columns: the head of a (200, 64, 128)
 output, ``x @ W.T`` with W (8, 128), took ~1.3 ms of float32 (~10 GFLOP/s), ``g @ W`` and
-``g.T @ x`` as long again; the three are bound by reading x (and writing dx) once. Here:
+``g.T @ x`` as long again, where reading x (6.5 MB) once takes ~0.2 ms. Here, on the
+SIMD vectors of :mod:`.simd_vector`:
 
-* :func:`forward`: ``out = x @ W.T + b``, one dot of K per row and output, written straight
-  into the output's layout (a batch-first view of the RNN's (L, N, H) output is read in
-  memory order and the (N, L, O) result written through its transposed view: no copy,
-  no separate pass for the bias);
+* :func:`forward`: ``out = x @ W.T + b`` with the lanes over the outputs (all O in one
+  vector: W.T zero-padded to (K, V)), four rows a pass: per k, one load of W.T's row, a
+  broadcast of x[i, k] and an FMA per row; written straight into the output's layout (a
+  batch-first view of the RNN's (L, N, H) output is read in memory order and the
+  (N, L, O) result written through its transposed view: no copy, no separate pass for
+  the bias, added after the product as BLAS's addmm does);
 * :func:`backward`: per row, ``dx = g @ W``, ``dW += g^T x`` and ``db += g`` in one pass over
-  x and g. dW is summed over blocks of 64 rows in the input's dtype, the blocks (and db)
-  in float64.
+  x and g, the lanes over K (the last vector masked). dW is summed over blocks of 64 rows
+  in the input's dtype, the blocks (and db) in float64. (Keeping dW's accumulators in
+  registers over runs of rows measured no faster: the pass is bound by x and dx's memory
+  traffic, and runs of 64 rows walked too many separate lines at once.)
 
 Rows are split between elman's two threads (:func:`.handover.run_pair`) from
 :data:`SKINNY_TWO_THREADS` multiply-adds when two may run; the helper's half of dW and db
