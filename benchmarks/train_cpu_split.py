@@ -12,9 +12,9 @@ helper's CPU equals the calling thread's share inside the pairs (balanced halves
 calling thread's CPU per step is what a quiet machine's wall time would be, up to the
 helper's start-up latency. ``--pieces``: the calling thread's serial CPU (outside the
 pairs) and its total CPU per piece of the step (the layered stack's products and
-recurrences, the Linear head, cross-entropy, the MSE loss, the embedding, clipping, Adam). ``--variant``: force a kernel
-variant (``dispatch.FORCED``, as ``ELMAN_KERNEL_VARIANT``). Measured figures:
-docs/performance.md, "The GEMM-heavy shapes".
+recurrences, the Linear head, cross-entropy, the MSE loss, the embedding, clipping,
+Adam). ``--variant``: force a kernel variant (``dispatch.FORCED``, as
+``ELMAN_KERNEL_VARIANT``). Measured figures: docs/performance.md, "The GEMM-heavy shapes".
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def _instrument_pieces() -> None:
                  "dw_hh_of", "input_grad", "layered_forward", "layered_backward"):  # fmt: skip
         setattr(LS, name, _timed(getattr(LS, name), name))
     for cls, label in ((NF.LinearFunction, "head"), (CE.ClassIndexRowsFunction, "cross-entropy"),
-                       (EM.EmbeddingFunction, "embedding"), (FL.MSELossFunction, "mse")):  # fmt: skip
+                       (EM.EmbeddingFunction, "embedding"),
+                       (FL.MSELossFunction, "mse")):  # fmt: skip
         for way in ("forward", "backward"):
             f = cls.__dict__[way].__func__
             setattr(cls, way, staticmethod(_timed(f, f"{label} {way}")))

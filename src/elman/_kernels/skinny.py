@@ -163,6 +163,7 @@ def applies(rows: int, K: int, O: int, dtype: np.dtype) -> bool:
     outputs in one vector (at most :data:`SKINNY_OUT`), enough work to repay the call."""
     return (
         dtype.char in "fd"
+        and dtype.isnative
         and 1 <= O <= min(SKINNY_OUT, lanes_of(dtype))
         and K >= 1
         and rows * K * O >= SKINNY_MIN_WORK
