@@ -63,10 +63,19 @@ _BLOCK = 64  # rows of dW summed in the input's dtype before joining the float64
 @njit(**NOGIL)
 def _forward_rows(xf, K, B, wt, bp, bias, out, i0, i1):
     """out[a, j, :O] = x[a, j] @ W.T (+ b) for the flat rows i0 <= i = a * B + j < i1.
+    Four rows a pass (four accumulators: the FMAs' latency hidden), lanes over the outputs.
 
-    xf: x (A, B, K) C-contiguous, flat; wt (K * V,): W.T with its O columns zero-padded to
-    one vector of V lanes; bp (V,) the bias, padded; out (A, B, O) any strides. Four rows
-    a pass (four accumulators: the FMAs' latency hidden), lanes over the outputs."""
+    Args:
+        xf: x (A, B, K) C-contiguous, flat
+        K: the input features
+        B: x's second dimension (a flat row i is x[i // B, i % B])
+        wt: (K * V,) W.T with its O columns zero-padded to one vector of V lanes
+        bp: (V,) the bias, zero-padded
+        bias: whether to add bp
+        out: (A, B, O) any strides
+        i0: the first flat row
+        i1: the end of the rows
+    """
     V = lanes(wt)
     O = out.shape[2]
     buf = np.empty(4 * V, dtype=wt.dtype)
@@ -103,10 +112,23 @@ def _forward_rows(xf, K, B, wt, bp, bias, out, i0, i1):
 @njit(**NOGIL)
 def _backward_rows(xf, K, B, g, wf, dxf, dw, db, i0, i1, need_x, need_w):
     """For the flat rows i0 <= i = a * B + j < i1: dx[i] = g[a, j] @ W (need_x), and
-    dw += g[a, j]^T x[i] (need_w), db += g[a, j] (always); dw (O, K) and db (O,) float64.
+    dw += g[a, j]^T x[i] (need_w), db += g[a, j] (always). Lanes over K (a last, narrower
+    vector masked).
 
-    xf: x (A, B, K) C-contiguous, flat; g (A, B, O) any strides; wf: W (O, K) flat; dxf:
-    dx (A, B, K) flat. Lanes over K (a last, narrower vector masked)."""
+    Args:
+        xf: x (A, B, K) C-contiguous, flat
+        K: the input features
+        B: x's second dimension (a flat row i is x[i // B, i % B])
+        g: (A, B, O) the output's gradient, any strides
+        wf: W (O, K) C-contiguous, flat
+        dxf: dx (A, B, K) C-contiguous, flat (empty without need_x)
+        dw: (O, K) float64, added to
+        db: (O,) float64, added to
+        i0: the first flat row
+        i1: the end of the rows
+        need_x: compute dx
+        need_w: sum dw
+    """
     V = lanes(wf)
     O = g.shape[2]
     full = K // V * V
@@ -182,13 +204,14 @@ def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, out: np.ndarray)
     bp = np.zeros(V, dtype=x.dtype)
     if b is not None:
         bp[:O] = b
-    xf, wf = x.reshape(-1), wt.reshape(-1)
-    args = (xf, K, B, wf, bp, b is not None, out)
+    xf, wf, has = x.reshape(-1), wt.reshape(-1), b is not None
     m = _halves(rows, rows * K * O)
     if m:
-        run_pair(_forward_rows, (*args, 0, m), (*args, m, rows))
+        run_pair(
+            _forward_rows, (xf, K, B, wf, bp, has, out, 0, m), (xf, K, B, wf, bp, has, out, m, rows)
+        )
     else:
-        _forward_rows(*args, 0, rows)
+        _forward_rows(xf, K, B, wf, bp, has, out, 0, rows)
 
 
 def backward(
