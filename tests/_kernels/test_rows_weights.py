@@ -1,8 +1,10 @@
-"""The weight gradients made inside the ``rows`` BPTT loop (_kernels/rows_weights.py): the
-kernel against the old kernel plus the products over all steps, the layered-rows backward
-against the NumPy reference (bidirectional, layers with dropout, without dh0), the NaN and
-inf positions of the reference, a float64 finite-difference check, and that the dense
-``rows`` backward takes this path (no product over all steps for dW_hh or dW_ih).
+"""The products made inside the ``rows`` step loops (_kernels/rows_weights.py): the BPTT
+kernel against the old kernel plus the products over all steps (dW_hh, dW_ih, dX), the
+forward with its input projection against the projection and the old forward kernel, the
+layered-rows backward against the NumPy reference (bidirectional, layers with dropout,
+without dh0), the NaN and inf positions of the reference, a float64 finite-difference
+check, and that the dense ``rows`` backward takes this path (no product over all steps for
+dW_hh or dW_ih).
 """
 
 from __future__ import annotations
@@ -59,9 +61,12 @@ def test_kernel_matches_old_kernel_and_products(dtype: str, reverse: bool, windo
     )
     delta, dh, db = np.zeros((T, W_), dtype), g_hn.copy(), np.zeros(H)
     hh, ih = np.zeros((H, H), dtype), np.zeros((H, In), dtype)
+    w_ih = rng.standard_normal((H, In)).astype(dtype)
+    dx = np.full((T, In), 0.5, dtype)  # (+=: the second direction's share)
     rows_weights.backward_gemm_rows_dw(
-        out, g, c0, N, W, reverse, False, fptr, delta, dh, db, r0, r1, x, hh, ih, True
-    )
+        out, g, c0, N, W, reverse, False, fptr, delta, dh, db, r0, r1, x, hh, ih, True,
+        w_ih, dx, True,
+    )  # fmt: skip
     np.testing.assert_array_equal(delta, d_old)
     np.testing.assert_array_equal(dh, dh_old)
     np.testing.assert_array_equal(db, db_old)
@@ -76,15 +81,57 @@ def test_kernel_matches_old_kernel_and_products(dtype: str, reverse: bool, windo
     tol = 1e-5 if dtype == "float32" else 1e-13
     np.testing.assert_allclose(hh, want_hh, rtol=tol, atol=tol)
     np.testing.assert_allclose(ih, want_ih, rtol=tol, atol=tol)
+    want_dx = np.full((L, N, In), 0.5)
+    want_dx[:, r0:r1] += d3 @ w_ih.astype(np.float64)
+    np.testing.assert_allclose(dx.reshape(L, N, In), want_dx, rtol=tol, atol=tol)
 
     # without dh0: the same delta and weight gradients, the first step's product skipped
     delta2, dh2, db2 = np.zeros((T, W_), dtype), g_hn.copy(), np.zeros(H)
     hh2, ih2 = np.zeros((H, H), dtype), np.zeros((H, In), dtype)
+    none = np.empty((0, 0), dtype)
     rows_weights.backward_gemm_rows_dw(
-        out, g, c0, N, W, reverse, False, fptr, delta2, dh2, db2, r0, r1, x, hh2, ih2, False
-    )
+        out, g, c0, N, W, reverse, False, fptr, delta2, dh2, db2, r0, r1, x, hh2, ih2, False,
+        none, none, False,
+    )  # fmt: skip
     for a, b in ((delta2, delta), (db2, db), (hh2, hh), (ih2, ih)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("zero", [False, True])
+@pytest.mark.parametrize("window", [(0, 5), (2, 5), (3, 3)])
+def test_forward_with_projection_matches_old_kernel(
+    dtype: str, reverse: bool, zero: bool, window: Any
+) -> None:
+    """forward_gemm_rows_x (its rows' x_t @ W_ih.T made step by step) as the projection over
+    all steps followed by forward_gemm_rows, in the reverse direction's columns of (T, 2H);
+    ``zero`` (h0 zero): the first step's product skipped, h0 not read; other rows untouched."""
+    rng = np.random.default_rng(5)
+    L, N, H, In, c0, W_ = 7, 5, 6, 3, 6, 12
+    r0, r1 = window
+    T = L * N
+    x = rng.standard_normal((T, In)).astype(dtype)
+    w_ih = rng.standard_normal((H, In)).astype(dtype)
+    WT = np.ascontiguousarray((rng.standard_normal((H, H)) * 0.4).astype(dtype).T)
+    bias = rng.standard_normal(H).astype(dtype)
+    h0 = np.zeros((N, H), dtype) if zero else rng.standard_normal((N, H)).astype(dtype)
+    sizes = np.full(L, N, dtype=np.int64)
+    fptr = _fptr(dtype)
+    want = np.full((T, W_), 7.0, dtype)
+    want[:, c0:] = x @ w_ih.T
+    recurrence_gemm.forward_gemm_rows(
+        want, c0, sizes, offsets(sizes), bias, h0, WT, reverse, False, fptr, r0, r1
+    )
+    rows = np.zeros((L, N), dtype=bool)
+    rows[:, r0:r1] = True
+    want[~rows.reshape(-1), c0:] = 7.0  # (rows outside the window: not written)
+    got = np.full((T, W_), 7.0, dtype)
+    rows_weights.forward_gemm_rows_x(
+        got, c0, N, x, w_ih, bias, h0, WT, reverse, False, fptr, r0, r1, zero
+    )
+    tol = 1e-6 if dtype == "float32" else 1e-14
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
 def _dense_case(dtype: str, D: int, NL: int, masks: bool, seed: int = 0) -> tuple:

@@ -33,7 +33,7 @@ from .layer_products import (
 from .modes import AXPY, DOT, GEMM, OUTER, SPLIT
 from .recurrence import recur_backward, recur_forward
 from .recurrence_gemm import recur_backward_gemm, recur_forward_gemm
-from .rows_weights import layer_rows_backward
+from .rows_weights import layer_rows_backward, layer_rows_forward
 from .simd_products import pack_columns
 from .split_recurrence import (
     rows_recur_backward,
@@ -232,9 +232,10 @@ def layered_forward(stack: Stack, variant: Any, keep: bool = True) -> Any:
         below = None if masks is None or layer == 0 else masks[layer - 1]
         in_blocks = pairs and D == 1 and layer + 1 < num_layers and not keep
         in_blocks = in_blocks and np.may_share_memory(out, outs[layer + 1])
-        if keep:
+        fused = keep and rows and mode is GEMM and T == N * len(sizes) > 0  # (projects itself)
+        if keep and not fused:
             project_all(matmul, layer_in, ws, out)  # every step's projection, (T, D*H)
-        elif not in_blocks:  # (the wavefront in blocks projects its lower layer itself)
+        elif not keep and not in_blocks:  # (the wavefront in blocks projects its layer itself)
             project_blocks(projector(matmul, ws, T), layer_in, below, out)
         biases = _bias(ws, H, x.dtype)
         if pairs and D == 2:  # the two directions side by side
@@ -278,6 +279,8 @@ def layered_forward(stack: Stack, variant: Any, keep: bool = True) -> Any:
                 )
             layer += 1
             out = outs[layer]
+        elif fused:
+            layer_rows_forward(stack, layer_in, layer, out, biases, hn)
         else:
             for d, ((_, w_hh, _, _), bias) in enumerate(zip(ws, biases, strict=True)):
                 k, c0 = layer * D + d, d * H
@@ -332,11 +335,11 @@ def layered_backward(
         prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
         db = np.zeros(D * H)  # float64 partial sums, one per step
         in_loop = rows and mode is GEMM and dense and T > 0  # weight gradients in the loop
-        dw_hhs = None
-        if in_loop:  # (the rows' BPTT sums dW_ih and dW_hh but its first step's term)
+        dw_hhs = dx = None
+        if in_loop:  # (the rows' BPTT sums dW_ih, dX and dW_hh but its first step's term)
             layer_in = layer_input(x, outs, masks, layer)
-            dw_ih, dw_hhs = layer_rows_backward(
-                stack, layer_in, layer, out, g, g_hn, delta, db, dh0, need_dh0
+            dw_ih, dw_hhs, dx = layer_rows_backward(
+                stack, layer_in, layer, out, g, g_hn, delta, db, dh0, need_dh0, layer > 0 or need_dx
             )  # fmt: skip
             for d in range(D):
                 add_first_term(dw_hhs[d], delta, h0[layer * D + d], d * H, H, d == 1)
@@ -392,7 +395,7 @@ def layered_backward(
         if layer == 0 and not need_dx:
             break
         In = ws[0][0].shape[1]  # (a reused array: a fresh one faults its pages in)
-        g = input_grad(matmul, delta, ws, scratch.empty((T, In), x.dtype))  # summed over D
+        g = dx if in_loop else input_grad(matmul, delta, ws, scratch.empty((T, In), x.dtype))
         delta = None
         if layer > 0 and masks is not None:
             g *= masks[layer - 1]  # in place: g is a fresh array

@@ -1,4 +1,6 @@
-"""The weight gradients of the ``rows`` variant's BPTT, made inside its loop.
+"""The ``rows`` variant's layer of a dense batch: the products over all steps made inside
+the two threads' step loops (the input projection in the forward; dW_hh, dW_ih and dX in
+the BPTT).
 
 The layered backward's products over all steps read delta (T, D*H) again after BPTT
 wrote it: dW_hh = sum_t delta_t.T h_{t-1} and dW_ih = sum_t delta_t.T x_t, two GEMMs of
@@ -12,6 +14,13 @@ over delta and the outputs and without the products' own hand-over; it also spli
 dW_hh between the threads where the product over all steps stayed on one
 (``TWO_THREAD_MIN_ROWS``: H < 128). The sums run in another order than one GEMM's (a
 rounding difference, ~1e-7 relative in float32).
+
+The same holds for the input's two products, x @ W_ih.T before the forward and
+delta @ W_ih after the BPTT: each thread makes its rows' share step by step
+(:func:`forward_gemm_rows_x`, the ``dx`` of :func:`backward_gemm_rows_dw`; one BLAS call of
+(k x In) @ (In x H) or (k x H) @ (H x In) a step, at the big product's rate at I = 16, H =
+128), so a training call of one layer hands over to the helper thread twice, not four times,
+and no pass over all steps precedes the forward's loop or follows the BPTT's.
 """
 
 from __future__ import annotations
@@ -19,26 +28,123 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._blas import NO_TRANS, gemm, gemm_pointers, gemm_tn
+from . import scratch
+from ._blas import NO_TRANS, TRANS, gemm, gemm_pointers, gemm_tn
 from ._jit import NOGIL
+from .activations import activate
 from .array_loops import contiguous as _C
 from .handover import run_pair
 from .recurrence import add_partial
-from .recurrence_gemm import gemm_step_delta
+from .recurrence_gemm import gemm_step_delta, one_run, run_of
 
-__all__ = ["backward_gemm_rows_dw", "rows_backward_weights", "layer_rows_backward"]
+__all__ = [
+    "forward_gemm_rows_x",
+    "layer_rows_forward",
+    "backward_gemm_rows_dw",
+    "rows_backward_weights",
+    "layer_rows_backward",
+]
+
+
+@njit(**NOGIL)
+def forward_gemm_rows_x(out, c0, N, x, w_ih, bias, h0, WT, reverse, relu, fptr, r0, r1, zero):
+    """:func:`.recurrence_gemm.forward_gemm_rows` for a dense batch (every step N rows) that
+    also makes its rows' input projection, step by step: z_t = x_t @ W_ih.T (one BLAS call
+    of K = In, into out's rows), + bias, + h_{t-1} @ W_hh.T, then the activation. No
+    product over all steps before it, and no hand-over of its own for it. With ``zero``
+    (h0 is zero and W_hh finite) the first step has no product with h0
+    (:func:`.first_step.zero_start`'s rule).
+
+    Args:
+        out: (T, D*H) the layer's array: h_t on exit (this direction's columns), T = L * N
+        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
+        N: the batch: rows of every step
+        x: (T, In) the layer's input, unit column stride
+        w_ih: (H, In) W_ih, C-contiguous
+        bias: (H,) b_ih + b_hh
+        h0: (N, H) initial state
+        WT: (H, H) W_hh.T, C-contiguous
+        reverse: walk the steps from the last to the first (the reverse direction)
+        relu: ReLU, else tanh
+        fptr: address of NumPy's CBLAS ?gemm for the dtype (_blas.gemm_pointers)
+        r0: first batch row this call runs
+        r1: end of the batch rows this call runs
+        zero: the first step's product with h0 is skipped
+    """
+    H = WT.shape[0]
+    c1 = c0 + H
+    In = x.shape[1]
+    L = out.shape[0] // N if N > 0 else 0
+    k = r1 - r0
+    if k <= 0:
+        return True
+    for s in range(L):
+        t = L - 1 - s if reverse else s
+        o = t * N
+        gemm(fptr, TRANS, k, H, In, x, o + r0, 0, w_ih, False, out, o + r0, c0)
+        for i in range(o + r0, o + r1):
+            row = out[i][c0:c1]
+            for j in range(H):
+                row[j] += bias[j]
+        if s > 0:
+            p = (t + 1 if reverse else t - 1) * N
+            gemm(fptr, NO_TRANS, k, H, H, out, p + r0, c0, WT, True, out, o + r0, c0)
+        elif not zero:
+            gemm(fptr, NO_TRANS, k, H, H, h0, r0, 0, WT, True, out, o + r0, c0)
+        if one_run(out, H):
+            activate(run_of(out, o + r0, o + r1), k * H, relu)
+        else:
+            for i in range(o + r0, o + r1):
+                activate(out[i][c0:c1], H, relu)
+    return True
+
+
+def layer_rows_forward(stack, layer_in, layer, out, biases, hn):
+    """The forward of one layer of a dense batch in ``rows`` GEMM mode, each direction's
+    input projection made inside each thread's step loop (:func:`forward_gemm_rows_x`, half
+    the batch per thread): out (T, D*H) gets h_t, hn's rows of this layer h_n.
+
+    Args:
+        stack: the call's Stack (x (T, I), sizes, h0, weights, num_layers, relu, masks)
+        layer_in: (T, In) the layer's input
+        layer: the layer
+        out: (T, D*H) its output, C-contiguous
+        biases: per direction (H,) b_ih + b_hh
+        hn: (NL*D, N, H) out: the last states
+    """
+    x, sizes, h0, weights, num_layers, relu, masks = stack
+    D = h0.shape[0] // num_layers
+    N, H = h0.shape[1], h0.shape[2]
+    T = out.shape[0]
+    fptr = gemm_pointers()[0 if x.dtype == np.float32 else 1]
+    if layer_in.strides[1] != layer_in.itemsize or layer_in.dtype != x.dtype:
+        layer_in = _C(layer_in, dtype=x.dtype)
+    m = N // 2 if N >= 2 else N  # (split_recurrence.row_split of a dense batch)
+    for d in range(D):
+        k, c0 = layer * D + d, d * H
+        w_ih, w_hh = _C(weights[k][0], dtype=x.dtype), weights[k][1]
+        WT = _C(w_hh.T, dtype=x.dtype)
+        zero = not h0[k].any() and bool(np.isfinite(w_hh).all())
+        common = (out, c0, N, layer_in, w_ih, biases[d], h0[k], WT, d == 1, relu, fptr)
+        run_pair(forward_gemm_rows_x, (*common, 0, m, zero), (*common, m, N, zero))
+        last = slice(0, N) if d == 1 else slice(T - N, T)
+        hn[k] = out[last, c0 : c0 + H]
 
 
 @njit(**NOGIL)
 def backward_gemm_rows_dw(
-    out, g, c0, N, W, reverse, relu, fptr, delta, dh, db, r0, r1, x, dw_hh, dw_ih, need_dh0
-):
+    out, g, c0, N, W, reverse, relu, fptr, delta, dh, db, r0, r1, x, dw_hh, dw_ih, need_dh0,
+    w_ih, dx, dx_acc,
+):  # fmt: skip
     """:func:`.recurrence_gemm.backward_gemm_rows` for a dense batch (every step N rows)
     that also sums its rows' share of the weight gradients while delta_t is in cache: dw_hh +=
     delta_t.T @ h_{t-1} for every step but the sequence's first (its term, with h0, is the
     caller's: :func:`.layer_products.add_first_term`), dw_ih += delta_t.T @ x_t for every
-    step (none where dw_ih has no columns). Without ``need_dh0`` the first step's product,
-    which only makes dh0, is skipped (dh's rows are then not dh0's).
+    step (none where dw_ih has no columns); and, where dx has rows, the layer input's
+    gradient of its rows, dx_t (=, or += with ``dx_acc``) delta_t @ W_ih, in the same pass
+    (no product over all steps reading delta again, no hand-over of its own). Without
+    ``need_dh0`` the first step's product, which only makes dh0, is skipped (dh's rows are
+    then not dh0's).
 
     Args:
         out: (T, D*H) the forward's h_t (read)
@@ -58,9 +164,13 @@ def backward_gemm_rows_dw(
         dw_hh: (H, H) C-contiguous, += this window's sum
         dw_ih: (H, In or 0) C-contiguous, += this window's sum
         need_dh0: dh0 is read (else the first step's product is skipped)
+        w_ih: (H, In) W_ih, C-contiguous (read when dx has rows)
+        dx: (T, In) C-contiguous: its rows of this window get delta_t @ W_ih; (0, In): none
+        dx_acc: dx += the product (the second direction), else dx = it
     """
     H = W.shape[0]
     In = dw_ih.shape[1]
+    Ix = dx.shape[1] if dx.shape[0] > 0 else 0
     L = out.shape[0] // N if N > 0 else 0
     part = np.empty(H, dtype=dh.dtype)
     blk = np.zeros(H)
@@ -73,6 +183,8 @@ def backward_gemm_rows_dw(
         if k > 0:
             if In > 0:
                 gemm_tn(fptr, H, In, k, delta, o + r0, c0, x, o + r0, 0, dw_ih)
+            if Ix > 0:
+                gemm(fptr, NO_TRANS, k, Ix, H, delta, o + r0, c0, w_ih, dx_acc, dx, o + r0, 0)
             if s < L - 1:  # the states this step consumed: the walk's next step's
                 p = (t + 1 if reverse else t - 1) * N
                 gemm_tn(fptr, H, H, k, delta, o + r0, c0, out, p + r0, c0, dw_hh)
@@ -82,7 +194,7 @@ def backward_gemm_rows_dw(
 
 
 def rows_backward_weights(out, g, c0, g_hn, w_hh, reverse, relu, fptr, delta, db, x, dw_hh, dw_ih,
-                          need_dh0=True):  # fmt: skip
+                          need_dh0=True, w_ih=None, dx=None, dx_acc=False):  # fmt: skip
     """:func:`rows_recur_backward` (GEMM mode) of a dense batch that also makes the weight
     gradients: each thread sums its rows' share of dW_hh and dW_ih step by step while the
     step's delta_t is in cache (:func:`backward_gemm_rows_dw`), so no
@@ -104,6 +216,9 @@ def rows_backward_weights(out, g, c0, g_hn, w_hh, reverse, relu, fptr, delta, db
         dw_hh: (H, H) C-contiguous, zeros on entry: dW_hh but the first step's term on exit
         dw_ih: (H, In) C-contiguous, zeros on entry: dW_ih on exit
         need_dh0: the gradient of h0 is wanted
+        w_ih: (H, In) W_ih, C-contiguous, with dx
+        dx: (T, In) C-contiguous: = (or += with ``dx_acc``) delta @ W_ih; None: not made
+        dx_acc: dx += the product
 
     Returns:
         dh0 (N, H) (None without ``need_dh0``)
@@ -113,10 +228,13 @@ def rows_backward_weights(out, g, c0, g_hn, w_hh, reverse, relu, fptr, delta, db
     db1, hh1, ih1 = np.zeros_like(db), np.zeros_like(dw_hh), np.zeros_like(dw_ih)
     dh = g_hn.copy()
     W = _C(w_hh)
+    if dx is None:
+        w_ih = dx = np.empty((0, 0), dtype=delta.dtype)
+    common = (out, g, c0, N, W, reverse, relu, fptr, delta, dh)
     run_pair(
         backward_gemm_rows_dw,
-        (out, g, c0, N, W, reverse, relu, fptr, delta, dh, db, 0, k, x, dw_hh, dw_ih, need_dh0),
-        (out, g, c0, N, W, reverse, relu, fptr, delta, dh, db1, k, N, x, hh1, ih1, need_dh0),
+        (*common, db, 0, k, x, dw_hh, dw_ih, need_dh0, w_ih, dx, dx_acc),
+        (*common, db1, k, N, x, hh1, ih1, need_dh0, w_ih, dx, dx_acc),
     )
     db += db1
     dw_hh += hh1
@@ -124,12 +242,14 @@ def rows_backward_weights(out, g, c0, g_hn, w_hh, reverse, relu, fptr, delta, db
     return dh if need_dh0 else None
 
 
-def layer_rows_backward(stack, layer_in, layer, out, g, g_hn, delta, db, dh0, need_dh0):
-    """BPTT of one layer of a dense batch in ``rows`` GEMM mode, the weight gradients
-    summed inside each thread's loop (:func:`rows_backward_weights`): (dW_ih (D*H, In) of
-    both directions, [dW_hh of each direction but its first step's term, which the caller
-    adds: :func:`.layer_products.add_first_term`]); delta, db and dh0
-    (with ``need_dh0``) as :func:`recur_backward_in` leaves them.
+def layer_rows_backward(stack, layer_in, layer, out, g, g_hn, delta, db, dh0, need_dh0,
+                        need_dx=False):  # fmt: skip
+    """BPTT of one layer of a dense batch in ``rows`` GEMM mode, the weight gradients and
+    the input's gradient made inside each thread's loop (:func:`rows_backward_weights`):
+    (dW_ih (D*H, In) of both directions, [dW_hh of each direction but its first step's
+    term, which the caller adds: :func:`.layer_products.add_first_term`], dX (T, In) summed
+    over the directions, None without ``need_dx``); delta, db and dh0 (with ``need_dh0``)
+    as :func:`recur_backward_in` leaves them.
 
     Args:
         stack: the call's Stack (x (T, I), sizes, h0, weights, num_layers, relu, masks)
@@ -142,6 +262,7 @@ def layer_rows_backward(stack, layer_in, layer, out, g, g_hn, delta, db, dh0, ne
         db: (D*H,) float64: += the bias gradients
         dh0: (NL*D, N, H) out: the gradient of h0 (with need_dh0)
         need_dh0: a gradient of h0 is wanted
+        need_dx: the layer input's gradient is wanted (a scratch array: .scratch)
     """
     x, sizes, h0, weights, num_layers, relu, masks = stack
     D = h0.shape[0] // num_layers
@@ -149,17 +270,20 @@ def layer_rows_backward(stack, layer_in, layer, out, g, g_hn, delta, db, dh0, ne
     fptr = gemm_pointers()[0 if x.dtype == np.float32 else 1]
     if layer_in.strides[1] != layer_in.itemsize:
         layer_in = _C(layer_in)
-    dw_ih = np.zeros((D * H, layer_in.shape[1]), dtype=x.dtype)
+    In = layer_in.shape[1]
+    dw_ih = np.zeros((D * H, In), dtype=x.dtype)
+    dx = scratch.empty((out.shape[0], In), x.dtype) if need_dx else None
     dw_hh = []
     for d in range(D):
         k, c0 = layer * D + d, d * H
         w_hh, cols = _C(weights[k][1], dtype=x.dtype), slice(c0, c0 + H)
+        w_ih = _C(weights[k][0], dtype=x.dtype) if need_dx else None
         hh = np.zeros((H, H), dtype=x.dtype)
         dh = rows_backward_weights(
             out, g, c0, g_hn[k], w_hh, d == 1, relu, fptr, delta, db[cols], layer_in, hh,
-            dw_ih[cols], need_dh0,
+            dw_ih[cols], need_dh0, w_ih, dx, d > 0,
         )  # fmt: skip
         if dh is not None:
             dh0[k] = dh
         dw_hh.append(hh)
-    return dw_ih, dw_hh
+    return dw_ih, dw_hh, dx
