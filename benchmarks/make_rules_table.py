@@ -5,17 +5,18 @@
 
 Inputs (:mod:`rules_samples`): ``benchmarks/dispatch-sweep.json`` (float32 dense shapes of
 one or two layers, two thread conditions, packed passes on the speed table) and the
-issue-18 sweep ``benchmarks/results-2026-12-07-sweep-quiet.json`` (300 random shapes of seed
+issue-18 sweep ``benchmarks/results-2026-12-08-sweep-quiet.json`` (300 random shapes of seed
 18: one to three layers, uni- and bidirectional, float32 and float64, dense and packed).
 The rows' STRUCTURE is written by hand (:data:`rules_rows.ROWS`: which variants contend in
 which region and in which order, a comment each: the domain knowledge); every NUMBER is
 derived from the measurements, as follows.
 
 * A sample is one sweep shape in one thread condition ("two": two kernel threads allowed,
-  "one": ``OMP_NUM_THREADS=1``), the machine having BLAS. The regret of picking a variant
-  there is the mean of its forward (no_grad) and forward+backward log ratios to each
-  kind's fastest variant, fastest repetitions (:mod:`rules_samples` says why both kinds
-  count equally and why the fastest repetition); log 2 when the sample's sweep times the
+  "one": ``OMP_NUM_THREADS=1``), the machine having BLAS, and of one kind (forward, or
+  forward+backward): one variant serves both kinds, so a cut's cost sums both kinds'
+  samples. The regret of picking a variant there is its log ratio to the kind's fastest
+  variant, fastest repetitions, twins' forwards pooled (:mod:`rules_samples` says why);
+  log 2 when the sample's sweep times the
   variant elsewhere but not on this shape (it skips the hopeless,
   ``dispatch_sweep.applicable``); no evidence either way when the sample's sweep never
   times the variant (dispatch-sweep.json predates ``fused-gemm``).
@@ -62,7 +63,7 @@ from elman._kernels.rules import first_match  # noqa: E402
 
 MARGIN = 0.05  # total log-regret a change of partition must win by (~5% on one shape)
 NEAR = math.log(1.15)  # a speed-table shape's pick may be this far from the best
-ISSUE18 = HERE / "results-2026-12-07-sweep-quiet.json"  # the first 300-shape sweep, seed 18
+ISSUE18 = HERE / "results-2026-12-08-sweep-quiet.json"  # the 300-shape sweep of seed 18, quiet
 
 
 def _annotate(samples: list, speed: set[str], weight: float) -> list[dict[str, Any]]:

@@ -9,14 +9,16 @@
   applicable variant timed in its own worker process (cells ``variant:<name>``), with two
   threads allowed.
 
-A sample is one shape in one condition: its features (:func:`elman._kernels.rules.features`)
-and the regret of every measured variant. A variant's regret is the mean of its two log
-ratios to the fastest variant of the sample, forward (no_grad) and forward+backward, each
-kind's fastest taken on its own: ``(log(fwd / best fwd) + log(fb / best fb)) / 2``. The
-pick is one variant for both kinds and issue 18 judges each kind's pick / best, so both
-count equally (a sum of seconds, the cost before the issue-18 sweep, let the longer
-forward+backward decide alone, and the forward's pick was within 15% of the best on 63% of
-the first 300-shape sweep). A cell's time is its fastest repetition, not its median: on the
+A sample is one shape in one condition and of one kind (a forward alone under no_grad, or
+forward+backward): its features (:func:`elman._kernels.rules.features`) and the regret of
+every measured variant, its log ratio to the kind's fastest variant of the shape,
+``log(t / best)``. One pick serves both kinds (so that a forward gives the same bits with a
+graph or without), so the two samples of a shape land on the same row and a cut's cost is
+the sum of both kinds' log ratios; issue 18 judges each kind's pick / best. (Picks per kind,
+rows gated on whether the call records a graph, were tried on the 2026-12-08 sweeps: 94% /
+91% of the fitted shapes within 15% against 93% / 91% for one pick, 87% / 90% held out
+against 85% / 91%: no gain beyond noise; docs/performance.md.) A cell's time is its fastest
+repetition, not its median: on the
 loaded 2-core machine the times of one cell were bimodal (the same call 1.9 or 6.5 ms, in
 no order), and the best variant picked on 5 repetitions was within 15% of the best on the
 other 5 for 86% of the samples by the fastest time, 70% by the median.
@@ -32,17 +34,61 @@ from elman._kernels.rules import features
 UNMEASURED = math.log(2.0)  # the regret charged for a pick with no measurement
 
 
-def regrets(times: dict[str, tuple[float, float]]) -> dict[str, float]:
-    """``{variant: regret}`` from ``{variant: (fastest fwd, fastest fwd+bwd)}``."""
-    best_fwd = min(t[0] for t in times.values())
-    best_fb = min(t[1] for t in times.values())
-    return {
-        v: (math.log(fwd / best_fwd) + math.log(fb / best_fb)) / 2 for v, (fwd, fb) in times.items()
-    }
+KINDS = ("fwd", "fb")  # grad = 0: a forward alone; grad = 1: forward+backward
 
 
-def _sample(shape: str, cond: str, f: dict[str, float], times: dict) -> dict[str, Any]:
-    return {"shape": shape, "cond": cond, "f": f, "regret": regrets(times), "times": times}
+def forward_code(name: str) -> str:
+    """Which code a variant's forward runs: the fused variants' forward is one compiled
+    loop nest whatever their step mode (``fused``, ``fused-outer``, ``fused-forward``,
+    ``fused-forward-outer``: "fused-loops"), or that with the input projections one BLAS
+    call each (``fused-gemm``, ``fused-forward-gemm``: "fused-blas"); every other variant
+    its own (the layered forwards run their modes)."""
+    from elman._kernels.dispatch import VARIANTS
+    from elman._kernels.modes import GEMM
+
+    v = VARIANTS.get(name)
+    if v is None or not v.fused:
+        return name
+    return "fused-blas" if v.mode is GEMM else "fused-loops"
+
+
+def pooled_forwards(cells: dict[str, float]) -> dict[str, float]:
+    """Forward times with each variant's time the fastest cell of its forward code
+    (:func:`forward_code`): twins' forwards are the same code measured in separate workers,
+    whose times differ by placement alone (identical code differed by more than 15% on 8%
+    of cell pairs, fastest repetitions: docs/performance.md); the forward a twin runs is
+    as fast as the fastest of those measurements."""
+    best: dict[str, float] = {}
+    for name, t in cells.items():
+        key = forward_code(name)
+        best[key] = min(best.get(key, math.inf), t)
+    return {name: best[forward_code(name)] for name in cells}
+
+
+def regrets(times: dict[str, tuple[float, float]], grad: int) -> dict[str, float]:
+    """``{variant: regret}`` of the kind ``grad`` (0: forward, twins' forwards pooled by
+    :func:`pooled_forwards`; 1: forward+backward) from ``{variant: (fastest fwd, fastest
+    fwd+bwd)}``."""
+    kind = {v: t[grad] for v, t in times.items()}
+    if grad == 0:
+        kind = pooled_forwards(kind)
+    best = min(kind.values())
+    return {v: math.log(t / best) for v, t in kind.items()}
+
+
+def _samples(shape: str, cond: str, f: dict[str, float], times: dict) -> list[dict[str, Any]]:
+    """The shape's two samples, one per kind."""
+    return [
+        {
+            "shape": shape,
+            "cond": f"{cond} {KINDS[grad]}",
+            "kind": KINDS[grad],
+            "f": f,
+            "regret": regrets(times, grad),
+            "times": times,
+        }
+        for grad in (0, 1)
+    ]
 
 
 def _known(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -55,9 +101,9 @@ def _known(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def dispatch_sweep_samples(sweep: dict[str, Any], packed: bool = False) -> list[dict[str, Any]]:
-    """One sample per (shape, condition) of ``dispatch-sweep.json``: its dense conditions
-    ("two", "one"), or with ``packed`` the packed ones ("two-packed", ...: T is the packed
-    rows). Shapes are keyed "L,N,I,H,layers,D"."""
+    """Two samples (the kinds) per (shape, condition) of ``dispatch-sweep.json``: its dense
+    conditions ("two", "one"), or with ``packed`` the packed ones ("two-packed", ...: T is
+    the packed rows). Shapes are keyed "L,N,I,H,layers,D"."""
     out = []
     for key in sorted(sweep["shapes"], key=lambda k: tuple(map(int, k.split(",")))):
         L, N, I, H, NL, D = map(int, key.split(","))
@@ -67,13 +113,13 @@ def dispatch_sweep_samples(sweep: dict[str, Any], packed: bool = False) -> list[
             times = {v: (min(t["fwd"]), min(t["fb"])) for v, t in variants.items()}
             T = sweep["packed_rows"][key] if packed else L * N
             f = features(T, N, I, H, NL, D, cond.startswith("two"), True)
-            out.append(_sample(key, cond, f, times))
+            out += _samples(key, cond, f, times)
     return _known(out)
 
 
 def issue18_samples(sweep: dict[str, Any]) -> list[dict[str, Any]]:
-    """One sample per shape of an issue-18 sweep file (condition "two"), in key order;
-    shapes keyed as the file does, "L,N,I,H,layers,D,dtype,dense|packed"."""
+    """Two samples (the kinds) per shape of an issue-18 sweep file (condition "two"), in key
+    order; shapes keyed as the file does, "L,N,I,H,layers,D,dtype,dense|packed"."""
     out = []
     for key in sorted(sweep["shapes"]):
         e = sweep["shapes"][key]
@@ -87,7 +133,7 @@ def issue18_samples(sweep: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         D = 2 if s["bidirectional"] else 1
         f = features(e["rows"], s["N"], s["I"], s["H"], s["layers"], D, True, True)
-        out.append(_sample(key, "two", f, times))
+        out += _samples(key, "two", f, times)
     return _known(out)
 
 

@@ -31,9 +31,11 @@ comment each) and places every numeric bound at the crossover measured by two sw
 time every applicable variant in its own worker process: ``benchmarks/dispatch_sweep.py``
 (``benchmarks/dispatch-sweep.json``: float32 dense shapes around the bounds, one and two
 threads) and issue 18's random sweep ``benchmarks/sweep.py --count 300 --seed 18``
-(``benchmarks/results-2026-12-07-sweep-quiet.json``: one to three layers, uni- and
+(``benchmarks/results-2026-12-08-sweep-quiet.json``: one to three layers, uni- and
 bidirectional, float32 and float64, dense and packed). Each bound minimises the pick's
-mean log ratio to the fastest variant, forward and forward+backward counted equally. To
+log ratios to the fastest variant, forward and forward+backward counted equally (a
+forward's time the fastest cell of the variants whose forward is the same code: the fused
+twins). To
 regenerate after new measurements::
 
     PYTHONPATH=src python benchmarks/sweep.py --count 300 --seed 18 --out F.json  # ~35 min
