@@ -359,22 +359,9 @@ def layered_backward(
                 k, c0 = layer * D + d, d * H
                 w_hh, cols = _C(w_hh, dtype=x.dtype), slice(c0, c0 + H)
                 recur_backward_in(
-                    mode,
-                    fptr,
-                    out,
-                    g,
-                    c0,
-                    sizes,
-                    g_hn[k],
-                    w_hh,
-                    d == 1,
-                    relu,
-                    delta,
-                    dh0[k],
-                    db[cols],
-                    rows,
-                    need_dh0,
-                )
+                    mode, fptr, out, g, c0, sizes, g_hn[k], w_hh, d == 1, relu, delta, dh0[k],
+                    db[cols], rows, need_dh0,
+                )  # fmt: skip
         # each (T, D*H) array is let go as soon as it is spent (g here: a layer's incoming
         # gradient is one of ours below the top), so that at most the saved outputs, g_out,
         # g and delta live at once (a masked layer input only while dW_ih needs it)

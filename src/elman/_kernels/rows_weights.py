@@ -125,8 +125,12 @@ def layer_rows_forward(stack, layer_in, layer, out, biases, hn):
         w_ih, w_hh = _C(weights[k][0], dtype=x.dtype), weights[k][1]
         WT = _C(w_hh.T, dtype=x.dtype)
         zero = not h0[k].any() and bool(np.isfinite(w_hh).all())
-        common = (out, c0, N, layer_in, w_ih, biases[d], h0[k], WT, d == 1, relu, fptr)
-        run_pair(forward_gemm_rows_x, (*common, 0, m, zero), (*common, m, N, zero))
+        b, h, rev = biases[d], h0[k], d == 1
+        run_pair(
+            forward_gemm_rows_x,
+            (out, c0, N, layer_in, w_ih, b, h, WT, rev, relu, fptr, 0, m, zero),
+            (out, c0, N, layer_in, w_ih, b, h, WT, rev, relu, fptr, m, N, zero),
+        )
         last = slice(0, N) if d == 1 else slice(T - N, T)
         hn[k] = out[last, c0 : c0 + H]
 
@@ -230,12 +234,13 @@ def rows_backward_weights(out, g, c0, g_hn, w_hh, reverse, relu, fptr, delta, db
     W = _C(w_hh)
     if dx is None:
         w_ih = dx = np.empty((0, 0), dtype=delta.dtype)
-    common = (out, g, c0, N, W, reverse, relu, fptr, delta, dh)
     run_pair(
         backward_gemm_rows_dw,
-        (*common, db, 0, k, x, dw_hh, dw_ih, need_dh0, w_ih, dx, dx_acc),
-        (*common, db1, k, N, x, hh1, ih1, need_dh0, w_ih, dx, dx_acc),
-    )
+        (out, g, c0, N, W, reverse, relu, fptr, delta, dh, db, 0, k, x, dw_hh, dw_ih, need_dh0,
+         w_ih, dx, dx_acc),
+        (out, g, c0, N, W, reverse, relu, fptr, delta, dh, db1, k, N, x, hh1, ih1, need_dh0,
+         w_ih, dx, dx_acc),
+    )  # fmt: skip
     db += db1
     dw_hh += hh1
     dw_ih += ih1
