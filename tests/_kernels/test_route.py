@@ -196,5 +196,4 @@ def test_each_kernel_file_is_entered_at_most_once(
     entries.add("fused_stack.py" if variant.fused_backward else "layered_stack.py")
     assert entries <= route.edges.keys(), route.order
     compiled = {"fused_stack_loops.py", "recurrence.py", "recurrence_gemm.py", "layer_pipeline.py"}
-    compiled.add("rows_weights.py")  # (the rows of a dense batch: its own step loops)
     assert compiled & route.edges.keys() or "split_recurrence.py" in route.edges, route.order

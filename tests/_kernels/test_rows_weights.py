@@ -1,6 +1,5 @@
 """The products made inside the ``rows`` step loops (_kernels/rows_weights.py): the BPTT
 kernel against the old kernel plus the products over all steps (dW_hh, dW_ih, dX), the
-forward with its input projection against the projection and the old forward kernel, the
 layered-rows backward against the NumPy reference (bidirectional, layers with dropout,
 without dh0), the NaN and inf positions of the reference, a float64 finite-difference
 check, and that the dense ``rows`` backward takes this path (no product over all steps for
@@ -95,43 +94,6 @@ def test_kernel_matches_old_kernel_and_products(dtype: str, reverse: bool, windo
     )  # fmt: skip
     for a, b in ((delta2, delta), (db2, db), (hh2, hh), (ih2, ih)):
         np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("zero", [False, True])
-@pytest.mark.parametrize("window", [(0, 5), (2, 5), (3, 3)])
-def test_forward_with_projection_matches_old_kernel(
-    dtype: str, reverse: bool, zero: bool, window: Any
-) -> None:
-    """forward_gemm_rows_x (its rows' x_t @ W_ih.T made step by step) as the projection over
-    all steps followed by forward_gemm_rows, in the reverse direction's columns of (T, 2H);
-    ``zero`` (h0 zero): the first step's product skipped, h0 not read; other rows untouched."""
-    rng = np.random.default_rng(5)
-    L, N, H, In, c0, W_ = 7, 5, 6, 3, 6, 12
-    r0, r1 = window
-    T = L * N
-    x = rng.standard_normal((T, In)).astype(dtype)
-    w_ih = rng.standard_normal((H, In)).astype(dtype)
-    WT = np.ascontiguousarray((rng.standard_normal((H, H)) * 0.4).astype(dtype).T)
-    bias = rng.standard_normal(H).astype(dtype)
-    h0 = np.zeros((N, H), dtype) if zero else rng.standard_normal((N, H)).astype(dtype)
-    sizes = np.full(L, N, dtype=np.int64)
-    fptr = _fptr(dtype)
-    want = np.full((T, W_), 7.0, dtype)
-    want[:, c0:] = x @ w_ih.T
-    recurrence_gemm.forward_gemm_rows(
-        want, c0, sizes, offsets(sizes), bias, h0, WT, reverse, False, fptr, r0, r1
-    )
-    rows = np.zeros((L, N), dtype=bool)
-    rows[:, r0:r1] = True
-    want[~rows.reshape(-1), c0:] = 7.0  # (rows outside the window: not written)
-    got = np.full((T, W_), 7.0, dtype)
-    rows_weights.forward_gemm_rows_x(
-        got, c0, N, x, w_ih, bias, h0, WT, reverse, False, fptr, r0, r1, zero
-    )
-    tol = 1e-6 if dtype == "float32" else 1e-14
-    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
 def _dense_case(dtype: str, D: int, NL: int, masks: bool, seed: int = 0) -> tuple:

@@ -33,7 +33,7 @@ from .layer_products import (
 from .modes import AXPY, DOT, GEMM, OUTER, SPLIT
 from .recurrence import recur_backward, recur_forward
 from .recurrence_gemm import recur_backward_gemm, recur_forward_gemm
-from .rows_weights import layer_rows_backward, layer_rows_forward
+from .rows_weights import layer_rows_backward
 from .simd_products import pack_columns
 from .split_recurrence import (
     rows_recur_backward,
@@ -232,10 +232,9 @@ def layered_forward(stack: Stack, variant: Any, keep: bool = True) -> Any:
         below = None if masks is None or layer == 0 else masks[layer - 1]
         in_blocks = pairs and D == 1 and layer + 1 < num_layers and not keep
         in_blocks = in_blocks and np.may_share_memory(out, outs[layer + 1])
-        fused = keep and rows and mode is GEMM and T == N * len(sizes) > 0  # (projects itself)
-        if keep and not fused:
+        if keep:
             project_all(matmul, layer_in, ws, out)  # every step's projection, (T, D*H)
-        elif not keep and not in_blocks:  # (the wavefront in blocks projects its layer itself)
+        elif not in_blocks:  # (the wavefront in blocks projects its lower layer itself)
             project_blocks(projector(matmul, ws, T), layer_in, below, out)
         biases = _bias(ws, H, x.dtype)
         if pairs and D == 2:  # the two directions side by side
@@ -279,8 +278,6 @@ def layered_forward(stack: Stack, variant: Any, keep: bool = True) -> Any:
                 )
             layer += 1
             out = outs[layer]
-        elif fused:
-            layer_rows_forward(stack, layer_in, layer, out, biases, hn)
         else:
             for d, ((_, w_hh, _, _), bias) in enumerate(zip(ws, biases, strict=True)):
                 k, c0 = layer * D + d, d * H

@@ -1,6 +1,4 @@
-"""The ``rows`` variant's layer of a dense batch: the products over all steps made inside
-the two threads' step loops (the input projection in the forward; dW_hh, dW_ih and dX in
-the BPTT).
+"""The weight gradients and dX of the ``rows`` variant's BPTT, made inside its loop.
 
 The layered backward's products over all steps read delta (T, D*H) again after BPTT
 wrote it: dW_hh = sum_t delta_t.T h_{t-1} and dW_ih = sum_t delta_t.T x_t, two GEMMs of
@@ -15,12 +13,13 @@ dW_hh between the threads where the product over all steps stayed on one
 (``TWO_THREAD_MIN_ROWS``: H < 128). The sums run in another order than one GEMM's (a
 rounding difference, ~1e-7 relative in float32).
 
-The same holds for the input's two products, x @ W_ih.T before the forward and
-delta @ W_ih after the BPTT: each thread makes its rows' share step by step
-(:func:`forward_gemm_rows_x`, the ``dx`` of :func:`backward_gemm_rows_dw`; one BLAS call of
-(k x In) @ (In x H) or (k x H) @ (H x In) a step, at the big product's rate at I = 16, H =
-128), so a training call of one layer hands over to the helper thread twice, not four times,
-and no pass over all steps precedes the forward's loop or follows the BPTT's.
+The same holds for dX = delta @ W_ih (the layer input's gradient, a product over all steps
+after the BPTT, with its own hand-over): each thread makes its rows' share step by step
+(the ``dx`` of :func:`backward_gemm_rows_dw`: one BLAS call (k x H) @ (H x In) a step, at
+the big product's rate at I = 16, H = 128). (The forward's projection x @ W_ih.T was tried
+the same way and not kept: a product of k rows rounds apart from the one over all steps for
+wider inputs (OpenBLAS's small-matrix kernels), so the forward with a graph would no longer
+give the bits of the forward without one, which runs the projection in blocks.)
 """
 
 from __future__ import annotations
@@ -29,110 +28,18 @@ import numpy as np
 from numba import njit
 
 from . import scratch
-from ._blas import NO_TRANS, TRANS, gemm, gemm_pointers, gemm_tn
+from ._blas import NO_TRANS, gemm, gemm_pointers, gemm_tn
 from ._jit import NOGIL
-from .activations import activate
 from .array_loops import contiguous as _C
 from .handover import run_pair
 from .recurrence import add_partial
-from .recurrence_gemm import gemm_step_delta, one_run, run_of
+from .recurrence_gemm import gemm_step_delta
 
 __all__ = [
-    "forward_gemm_rows_x",
-    "layer_rows_forward",
     "backward_gemm_rows_dw",
     "rows_backward_weights",
     "layer_rows_backward",
 ]
-
-
-@njit(**NOGIL)
-def forward_gemm_rows_x(out, c0, N, x, w_ih, bias, h0, WT, reverse, relu, fptr, r0, r1, zero):
-    """:func:`.recurrence_gemm.forward_gemm_rows` for a dense batch (every step N rows) that
-    also makes its rows' input projection, step by step: z_t = x_t @ W_ih.T (one BLAS call
-    of K = In, into out's rows), + bias, + h_{t-1} @ W_hh.T, then the activation. No
-    product over all steps before it, and no hand-over of its own for it. With ``zero``
-    (h0 is zero and W_hh finite) the first step has no product with h0
-    (:func:`.first_step.zero_start`'s rule).
-
-    Args:
-        out: (T, D*H) the layer's array: h_t on exit (this direction's columns), T = L * N
-        c0: first column of this direction in the layer arrays (0, or H for the reverse one)
-        N: the batch: rows of every step
-        x: (T, In) the layer's input, unit column stride
-        w_ih: (H, In) W_ih, C-contiguous
-        bias: (H,) b_ih + b_hh
-        h0: (N, H) initial state
-        WT: (H, H) W_hh.T, C-contiguous
-        reverse: walk the steps from the last to the first (the reverse direction)
-        relu: ReLU, else tanh
-        fptr: address of NumPy's CBLAS ?gemm for the dtype (_blas.gemm_pointers)
-        r0: first batch row this call runs
-        r1: end of the batch rows this call runs
-        zero: the first step's product with h0 is skipped
-    """
-    H = WT.shape[0]
-    c1 = c0 + H
-    In = x.shape[1]
-    L = out.shape[0] // N if N > 0 else 0
-    k = r1 - r0
-    if k <= 0:
-        return True
-    for s in range(L):
-        t = L - 1 - s if reverse else s
-        o = t * N
-        gemm(fptr, TRANS, k, H, In, x, o + r0, 0, w_ih, False, out, o + r0, c0)
-        for i in range(o + r0, o + r1):
-            row = out[i][c0:c1]
-            for j in range(H):
-                row[j] += bias[j]
-        if s > 0:
-            p = (t + 1 if reverse else t - 1) * N
-            gemm(fptr, NO_TRANS, k, H, H, out, p + r0, c0, WT, True, out, o + r0, c0)
-        elif not zero:
-            gemm(fptr, NO_TRANS, k, H, H, h0, r0, 0, WT, True, out, o + r0, c0)
-        if one_run(out, H):
-            activate(run_of(out, o + r0, o + r1), k * H, relu)
-        else:
-            for i in range(o + r0, o + r1):
-                activate(out[i][c0:c1], H, relu)
-    return True
-
-
-def layer_rows_forward(stack, layer_in, layer, out, biases, hn):
-    """The forward of one layer of a dense batch in ``rows`` GEMM mode, each direction's
-    input projection made inside each thread's step loop (:func:`forward_gemm_rows_x`, half
-    the batch per thread): out (T, D*H) gets h_t, hn's rows of this layer h_n.
-
-    Args:
-        stack: the call's Stack (x (T, I), sizes, h0, weights, num_layers, relu, masks)
-        layer_in: (T, In) the layer's input
-        layer: the layer
-        out: (T, D*H) its output, C-contiguous
-        biases: per direction (H,) b_ih + b_hh
-        hn: (NL*D, N, H) out: the last states
-    """
-    x, sizes, h0, weights, num_layers, relu, masks = stack
-    D = h0.shape[0] // num_layers
-    N, H = h0.shape[1], h0.shape[2]
-    T = out.shape[0]
-    fptr = gemm_pointers()[0 if x.dtype == np.float32 else 1]
-    if layer_in.strides[1] != layer_in.itemsize or layer_in.dtype != x.dtype:
-        layer_in = _C(layer_in, dtype=x.dtype)
-    m = N // 2 if N >= 2 else N  # (split_recurrence.row_split of a dense batch)
-    for d in range(D):
-        k, c0 = layer * D + d, d * H
-        w_ih, w_hh = _C(weights[k][0], dtype=x.dtype), weights[k][1]
-        WT = _C(w_hh.T, dtype=x.dtype)
-        zero = not h0[k].any() and bool(np.isfinite(w_hh).all())
-        b, h, rev = biases[d], h0[k], d == 1
-        run_pair(
-            forward_gemm_rows_x,
-            (out, c0, N, layer_in, w_ih, b, h, WT, rev, relu, fptr, 0, m, zero),
-            (out, c0, N, layer_in, w_ih, b, h, WT, rev, relu, fptr, m, N, zero),
-        )
-        last = slice(0, N) if d == 1 else slice(T - N, T)
-        hn[k] = out[last, c0 : c0 + H]
 
 
 @njit(**NOGIL)
