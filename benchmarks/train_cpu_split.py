@@ -12,9 +12,9 @@ helper's CPU equals the calling thread's share inside the pairs (balanced halves
 calling thread's CPU per step is what a quiet machine's wall time would be, up to the
 helper's start-up latency. ``--pieces``: the calling thread's serial CPU (outside the
 pairs) and its total CPU per piece of the step (the layered stack's products and
-recurrences, the Linear head, cross-entropy, the embedding). ``--variant``: force a kernel
-variant (``dispatch.FORCED``, as ``ELMAN_KERNEL_VARIANT``). Measured figures:
-docs/performance.md, "The GEMM-heavy shapes".
+recurrences, the Linear head, cross-entropy, the MSE loss, the embedding, clipping,
+Adam). ``--variant``: force a kernel variant (``dispatch.FORCED``, as
+``ELMAN_KERNEL_VARIANT``). Measured figures: docs/performance.md, "The GEMM-heavy shapes".
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from elman.cli.train_grid import parse_train_shape, step_cost
 from elman.nn import functional as NF
 from elman.nn import functional_ce as CE
 from elman.nn import functional_embedding as EM
+from elman.nn import functional_loss as FL
 
 INSIDE = [0.0]  # the calling thread's CPU seconds inside run_pair so far
 PIECES: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])  # total, serial
@@ -71,10 +72,13 @@ def _instrument_pieces() -> None:
                  "dw_hh_of", "input_grad", "layered_forward", "layered_backward"):  # fmt: skip
         setattr(LS, name, _timed(getattr(LS, name), name))
     for cls, label in ((NF.LinearFunction, "head"), (CE.ClassIndexRowsFunction, "cross-entropy"),
-                       (EM.EmbeddingFunction, "embedding")):  # fmt: skip
+                       (EM.EmbeddingFunction, "embedding"),
+                       (FL.MSELossFunction, "mse")):  # fmt: skip
         for way in ("forward", "backward"):
             f = cls.__dict__[way].__func__
             setattr(cls, way, staticmethod(_timed(f, f"{label} {way}")))
+    elman.nn.utils.clip_grad_norm_ = _timed(elman.nn.utils.clip_grad_norm_, "clip_grad_norm_")
+    elman.optim.Adam.step = _timed(elman.optim.Adam.step, "Adam.step")
 
 
 def measure(text: str, steps: int, reps: int, variant: str) -> None:
@@ -119,7 +123,14 @@ def main() -> None:
     p.add_argument("--pieces", action="store_true", help="CPU per piece of the step")
     args = p.parse_args()
     counted = _counted_run_pair(handover.run_pair)
-    for module in (handover, split_recurrence, direction_pairs, layer_pipeline):
+    modules = [handover, split_recurrence, direction_pairs, layer_pipeline]
+    try:  # (a tree with the skinny head's kernel)
+        from elman._kernels import skinny
+
+        modules.append(skinny)
+    except ImportError:
+        pass
+    for module in modules:
         module.run_pair = counted
     if args.pieces:
         _instrument_pieces()

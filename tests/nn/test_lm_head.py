@@ -161,6 +161,7 @@ def test_linear_head_products_on_two_threads(
         return matmul2(a, b, out, min_work)
 
     monkeypatch.setattr(handover, "matmul_two_threads", spy)
+    monkeypatch.setattr(elman._kernels, "skinny_applies", lambda *a: False)  # (NumPy's path)
     monkeypatch.setattr(handover, "two_threads_allowed", lambda: True)
     monkeypatch.setattr(handover, "TWO_THREAD_PRODUCT", 1000)
     L, N, H = 40, 4, 130

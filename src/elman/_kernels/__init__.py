@@ -70,6 +70,9 @@ if not DISABLE_JIT:
             scatter_add_rows,
             softmax_nll_rows,
         )
+        from .skinny import applies as skinny_applies  # noqa: F401
+        from .skinny import backward as skinny_backward  # noqa: F401
+        from .skinny import forward as skinny_forward  # noqa: F401
         from .stack_compiled import choose_for as choose_variant  # noqa: F401, F811
         from .stack_compiled import stack_backward, stack_forward  # noqa: F811
 

@@ -80,6 +80,15 @@ class LinearFunction(Function):
     def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         _save(ctx, x, w)
         ctx.bias_shape = None if b is None else b.shape
+        skinny = _skinny_layout(x, w)
+        if skinny is not None:  # few outputs over many rows: one compiled pass
+            x3, order = skinny
+            y = np.empty((*x.shape[:-1], w.shape[0]), dtype=x.dtype)
+            y3 = y.reshape(x3.shape[:2] + (w.shape[0],)) if order is None else y.transpose(order)
+            _kernels.skinny_forward(x3, w, b if b is None or b.shape == w.shape[:1] else None, y3)
+            if b is not None and b.shape != w.shape[:1]:
+                y += b
+            return y
         order = _memory_order(x, w.shape[0])
         with _kernels.quiet_blas(x.size * w.shape[0]):
             if order is None:
@@ -112,6 +121,23 @@ class LinearFunction(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         rows = math.prod(g.shape[:-1])
         out = g.shape[-1]
+        skinny = (
+            _skinny_layout(x, w) if g.dtype == x.dtype and g.shape[:-1] == x.shape[:-1] else None
+        )
+        if skinny is not None:  # dX, dW and db in one compiled pass
+            x3, order = skinny
+            if order is None:
+                g3 = g.reshape(x3.shape[:2] + (out,))
+            else:
+                g3 = g.transpose(order)
+            dx3 = scratch.empty(x3.shape, x.dtype) if need_x else None
+            dw, db = _kernels.skinny_backward(x3, g3, w, dx3, need_w)
+            dx = None
+            if dx3 is not None:
+                dx = dx3.reshape(x.shape) if order is None else dx3.transpose(_inverse(order))
+            if need_b and ctx.bias_shape != (out,):
+                db = unbroadcast(g, ctx.bias_shape)
+            return dx, dw, (db if need_b else None)
         order = _memory_order(x, out)
         gp, xp = (g, x) if order is None else (g.transpose(order), x.transpose(order))
         g2 = gp.reshape(rows, out)  # (rows, out): one product, not one per leading index
@@ -129,6 +155,25 @@ class LinearFunction(Function):
             else:
                 db = unbroadcast(g, ctx.bias_shape)  # (a bias may broadcast)
         return dx, dw, db
+
+
+def _skinny_layout(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, list[int] | None] | None:
+    """x as (A, B, K) C-contiguous rows for :mod:`elman._kernels.skinny` and the axis order
+    that gives it (None: x's own; a batch-first view of the RNN's (L, N, H) output: that
+    of its memory), when the Linear has few outputs (``skinny.applies``); None otherwise."""
+    if not _kernels.JIT or x.ndim < 2 or w.ndim != 2 or x.dtype != w.dtype:
+        return None
+    rows, K = math.prod(x.shape[:-1]), x.shape[-1]
+    if not _kernels.skinny_applies(rows, K, w.shape[0], x.dtype):
+        return None
+    if x.flags.c_contiguous:
+        return x.reshape(1, rows, K), None
+    if x.ndim == 3:
+        order = sorted(range(2), key=lambda a: -x.strides[a]) + [2]
+        xp = x.transpose(order)
+        if xp.flags.c_contiguous:
+            return xp, order
+    return None
 
 
 def _input_grad(g2: np.ndarray, w: np.ndarray) -> np.ndarray:
