@@ -1,8 +1,9 @@
-"""The weight gradients made inside the ``rows`` BPTT loop (_kernels/rows_weights.py): the
-kernel against the old kernel plus the products over all steps, the layered-rows backward
-against the NumPy reference (bidirectional, layers with dropout, without dh0), the NaN and
-inf positions of the reference, a float64 finite-difference check, and that the dense
-``rows`` backward takes this path (no product over all steps for dW_hh or dW_ih).
+"""The products made inside the ``rows`` step loops (_kernels/rows_weights.py): the BPTT
+kernel against the old kernel plus the products over all steps (dW_hh, dW_ih, dX), the
+layered-rows backward against the NumPy reference (bidirectional, layers with dropout,
+without dh0), the NaN and inf positions of the reference, a float64 finite-difference
+check, and that the dense ``rows`` backward takes this path (no product over all steps for
+dW_hh or dW_ih).
 """
 
 from __future__ import annotations
@@ -59,9 +60,12 @@ def test_kernel_matches_old_kernel_and_products(dtype: str, reverse: bool, windo
     )
     delta, dh, db = np.zeros((T, W_), dtype), g_hn.copy(), np.zeros(H)
     hh, ih = np.zeros((H, H), dtype), np.zeros((H, In), dtype)
+    w_ih = rng.standard_normal((H, In)).astype(dtype)
+    dx = np.full((T, In), 0.5, dtype)  # (+=: the second direction's share)
     rows_weights.backward_gemm_rows_dw(
-        out, g, c0, N, W, reverse, False, fptr, delta, dh, db, r0, r1, x, hh, ih, True
-    )
+        out, g, c0, N, W, reverse, False, fptr, delta, dh, db, r0, r1, x, hh, ih, True,
+        w_ih, dx, True,
+    )  # fmt: skip
     np.testing.assert_array_equal(delta, d_old)
     np.testing.assert_array_equal(dh, dh_old)
     np.testing.assert_array_equal(db, db_old)
@@ -76,13 +80,18 @@ def test_kernel_matches_old_kernel_and_products(dtype: str, reverse: bool, windo
     tol = 1e-5 if dtype == "float32" else 1e-13
     np.testing.assert_allclose(hh, want_hh, rtol=tol, atol=tol)
     np.testing.assert_allclose(ih, want_ih, rtol=tol, atol=tol)
+    want_dx = np.full((L, N, In), 0.5)
+    want_dx[:, r0:r1] += d3 @ w_ih.astype(np.float64)
+    np.testing.assert_allclose(dx.reshape(L, N, In), want_dx, rtol=tol, atol=tol)
 
     # without dh0: the same delta and weight gradients, the first step's product skipped
     delta2, dh2, db2 = np.zeros((T, W_), dtype), g_hn.copy(), np.zeros(H)
     hh2, ih2 = np.zeros((H, H), dtype), np.zeros((H, In), dtype)
+    none = np.empty((0, 0), dtype)
     rows_weights.backward_gemm_rows_dw(
-        out, g, c0, N, W, reverse, False, fptr, delta2, dh2, db2, r0, r1, x, hh2, ih2, False
-    )
+        out, g, c0, N, W, reverse, False, fptr, delta2, dh2, db2, r0, r1, x, hh2, ih2, False,
+        none, none, False,
+    )  # fmt: skip
     for a, b in ((delta2, delta), (db2, db), (hh2, hh), (ih2, ih)):
         np.testing.assert_array_equal(a, b)
 

@@ -332,11 +332,11 @@ def layered_backward(
         prev = None if dense else np.empty((T, D * H), dtype=x.dtype)
         db = np.zeros(D * H)  # float64 partial sums, one per step
         in_loop = rows and mode is GEMM and dense and T > 0  # weight gradients in the loop
-        dw_hhs = None
-        if in_loop:  # (the rows' BPTT sums dW_ih and dW_hh but its first step's term)
+        dw_hhs = dx = None
+        if in_loop:  # (the rows' BPTT sums dW_ih, dX and dW_hh but its first step's term)
             layer_in = layer_input(x, outs, masks, layer)
-            dw_ih, dw_hhs = layer_rows_backward(
-                stack, layer_in, layer, out, g, g_hn, delta, db, dh0, need_dh0
+            dw_ih, dw_hhs, dx = layer_rows_backward(
+                stack, layer_in, layer, out, g, g_hn, delta, db, dh0, need_dh0, layer > 0 or need_dx
             )  # fmt: skip
             for d in range(D):
                 add_first_term(dw_hhs[d], delta, h0[layer * D + d], d * H, H, d == 1)
@@ -356,22 +356,9 @@ def layered_backward(
                 k, c0 = layer * D + d, d * H
                 w_hh, cols = _C(w_hh, dtype=x.dtype), slice(c0, c0 + H)
                 recur_backward_in(
-                    mode,
-                    fptr,
-                    out,
-                    g,
-                    c0,
-                    sizes,
-                    g_hn[k],
-                    w_hh,
-                    d == 1,
-                    relu,
-                    delta,
-                    dh0[k],
-                    db[cols],
-                    rows,
-                    need_dh0,
-                )
+                    mode, fptr, out, g, c0, sizes, g_hn[k], w_hh, d == 1, relu, delta, dh0[k],
+                    db[cols], rows, need_dh0,
+                )  # fmt: skip
         # each (T, D*H) array is let go as soon as it is spent (g here: a layer's incoming
         # gradient is one of ours below the top), so that at most the saved outputs, g_out,
         # g and delta live at once (a masked layer input only while dW_ih needs it)
@@ -392,7 +379,7 @@ def layered_backward(
         if layer == 0 and not need_dx:
             break
         In = ws[0][0].shape[1]  # (a reused array: a fresh one faults its pages in)
-        g = input_grad(matmul, delta, ws, scratch.empty((T, In), x.dtype))  # summed over D
+        g = dx if in_loop else input_grad(matmul, delta, ws, scratch.empty((T, In), x.dtype))
         delta = None
         if layer > 0 and masks is not None:
             g *= masks[layer - 1]  # in place: g is a fresh array
