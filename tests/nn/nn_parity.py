@@ -106,3 +106,30 @@ def probabilities(shape: tuple[int, ...], axis: int, dtype: Any, seed: int = 3) 
 
 
 REDUCTIONS = ["mean", "sum", "none"]
+
+
+def linear_reference(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, g: np.ndarray, view: bool
+) -> dict[str, np.ndarray]:
+    """A Linear's y, dx, dw, db in float64 for ``x`` (L, N, H) time-major memory, taken as
+    the batch-first view (N, L, H) when ``view`` (then ``g`` is (N, L, V)), else as is."""
+    x64, w64, g64 = (a.astype(np.float64) for a in (x.transpose(1, 0, 2) if view else x, w, g))
+    dx = g64 @ w64
+    V, H = w.shape
+    return {
+        "y": x64 @ w64.T + b,
+        "dx": dx.transpose(1, 0, 2) if view else dx,
+        "dw": g64.reshape(-1, V).T @ x64.reshape(-1, H),
+        "db": g64.reshape(-1, V).sum(0),
+    }
+
+
+def assert_like_reference(pairs: Any, dtype: Any) -> None:
+    """Each (name, tensor, float64 reference): NaN and inf where the reference has them, the
+    finite values within ``tol_for(dtype)``."""
+    for name, ours, ref in pairs:
+        ours = ours.detach().numpy()
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref), err_msg=name)
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(ref), err_msg=name)
+        finite = np.isfinite(ref)
+        assert_close(ours[finite], ref[finite].astype(dtype), name, **tol_for(dtype))

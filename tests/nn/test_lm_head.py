@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from nn_parity import (
     DTYPES,
+    assert_like_reference,
+    linear_reference,
     one_torch_thread,  # noqa: F401  (an autouse fixture)
     parity,
     tol_for,
@@ -177,19 +179,10 @@ def test_linear_head_products_on_two_threads(
     with np.errstate(invalid="ignore"):
         y = EF.linear(xt.transpose(0, 1) if view else xt, wt, bt)  # (N, L, V) or (L, N, V)
         y.backward(elman.tensor(g))
-        x64, w64, g64 = (a.astype(np.float64) for a in (x.transpose(1, 0, 2) if view else x, w, g))
-        y_ref = x64 @ w64.T + b
-        dx_ref = g64 @ w64
-        dx_ref = dx_ref.transpose(1, 0, 2) if view else dx_ref
-        dw_ref = g64.reshape(-1, V).T @ x64.reshape(-1, H)
+        ref = linear_reference(x, w, b, g, view)
     assert split == [(L * N, V), (L * N, H), (V, H)]  # forward, dX (rows), dW (columns)
-    tol = tol_for(dtype)
-    for name, ours, ref in (("y", y, y_ref), ("dx", xt.grad, dx_ref), ("dw", wt.grad, dw_ref)):
-        ours = ours.detach().numpy()
-        np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref), err_msg=name)
-        np.testing.assert_array_equal(np.isinf(ours), np.isinf(ref), err_msg=name)
-        finite = np.isfinite(ref)
-        assert_close(ours[finite], ref[finite].astype(dtype), name, **tol)
+    got = {"y": y, "dx": xt.grad, "dw": wt.grad}
+    assert_like_reference([(k, got[k], ref[k]) for k in got], dtype)
     if dtype == np.float64:
         x_ok = elman.tensor(rng.standard_normal((L, N, H)))
         w_in = elman.tensor(w, requires_grad=True)
